@@ -1,0 +1,11 @@
+using System.CommandLine;
+var root = new RootCommand("zeroshot");
+var pid = new Option<int>("--pid") { Description = "x", Required = true };
+var cmd = new Command("metrics", "d");
+cmd.Options.Add(pid);
+cmd.SetAction(async (ParseResult pr, CancellationToken ct) => { await Task.Yield(); return pr.GetValue(pid); });
+root.Subcommands.Add(cmd);
+var r = root.Parse(args);
+foreach (var e in r.Errors) Console.WriteLine(e.Message);
+var cfg = new InvocationConfiguration();
+return await r.InvokeAsync(cfg);
