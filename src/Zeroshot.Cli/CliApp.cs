@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Zeroshot.Agents;
+using Zeroshot.Cli.Commands;
+
+namespace Zeroshot.Cli;
+
+/// <summary>Builds the command tree and runs one command line, mapping every failure to an exit code.</summary>
+internal static class CliApp
+{
+    public static RootCommand Build(CliContext context)
+    {
+        var root = new RootCommand(
+            "Zeroshot runs clusters of AI coding agents and shows, live, what each of them is doing: " +
+            "CPU, memory, disk and network of every agent's process tree, tokens and cost.");
+        root.Subcommands.Add(MetricsCommand.Create(context));
+        return root;
+    }
+
+    /// <summary>Parses and runs; returns the documented exit code (see <see cref="ExitCodes"/>).</summary>
+    public static async Task<int> RunAsync(string[] args, CliContext context)
+    {
+        var root = Build(context);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // A usage error names what is wrong in one line and points at the help; exit 2.
+            context.Error.WriteLine($"zeroshot: {parse.Errors[0].Message}");
+            context.Error.WriteLine($"Try '{CommandPath(parse)} --help' for more information.");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                // Program owns SIGINT/SIGTERM (CliContext.Shutdown); don't let the parser install its own.
+                ProcessTerminationTimeout = null,
+                EnableDefaultExceptionHandler = false,
+                Output = context.Out,
+                Error = context.Error,
+            }, context.Shutdown).ConfigureAwait(false);
+        }
+        catch (UserErrorException e)
+        {
+            context.Error.WriteLine($"zeroshot: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException) when (context.Shutdown.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, not a user error: still one line, with the trace only on request.
+            context.Error.WriteLine($"zeroshot: internal error: {e.GetType().Name}: {e.Message}" +
+                (Environment.GetEnvironmentVariable("ZEROSHOT_DEBUG") == "1" ? Environment.NewLine + e : " (set ZEROSHOT_DEBUG=1 for details)"));
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, result.Command is RootCommand ? "zeroshot" : result.Command.Name);
+        return string.Join(' ', names);
+    }
+}
