@@ -1,4 +1,3 @@
-using System.IO.Enumeration;
 using Zeroshot.Metrics.Linux.Net;
 
 namespace Zeroshot.Metrics.Linux;
@@ -29,8 +28,11 @@ namespace Zeroshot.Metrics.Linux;
 /// </remarks>
 public sealed class LinuxTreeSampler : ITreeSampler
 {
-    /// <summary>How often (in ticks) processes outside every tree have their parent re-read.</summary>
-    internal const int RefreshEveryTicks = 10;
+    /// <summary>
+    /// Processes outside every tree have their parent re-read once every this many ticks, a slice of
+    /// them per tick (pid modulo this), so the cost is spread evenly instead of spiking.
+    /// </summary>
+    internal const int RefreshEveryTicks = 32;
 
     private const double BytesPerMiB = 1024 * 1024;
 
@@ -54,10 +56,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
     private long _tick;
     private long _nextTreeKey;
     private readonly byte[] _buffer = new byte[4096];
-    private readonly FileSystemEnumerable<int>.FindTransform _pidTransform = static (ref FileSystemEntry e) =>
-        int.TryParse(e.FileName, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid) ? pid : 0;
-    private readonly FileSystemEnumerable<int>.FindPredicate _pidFilter = static (ref FileSystemEntry e) =>
-        e.IsDirectory && e.FileName.Length > 0 && char.IsAsciiDigit(e.FileName[0]);
+    private readonly PidDirectory _pidDirectory;
 
     /// <summary>Creates a sampler over the running system's <c>/proc</c>.</summary>
     public LinuxTreeSampler(SamplerOptions options, TimeProvider time)
@@ -72,6 +71,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
         _layout = layout;
         _net = net;
         _ownsNet = ownsNet;
+        _pidDirectory = new PidDirectory(layout.Root);
     }
 
     /// <summary>Reads that failed because content was malformed (a kernel or fixture bug); those families were left null.</summary>
@@ -101,6 +101,14 @@ public sealed class LinuxTreeSampler : ITreeSampler
                 into.Add(TreeSample.Gone(pid, wall));
                 continue;
             }
+            // The root may have exited during this tick's reads; a zombie has exited too (only its
+            // exit status is left for its parent to collect).
+            if (!_procs.TryGetValue(pid, out var rootProc) || rootProc.StartTimeTicks != root.StartTimeTicks || _totals[i].State == 'Z')
+            {
+                root.Gone = true;
+                into.Add(TreeSample.Gone(pid, wall));
+                continue;
+            }
             into.Add(BuildSample(pid, i, root, now, wall, netOk));
             root.PreviousTimestamp = now;
             root.HasBaseline = true;
@@ -115,22 +123,16 @@ public sealed class LinuxTreeSampler : ITreeSampler
     private void ScanProcessTable()
     {
         _listing.Clear();
-        var enumerable = new FileSystemEnumerable<int>(_layout.Root, _pidTransform, new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = true })
-        {
-            ShouldIncludePredicate = _pidFilter,
-        };
-        foreach (int pid in enumerable)
-        {
-            if (pid > 0) _listing.Add(pid);
-        }
+        // An unreadable procfs root leaves the listing empty: every root then reads as gone.
+        _pidDirectory.List(_listing);
 
-        bool refresh = _tick % RefreshEveryTicks == 0;
+        long slice = _tick % RefreshEveryTicks;
         foreach (int pid in _listing)
         {
             if (_procs.TryGetValue(pid, out var known))
             {
                 known.SeenTick = _tick;
-                if (refresh && known.TreeIndex < 0 && !RefreshIdentity(known))
+                if (pid % RefreshEveryTicks == slice && known.TreeIndex < 0 && !RefreshIdentity(known))
                     Remove(known, reused: true);
                 continue;
             }
@@ -509,6 +511,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
     {
         foreach (var proc in _procs.Values) proc.Dispose();
         _procs.Clear();
+        _pidDirectory.Dispose();
         if (_ownsNet) _net?.Dispose();
     }
 

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Zeroshot.Metrics.Linux;
+using Zeroshot.Metrics.Tests.Support;
+
+namespace Zeroshot.Metrics.Tests.Linux;
+
+/// <summary>The Linux sampler against real processes on this machine's /proc.</summary>
+[Collection(RealProcessCollection.Name)]
+public sealed class LinuxTreeSamplerProcessTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(AppContext.BaseDirectory, "proc-tests-" + Guid.NewGuid().ToString("N"));
+
+    public LinuxTreeSamplerProcessTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static TreeSample One(ITreeSampler sampler, int pid)
+    {
+        var into = new List<TreeSample>();
+        sampler.Sample([pid], into);
+        return into[0];
+    }
+
+    private static string ProcText(int pid, string file) => File.ReadAllText($"/proc/{pid}/{file}");
+
+    private static ulong TotalTicks(int pid) => ProcParsers.ParseStat(Encoding.ASCII.GetBytes(ProcText(pid, "stat"))).TotalTicks;
+
+    private static List<int> ChildrenOf(int pid) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out int p) ? p : 0)
+            .Where(p => p > 0)
+            .Where(p =>
+            {
+                try { return ProcParsers.ParseStat(File.ReadAllBytes($"/proc/{p}/stat")).ParentPid == pid; }
+                catch (IOException) { return false; }
+            })
+            .ToList();
+
+    [Fact]
+    public void A_busy_child_reads_about_one_core()
+    {
+        using var root = ChildProcess.Bash("bash -c 'while :; do :; done' & wait");
+        Wait.Until(() => ChildrenOf(root.Pid).Count == 1, "the busy child to start");
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, TimeProvider.System);
+        One(sampler, root.Pid);
+        var clock = Stopwatch.StartNew();
+        Wait.Until(() => clock.Elapsed >= TimeSpan.FromSeconds(2), "two seconds of CPU");
+        var s = One(sampler, root.Pid);
+
+        Assert.InRange(s.CpuPercent!.Value, 85, 115);
+        Assert.Equal(1, s.ChildCount);
+        Assert.Equal(2, s.Threads);
+    }
+
+    [Fact]
+    public void Tree_cpu_equals_the_kernels_tick_counts_of_its_members()
+    {
+        using var root = ChildProcess.Bash("bash -c 'while :; do :; done' & bash -c 'while :; do :; done' & wait");
+        Wait.Until(() => ChildrenOf(root.Pid).Count == 2, "two busy children");
+        var time = new ManualTime();
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, time, ProcFsLayout.System, null, false);
+        var children = ChildrenOf(root.Pid);
+        ulong Sum() => TotalTicks(root.Pid) + children.Aggregate(0ul, (sum, pid) => sum + TotalTicks(pid));
+
+        // Ground truth read just before and just after each of the sampler's two reads brackets its delta.
+        ulong g0 = Sum();
+        One(sampler, root.Pid);
+        ulong g1 = Sum();
+        Wait.Until(() => Sum() > g1 + 50, "half a CPU-second");
+        ulong g2 = Sum();
+        time.Advance(TimeSpan.FromSeconds(0.5));
+        var s = One(sampler, root.Pid);
+        ulong g3 = Sum();
+
+        double ticks = s.CpuPercent!.Value / 100.0 * 0.5 * ProcFsLayout.System.ClockTicksPerSecond;
+        Assert.InRange(ticks, g2 - g1 - 1e-6, g3 - g0 + 1e-6);
+        Assert.Equal(2, s.ChildCount);
+    }
+
+    [Fact]
+    public void Memory_of_a_process_that_touched_200MB_matches_its_VmRSS()
+    {
+        // perl-base is essential on Debian: a 200 MiB string is allocated and written.
+        using var root = ChildProcess.Bash("exec perl -e '$x = \"a\" x (200*1024*1024); sleep 1000'");
+        static long VmRssKb(int pid) =>
+            long.Parse(ProcText(pid, "status").Split('\n').First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        Wait.Until(() => VmRssKb(root.Pid) > 200 * 1024, "perl to touch 200 MiB");
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, TimeProvider.System);
+
+        var s = One(sampler, root.Pid);
+        double expectedMb = VmRssKb(root.Pid) / 1024.0;
+
+        Assert.InRange(s.MemoryMB!.Value, expectedMb * 0.95, expectedMb * 1.05);
+        Assert.True(s.MemoryMB > 200);
+    }
+
+    [Fact]
+    public void Disk_writes_of_the_tree_match_the_kernels_write_bytes_including_reaped_children()
+    {
+        // Each `head` is a child of the shell that exits and is reaped between two samples: its
+        // write_bytes move into the shell's io, and the tree must count them once.
+        var file = Path.Combine(_dir, "out.bin");
+        using var root = ChildProcess.Bash($"read go; for i in $(seq 1 20); do head -c 1048576 /dev/zero >> '{file}'; done; read done");
+        var time = new ManualTime();
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, time, ProcFsLayout.System, null, false);
+        One(sampler, root.Pid);
+        var before = ProcParsers.ParseIo(Encoding.ASCII.GetBytes(ProcText(root.Pid, "io")));
+
+        root.WriteLine("go");
+        Wait.Until(() => File.Exists(file) && new FileInfo(file).Length == 20 << 20 && ChildrenOf(root.Pid).Count == 0, "20 MiB written");
+        time.Advance(TimeSpan.FromSeconds(2));
+        var s = One(sampler, root.Pid);
+        var after = ProcParsers.ParseIo(Encoding.ASCII.GetBytes(ProcText(root.Pid, "io")));
+
+        Assert.Equal((after.WriteBytes - before.WriteBytes) / 2.0, s.IoWriteBytesPerSec);
+        Assert.Equal((after.WriteChars - before.WriteChars) / 2.0, s.WriteCharsPerSec);
+        Assert.True(s.WriteCharsPerSec >= 10 << 20, $"wchar rate {s.WriteCharsPerSec}");
+        Assert.True(s.IoWriteBytesPerSec >= 9.5 * (1 << 20), $"write_bytes rate {s.IoWriteBytesPerSec} (ext4 accounts dirtied pages)");
+    }
+
+    [Fact]
+    public void Cpu_of_children_that_exit_between_samples_is_counted_exactly_once()
+    {
+        // A child burns CPU across two samples and exits; another is born and dies between samples.
+        // Summed over the run, the tree's CPU must equal the root's own growth in
+        // utime+stime+cutime+cstime: nothing lost, nothing counted twice.
+        var stop = Path.Combine(_dir, "stop");
+        using var root = ChildProcess.Bash(
+            $"read go; bash -c 'while [ ! -e \"{stop}\" ]; do :; done'; read again; bash -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; read done");
+        var time = new ManualTime();
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, time, ProcFsLayout.System, null, false);
+        One(sampler, root.Pid);
+        ulong baseline = TotalTicks(root.Pid);
+        double cpuSeconds = 0;
+        void Sample()
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            cpuSeconds += One(sampler, root.Pid).CpuPercent!.Value / 100.0;
+        }
+
+        root.WriteLine("go");
+        Wait.Until(() => ChildrenOf(root.Pid).Count == 1, "the first child");
+        var burn = Stopwatch.StartNew();
+        Wait.Until(() => burn.ElapsedMilliseconds > 300, "some CPU in the first child");
+        Sample(); // sees the first child alive, mid-run
+        File.WriteAllText(stop, "");
+        Wait.Until(() => ChildrenOf(root.Pid).Count == 0, "the first child to exit");
+        root.WriteLine("again");
+        Wait.Until(() => ProcText(root.Pid, "wchan").Contains("read", StringComparison.Ordinal) && ChildrenOf(root.Pid).Count == 0 && TotalTicks(root.Pid) > baseline, "the second child to live and die");
+        Wait.Until(() => ProcParsers.ParseStat(Encoding.ASCII.GetBytes(ProcText(root.Pid, "stat"))).State == 'S', "the root to wait again");
+        Sample();
+        Sample();
+
+        double expected = (TotalTicks(root.Pid) - baseline) / (double)ProcFsLayout.System.ClockTicksPerSecond;
+        Assert.True(expected > 0.3, $"the children burned {expected}s");
+        Assert.Equal(expected, cpuSeconds, precision: 6);
+    }
+
+    [Fact]
+    public void Processes_that_vanish_mid_sample_are_simply_gone()
+    {
+        // A shell starting short-lived processes as fast as it can: many of them vanish between the
+        // /proc listing and the reads. Nothing may throw, and every sample stays sane.
+        using var root = ChildProcess.Bash("while :; do /bin/true; /bin/true & done");
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { UsePss = true }, TimeProvider.System);
+        for (int i = 0; i < 300; i++)
+        {
+            var s = One(sampler, root.Pid);
+            Assert.True(s.Exists);
+            Assert.InRange(s.ChildCount!.Value, 0, 10_000);
+            Assert.True(s.CpuPercent is null or >= 0);
+        }
+    }
+
+    [Fact]
+    public void A_root_that_exits_reports_exists_false()
+    {
+        using var root = ChildProcess.Bash("read x");
+        using var sampler = new LinuxTreeSampler(new SamplerOptions(), TimeProvider.System);
+        Assert.True(One(sampler, root.Pid).Exists);
+        root.WriteLine("bye");
+        Wait.Until(() => root.HasExited, "the root to exit");
+        Assert.False(One(sampler, root.Pid).Exists);
+    }
+}
