@@ -45,8 +45,9 @@ public sealed partial class UnsupportedTreeSampler : ITreeSampler
         ArgumentNullException.ThrowIfNull(into);
         DateTimeOffset now = _time.GetUtcNow();
         _passed.Clear();
-        foreach (int pid in rootPids)
+        for (int i = 0; i < rootPids.Count; i++)
         {
+            int pid = rootPids[i];
             _passed.Add(pid);
             bool exists = !_gone.Contains(pid) && _exists(pid);
             if (!exists)

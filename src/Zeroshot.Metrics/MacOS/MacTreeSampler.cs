@@ -84,8 +84,9 @@ public sealed class MacTreeSampler : ITreeSampler
         }
 
         _order.Clear();
-        foreach (int pid in rootPids)
+        for (int i = 0; i < rootPids.Count; i++) // indexing: no boxed enumerator per tick
         {
+            int pid = rootPids[i];
             if (!_roots.TryGetValue(pid, out RootState? st))
             {
                 st = new RootState(pid);

@@ -25,7 +25,21 @@ internal sealed class ManualClock : TimeProvider
 /// <summary>Recorded macOS tool outputs under MacOS/Fixtures, read from the source tree.</summary>
 internal static class Fixtures
 {
-    public static string Read(string name) => File.ReadAllText(Path.Combine(Dir(), "Fixtures", name));
+    public static string Read(string name)
+    {
+        string direct = Path.Combine(Dir(), "Fixtures", name);
+        if (File.Exists(direct))
+            return File.ReadAllText(direct);
+        // The compile-time path can be mapped away (PathMap / ContinuousIntegrationBuild): search
+        // upwards from the test binaries for the source tree instead.
+        for (string? d = AppContext.BaseDirectory; d is not null; d = Path.GetDirectoryName(d))
+        {
+            string candidate = Path.Combine(d, "tests", "Zeroshot.Metrics.Tests", "MacOS", "Fixtures", name);
+            if (File.Exists(candidate))
+                return File.ReadAllText(candidate);
+        }
+        throw new FileNotFoundException($"fixture {name} not found next to {direct} nor above {AppContext.BaseDirectory}");
+    }
 
     private static string Dir([CallerFilePath] string path = "") =>
         Path.GetDirectoryName(path) ?? throw new InvalidOperationException("no caller file path");

@@ -20,7 +20,7 @@ public class UnsupportedTreeSamplerTests
     [Fact]
     public void ExitedProcessDoesNotExist()
     {
-        using var child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+        using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
         child.WaitForExit(); // reaped by the runtime, so kill(pid, 0) gives ESRCH
         int pid = child.Id;
         using var sampler = new UnsupportedTreeSampler(new ManualClock());
