@@ -17,8 +17,8 @@ internal sealed record ResolvedCommand(
 /// (sim options as JSON); as a whole element of <c>command</c>, <c>{self}</c> (the zeroshot executable's own
 /// argv prefix, e.g. <c>dotnet zeroshot.dll</c>) and <c>{modelArgs}</c> (where the model arguments go; appended
 /// at the end when absent). Values are substituted in one pass, so a prompt containing "{model}" stays literal.
-/// Every agent also gets ZEROSHOT_PROMPT, ZEROSHOT_AGENT_ID and ZEROSHOT_AGENT_ROLE in its environment — the
-/// only way a <c>command</c> agent receives its prompt.
+/// Every agent also gets ZEROSHOT_PROMPT (the only way a <c>command</c> agent receives its prompt), ZEROSHOT_AGENT_ID,
+/// ZEROSHOT_AGENT_ROLE, ZEROSHOT_ITERATION (1-based; the sim agent rejects by it) and, when known, ZEROSHOT_CLUSTER_ID.
 /// </summary>
 internal sealed class ProviderCatalog
 {
@@ -78,7 +78,7 @@ internal sealed class ProviderCatalog
     /// Throws <see cref="UserErrorException"/> (exit 1) when the executable is not found, (exit 2) when a
     /// provider that needs a prompt has none.
     /// </summary>
-    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt)
+    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt, int iteration = 1, string? clusterId = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         var prompt = AgentPrompt(agent, clusterPrompt);
@@ -104,7 +104,10 @@ internal sealed class ProviderCatalog
             ["ZEROSHOT_PROMPT"] = prompt,
             ["ZEROSHOT_AGENT_ID"] = agent.Id,
             ["ZEROSHOT_AGENT_ROLE"] = ClusterConfigJson.RoleName(agent.Role),
+            ["ZEROSHOT_ITERATION"] = iteration.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (clusterId is not null)
+            env["ZEROSHOT_CLUSTER_ID"] = clusterId;
         if (agent.Env is not null)
             foreach (var (key, value) in agent.Env)
                 env[key] = value;

@@ -88,6 +88,13 @@ internal sealed class StateStore : IDisposable
     /// <summary>The database file.</summary>
     public string Path { get; }
 
+    /// <summary>Creates the home (0700) if needed and opens its <see cref="ZeroshotHome.DatabasePath"/>.</summary>
+    public static StateStore Open(ZeroshotHome home, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(home);
+        return Open(home.EnsureCreated().DatabasePath, time);
+    }
+
     /// <summary>
     /// Opens (creating if needed) the database at <paramref name="databasePath"/>; its directory must exist
     /// (<see cref="ZeroshotHome.EnsureCreated"/>). An unreadable or foreign file → <see cref="UserErrorException"/>.

@@ -68,6 +68,12 @@ public sealed class ProviderCatalogTests : IDisposable
 
         var plain = Catalog().Resolve(new AgentConfig("s", AgentRole.Worker, "sim"), null);
         Assert.Equal("{}", plain.Argv[^1]);
+        Assert.Equal("1", plain.Environment["ZEROSHOT_ITERATION"]);
+        Assert.False(plain.Environment.ContainsKey("ZEROSHOT_CLUSTER_ID"));
+
+        var second = Catalog().Resolve(tester, config.Prompt, iteration: 2, clusterId: "cosmic-meteor-87");
+        Assert.Equal("2", second.Environment["ZEROSHOT_ITERATION"]);
+        Assert.Equal("cosmic-meteor-87", second.Environment["ZEROSHOT_CLUSTER_ID"]);
     }
 
     [Fact]

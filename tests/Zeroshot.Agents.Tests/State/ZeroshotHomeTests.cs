@@ -38,6 +38,17 @@ public class ZeroshotHomeTests
         Assert.Equal(Private, File.GetUnixFileMode(home.LogsRoot) & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit));
     }
 
+    [Fact]
+    public void The_store_opens_inside_a_home_it_creates()
+    {
+        using var dir = new StoreTempDir();
+        var home = new ZeroshotHome(dir.File("fresh"));
+        using (var store = StateStore.Open(home))
+            Assert.Equal(home.DatabasePath, store.Path);
+        Assert.True(File.Exists(home.DatabasePath));
+        Assert.Equal(Private, File.GetUnixFileMode(home.Root) & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit));
+    }
+
     [Theory]
     [InlineData("..")]
     [InlineData("a/b")]
