@@ -5,10 +5,14 @@ namespace Zeroshot.Agents.Config;
 internal static class ClusterTemplates
 {
     /// <summary>Instructions of the default validator, appended to the cluster prompt.</summary>
+    /// <remarks>
+    /// Provider CLIs (claude -p, codex exec) exit 0 whatever the model concludes, so the verdict is asked for as a
+    /// last line the supervisor can read; a <c>command</c> validator reports by its exit status instead.
+    /// </remarks>
     public const string ReviewPrompt =
         "You are the validator. Review the change the worker just made for the task above: read the diff, run the " +
-        "relevant tests, and check that the task is fully and correctly done. If it is, say APPROVED and exit " +
-        "successfully. If not, say REJECTED, list each problem concretely, and exit with a non-zero status.";
+        "relevant tests, and check that the task is fully and correctly done. If there are problems, list each one " +
+        "concretely. End your reply with a last line that is exactly APPROVED or exactly REJECTED.";
 
     /// <summary>One worker and one validator (after the worker) on <paramref name="provider"/> (default claude).</summary>
     public static ClusterConfig DefaultForPrompt(string prompt, string? provider = null, string? model = null)
@@ -32,13 +36,12 @@ internal static class ClusterTemplates
         ArgumentException.ThrowIfNullOrWhiteSpace(prompt);
         provider ??= ProviderCatalog.Claude;
         CheckProvider(provider);
-        var config = new ClusterConfig(
+        return new ClusterConfig(
             NameFromPrompt(prompt),
             prompt,
             1,
             [new AgentConfig("worker", AgentRole.Worker, provider, Model: model, Cwd: cwd is null ? null : Path.GetFullPath(cwd))],
             ClusterKind.Task);
-        return config;
     }
 
     /// <summary>The cluster file of the built-in demo (see <see cref="Demo"/>).</summary>
