@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Zeroshot.Agents.Config;
+
+/// <summary>
+/// Writes a <see cref="ClusterConfig"/> back to cluster-file JSON (the <c>config_json</c> column of the state
+/// store). The output is a valid cluster file: <see cref="ClusterConfigLoader.LoadFromJson"/> reads it back.
+/// Utf8JsonWriter rather than reflection serialisation keeps Native AOT clean.
+/// </summary>
+internal static class ClusterConfigJson
+{
+    public static string Serialize(ClusterConfig config, bool indented = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", config.Name);
+            if (config.Prompt is not null)
+                writer.WriteString("prompt", config.Prompt);
+            writer.WriteNumber("maxIterations", config.MaxIterations);
+            if (config.Kind == ClusterKind.Task)
+                writer.WriteString("kind", "task");
+            writer.WriteStartArray("agents");
+            foreach (var agent in config.Agents)
+                WriteAgent(writer, agent);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The agent's sim options as one compact JSON object (<c>{}</c> when none).</summary>
+    public static string OptionsJson(AgentConfig agent)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer))
+            WriteOptions(writer, agent.Options);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static string RoleName(AgentRole role) => role == AgentRole.Worker ? "worker" : "validator";
+
+    private static void WriteAgent(Utf8JsonWriter writer, AgentConfig agent)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", agent.Id);
+        writer.WriteString("role", RoleName(agent.Role));
+        if (agent.Provider is not null)
+            writer.WriteString("provider", agent.Provider);
+        if (agent.Command is not null)
+            WriteStrings(writer, "command", agent.Command);
+        if (agent.Model is not null)
+            writer.WriteString("model", agent.Model);
+        if (agent.Prompt is not null)
+            writer.WriteString("prompt", agent.Prompt);
+        if (agent.Cwd is not null)
+            writer.WriteString("cwd", agent.Cwd);
+        if (agent.Env is not null)
+        {
+            writer.WriteStartObject("env");
+            foreach (var (key, value) in agent.Env)
+                writer.WriteString(key, value);
+            writer.WriteEndObject();
+        }
+        if (agent.After is not null)
+            WriteStrings(writer, "after", agent.After);
+        if (agent.Options is not null)
+        {
+            writer.WritePropertyName("options");
+            WriteOptions(writer, agent.Options);
+        }
+        writer.WriteEndObject();
+    }
+
+    private static void WriteOptions(Utf8JsonWriter writer, IReadOnlyDictionary<string, JsonElement>? options)
+    {
+        writer.WriteStartObject();
+        if (options is not null)
+            foreach (var (key, value) in options)
+            {
+                writer.WritePropertyName(key);
+                value.WriteTo(writer);
+            }
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+            writer.WriteStringValue(value);
+        writer.WriteEndArray();
+    }
+}

@@ -1,0 +1,240 @@
+using System.Text.Json;
+
+namespace Zeroshot.Agents.Config;
+
+/// <summary>
+/// Reads and validates cluster files. Every problem is a <see cref="UserErrorException"/> (exit code 2) whose
+/// message names the file, the JSON path and what is wrong, e.g.
+/// <c>fix.json: agents[1].after[0]: unknown agent 'wroker'; did you mean 'worker'?</c>
+/// (the CLI prefixes "zeroshot: ").
+/// </summary>
+internal static class ClusterConfigLoader
+{
+    public const int MaxAgents = 32;
+    public const int MaxIterationsLimit = 100;
+
+    private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "kind", "agents"];
+
+    private static readonly string[] AgentFields =
+        ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options"];
+
+    /// <summary>Reads <paramref name="path"/>; relative agent <c>cwd</c>s become absolute against the file's directory.</summary>
+    public static ClusterConfig Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path))
+            throw new UserErrorException($"{path}: is a directory, not a cluster file", ExitCodes.Usage);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new UserErrorException($"{path}: no such file", ExitCodes.Usage);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserErrorException($"{path}: cannot read: {e.Message}", ExitCodes.Usage);
+        }
+        return LoadFromJson(text, path, Path.GetDirectoryName(Path.GetFullPath(path)));
+    }
+
+    /// <summary>
+    /// Parses and validates cluster JSON. <paramref name="sourceName"/> prefixes error messages;
+    /// <paramref name="baseDirectory"/>, when given, anchors relative <c>cwd</c>s. A missing <c>name</c>
+    /// defaults to the source's file name without extension.
+    /// </summary>
+    public static ClusterConfig LoadFromJson(string json, string sourceName, string? baseDirectory = null)
+    {
+        var reader = new JsonFieldReader(sourceName);
+        using var document = reader.Parse(json);
+        var root = document.RootElement;
+        reader.RequireObject(root, "", ClusterFields);
+
+        var name = reader.OptionalString(root, "", "name") ?? DefaultName(sourceName);
+        var prompt = reader.OptionalString(root, "", "prompt", allowEmpty: true);
+        var maxIterations = reader.Optional(root, "maxIterations") is { } mi
+            ? reader.Integer(mi, "maxIterations", 1, MaxIterationsLimit)
+            : ClusterConfig.DefaultMaxIterations;
+        var kind = reader.OptionalString(root, "", "kind") switch
+        {
+            null or "cluster" => ClusterKind.Cluster,
+            "task" => ClusterKind.Task,
+            var other => throw reader.Error("kind", $"unknown kind '{other}' (expected cluster or task)"),
+        };
+
+        var agentsElement = reader.Required(root, "", "agents");
+        if (agentsElement.ValueKind != JsonValueKind.Array)
+            throw reader.Error("agents", "expected an array of agents");
+        var count = agentsElement.GetArrayLength();
+        if (count == 0)
+            throw reader.Error("agents", "at least one agent is required");
+        if (count > MaxAgents)
+            throw reader.Error("agents", $"at most {MaxAgents} agents are allowed, not {count}");
+        if (kind == ClusterKind.Task && count != 1)
+            throw reader.Error("agents", $"a task has exactly one agent, not {count}");
+
+        var agents = new List<AgentConfig>(count);
+        var index = 0;
+        foreach (var element in agentsElement.EnumerateArray())
+            agents.Add(ReadAgent(reader, element, JsonFieldReader.Index("agents", index++), baseDirectory));
+
+        CheckIdsAndDependencies(reader, agents);
+        return new ClusterConfig(name, prompt, maxIterations, agents, kind);
+    }
+
+    private static AgentConfig ReadAgent(JsonFieldReader reader, JsonElement element, string path, string? baseDirectory)
+    {
+        reader.RequireObject(element, path, AgentFields);
+        var idPath = JsonFieldReader.Child(path, "id");
+        var id = reader.String(reader.Required(element, path, "id"), idPath);
+        if (!IsValidId(id))
+            throw reader.Error(idPath, $"'{id}' is not a valid id (use 1-64 letters, digits, '-', '_' or '.', not starting with '.')");
+
+        var rolePath = JsonFieldReader.Child(path, "role");
+        var role = reader.String(reader.Required(element, path, "role"), rolePath) switch
+        {
+            "worker" => AgentRole.Worker,
+            "validator" => AgentRole.Validator,
+            var other => throw reader.Error(rolePath, $"unknown role '{other}' (expected worker or validator)"),
+        };
+
+        var provider = reader.OptionalString(element, path, "provider");
+        var commandElement = reader.Optional(element, "command");
+        if (provider is not null && commandElement is not null)
+            throw reader.Error(path, "has both \"provider\" and \"command\"; give exactly one");
+        if (provider is null && commandElement is null)
+            throw reader.Error(path, "needs either \"provider\" (claude, codex, sim) or \"command\" (an argv array)");
+        if (provider is not null && !ProviderCatalog.IsKnownProvider(provider))
+            throw reader.Error(JsonFieldReader.Child(path, "provider"),
+                $"unknown provider '{provider}' (expected {string.Join(", ", ProviderCatalog.KnownProviders)})");
+        var command = commandElement is { } c
+            ? reader.StringArray(c, JsonFieldReader.Child(path, "command"), allowEmptyArray: false)
+            : null;
+
+        var model = reader.OptionalString(element, path, "model");
+        if (model is not null && provider is null)
+            throw reader.Error(JsonFieldReader.Child(path, "model"), "\"model\" applies only to provider agents, not to a \"command\"");
+        var prompt = reader.OptionalString(element, path, "prompt", allowEmpty: true);
+        var cwd = reader.OptionalString(element, path, "cwd");
+        if (cwd is not null && baseDirectory is not null)
+            cwd = Path.GetFullPath(cwd, baseDirectory);
+
+        Dictionary<string, string>? env = null;
+        if (reader.Optional(element, "env") is { } envElement)
+        {
+            var envPath = JsonFieldReader.Child(path, "env");
+            if (envElement.ValueKind != JsonValueKind.Object)
+                throw reader.Error(envPath, "expected an object of strings");
+            env = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var variable in envElement.EnumerateObject())
+            {
+                var variablePath = JsonFieldReader.Child(envPath, variable.Name);
+                if (variable.Name.Length == 0 || variable.Name.Contains('=') || variable.Name.Contains('\0'))
+                    throw reader.Error(variablePath, "not a valid environment variable name");
+                if (!env.TryAdd(variable.Name, reader.String(variable.Value, variablePath, allowEmpty: true)))
+                    throw reader.Error(variablePath, "field appears twice");
+            }
+        }
+
+        var after = reader.Optional(element, "after") is { } afterElement
+            ? reader.StringArray(afterElement, JsonFieldReader.Child(path, "after"), allowEmptyArray: true)
+            : null;
+
+        Dictionary<string, JsonElement>? options = null;
+        if (reader.Optional(element, "options") is { } optionsElement)
+        {
+            var optionsPath = JsonFieldReader.Child(path, "options");
+            if (provider != ProviderCatalog.Sim)
+                throw reader.Error(optionsPath, "\"options\" apply only to the sim provider");
+            if (optionsElement.ValueKind != JsonValueKind.Object)
+                throw reader.Error(optionsPath, "expected an object");
+            options = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            // Clone: the values must outlive the JsonDocument disposed at the end of LoadFromJson.
+            foreach (var option in optionsElement.EnumerateObject())
+                if (!options.TryAdd(option.Name, option.Value.Clone()))
+                    throw reader.Error(JsonFieldReader.Child(optionsPath, option.Name), "field appears twice");
+        }
+
+        return new AgentConfig(id, role, provider, command, model, prompt, cwd, env, after, options);
+    }
+
+    private static void CheckIdsAndDependencies(JsonFieldReader reader, List<AgentConfig> agents)
+    {
+        var indexById = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < agents.Count; i++)
+            if (!indexById.TryAdd(agents[i].Id, i))
+                throw reader.Error($"agents[{i}].id", $"duplicate id '{agents[i].Id}' (also agents[{indexById[agents[i].Id]}])");
+
+        var ids = agents.Select(a => a.Id).ToArray();
+        for (var i = 0; i < agents.Count; i++)
+        {
+            var after = agents[i].AfterOrEmpty;
+            for (var j = 0; j < after.Count; j++)
+            {
+                var path = $"agents[{i}].after[{j}]";
+                if (after[j] == agents[i].Id)
+                    throw reader.Error(path, $"agent '{after[j]}' cannot wait for itself");
+                if (!indexById.ContainsKey(after[j]))
+                {
+                    var hint = JsonFieldReader.Suggest(after[j], ids);
+                    throw reader.Error(path, $"unknown agent '{after[j]}'" + (hint is null ? "" : $"; did you mean '{hint}'?"));
+                }
+                if (after.Take(j).Contains(after[j]))
+                    throw reader.Error(path, $"'{after[j]}' is listed twice");
+            }
+        }
+
+        if (!agents.Any(a => a.Role == AgentRole.Worker))
+            throw reader.Error("agents", "at least one agent needs role 'worker'");
+
+        FindCycle(reader, agents, indexById);
+    }
+
+    // Depth-first search with three colours (CLRS 22.3): reaching a grey node again closes a cycle.
+    private static void FindCycle(JsonFieldReader reader, List<AgentConfig> agents, Dictionary<string, int> indexById)
+    {
+        var colour = new byte[agents.Count]; // 0 white, 1 grey (on the stack), 2 black (done)
+        var stack = new List<int>();
+        for (var start = 0; start < agents.Count; start++)
+            Visit(start);
+
+        void Visit(int node)
+        {
+            if (colour[node] == 2)
+                return;
+            colour[node] = 1;
+            stack.Add(node);
+            var after = agents[node].AfterOrEmpty;
+            for (var j = 0; j < after.Count; j++)
+            {
+                var next = indexById[after[j]];
+                if (colour[next] == 1)
+                {
+                    var cycle = stack.Skip(stack.IndexOf(next)).Select(k => agents[k].Id).Append(agents[next].Id);
+                    throw reader.Error($"agents[{node}].after[{j}]", $"dependency cycle: {string.Join(" -> ", cycle)}");
+                }
+                Visit(next);
+            }
+            stack.RemoveAt(stack.Count - 1);
+            colour[node] = 2;
+        }
+    }
+
+    internal static bool IsValidId(string id)
+    {
+        if (id.Length is 0 or > 64 || id[0] == '.')
+            return false;
+        foreach (var ch in id)
+            if (!(char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'))
+                return false;
+        return true;
+    }
+
+    private static string DefaultName(string sourceName)
+    {
+        var name = Path.GetFileNameWithoutExtension(sourceName);
+        return string.IsNullOrWhiteSpace(name) ? "cluster" : name;
+    }
+}

@@ -1,0 +1,244 @@
+namespace Zeroshot.Agents.Config;
+
+/// <summary>The command line, environment additions and working directory of one agent, ready to spawn.</summary>
+/// <param name="Executable">Absolute path of <c>Argv[0]</c> found on PATH (or the given path, checked).</param>
+/// <param name="Argv">Full argv; <c>Argv[0]</c> as configured (what <c>ps</c> will show).</param>
+/// <param name="Environment">Variables to add to the inherited environment (agent <c>env</c> last, so it wins).</param>
+/// <param name="WorkingDirectory">The agent's <c>cwd</c>, or null for the supervisor's.</param>
+internal sealed record ResolvedCommand(
+    string Executable,
+    IReadOnlyList<string> Argv,
+    IReadOnlyDictionary<string, string> Environment,
+    string? WorkingDirectory);
+
+/// <summary>
+/// The ONE place that knows how each provider's CLI is invoked. Templates (overridable in settings.json) use
+/// placeholders: inside any element <c>{prompt}</c>, <c>{model}</c>, <c>{agent}</c> (agent id), <c>{options}</c>
+/// (sim options as JSON); as a whole element of <c>command</c>, <c>{self}</c> (the zeroshot executable's own
+/// argv prefix, e.g. <c>dotnet zeroshot.dll</c>) and <c>{modelArgs}</c> (where the model arguments go; appended
+/// at the end when absent). Values are substituted in one pass, so a prompt containing "{model}" stays literal.
+/// Every agent also gets ZEROSHOT_PROMPT (the only way a <c>command</c> agent receives its prompt), ZEROSHOT_AGENT_ID,
+/// ZEROSHOT_AGENT_ROLE, ZEROSHOT_ITERATION (1-based; the sim agent rejects by it) and, when known, ZEROSHOT_CLUSTER_ID.
+/// </summary>
+internal sealed class ProviderCatalog
+{
+    public const string Claude = "claude";
+    public const string Codex = "codex";
+    public const string Sim = "sim";
+
+    /// <summary>The providers a cluster file may name.</summary>
+    public static readonly string[] KnownProviders = [Claude, Codex, Sim];
+
+    internal static readonly string[] InlinePlaceholders = ["prompt", "model", "agent", "options"];
+    internal static readonly string[] WholeElementPlaceholders = ["{self}", "{modelArgs}"];
+
+    /// <summary>
+    /// Defaults. claude: print mode with streamed JSON events (<c>--output-format stream-json</c> requires
+    /// <c>--verbose</c> in print mode, per <c>claude --help</c>). codex: <c>codex exec --json</c> streams JSONL
+    /// events; options precede the positional prompt. sim: our own hidden <c>sim-agent</c> subcommand.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, ProviderSpec> DefaultProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
+    {
+        [Claude] = new(["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose"], ["--model", "{model}"]),
+        [Codex] = new(["codex", "exec", "--json", "{modelArgs}", "{prompt}"], ["-m", "{model}"]),
+        [Sim] = new(["{self}", "sim-agent", "--agent", "{agent}", "--options", "{options}"], []),
+    };
+
+    private readonly ZeroshotSettings _settings;
+    private readonly IReadOnlyList<string> _selfCommand;
+    private readonly string? _pathVariable;
+
+    /// <param name="settings">Provider templates (see <see cref="ZeroshotSettings.Load"/>).</param>
+    /// <param name="selfCommand">How to run this zeroshot: <c>[published binary]</c> or <c>[dotnet, zeroshot.dll]</c>.</param>
+    /// <param name="pathVariable">The PATH to search; null means this process's $PATH.</param>
+    public ProviderCatalog(ZeroshotSettings settings, IReadOnlyList<string> selfCommand, string? pathVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(selfCommand);
+        if (selfCommand.Count == 0)
+            throw new ArgumentException("the self command needs at least the executable", nameof(selfCommand));
+        _settings = settings;
+        _selfCommand = selfCommand;
+        _pathVariable = pathVariable ?? Environment.GetEnvironmentVariable("PATH");
+    }
+
+    public static bool IsKnownProvider(string name) => KnownProviders.Contains(name, StringComparer.Ordinal);
+
+    /// <summary>The prompt an agent works on: the cluster prompt, then the agent's own prompt, blank-line separated.</summary>
+    public static string AgentPrompt(AgentConfig agent, string? clusterPrompt)
+    {
+        var cluster = clusterPrompt?.Trim() ?? "";
+        var own = agent.Prompt?.Trim() ?? "";
+        return cluster.Length == 0 ? own : own.Length == 0 ? cluster : cluster + "\n\n" + own;
+    }
+
+    /// <summary>
+    /// Builds the agent's argv and environment. <paramref name="clusterPrompt"/> is the cluster's prompt (the
+    /// supervisor may pass an extended one, e.g. with validator feedback for a later iteration).
+    /// Throws <see cref="UserErrorException"/> (exit 1) when the executable is not found, (exit 2) when a
+    /// provider that needs a prompt has none.
+    /// </summary>
+    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt, int iteration = 1, string? clusterId = null)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        var prompt = AgentPrompt(agent, clusterPrompt);
+        List<string> argv;
+        if (agent.Command is { } command)
+        {
+            argv = [.. command];
+        }
+        else
+        {
+            var provider = agent.Provider ?? throw new ArgumentException($"agent '{agent.Id}' has neither provider nor command", nameof(agent));
+            if (!_settings.Providers.TryGetValue(provider, out var spec))
+                throw new UserErrorException($"agent '{agent.Id}': unknown provider '{provider}' (expected {string.Join(", ", KnownProviders)})", ExitCodes.Usage);
+            if (prompt.Length == 0 && spec.Command.Concat(spec.ModelArgs).Any(e => PlaceholderNames(e).Contains("prompt")))
+                throw new UserErrorException($"agent '{agent.Id}' has no prompt: give the cluster or the agent a \"prompt\"", ExitCodes.Usage);
+            argv = Expand(spec, agent, prompt);
+        }
+
+        var executable = FindExecutable(argv[0], agent.Cwd, _pathVariable) ?? throw NotFound(agent, argv[0]);
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ZEROSHOT_PROMPT"] = prompt,
+            ["ZEROSHOT_AGENT_ID"] = agent.Id,
+            ["ZEROSHOT_AGENT_ROLE"] = ClusterConfigJson.RoleName(agent.Role),
+            ["ZEROSHOT_ITERATION"] = iteration.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (clusterId is not null)
+            env["ZEROSHOT_CLUSTER_ID"] = clusterId;
+        if (agent.Env is not null)
+            foreach (var (key, value) in agent.Env)
+                env[key] = value;
+        return new ResolvedCommand(executable, argv, env, agent.Cwd);
+    }
+
+    private List<string> Expand(ProviderSpec spec, AgentConfig agent, string prompt)
+    {
+        var options = ClusterConfigJson.OptionsJson(agent);
+        string? Lookup(string name) => name switch
+        {
+            "prompt" => prompt,
+            "model" => agent.Model ?? "",
+            "agent" => agent.Id,
+            "options" => options,
+            _ => null,
+        };
+
+        var modelArgs = agent.Model is null ? [] : spec.ModelArgs.Select(a => Substitute(a, Lookup)).ToList();
+        var argv = new List<string>(spec.Command.Count + modelArgs.Count + _selfCommand.Count);
+        var placedModelArgs = false;
+        foreach (var element in spec.Command)
+        {
+            if (element == "{self}")
+                argv.AddRange(_selfCommand);
+            else if (element == "{modelArgs}")
+            {
+                argv.AddRange(modelArgs);
+                placedModelArgs = true;
+            }
+            else
+                argv.Add(Substitute(element, Lookup));
+        }
+        if (!placedModelArgs)
+            argv.AddRange(modelArgs);
+        return argv;
+    }
+
+    /// <summary>Replaces <c>{name}</c> occurrences for which <paramref name="lookup"/> has a value, in one left-to-right pass.</summary>
+    internal static string Substitute(string template, Func<string, string?> lookup)
+    {
+        if (!template.Contains('{'))
+            return template;
+        var builder = new System.Text.StringBuilder(template.Length + 64);
+        var i = 0;
+        while (i < template.Length)
+        {
+            if (template[i] == '{' && TryReadName(template, i, out var name, out var end) && lookup(name) is { } value)
+            {
+                builder.Append(value);
+                i = end;
+            }
+            else
+                builder.Append(template[i++]);
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>The names of all <c>{letters}</c> placeholders in <paramref name="template"/>.</summary>
+    internal static IEnumerable<string> PlaceholderNames(string template)
+    {
+        for (var i = 0; i < template.Length; i++)
+            if (template[i] == '{' && TryReadName(template, i, out var name, out _))
+                yield return name;
+    }
+
+    // A placeholder is '{' + one or more ASCII letters + '}'; anything else (JSON text, "{}") is literal.
+    private static bool TryReadName(string text, int open, out string name, out int end)
+    {
+        var j = open + 1;
+        while (j < text.Length && char.IsAsciiLetter(text[j]))
+            j++;
+        if (j > open + 1 && j < text.Length && text[j] == '}')
+        {
+            name = text[(open + 1)..j];
+            end = j + 1;
+            return true;
+        }
+        (name, end) = ("", open);
+        return false;
+    }
+
+    /// <summary>
+    /// execvp(3)-style lookup: a name containing '/' is taken as a path (relative to <paramref name="workingDirectory"/>
+    /// or the current directory); otherwise each PATH entry is tried in order. Only regular files with an execute bit count.
+    /// </summary>
+    public static string? FindExecutable(string name, string? workingDirectory, string? pathVariable)
+    {
+        if (name.Length == 0)
+            return null;
+        if (name.Contains('/'))
+        {
+            var full = Path.GetFullPath(name, workingDirectory ?? Directory.GetCurrentDirectory());
+            return IsExecutableFile(full) ? full : null;
+        }
+        foreach (var directory in (pathVariable ?? "").Split(':'))
+        {
+            // An empty PATH entry means the current directory to execvp; we skip it on purpose so an agent never
+            // picks up a stray 'claude' script from the repository it works in.
+            if (directory.Length == 0)
+                continue;
+            var candidate = Path.Combine(directory, name);
+            if (IsExecutableFile(candidate))
+                return Path.GetFullPath(candidate);
+        }
+        return null;
+    }
+
+    private static bool IsExecutableFile(string path)
+    {
+        const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        try
+        {
+            if (!File.Exists(path))
+                return false;
+            // Windows has no execute bits; zeroshot targets Linux and macOS, this only keeps the analyzer honest.
+            return OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & anyExecute) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static UserErrorException NotFound(AgentConfig agent, string executable)
+    {
+        var where = executable.Contains('/') ? "which does not exist or is not executable" : "which is not on PATH";
+        return agent.Provider is { } provider
+            ? new UserErrorException(
+                $"provider '{provider}' needs the executable '{executable}', {where}; install it, or choose another provider " +
+                $"with --provider ({string.Join(", ", KnownProviders)}) or a \"command\" in the cluster file", ExitCodes.Failure)
+            : new UserErrorException($"agent '{agent.Id}' runs '{executable}', {where}", ExitCodes.Failure);
+    }
+}

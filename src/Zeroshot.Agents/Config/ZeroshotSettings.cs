@@ -1,0 +1,163 @@
+using System.Text.Json;
+
+namespace Zeroshot.Agents.Config;
+
+/// <summary>How to start one provider's CLI. See <see cref="ProviderCatalog"/> for the placeholders.</summary>
+/// <param name="Command">argv template, e.g. <c>["claude","-p","{prompt}","--output-format","stream-json","--verbose"]</c>.</param>
+/// <param name="ModelArgs">Inserted where the element <c>{modelArgs}</c> stands (else appended) when the agent has a model.</param>
+internal sealed record ProviderSpec(IReadOnlyList<string> Command, IReadOnlyList<string> ModelArgs);
+
+/// <summary>USD per million tokens of one model (Anthropic's price-list units).</summary>
+internal sealed record ModelPrice(double Input, double Output, double CacheRead, double CacheWrite);
+
+/// <summary>
+/// settings.json under the zeroshot home: provider command-line overrides and the model price table.
+/// <code>
+/// { "providers": { "claude": { "command": ["claude","-p","{prompt}"], "modelArgs": ["--model","{model}"] } },
+///   "prices": { "sonnet": { "input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75 } } }
+/// </code>
+/// Entries override the built-in defaults key by key; a missing file means all defaults.
+/// </summary>
+internal sealed class ZeroshotSettings
+{
+    /// <summary>The price key used when no other key matches a model.</summary>
+    public const string DefaultPriceKey = "default";
+
+    /// <summary>
+    /// Built-in prices, USD per million tokens (input, output, cache read, cache write), from the public
+    /// Anthropic and OpenAI price lists (Claude 4.5 generation; cache write = 5-minute TTL). Keys match a model
+    /// name exactly or as a substring ("claude-sonnet-4-5" → sonnet).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, ModelPrice> DefaultPrices = new Dictionary<string, ModelPrice>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["opus"] = new(5.00, 25.00, 0.50, 6.25),
+        ["sonnet"] = new(3.00, 15.00, 0.30, 3.75),
+        ["haiku"] = new(1.00, 5.00, 0.10, 1.25),
+        ["gpt-5"] = new(1.25, 10.00, 0.125, 0.00),
+        ["sim"] = new(0, 0, 0, 0),
+        [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
+    };
+
+    private static readonly string[] RootFields = ["providers", "prices"];
+    private static readonly string[] ProviderFields = ["command", "modelArgs"];
+    private static readonly string[] PriceFields = ["input", "output", "cacheRead", "cacheWrite"];
+
+    public ZeroshotSettings(IReadOnlyDictionary<string, ProviderSpec> providers, IReadOnlyDictionary<string, ModelPrice> prices)
+    {
+        Providers = providers;
+        Prices = prices;
+    }
+
+    /// <summary>All built-in defaults.</summary>
+    public static ZeroshotSettings Default { get; } = new(ProviderCatalog.DefaultProviders, DefaultPrices);
+
+    /// <summary>Provider name → command template (always holds every known provider).</summary>
+    public IReadOnlyDictionary<string, ProviderSpec> Providers { get; }
+
+    /// <summary>Price key → price (always holds <see cref="DefaultPriceKey"/>).</summary>
+    public IReadOnlyDictionary<string, ModelPrice> Prices { get; }
+
+    /// <summary>
+    /// The price of <paramref name="model"/>: the key equal to it (case-insensitive), else the longest key it
+    /// contains, else <see cref="DefaultPriceKey"/>.
+    /// </summary>
+    public ModelPrice PriceFor(string? model)
+    {
+        if (string.IsNullOrEmpty(model))
+            return Prices[DefaultPriceKey];
+        if (Prices.TryGetValue(model, out var exact))
+            return exact;
+        ModelPrice? best = null;
+        var bestLength = 0;
+        foreach (var (key, price) in Prices)
+            if (key.Length > bestLength && key != DefaultPriceKey && model.Contains(key, StringComparison.OrdinalIgnoreCase))
+                (best, bestLength) = (price, key.Length);
+        return best ?? Prices[DefaultPriceKey];
+    }
+
+    /// <summary>Reads settings.json; a missing file yields <see cref="Default"/>. Invalid content → exit 2 naming the file.</summary>
+    public static ZeroshotSettings Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Default;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserErrorException($"{path}: cannot read: {e.Message}", ExitCodes.Usage);
+        }
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses settings JSON; <paramref name="sourceName"/> prefixes error messages.</summary>
+    public static ZeroshotSettings Parse(string json, string sourceName)
+    {
+        var reader = new JsonFieldReader(sourceName);
+        using var document = reader.Parse(json);
+        var root = document.RootElement;
+        reader.RequireObject(root, "", RootFields);
+
+        var providers = new Dictionary<string, ProviderSpec>(ProviderCatalog.DefaultProviders, StringComparer.Ordinal);
+        if (reader.Optional(root, "providers") is { } providersElement)
+        {
+            reader.RequireObject(providersElement, "providers", ProviderCatalog.KnownProviders);
+            foreach (var property in providersElement.EnumerateObject())
+                providers[property.Name] = ReadProvider(reader, property.Value, $"providers.{property.Name}", providers[property.Name]);
+        }
+
+        var prices = new Dictionary<string, ModelPrice>(DefaultPrices, StringComparer.OrdinalIgnoreCase);
+        if (reader.Optional(root, "prices") is { } pricesElement)
+        {
+            if (pricesElement.ValueKind != JsonValueKind.Object)
+                throw reader.Error("prices", "expected an object of model name → prices");
+            foreach (var property in pricesElement.EnumerateObject())
+            {
+                var path = $"prices.{property.Name}";
+                if (property.Name.Length == 0)
+                    throw reader.Error(path, "model name must not be empty");
+                reader.RequireObject(property.Value, path, PriceFields);
+                double Field(string name, bool required) => reader.Optional(property.Value, name) is { } value
+                    ? reader.Number(value, $"{path}.{name}")
+                    : required ? throw reader.Error($"{path}.{name}", "required field is missing") : 0;
+                prices[property.Name] = new ModelPrice(Field("input", true), Field("output", true), Field("cacheRead", false), Field("cacheWrite", false));
+            }
+        }
+        return new ZeroshotSettings(providers, prices);
+    }
+
+    private static ProviderSpec ReadProvider(JsonFieldReader reader, JsonElement element, string path, ProviderSpec defaults)
+    {
+        reader.RequireObject(element, path, ProviderFields);
+        var command = reader.Optional(element, "command") is { } c
+            ? reader.StringArray(c, $"{path}.command", allowEmptyArray: false, allowEmptyElements: true)
+            : defaults.Command;
+        var modelArgs = reader.Optional(element, "modelArgs") is { } m
+            ? reader.StringArray(m, $"{path}.modelArgs", allowEmptyArray: true, allowEmptyElements: true)
+            : defaults.ModelArgs;
+        if (command[0].Length == 0)
+            throw reader.Error($"{path}.command[0]", "the executable must not be empty");
+        CheckPlaceholders(reader, command, $"{path}.command", wholeElementAllowed: true);
+        CheckPlaceholders(reader, modelArgs, $"{path}.modelArgs", wholeElementAllowed: false);
+        return new ProviderSpec(command, modelArgs);
+    }
+
+    private static void CheckPlaceholders(JsonFieldReader reader, IReadOnlyList<string> template, string path, bool wholeElementAllowed)
+    {
+        for (var i = 0; i < template.Count; i++)
+        {
+            var element = template[i];
+            if (wholeElementAllowed && ProviderCatalog.WholeElementPlaceholders.Contains(element))
+                continue;
+            foreach (var name in ProviderCatalog.PlaceholderNames(element))
+                if (!ProviderCatalog.InlinePlaceholders.Contains(name))
+                    throw reader.Error($"{path}[{i}]", ProviderCatalog.WholeElementPlaceholders.Contains("{" + name + "}")
+                        ? $"'{{{name}}}' must be a whole element" + (wholeElementAllowed ? "" : " of \"command\"")
+                        : $"unknown placeholder '{{{name}}}' (known: {{prompt}}, {{model}}, {{agent}}, {{options}}, and as whole elements of \"command\": {{self}}, {{modelArgs}})");
+        }
+    }
+}
