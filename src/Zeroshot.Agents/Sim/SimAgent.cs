@@ -74,6 +74,8 @@ internal sealed class SimAgent
         var ownsDir = _options.Workdir is null;
         var dir = ownsDir ? Directory.CreateTempSubdirectory("zeroshot-sim-").FullName : CreateWorkdir(_options.Workdir!);
         WorkDirectory = dir;
+        // Private scratch for the burn stop files, never inside a workdir the user may own.
+        var controlDir = Directory.CreateTempSubdirectory("zeroshot-sim-ctl-").FullName;
         var script = SimScript.Build(_options, seed, prompt, iteration, dir);
         Script = script;
         var start = _time.GetTimestamp();
@@ -96,7 +98,7 @@ internal sealed class SimAgent
                         await Task.Delay(p.Duration, _time, ct).ConfigureAwait(false);
                         break;
                     case SimBash b:
-                        var (output, exit) = await RunBashAsync(b, dir, ct).ConfigureAwait(false);
+                        var (output, exit) = await RunBashAsync(b, dir, controlDir, ct).ConfigureAwait(false);
                         await WriteLineAsync(stdout, SimStreamJson.ToolResult(b.ToolUseId, output, exit != 0, script.SessionId, b.ResultUuid), ct).ConfigureAwait(false);
                         break;
                     case SimWrite w:
@@ -128,6 +130,7 @@ internal sealed class SimAgent
                 Interlocked.Exchange(ref _receivedAtClose, link.BytesReceived);
                 _link = null;
             }
+            TryDelete(controlDir);
             if (ownsDir) TryDelete(dir);
         }
     }
@@ -181,7 +184,7 @@ internal sealed class SimAgent
         await _link.StreamAsync(duration, _options.NetworkKBps, _time, ct).ConfigureAwait(false);
     }
 
-    private async Task<(string Output, int ExitCode)> RunBashAsync(SimBash step, string dir, CancellationToken ct)
+    private async Task<(string Output, int ExitCode)> RunBashAsync(SimBash step, string dir, string controlDir, CancellationToken ct)
     {
         var start = _time.GetTimestamp();
         var psi = new ProcessStartInfo("/bin/sh")
@@ -194,8 +197,9 @@ internal sealed class SimAgent
         };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(step.Command);
-        var burnCentiseconds = (long)Math.Round(step.Budget.TotalSeconds * _options.Cpu * 100);
-        psi.Environment[SimScript.BurnVariable] = burnCentiseconds > 0 ? SimScript.BurnScript(burnCentiseconds) : "";
+        var burn = step.Budget * _options.Cpu;
+        var stopFile = Path.Combine(controlDir, $"burn-{step.ToolUseId}.stop");
+        psi.Environment[SimScript.BurnVariable] = burn > TimeSpan.Zero ? SimScript.BurnScript(stopFile) : "";
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException("/bin/sh did not start");
         lock (_toolPids) _toolPids.Add(process.Id);
@@ -204,6 +208,11 @@ internal sealed class SimAgent
         var stderrTask = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
+            if (burn > TimeSpan.Zero)
+            {
+                await Task.Delay(burn, _time, ct).ConfigureAwait(false);
+                await File.WriteAllBytesAsync(stopFile, [], ct).ConfigureAwait(false);
+            }
             await process.WaitForExitAsync(ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException)

@@ -164,10 +164,10 @@ internal sealed class SimScript
                 }
                 case Cycle.Build:
                 {
-                    // dd with conv=fsync so the written blocks reach the disk and show in write_bytes
-                    // (proc(5) /proc/pid/io), not only in the page cache.
+                    // Plain dd operands only (POSIX dd(1)): GNU conv=fsync/status=none do not exist in BSD dd on
+                    // macOS. Linux counts write_bytes (proc(5) /proc/pid/io) when the page is dirtied, so no fsync.
                     var blocks = 4 + rng.Next(12);
-                    var use = BashUse(WithBurn($"mkdir -p build && dd if=/dev/zero of=build/app.bin bs=65536 count={blocks} conv=fsync status=none && echo \"Build succeeded: build/app.bin ({blocks * 64} KiB)\""),
+                    var use = BashUse(WithBurn($"mkdir -p build && dd if=/dev/zero of=build/app.bin bs=65536 count={blocks} 2>/dev/null && echo \"Build succeeded: build/app.bin ({blocks * 64} KiB)\""),
                         "Build the project");
                     Message([new SimTextBlock("Let me build it."), use], first);
                     Bash(use, 3.0);
@@ -217,13 +217,14 @@ internal sealed class SimScript
     public const string BurnVariable = "ZEROSHOT_SIM_BURN";
 
     /// <summary>
-    /// POSIX sh that busy-loops on one core for <paramref name="centiseconds"/>, checking the clock every 1000
-    /// iterations. The clock is /proc/uptime (proc(5): seconds with two decimals), read with the read builtin and
-    /// turned into centiseconds by dropping the dot, so the loop forks nothing and its CPU is the tool's own.
+    /// POSIX sh that busy-loops on one core, in chunks of 1000 additions (no forks, so the CPU is the tool's own),
+    /// until <paramref name="stopFile"/> exists. The executor creates the file when the burn time has passed on its
+    /// injected clock, so the burn is portable (no /proc) and fake clocks shorten it. The loop also ends when its
+    /// parent is gone (<c>kill -0</c>, POSIX kill(1)), so a SIGKILLed sim cannot leave a spinning orphan behind.
     /// </summary>
-    public static string BurnScript(long centiseconds) =>
-        "read t _ </proc/uptime; t=${t%.*}${t#*.}; e=$((t+" + centiseconds.ToString(CultureInfo.InvariantCulture) + ")); n=0; " +
-        "while [ \"$t\" -lt \"$e\" ]; do n=$((n+1)); [ $((n%1000)) -ne 0 ] || { read t _ </proc/uptime; t=${t%.*}${t#*.}; }; done";
+    public static string BurnScript(string stopFile) =>
+        "while [ ! -e '" + stopFile.Replace("'", "'\\''", StringComparison.Ordinal) + "' ] && kill -0 $PPID 2>/dev/null; do " +
+        "i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done; done";
 
     /// <summary>
     /// A Bash tool command: the visible work first (so activity displays read well), then the burn the executor

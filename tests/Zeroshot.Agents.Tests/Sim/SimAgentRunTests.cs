@@ -80,6 +80,23 @@ public sealed class SimAgentRunTests : IDisposable
     }
 
     [Fact]
+    public async Task With_a_fake_clock_a_ten_minute_script_runs_at_once_and_reports_virtual_durations()
+    {
+        var options = SimAgentOptions.Parse($$"""{"durationSeconds": 600, "seed": 9, "cpu": 1, "networkKBps": 1, "workdir": "{{_dir}}"}""");
+        var agent = new SimAgent(options, _ => null, new InstantClock());
+        using var stdout = new MemoryStream();
+
+        Assert.Equal(0, await agent.RunAsync(stdout, CancellationToken.None));
+
+        var result = ParseLines(SplitLines(Encoding.UTF8.GetString(stdout.ToArray())))[^1];
+        var durationMs = result.GetProperty("duration_ms").GetInt64();
+        var apiMs = result.GetProperty("duration_api_ms").GetInt64();
+        // Virtual time: the phases were scaled to 600 s, each rounded to a millisecond.
+        Assert.InRange(durationMs, 600_000 - 50, 600_000 + 50);
+        Assert.InRange(apiMs, 1, durationMs - 1);
+    }
+
+    [Fact]
     public async Task A_reject_iteration_exits_1_with_the_reason()
     {
         var options = SimAgentOptions.Parse($$"""{"durationSeconds": 0.3, "seed": 3, "rejectIterations": [2], "networkKBps": 0, "workdir": "{{_dir}}"}""");

@@ -200,21 +200,36 @@ public class SimScriptTests
     }
 }
 
-public class SimBurnScriptTests
+public sealed class SimBurnScriptTests : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("zeroshot-sim-burn-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
     [Fact]
-    public async Task The_burn_script_really_spends_cpu_in_the_shell()
+    public async Task The_burn_spends_cpu_in_the_shell_until_the_stop_file_appears()
     {
+        var stop = Path.Combine(_dir, "it's.stop"); // a quote in the path must survive the sh quoting
         // `times` (POSIX sh builtin) prints the shell's own user and system CPU time first.
         var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(SimScript.BurnScript(30) + "; times");
+        psi.ArgumentList.Add(SimScript.BurnScript(stop) + "; times");
         using var p = System.Diagnostics.Process.Start(psi)!;
-        var output = await p.StandardOutput.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEndAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (p.TotalProcessorTime == TimeSpan.Zero)
+        {
+            Assert.False(p.HasExited, "the burn ended before its stop file existed");
+            Assert.True(DateTime.UtcNow < deadline, "the burn spent no CPU within 20 s");
+            await Task.Delay(20);
+        }
+        await File.WriteAllBytesAsync(stop, []);
         await p.WaitForExitAsync();
+
         Assert.Equal(0, p.ExitCode);
-        var user = output.Split(' ', '\n')[0]; // e.g. 0m0.290000s
+        var user = (await output).Split(' ', '\n')[0]; // e.g. 0m0.290000s
         var seconds = double.Parse(user[(user.IndexOf('m', StringComparison.Ordinal) + 1)..^1], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(seconds > 0, $"no user CPU spent: {output}");
+        Assert.True(seconds > 0, $"no user CPU reported by the shell: {user}");
     }
 }
