@@ -58,30 +58,34 @@ internal sealed record SimAgentOptions
         {
             throw Error($"sim options are not valid JSON: {e.Message}");
         }
-        using (doc)
+        using (doc) return Parse(doc.RootElement);
+    }
+
+    /// <summary>Reads the options from an already parsed element (e.g. the <c>options</c> of a cluster file agent).</summary>
+    public static SimAgentOptions Parse(JsonElement options)
+    {
+        if (options.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) return new SimAgentOptions();
+        if (options.ValueKind != JsonValueKind.Object)
+            throw Error($"sim options must be a JSON object, not {options.ValueKind}");
+        var o = new SimAgentOptions();
+        foreach (var p in options.EnumerateObject())
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw Error($"sim options must be a JSON object, not {doc.RootElement.ValueKind}");
-            var o = new SimAgentOptions();
-            foreach (var p in doc.RootElement.EnumerateObject())
+            var v = p.Value;
+            o = p.Name switch
             {
-                var v = p.Value;
-                o = p.Name switch
-                {
-                    "durationSeconds" => o with { DurationSeconds = Number(p.Name, v, 0.05, 86_400) },
-                    "seed" => o with { Seed = Int(p.Name, v, int.MinValue, int.MaxValue) },
-                    "exitCode" => o with { ExitCode = Int(p.Name, v, 0, 255) },
-                    "rejectIterations" => o with { RejectIterations = IntArray(p.Name, v) },
-                    "hang" => o with { Hang = Bool(p.Name, v) },
-                    "model" => o with { Model = NonEmptyString(p.Name, v) },
-                    "cpu" => o with { Cpu = Number(p.Name, v, 0, 1) },
-                    "networkKBps" => o with { NetworkKBps = Number(p.Name, v, 0, 1_000_000) },
-                    "workdir" => o with { Workdir = NonEmptyString(p.Name, v) },
-                    _ => throw Error($"unknown sim option '{p.Name}' (known: {string.Join(", ", Known)})"),
-                };
-            }
-            return o;
+                "durationSeconds" => o with { DurationSeconds = Number(p.Name, v, 0.05, 86_400) },
+                "seed" => o with { Seed = Int(p.Name, v, int.MinValue, int.MaxValue) },
+                "exitCode" => o with { ExitCode = Int(p.Name, v, 0, 255) },
+                "rejectIterations" => o with { RejectIterations = IntArray(p.Name, v) },
+                "hang" => o with { Hang = Bool(p.Name, v) },
+                "model" => o with { Model = NonEmptyString(p.Name, v) },
+                "cpu" => o with { Cpu = Number(p.Name, v, 0, 1) },
+                "networkKBps" => o with { NetworkKBps = Number(p.Name, v, 0, 1_000_000) },
+                "workdir" => o with { Workdir = NonEmptyString(p.Name, v) },
+                _ => throw Error($"unknown sim option '{p.Name}' (known: {string.Join(", ", Known)})"),
+            };
         }
+        return o;
     }
 
     private static UserErrorException Error(string message) => new(message, ExitCodes.Usage);

@@ -61,4 +61,14 @@ public class SimAgentOptionsTests
         Assert.DoesNotContain('\n', e.Message);
         Assert.Equal(ExitCodes.Usage, e.ExitCode);
     }
+
+    [Fact]
+    public void An_already_parsed_element_reads_the_same()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse("""{"agents": [{"options": {"seed": 3, "hang": true}}]}""");
+        var o = SimAgentOptions.Parse(doc.RootElement.GetProperty("agents")[0].GetProperty("options"));
+        Assert.Equal(SimAgentOptions.Parse("""{"seed": 3, "hang": true}""") with { RejectIterations = o.RejectIterations }, o);
+        Assert.Equal(3, o.Seed);
+        Assert.True(o.Hang);
+    }
 }

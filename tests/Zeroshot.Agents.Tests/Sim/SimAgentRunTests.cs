@@ -97,6 +97,28 @@ public sealed class SimAgentRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Two_real_runs_with_one_seed_print_the_same_stream_apart_from_durations()
+    {
+        var workdir = Path.Combine(_dir, "w");
+        var options = SimAgentOptions.Parse($$"""{"durationSeconds": 0.3, "seed": 21, "cpu": 0, "networkKBps": 0, "workdir": "{{workdir}}"}""");
+
+        async Task<List<string>> RunOnce()
+        {
+            if (Directory.Exists(workdir)) Directory.Delete(workdir, recursive: true);
+            using var stdout = new MemoryStream();
+            Assert.Equal(0, await new SimAgent(options, Env("same", 1), TimeProvider.System).RunAsync(stdout, CancellationToken.None));
+            var lines = SplitLines(Encoding.UTF8.GetString(stdout.ToArray()));
+            // The result line's durations are measured; blank them out.
+            lines[^1] = System.Text.RegularExpressions.Regex.Replace(lines[^1], "\"duration(_api)?_ms\":\\d+", "\"duration$1_ms\":0");
+            return lines;
+        }
+
+        var first = await RunOnce();
+        var second = await RunOnce();
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
     public async Task A_reject_iteration_exits_1_with_the_reason()
     {
         var options = SimAgentOptions.Parse($$"""{"durationSeconds": 0.3, "seed": 3, "rejectIterations": [2], "networkKBps": 0, "workdir": "{{_dir}}"}""");

@@ -232,4 +232,45 @@ public sealed class SimBurnScriptTests : IDisposable
         var seconds = double.Parse(user[(user.IndexOf('m', StringComparison.Ordinal) + 1)..^1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(seconds > 0, $"no user CPU reported by the shell: {user}");
     }
+
+    [Fact]
+    public async Task An_orphaned_burn_stops_by_itself()
+    {
+        // The outer shell starts a burning shell and exits at once, as a SIGKILLed sim would leave its tool.
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
+        psi.Environment["B"] = SimScript.BurnScript(Path.Combine(_dir, "never.stop"));
+        psi.ArgumentList.Add("-c");
+        // The fifo holds the outer shell until the inner one has started, so the inner's $PPID is the outer shell.
+        psi.ArgumentList.Add($"cd '{_dir}' && mkfifo up || exit 1; /bin/sh -c 'echo $PPID >up; eval \"$B\"' >/dev/null & read ppid <up; echo $!");
+        int orphan;
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            orphan = int.Parse((await p.StandardOutput.ReadLineAsync())!, System.Globalization.CultureInfo.InvariantCulture);
+            await p.WaitForExitAsync();
+        }
+
+        // Gone, or a zombie waiting for a reaper that is not us.
+        static bool Ended(int pid)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return true;
+            }
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!Ended(orphan))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                System.Diagnostics.Process.GetProcessById(orphan).Kill();
+                Assert.Fail($"orphaned burn {orphan} still running after 20 s");
+            }
+            await Task.Delay(25);
+        }
+    }
 }
