@@ -40,6 +40,19 @@ internal sealed class SimAgent
     public static Task<int> RunAsync(SimAgentOptions options, Stream stdout, TimeProvider time, CancellationToken ct) =>
         new SimAgent(options, Environment.GetEnvironmentVariable, time).RunAsync(stdout, ct);
 
+    /// <summary>
+    /// Entry for the hidden <c>zeroshot sim-agent</c> command: parses <paramref name="optionsJson"/> (bad options
+    /// throw <see cref="UserErrorException"/> before anything is printed), then runs on the process's stdout with
+    /// the process environment and the system clock.
+    /// </summary>
+    public static async Task<int> RunFromCommandLineAsync(string? optionsJson, CancellationToken ct)
+    {
+        var options = SimAgentOptions.Parse(optionsJson);
+        var stdout = Console.OpenStandardOutput();
+        await using (stdout.ConfigureAwait(false))
+            return await RunAsync(options, stdout, TimeProvider.System, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Bytes written on the loopback link by both ends (the sim's TCP tx).</summary>
     public long LoopbackBytesSent => _link?.BytesSent ?? Interlocked.Read(ref _sentAtClose);
 

@@ -174,7 +174,7 @@ public sealed class SimAgentRunTests : IDisposable
     [Fact]
     public async Task Cancellation_kills_the_running_tool_and_closes_up()
     {
-        var options = SimAgentOptions.Parse("""{"durationSeconds": 60, "seed": 11, "cpu": 1, "networkKBps": 50}""");
+        var options = SimAgentOptions.Parse("""{"durationSeconds": 20, "seed": 11, "cpu": 1, "networkKBps": 50}""");
         var agent = new SimAgent(options, _ => null, TimeProvider.System);
         using var stdout = new LineSink();
         using var cts = new CancellationTokenSource();
@@ -199,6 +199,14 @@ public sealed class SimAgentRunTests : IDisposable
         var e = await Assert.ThrowsAsync<UserErrorException>(() => agent.RunAsync(Stream.Null, CancellationToken.None));
         Assert.Equal(ExitCodes.Usage, e.ExitCode);
         Assert.Contains("ZEROSHOT_ITERATION", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_command_line_entry_rejects_bad_options_before_running()
+    {
+        var e = await Assert.ThrowsAsync<UserErrorException>(() => SimAgent.RunFromCommandLineAsync("""{"speed": 2}""", CancellationToken.None));
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains("'speed'", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A write-only stream another thread can read lines from while the sim writes.</summary>
