@@ -1,0 +1,266 @@
+using System.Globalization;
+
+namespace Zeroshot.Agents.Sim;
+
+/// <summary>One step of a sim run; <see cref="SimAgent"/> executes them in order.</summary>
+internal abstract record SimStep;
+
+/// <summary>Print one pre-rendered stream-json line.</summary>
+internal sealed record SimEmit(string Line) : SimStep;
+
+/// <summary>"The model is thinking": stream over the loopback link for the duration.</summary>
+internal sealed record SimThink(TimeSpan Duration) : SimStep;
+
+/// <summary>Idle pause between steps.</summary>
+internal sealed record SimPause(TimeSpan Duration) : SimStep;
+
+/// <summary>
+/// Run a Bash tool: <c>/bin/sh -c Command</c> in the workdir, then print a tool_result line carrying its
+/// output (is_error when it exits non-zero). The step lasts at least <see cref="Budget"/>.
+/// </summary>
+internal sealed record SimBash(string ToolUseId, string Command, TimeSpan Budget, string ResultUuid) : SimStep;
+
+/// <summary>Run a Write tool in-process (write and fsync the file), then print its tool_result line.</summary>
+internal sealed record SimWrite(string ToolUseId, string FilePath, string Content, string ResultUuid) : SimStep;
+
+/// <summary>Go silent and idle until cancelled.</summary>
+internal sealed record SimHang : SimStep;
+
+/// <summary>
+/// The deterministic part of a sim run: every stream-json line except the final result (which carries the
+/// measured durations), the tool work, the timings, and the totals the result reports. Pure: the same
+/// arguments give an equal script.
+/// </summary>
+internal sealed class SimScript
+{
+    private SimScript(IReadOnlyList<SimStep> steps, string sessionId, string model, SimUsage totals, int numTurns,
+        int exitCode, string resultText, string resultUuid)
+    {
+        Steps = steps;
+        SessionId = sessionId;
+        Model = model;
+        Totals = totals;
+        NumTurns = numTurns;
+        ExitCode = exitCode;
+        ResultText = resultText;
+        ResultUuid = resultUuid;
+        CostUsd = SimPrice.ForModel(model).Cost(totals);
+    }
+
+    public IReadOnlyList<SimStep> Steps { get; }
+    public string SessionId { get; }
+    public string Model { get; }
+
+    /// <summary>Sum over unique assistant message ids of each id's last usage.</summary>
+    public SimUsage Totals { get; }
+
+    /// <summary>Number of assistant messages (API round trips).</summary>
+    public int NumTurns { get; }
+
+    public int ExitCode { get; }
+    public string ResultText { get; }
+    public string ResultUuid { get; }
+    public decimal CostUsd { get; }
+    public bool IsError => ExitCode != 0;
+
+    /// <summary>Renders the final result line with the measured durations.</summary>
+    public string ResultLine(long durationMs, long durationApiMs) => SimStreamJson.Result(
+        IsError, durationMs, durationApiMs, NumTurns, ResultText, SessionId, Model, CostUsd, Totals, ResultUuid);
+
+    private enum Cycle { Survey, Write, Build, Edit, Test }
+
+    /// <summary>
+    /// Builds the script. <paramref name="iteration"/> is the cluster iteration (ZEROSHOT_ITERATION);
+    /// if it is listed in <see cref="SimAgentOptions.RejectIterations"/> the tests fail and the run exits 1.
+    /// <paramref name="cwd"/> is the absolute workdir (printed in init and used for Write paths).
+    /// </summary>
+    public static SimScript Build(SimAgentOptions options, int seed, string prompt, int iteration, string cwd)
+    {
+        var rng = new Random(seed);
+        var model = options.Model;
+        var sessionId = Uuid(rng);
+        var steps = new List<SimStep> { new SimEmit(SimStreamJson.Init(cwd, sessionId, model, Uuid(rng))) };
+        if (options.Hang)
+        {
+            steps.Add(new SimHang());
+            return new SimScript(steps, sessionId, model, default, 0, 0, "", Uuid(rng));
+        }
+
+        var reject = options.RejectIterations.Contains(iteration);
+        var exitCode = reject ? ExitCodes.Failure : options.ExitCode;
+
+        // Phases are first laid out in abstract weights, then scaled so the whole run lasts DurationSeconds.
+        var plan = new List<(SimStep Step, double Weight)>();
+        var totals = default(SimUsage);
+        var context = 0L; // tokens already in the prompt cache: what the next request reads from it
+        var turns = 0;
+        var testsTotal = 8 + rng.Next(20);
+        var testsFailed = reject ? 1 + rng.Next(3) : 0;
+
+        SimUsage Message(IReadOnlyList<SimBlock> blocks, bool first)
+        {
+            turns++;
+            var id = "msg_01" + Base62(rng, 22);
+            var usage = new SimUsage(
+                InputTokens: 3 + rng.Next(40),
+                CacheCreationInputTokens: first ? 9_000 + rng.Next(6_000) : 150 + rng.Next(2_500),
+                CacheReadInputTokens: context,
+                OutputTokens: blocks.Count * 20 + 40 + rng.Next(600));
+            context += usage.CacheCreationInputTokens + usage.InputTokens;
+            plan.Add((new SimThink(TimeSpan.Zero), 1.0 + rng.NextDouble()));
+            // Like the real CLI, every content block arrives on its own line with the same message id and
+            // the usage so far; output_tokens grows and the last line carries the final count.
+            for (var i = 0; i < blocks.Count; i++)
+            {
+                var partial = usage with { OutputTokens = usage.OutputTokens * (i + 1) / blocks.Count };
+                plan.Add((new SimEmit(SimStreamJson.Assistant(id, model, blocks[i], partial, sessionId, Uuid(rng))), 0));
+            }
+            totals += usage;
+            return usage;
+        }
+
+        SimToolUseBlock BashUse(string command, string description) =>
+            new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
+
+        void Bash(SimToolUseBlock use, double weight) =>
+            plan.Add((new SimBash(use.Id, use.Input[0].Value, TimeSpan.Zero, Uuid(rng)), weight));
+
+        var shownPrompt = string.IsNullOrWhiteSpace(prompt) ? "(no prompt given)" : prompt.Trim();
+        var cycles = new List<Cycle> { Cycle.Survey, Cycle.Write, Cycle.Build };
+        if (rng.Next(2) == 0) cycles.Add(Cycle.Edit);
+        cycles.Add(Cycle.Test);
+
+        var first = true;
+        foreach (var cycle in cycles)
+        {
+            switch (cycle)
+            {
+                case Cycle.Survey:
+                {
+                    var use = BashUse(WithBurn("ls -1A"), "List the project files");
+                    Message([new SimTextBlock($"I'll work on this task: {shownPrompt}\n\nLet me look at the project first."), use], first);
+                    Bash(use, 1.5);
+                    break;
+                }
+                case Cycle.Write:
+                case Cycle.Edit:
+                {
+                    var tests = cycle == Cycle.Edit;
+                    var count = tests ? 1 : 1 + rng.Next(2);
+                    var blocks = new List<SimBlock> { new SimTextBlock(tests ? "Let me add tests for the edge cases." : "Now I'll write the implementation.") };
+                    var writes = new List<SimWrite>();
+                    for (var i = 0; i < count; i++)
+                    {
+                        var path = tests ? Path.Combine(cwd, "tests", "test_module0.py") : Path.Combine(cwd, "src", $"module{i}.py");
+                        var content = SourceText(rng, 40 + rng.Next(80));
+                        var use = new SimToolUseBlock("toolu_01" + Base62(rng, 22), "Write", [new("file_path", path), new("content", content)]);
+                        blocks.Add(use);
+                        writes.Add(new SimWrite(use.Id, path, content, Uuid(rng)));
+                    }
+                    Message(blocks, first);
+                    foreach (var w in writes) plan.Add((w, 0));
+                    plan.Add((new SimPause(TimeSpan.Zero), 0.2 * writes.Count));
+                    break;
+                }
+                case Cycle.Build:
+                {
+                    // Plain dd operands only (POSIX dd(1)): GNU conv=fsync/status=none do not exist in BSD dd on
+                    // macOS. Linux counts write_bytes (proc(5) /proc/pid/io) when the page is dirtied, so no fsync.
+                    var blocks = 4 + rng.Next(12);
+                    var use = BashUse(WithBurn($"mkdir -p build && dd if=/dev/zero of=build/app.bin bs=65536 count={blocks} 2>/dev/null && echo \"Build succeeded: build/app.bin ({blocks * 64} KiB)\""),
+                        "Build the project");
+                    Message([new SimTextBlock("Let me build it."), use], first);
+                    Bash(use, 3.0);
+                    break;
+                }
+                case Cycle.Test:
+                {
+                    var passed = testsTotal - testsFailed;
+                    var tail = testsFailed == 0
+                        ? $"echo \"{testsTotal} passed, 0 failed\""
+                        : $"echo \"FAILED tests/test_module0.py::test_edge_cases\"; echo \"{passed} passed, {testsFailed} failed\"; false";
+                    var use = BashUse(WithBurn(tail), "Run the test suite");
+                    Message([new SimTextBlock("Running the tests."), use], first);
+                    Bash(use, 3.5);
+                    break;
+                }
+            }
+            first = false;
+            plan.Add((new SimPause(TimeSpan.Zero), 0.2 + 0.3 * rng.NextDouble()));
+        }
+
+        var resultText = reject
+            ? $"REJECTED: tests fail ({testsFailed} of {testsTotal} failed in iteration {iteration})"
+            : exitCode != 0
+                ? $"FAILED: simulated failure (exitCode {exitCode})"
+                : $"Done. Implemented the change, the build succeeds and all {testsTotal} tests pass.";
+        Message([new SimTextBlock(resultText)], first: false);
+
+        // Scale weights to the target duration; milliseconds keep the script printable and comparable.
+        var totalWeight = plan.Sum(p => p.Weight);
+        var msPerWeight = options.DurationSeconds * 1000 / totalWeight;
+        foreach (var (step, weight) in plan)
+        {
+            var d = TimeSpan.FromMilliseconds(Math.Round(weight * msPerWeight));
+            steps.Add(step switch
+            {
+                SimThink => new SimThink(d),
+                SimPause => new SimPause(d),
+                SimBash b => b with { Budget = d },
+                _ => step,
+            });
+        }
+        return new SimScript(steps, sessionId, model, totals, turns, exitCode, resultText, Uuid(rng));
+    }
+
+    /// <summary>Environment variable through which the executor hands each Bash tool its CPU burn (<see cref="BurnScript"/>).</summary>
+    public const string BurnVariable = "ZEROSHOT_SIM_BURN";
+
+    /// <summary>
+    /// POSIX sh that busy-loops on one core, in chunks of 1000 additions (no forks, so the CPU is the tool's own),
+    /// until <paramref name="stopFile"/> exists. The executor creates the file when the burn time has passed on its
+    /// injected clock, so the burn is portable (no /proc) and fake clocks shorten it. The loop also ends when its
+    /// parent is gone (<c>kill -0</c>, POSIX kill(1)), so a SIGKILLed sim cannot leave a spinning orphan behind.
+    /// </summary>
+    public static string BurnScript(string stopFile) =>
+        "while [ ! -e '" + stopFile.Replace("'", "'\\''", StringComparison.Ordinal) + "' ] && kill -0 $PPID 2>/dev/null; do " +
+        "i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done; done";
+
+    /// <summary>
+    /// A Bash tool command: the visible work first (so activity displays read well), then the burn the executor
+    /// passes in the environment, keeping the work's exit status. The command text itself stays seed-determined.
+    /// </summary>
+    private static string WithBurn(string work) => work + "; s=$?; eval \"$" + BurnVariable + "\"; exit $s";
+
+    private static string Uuid(Random rng)
+    {
+        Span<byte> b = stackalloc byte[16];
+        rng.NextBytes(b);
+        b[7] = (byte)((b[7] & 0x0F) | 0x40); // RFC 9562 version 4 ...
+        b[8] = (byte)((b[8] & 0x3F) | 0x80); // ... and variant 10xx
+        return new Guid(b).ToString("D", CultureInfo.InvariantCulture);
+    }
+
+    private const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    private static string Base62(Random rng, int length) => string.Create(length, rng, static (span, r) =>
+    {
+        for (var i = 0; i < span.Length; i++) span[i] = Alphabet[r.Next(Alphabet.Length)];
+    });
+
+    private static readonly string[] Words =
+        ["value", "items", "result", "config", "total", "index", "buffer", "count", "name", "state", "cache", "limit"];
+
+    private static string SourceText(Random rng, int lines)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("\"\"\"Generated by the zeroshot sim agent.\"\"\"\n\n");
+        for (var i = 0; i < lines; i++)
+        {
+            var a = Words[rng.Next(Words.Length)];
+            var b = Words[rng.Next(Words.Length)];
+            sb.Append(CultureInfo.InvariantCulture, $"def {a}_{i}({b}):\n    return {b} * {rng.Next(100)} + {i}\n\n");
+        }
+        return sb.ToString();
+    }
+}
