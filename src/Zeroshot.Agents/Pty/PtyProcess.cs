@@ -38,15 +38,18 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     private const short POLLOUT = 0x4;
 
     private readonly SafeFileHandle _master;
-    private readonly SafeFileHandle _wake;
+    // One eventfd per direction, so a Write waiting in poll can never consume a wake-up meant for a Read.
+    private readonly SafeFileHandle _readWake;
+    private readonly SafeFileHandle _writeWake;
     private readonly TaskCompletionSource<PtyExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
     private volatile bool _eof;
 
-    private PtyProcess(SafeFileHandle master, SafeFileHandle wake, int pid, string terminalPath)
+    private PtyProcess(SafeFileHandle master, SafeFileHandle readWake, SafeFileHandle writeWake, int pid, string terminalPath)
     {
         _master = master;
-        _wake = wake;
+        _readWake = readWake;
+        _writeWake = writeWake;
         Pid = pid;
         TerminalPath = terminalPath;
         var waiter = new Thread(static state => ((PtyProcess)state!).ReapLoop(), maxStackSize: 256 * 1024)
@@ -88,19 +91,22 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         List<string> envp = BuildEnvironment(info.Environment);
 
         SafeFileHandle? master = null;
-        SafeFileHandle? wake = null;
+        SafeFileHandle? readWake = null;
+        SafeFileHandle? writeWake = null;
         try
         {
             master = OpenMaster(out byte[] slavePath);
             SetWindowSize(master, info.Columns, info.Rows);
-            wake = new SafeFileHandle(Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"), ownsHandle: true);
+            readWake = OpenEventFd();
+            writeWake = OpenEventFd();
             int pid = Spawn(executable, slavePath, info.WorkingDirectory, argv, envp);
-            return new PtyProcess(master, wake, pid, Encoding.UTF8.GetString(slavePath.AsSpan(0, slavePath.Length - 1)));
+            return new PtyProcess(master, readWake, writeWake, pid, Encoding.UTF8.GetString(slavePath.AsSpan(0, slavePath.Length - 1)));
         }
         catch
         {
             master?.Dispose();
-            wake?.Dispose();
+            readWake?.Dispose();
+            writeWake?.Dispose();
             throw;
         }
     }
@@ -118,13 +124,13 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
             return 0;
         }
 
-        using var lease = new Lease(this);
+        using var lease = new Lease(this, _readWake);
         if (!lease.Acquired || _eof)
         {
             return 0;
         }
 
-        using CancellationTokenRegistration registration = RegisterWake(cancellationToken);
+        using CancellationTokenRegistration registration = RegisterWake(cancellationToken, _readWake);
         while (true)
         {
             if (Volatile.Read(ref _disposed) != 0)
@@ -171,9 +177,9 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
     public unsafe void Write(ReadOnlySpan<byte> data, CancellationToken cancellationToken = default)
     {
-        using var lease = new Lease(this);
+        using var lease = new Lease(this, _writeWake);
         ObjectDisposedException.ThrowIf(!lease.Acquired, this);
-        using CancellationTokenRegistration registration = RegisterWake(cancellationToken);
+        using CancellationTokenRegistration registration = RegisterWake(cancellationToken, _writeWake);
         while (!data.IsEmpty)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -206,7 +212,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     public void Resize(int columns, int rows)
     {
         ValidateSize(columns, rows);
-        using var lease = new Lease(this);
+        using var lease = new Lease(this, _readWake);
         ObjectDisposedException.ThrowIf(!lease.Acquired, this);
         SetWindowSize(_master, columns, rows);
     }
@@ -214,7 +220,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// <summary>The window size as the kernel has it (columns, rows).</summary>
     public unsafe (int Columns, int Rows) GetSize()
     {
-        using var lease = new Lease(this);
+        using var lease = new Lease(this, _readWake);
         ObjectDisposedException.ThrowIf(!lease.Acquired, this);
         WinSize size;
         Check(ioctl(lease.Master, TIOCGWINSZ, &size), "ioctl(TIOCGWINSZ)");
@@ -276,10 +282,12 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         }
 
         SignalSession(SIGKILL);
-        Wake();
+        Wake(_readWake);
+        Wake(_writeWake);
         // SafeHandle reference counting defers the close until a Read/Write in progress has returned.
         _master.Dispose();
-        _wake.Dispose();
+        _readWake.Dispose();
+        _writeWake.Dispose();
     }
 
     /// <summary>Disposes, then waits (up to 10 s) for the child to be reaped.</summary>
@@ -348,20 +356,23 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         }
     }
 
-    private CancellationTokenRegistration RegisterWake(CancellationToken cancellationToken) =>
+    private static CancellationTokenRegistration RegisterWake(CancellationToken cancellationToken, SafeFileHandle wake) =>
         cancellationToken.CanBeCanceled
-            ? cancellationToken.UnsafeRegister(static state => ((PtyProcess)state!).Wake(), this)
+            ? cancellationToken.UnsafeRegister(static state => Wake((SafeFileHandle)state!), wake)
             : default;
 
+    private static SafeFileHandle OpenEventFd() =>
+        new(Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"), ownsHandle: true);
+
     /// <summary>Makes the eventfd readable so a thread blocked in poll(2) returns.</summary>
-    private unsafe void Wake()
+    private static unsafe void Wake(SafeFileHandle wake)
     {
         bool added = false;
         try
         {
-            _wake.DangerousAddRef(ref added);
+            wake.DangerousAddRef(ref added);
             ulong one = 1;
-            _ = write((int)_wake.DangerousGetHandle(), (byte*)&one, sizeof(ulong));
+            _ = write((int)wake.DangerousGetHandle(), (byte*)&one, sizeof(ulong));
         }
         catch (ObjectDisposedException)
         {
@@ -371,7 +382,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         {
             if (added)
             {
-                _wake.DangerousRelease();
+                wake.DangerousRelease();
             }
         }
     }
@@ -403,16 +414,18 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     private readonly ref struct Lease
     {
         private readonly PtyProcess _owner;
+        private readonly SafeFileHandle _wakeHandle;
 
-        public Lease(PtyProcess owner)
+        public Lease(PtyProcess owner, SafeFileHandle wakeHandle)
         {
             _owner = owner;
+            _wakeHandle = wakeHandle;
             bool master = false;
             bool wake = false;
             try
             {
                 owner._master.DangerousAddRef(ref master);
-                owner._wake.DangerousAddRef(ref wake);
+                wakeHandle.DangerousAddRef(ref wake);
             }
             catch (ObjectDisposedException)
             {
@@ -422,7 +435,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
             {
                 Acquired = true;
                 Master = (int)owner._master.DangerousGetHandle();
-                Wake = (int)owner._wake.DangerousGetHandle();
+                Wake = (int)wakeHandle.DangerousGetHandle();
                 return;
             }
 
@@ -433,7 +446,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
 
             if (wake)
             {
-                owner._wake.DangerousRelease();
+                wakeHandle.DangerousRelease();
             }
         }
 
@@ -448,7 +461,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
             if (Acquired)
             {
                 _owner._master.DangerousRelease();
-                _owner._wake.DangerousRelease();
+                _wakeHandle.DangerousRelease();
             }
         }
     }

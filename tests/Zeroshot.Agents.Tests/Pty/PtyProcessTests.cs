@@ -355,6 +355,29 @@ public sealed class PtyProcessTests
         }
     }
 
+    [Fact]
+    public async Task ExitStatusSurvivesDotnetsOwnChildReaping()
+    {
+        // System.Diagnostics.Process installs .NET's SIGCHLD handling; outside its reap-all mode (pid 1, or
+        // SIGCHLD ignored at startup) it must leave our child's status to our waitpid.
+        await using PtyProcess pty = PtyProcess.Start(Bash("read -r; exit 3"));
+        var output = new OutputCollector(pty);
+        using (var first = System.Diagnostics.Process.Start("true"))
+        {
+            await first.WaitForExitAsync().WaitAsync(Deadline);
+        }
+
+        pty.Write("\r"u8);
+        for (int i = 0; i < 5; i++)
+        {
+            using var other = System.Diagnostics.Process.Start("true");
+            await other.WaitForExitAsync().WaitAsync(Deadline);
+        }
+
+        Assert.Equal(new PtyExit(3, null), await ExitWithinDeadline(pty));
+        await output.ToEndAsync();
+    }
+
     private static async Task<int> ReadBackgroundPid(OutputCollector output)
     {
         await output.WaitUntilContainsAsync("\r\n");
