@@ -44,6 +44,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     private readonly TaskCompletionSource<PtyExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
     private volatile bool _eof;
+    private volatile bool _sessionGone;
 
     private PtyProcess(SafeFileHandle master, SafeFileHandle readWake, SafeFileHandle writeWake, int pid, string terminalPath)
     {
@@ -117,11 +118,12 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// slave has closed it (the master then reads EIO, pty(7)) or after <see cref="Dispose"/>.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="IOException">read(2) failed with something other than EIO.</exception>
     public unsafe int Read(Span<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
         {
-            return 0;
+            throw new ArgumentException("the buffer is empty: a read of 0 bytes would look like end of output", nameof(buffer));
         }
 
         using var lease = new Lease(this, _readWake);
@@ -160,7 +162,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
 
             if (errno == EAGAIN)
             {
-                WaitReady(lease, POLLIN);
+                _ = WaitReady(lease, POLLIN);
             }
             else if (errno != EINTR)
             {
@@ -173,7 +175,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// Writes input to the terminal (what a user would type), blocking while the terminal's input queue is
     /// full.
     /// </summary>
-    /// <exception cref="IOException">The terminal is closed (the agent has gone).</exception>
+    /// <exception cref="IOException">The terminal is closed: no process holds it any more (seen by <see cref="Read"/> as end of output, or here when input cannot be queued).</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
     public unsafe void Write(ReadOnlySpan<byte> data, CancellationToken cancellationToken = default)
     {
@@ -184,6 +186,11 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             cancellationToken.ThrowIfCancellationRequested();
+            if (_eof)
+            {
+                throw new IOException($"the terminal of pid {Pid} is closed: no process reads input any more");
+            }
+
             nint n;
             fixed (byte* p = data)
             {
@@ -199,7 +206,11 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
             int errno = Errno;
             if (errno == EAGAIN)
             {
-                WaitReady(lease, POLLOUT);
+                // POLLHUP: every holder closed the slave, input would only be discarded (and poll would spin).
+                if ((WaitReady(lease, POLLOUT) & (POLLHUP | POLLERR)) != 0)
+                {
+                    _eof = true;
+                }
             }
             else if (errno != EINTR)
             {
@@ -233,6 +244,11 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// </summary>
     public bool Signal(int signal)
     {
+        if (_sessionGone)
+        {
+            return false;
+        }
+
         if (kill(-Pid, signal) == 0)
         {
             return true;
@@ -304,12 +320,35 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Signals the process group and every other live member of the session.</summary>
     private void SignalSession(int signal)
     {
+        if (_sessionGone)
+        {
+            return;
+        }
+
+        bool exited = HasExited;
         _ = kill(-Pid, signal); // ESRCH: the group is empty.
-        foreach (int member in ProcessGroupScanner.FindLiveMembers(Pid))
+        List<int> members = ProcessGroupScanner.FindLiveMembers(Pid);
+        foreach (int member in members)
         {
             _ = kill(member, signal);
+        }
+
+        NoteIfGone(exited, members.Count);
+    }
+
+    /// <summary>
+    /// Once the leader is reaped and nothing is left in its session, the pid number is free for reuse
+    /// (a pid is not recycled while any process still uses it as process-group or session id), and a later
+    /// kill(-pid) could hit a stranger's group, such as another agent's: from then on nothing is signalled.
+    /// </summary>
+    private void NoteIfGone(bool exitedBeforeScan, int liveMembers)
+    {
+        if (exitedBeforeScan && liveMembers == 0)
+        {
+            _sessionGone = true;
         }
     }
 
@@ -318,9 +357,14 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (true)
         {
-            if (HasExited && ProcessGroupScanner.FindLiveMembers(Pid).Count == 0)
+            bool exited = HasExited;
+            if (exited)
             {
-                return true;
+                NoteIfGone(exited, ProcessGroupScanner.FindLiveMembers(Pid).Count);
+                if (_sessionGone)
+                {
+                    return true;
+                }
             }
 
             long left = deadline - Environment.TickCount64;
@@ -387,8 +431,11 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the master is ready for <paramref name="events"/> or the wake eventfd fires.</summary>
-    private unsafe void WaitReady(in Lease lease, short events)
+    /// <summary>
+    /// Waits until the master is ready for <paramref name="events"/> or the wake eventfd fires; returns the
+    /// master's revents.
+    /// </summary>
+    private unsafe short WaitReady(in Lease lease, short events)
     {
         PollFd* fds = stackalloc PollFd[2];
         fds[0] = new PollFd { Fd = lease.Master, Events = events };
@@ -408,6 +455,8 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
             ulong value;
             _ = read(lease.Wake, (byte*)&value, sizeof(ulong));
         }
+
+        return fds[0].REvents;
     }
 
     /// <summary>Holds references on both descriptors so Dispose cannot close them under a running call.</summary>

@@ -103,6 +103,16 @@ public sealed class PtyProcessTests
     }
 
     [Fact]
+    public async Task WritingAfterTheAgentClosedItsTerminalFails()
+    {
+        await using PtyProcess pty = PtyProcess.Start(Bash("exit 0"));
+        await new OutputCollector(pty).ToEndAsync();
+
+        Assert.Throws<IOException>(() => pty.Write("late\r"u8));
+        Assert.Throws<ArgumentException>(() => pty.Read([]));
+    }
+
+    [Fact]
     public async Task TerminatingSignalIsReported()
     {
         await using PtyProcess pty = PtyProcess.Start(new PtyStartInfo { FileName = "sleep", Arguments = ["1000"], Environment = BaseEnvironment() });
@@ -341,12 +351,13 @@ public sealed class PtyProcessTests
         {
             await using PtyProcess pty = PtyProcess.Start(new PtyStartInfo { FileName = "sleep", Arguments = ["1000"], Environment = BaseEnvironment() });
             string fdDirectory = $"/proc/{pty.Pid}/fd";
-            // Wait for the exec: until then /proc/<pid> may still show the spawning clone.
-            await WaitUntilAsync(() => File.ReadAllText($"/proc/{pty.Pid}/comm").Trim() == "sleep", "sleep to be exec'ed");
+            // Until sleep runs, the dynamic loader briefly holds the libraries it maps; a leaked descriptor
+            // would stay for good, so wait for exactly 0, 1 and 2.
+            string[] fds = [];
+            await WaitUntilAsync(
+                () => (fds = Directory.GetFiles(fdDirectory).Select(f => Path.GetFileName(f)).Order().ToArray()).SequenceEqual(["0", "1", "2"]),
+                () => $"the child's descriptors to be only 0, 1, 2 (have {string.Join(' ', fds)})");
 
-            string[] fds = Directory.GetFiles(fdDirectory).Select(Path.GetFileName).Order().ToArray()!;
-
-            Assert.Equal(["0", "1", "2"], fds);
             Assert.All(fds, fd => Assert.Equal(pty.TerminalPath, new FileInfo(Path.Combine(fdDirectory, fd)).LinkTarget));
         }
         finally

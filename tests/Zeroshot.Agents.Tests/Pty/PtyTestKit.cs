@@ -27,14 +27,18 @@ internal static class PtyTestKit
     };
 
     /// <summary>Polls <paramref name="condition"/> every 20 ms; fails with <paramref name="what"/> after the deadline.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        WaitUntilAsync(condition, () => what, timeout);
+
+    /// <summary>As above, describing the wait when it fails (so the message can show the last state seen).</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, TimeSpan? timeout = null)
     {
         DateTime deadline = DateTime.UtcNow + (timeout ?? Deadline);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"timed out waiting for {what}");
+                Assert.Fail($"timed out waiting for {what()}");
             }
 
             await Task.Delay(20);
@@ -111,7 +115,7 @@ internal sealed class OutputCollector
     public string Text => Encoding.UTF8.GetString(Bytes);
 
     public Task WaitUntilContainsAsync(string text) =>
-        PtyTestKit.WaitUntilAsync(() => Text.Contains(text, StringComparison.Ordinal), $"'{text}' in output; got: {Text}");
+        PtyTestKit.WaitUntilAsync(() => Text.Contains(text, StringComparison.Ordinal), () => $"'{text}' in output; got: {Text}");
 
     /// <summary>Waits for end of output and returns all of it as text.</summary>
     public async Task<string> ToEndAsync()
