@@ -50,6 +50,7 @@ internal static unsafe partial class PtyNative
     // <signal.h>
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
+    public const int SIGCONT = 18;
 
     // Opaque glibc objects: posix_spawnattr_t is 336 bytes, posix_spawn_file_actions_t 80 bytes and
     // sigset_t 128 bytes on x86_64 and aarch64 (checked with sizeof). Callers allocate these sizes,

@@ -15,7 +15,7 @@ namespace Zeroshot.Agents.Pty;
 /// <para>Started with posix_spawn(3), never fork: glibc's posix_spawn uses clone(CLONE_VM|CLONE_VFORK), which is
 /// safe in a multithreaded runtime. POSIX_SPAWN_SETSID makes the child a session leader; the file action
 /// that opens the slave path as fd 0 (without O_NOCTTY) then makes it the controlling terminal
-/// (credentials(7), "controlling terminal": the first terminal a session leader opens).</para>
+/// (open(2), O_NOCTTY: a terminal opened by a session leader without one becomes its controlling terminal).</para>
 /// <para>Signals: .NET ignores SIGPIPE and handles others in its own process; an ignored disposition
 /// survives execve(2) and the signal mask is inherited, so the child gets an empty mask
 /// (POSIX_SPAWN_SETSIGMASK) and every signal at SIG_DFL (POSIX_SPAWN_SETSIGDEF with a full set).</para>
@@ -264,7 +264,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Stops the agent and everything it started in its session: SIGTERM to the process group and to every
-    /// other live member of the session, then, if any is still alive after <paramref name="grace"/>, SIGKILL to
+    /// other live member of the session (with SIGCONT, so stopped ones see it), then, if any is still alive after <paramref name="grace"/>, SIGKILL to
     /// all of them; returns once the child is reaped and no live (non-zombie) process remains in its session or
     /// group. A descendant that left the session with setsid(2) is not reached.
     /// </summary>
@@ -272,6 +272,8 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     public async Task<PtyExit> StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
     {
         SignalSession(SIGTERM);
+        // A stopped process (Ctrl+Z, SIGSTOP) keeps SIGTERM pending until continued, as systemd knows too.
+        SignalSession(SIGCONT);
         if (await WaitUntilGoneAsync(grace, cancellationToken).ConfigureAwait(false))
         {
             return await _exit.Task.ConfigureAwait(false);

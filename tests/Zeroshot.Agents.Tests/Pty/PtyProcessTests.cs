@@ -262,6 +262,18 @@ public sealed class PtyProcessTests
     }
 
     [Fact]
+    public async Task StopAsyncEndsAStoppedAgentWithSigterm()
+    {
+        await using PtyProcess pty = PtyProcess.Start(new PtyStartInfo { FileName = "sleep", Arguments = ["1000"], Environment = BaseEnvironment() });
+        Assert.True(pty.Signal(19)); // SIGSTOP
+        await WaitUntilAsync(() => ProcessGroupScanner.ParseStat(File.ReadAllText($"/proc/{pty.Pid}/stat")).State == 'T', "the agent to stop");
+
+        PtyExit exit = await pty.StopAsync(Deadline).WaitAsync(Deadline);
+
+        Assert.Equal(new PtyExit(null, SIGTERM), exit);
+    }
+
+    [Fact]
     public async Task DisposeKillsTheSessionAndWakesABlockedRead()
     {
         PtyProcess pty = PtyProcess.Start(Bash("sleep 1000 & echo \"bg=$!\"; wait"));
