@@ -1,0 +1,179 @@
+using System.Threading.Channels;
+
+namespace Zeroshot.Agents.Pty;
+
+/// <summary>
+/// Moves an agent's terminal output to its log file and then to the display, on a dedicated thread.
+/// </summary>
+/// <remarks>
+/// <para>Order per chunk (one read(2) of up to 64 KiB from the PTY master): FIRST the bytes are written to
+/// the log with one write(2) (the FileStream has no user-space buffer), THEN a copy is offered to
+/// <see cref="Display"/>. Whatever happens downstream — a slow or crashed display, an exception in the
+/// supervisor, the zeroshot process dying — every byte the agent produced before that point is in the
+/// kernel's page cache of the log file. At the end of output the log is fsync'ed.</para>
+/// <para>Back-pressure: the log is never dropped. When writing the log stalls (a slow disk), the pump stops
+/// reading, the PTY's buffer fills and the agent blocks in write(2), as it would on a slow terminal. The
+/// display never slows the agent: it is a bounded channel of chunks that drops its OLDEST chunk when full;
+/// dropped bytes are counted in <see cref="DroppedDisplayBytes"/> (the log still has them), so a display
+/// can say "n bytes skipped" and re-read the log if it wants to.</para>
+/// </remarks>
+internal sealed class AgentOutputPump : IAsyncDisposable
+{
+    /// <summary>Bytes asked of each read(2) of the PTY master.</summary>
+    public const int ChunkSize = 64 * 1024;
+
+    private readonly PtyProcess _pty;
+    private readonly FileStream _log;
+    private readonly TimeProvider _time;
+    private readonly Channel<ReadOnlyMemory<byte>> _display;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _totalBytes;
+    private long _droppedBytes;
+    private long _lastOutputTicks;
+
+    private AgentOutputPump(PtyProcess pty, FileStream log, TimeProvider time, int displayCapacity)
+    {
+        _pty = pty;
+        _log = log;
+        _time = time;
+        _display = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+            new BoundedChannelOptions(displayCapacity)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest,
+                SingleWriter = true,
+                SingleReader = true,
+                AllowSynchronousContinuations = false,
+            },
+            dropped => Interlocked.Add(ref _droppedBytes, dropped.Length));
+    }
+
+    /// <summary>
+    /// Opens (appending; creating it and its directory if needed) the log file and starts pumping
+    /// <paramref name="pty"/>'s output. The pump does not own the PtyProcess.
+    /// </summary>
+    /// <param name="pty">The agent's terminal.</param>
+    /// <param name="logPath">The agent's log file.</param>
+    /// <param name="timeProvider">Clock for <see cref="LastOutputAt"/>; <see cref="TimeProvider.System"/> by default.</param>
+    /// <param name="displayCapacity">Chunks the display channel holds before dropping the oldest (each up to 64 KiB).</param>
+    public static AgentOutputPump Start(PtyProcess pty, string logPath, TimeProvider? timeProvider = null, int displayCapacity = 256)
+    {
+        ArgumentNullException.ThrowIfNull(pty);
+        ArgumentOutOfRangeException.ThrowIfLessThan(displayCapacity, 1);
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(logPath));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        // BufferSize 0: every Write is one write(2), nothing waits in our process to be lost.
+        var log = new FileStream(logPath, new FileStreamOptions
+        {
+            Mode = FileMode.Append,
+            Access = FileAccess.Write,
+            Share = FileShare.Read | FileShare.Delete,
+            BufferSize = 0,
+        });
+        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity);
+        var thread = new Thread(static state => ((AgentOutputPump)state!).Run(), maxStackSize: 256 * 1024)
+        {
+            IsBackground = true,
+            Name = $"pty-pump {pty.Pid}",
+        };
+        thread.Start(pump);
+        return pump;
+    }
+
+    /// <summary>
+    /// Output chunks for the display, in order, each a private copy; completes after end of output (with the
+    /// pump's exception if it failed). Oldest chunks are dropped when the reader falls behind.
+    /// </summary>
+    public ChannelReader<ReadOnlyMemory<byte>> Display => _display.Reader;
+
+    /// <summary>Bytes read from the terminal and written to the log.</summary>
+    public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+    /// <summary>Bytes the display channel dropped because its reader was too slow (they are in the log).</summary>
+    public long DroppedDisplayBytes => Interlocked.Read(ref _droppedBytes);
+
+    /// <summary>When the last output chunk was read; null before any output.</summary>
+    public DateTimeOffset? LastOutputAt
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _lastOutputTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>
+    /// Completes when output has ended (every holder of the terminal closed it) and the log is flushed to
+    /// disk, or when the pump was stopped; faults if reading the terminal or writing the log failed.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Stops reading (output not yet read stays in the PTY), closes the log and waits for the thread.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        // A failure was already reported through Completion.
+        await ((Task)_completion.Task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        var buffer = new byte[ChunkSize];
+        Exception? failure = null;
+        try
+        {
+            while (true)
+            {
+                int n = _pty.Read(buffer, _stop.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                _log.Write(buffer, 0, n);
+                Interlocked.Add(ref _totalBytes, n);
+                Interlocked.Exchange(ref _lastOutputTicks, _time.GetUtcNow().UtcTicks);
+                // DropOldest: TryWrite always succeeds; a displaced chunk is counted by the itemDropped callback.
+                _display.Writer.TryWrite(buffer.AsSpan(0, n).ToArray());
+            }
+
+            _log.Flush(flushToDisk: true);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Stopped by DisposeAsync.
+        }
+        catch (Exception e)
+        {
+            // Reported through Completion and the display channel; an escape would kill the process.
+            failure = e;
+        }
+        finally
+        {
+            try
+            {
+                _log.Dispose();
+            }
+            catch (IOException e)
+            {
+                failure ??= e;
+            }
+
+            _display.Writer.TryComplete(failure);
+            if (failure is null)
+            {
+                _completion.TrySetResult();
+            }
+            else
+            {
+                _completion.TrySetException(failure);
+            }
+        }
+    }
+}
