@@ -13,6 +13,7 @@ internal static class CliApp
             "Zeroshot runs clusters of AI coding agents and shows, live, what each of them is doing: " +
             "CPU, memory, disk and network of every agent's process tree, tokens and cost.");
         root.Subcommands.Add(MetricsCommand.Create(context));
+        foreach (var command in ClusterCommands.Create(context)) root.Subcommands.Add(command);
         return root;
     }
 

@@ -1,3 +1,4 @@
+using Zeroshot.Agents.State;
 using Zeroshot.Metrics;
 
 namespace Zeroshot.Cli;
@@ -8,9 +9,17 @@ namespace Zeroshot.Cli;
 /// <param name="Time">The clock (monotonic timestamps and wall time).</param>
 /// <param name="CreateSampler">Builds the platform's process-tree sampler.</param>
 /// <param name="Shutdown">Cancelled by Ctrl+C or SIGTERM.</param>
+/// <param name="RawOut">Standard output as bytes (logs are copied byte for byte).</param>
+/// <param name="Colors">Whether standard output is a terminal that gets colours.</param>
+/// <param name="Home">Where Zeroshot keeps its state ($ZEROSHOT_HOME or ~/.zeroshot).</param>
+/// <param name="SelfCommand">How to start this executable again (the sim provider, the detached supervisor).</param>
 internal sealed record CliContext(
     TextWriter Out,
     TextWriter Error,
     TimeProvider Time,
     Func<SamplerOptions, ITreeSampler> CreateSampler,
-    CancellationToken Shutdown);
+    CancellationToken Shutdown,
+    Stream RawOut,
+    bool Colors,
+    Func<ZeroshotHome> Home,
+    IReadOnlyList<string> SelfCommand);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Zeroshot.Agents.State;
 using Zeroshot.Cli;
 using Zeroshot.Metrics;
 
@@ -9,13 +10,27 @@ using var shutdown = new CancellationTokenSource();
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
 
+using var rawOut = Console.OpenStandardOutput();
 var context = new CliContext(
     Out: Console.Out,
     Error: Console.Error,
     Time: TimeProvider.System,
     CreateSampler: options => MetricsEngine.CreatePlatformSampler(options, TimeProvider.System),
-    Shutdown: shutdown.Token);
+    Shutdown: shutdown.Token,
+    RawOut: rawOut,
+    Colors: !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null or "" && Environment.GetEnvironmentVariable("TERM") != "dumb",
+    Home: () => ZeroshotHome.FromEnvironment(),
+    SelfCommand: SelfCommand());
 return await CliApp.RunAsync(args, context);
+
+// How to start this executable again: the apphost or AOT binary itself, or `dotnet zeroshot.dll`.
+static IReadOnlyList<string> SelfCommand()
+{
+    var path = Environment.ProcessPath ?? "zeroshot";
+    return Path.GetFileNameWithoutExtension(path) == "dotnet"
+        ? [path, Path.Combine(AppContext.BaseDirectory, "zeroshot.dll")]
+        : [path];
+}
 
 void Cancel(PosixSignalContext signal)
 {

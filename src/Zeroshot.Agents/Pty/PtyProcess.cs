@@ -563,7 +563,21 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         }
     }
 
-    private static unsafe int Spawn(string executable, byte[] slavePath, string? workingDirectory, List<string> argv, List<string> envp)
+    /// <summary>
+    /// Starts a process in a new session with no terminal: stdin from /dev/null, stdout and stderr
+    /// appended to <paramref name="outputPath"/>. Used for the detached supervisor, which must survive
+    /// the terminal closing and must not hold the caller's pipes open. The caller does not reap it:
+    /// the caller exits at once and init adopts the child.
+    /// </summary>
+    public static int SpawnDetached(string executable, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        string? workingDirectory, string outputPath)
+    {
+        var envp = environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        return Spawn(executable, NullTerminated("/dev/null"), workingDirectory, argv.ToList(), envp, NullTerminated(outputPath));
+    }
+
+    private static unsafe int Spawn(string executable, byte[] slavePath, string? workingDirectory, List<string> argv, List<string> envp,
+        byte[]? outputPath = null)
     {
         void* attr = NativeMemory.AllocZeroed(SpawnAttrSize);
         void* actions = NativeMemory.AllocZeroed(FileActionsSize);
@@ -605,8 +619,19 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
                 SpawnCheck(posix_spawn_file_actions_addopen(actions, 0, slave, O_RDWR, 0), "posix_spawn_file_actions_addopen");
             }
 
-            SpawnCheck(posix_spawn_file_actions_adddup2(actions, 0, 1), "posix_spawn_file_actions_adddup2");
-            SpawnCheck(posix_spawn_file_actions_adddup2(actions, 0, 2), "posix_spawn_file_actions_adddup2");
+            if (outputPath is null)
+            {
+                SpawnCheck(posix_spawn_file_actions_adddup2(actions, 0, 1), "posix_spawn_file_actions_adddup2");
+            }
+            else
+            {
+                fixed (byte* output = outputPath)
+                {
+                    // O_WRONLY | O_CREAT | O_APPEND, mode 0600.
+                    SpawnCheck(posix_spawn_file_actions_addopen(actions, 1, output, 0x1 | 0x40 | 0x400, 0x180), "posix_spawn_file_actions_addopen");
+                }
+            }
+            SpawnCheck(posix_spawn_file_actions_adddup2(actions, 1, 2), "posix_spawn_file_actions_adddup2");
             AddCloseFrom(actions);
 
             int pid;

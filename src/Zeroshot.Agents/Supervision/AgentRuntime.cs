@@ -1,0 +1,58 @@
+using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Pty;
+using Zeroshot.Agents.State;
+using Zeroshot.Metrics;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>
+/// What the supervisor knows about one agent while the cluster runs. Mutated only by the
+/// supervisor's loop; other threads read it through <see cref="ClusterSupervisor.Snapshot"/>.
+/// </summary>
+internal sealed class AgentRuntime(AgentConfig config)
+{
+    public AgentConfig Config { get; } = config;
+    public string Id => Config.Id;
+    public AgentState State { get; set; } = AgentState.Waiting;
+    public int Iteration { get; set; }
+    public int? Pid { get; set; }
+    public long? PidStartTime { get; set; }
+    public int? ExitCode { get; set; }
+    public PtyProcess? Process { get; set; }
+    public AgentOutputPump? Pump { get; set; }
+    public Task? Relay { get; set; }
+
+    /// <summary>The supervisor asked this run of the agent to stop (so a non-zero exit is "stopped", not "failed").</summary>
+    public bool StopRequested { get; set; }
+
+    /// <summary>The newest metrics sample of the agent's process tree (null when not running).</summary>
+    public TreeSample? Latest { get; set; }
+
+    /// <summary>The last samples of the agent's process tree, across iterations.</summary>
+    public SampleHistory History { get; } = new();
+}
+
+/// <summary>An immutable view of one agent for status readers.</summary>
+internal sealed record AgentSnapshot(
+    string Id,
+    AgentRole Role,
+    string Provider,
+    string? Model,
+    AgentState State,
+    int? Pid,
+    int Iteration,
+    int? ExitCode,
+    DateTimeOffset? LastOutputAt,
+    TreeSample? Metrics,
+    TreeSample[] History);
+
+/// <summary>An immutable view of a running cluster for status readers.</summary>
+internal sealed record ClusterSnapshot(
+    string Id,
+    ClusterKind Kind,
+    string Name,
+    ClusterState State,
+    int Iteration,
+    int MaxIterations,
+    DateTimeOffset StartedAt,
+    IReadOnlyList<AgentSnapshot> Agents);

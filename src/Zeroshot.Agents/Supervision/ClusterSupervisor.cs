@@ -1,0 +1,392 @@
+using System.Threading.Channels;
+using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Pty;
+using Zeroshot.Agents.State;
+using Zeroshot.Metrics;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>Receives what the agents of a cluster do, as it happens (the foreground printer, the control socket).</summary>
+internal interface IClusterObserver
+{
+    /// <summary>A chunk of an agent's output, already appended to its log.</summary>
+    void OnOutput(string agentId, ReadOnlyMemory<byte> chunk);
+
+    /// <summary>A change of cluster or agent state worth a line (iteration started, agent exited…).</summary>
+    void OnEvent(string? agentId, string message);
+}
+
+/// <summary>What a supervisor needs from the composition root.</summary>
+/// <param name="Store">The state database.</param>
+/// <param name="Home">Where logs live.</param>
+/// <param name="Catalog">How providers are invoked.</param>
+/// <param name="Time">The clock.</param>
+/// <param name="CreateSampler">The platform's process-tree sampler.</param>
+/// <param name="TerminalColumns">Width of each agent's PTY.</param>
+/// <param name="TerminalRows">Height of each agent's PTY.</param>
+internal sealed record SupervisorServices(
+    StateStore Store,
+    ZeroshotHome Home,
+    ProviderCatalog Catalog,
+    TimeProvider Time,
+    Func<SamplerOptions, ITreeSampler> CreateSampler,
+    int TerminalColumns = 120,
+    int TerminalRows = 40)
+{
+    /// <summary>How long agents get between SIGTERM and SIGKILL when the cluster is stopped.</summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the agents' process trees are sampled.</summary>
+    public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// The one owner of a cluster's agents: starts them on PTYs in dependency order, runs iterations
+/// until the validators accept (or <c>maxIterations</c> is reached), records every state change in
+/// the state store, samples the agents' process trees once a second, and stops them on request.
+/// </summary>
+/// <remarks>
+/// All decisions happen on one loop fed by a channel of events (an agent exited, stop, kill), so
+/// the state machine has no locks; readers take immutable <see cref="Snapshot"/>s.
+/// </remarks>
+internal sealed class ClusterSupervisor
+{
+    private readonly string _clusterId;
+    private readonly ClusterConfig _config;
+    private readonly SupervisorServices _services;
+    private readonly IClusterObserver _observer;
+    private readonly List<AgentRuntime> _agents;
+    private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly object _snapshotGate = new();
+    private ClusterState _state = ClusterState.Running;
+    private int _iteration;
+    private DateTimeOffset _startedAt;
+
+    public ClusterSupervisor(string clusterId, ClusterConfig config, SupervisorServices services, IClusterObserver observer)
+    {
+        _clusterId = clusterId;
+        _config = config;
+        _services = services;
+        _observer = observer;
+        _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
+    }
+
+    /// <summary>The cluster id.</summary>
+    public string ClusterId => _clusterId;
+
+    /// <summary>Asks the cluster to stop: SIGTERM to every agent's process group, SIGKILL after the grace period.</summary>
+    public void RequestStop() => _events.Writer.TryWrite(new SupervisorEvent(SupervisorEventKind.Stop, null, default));
+
+    /// <summary>Kills every agent's process group at once.</summary>
+    public void RequestKill() => _events.Writer.TryWrite(new SupervisorEvent(SupervisorEventKind.Kill, null, default));
+
+    /// <summary>Runs the cluster to its end and returns its final state.</summary>
+    public async Task<ClusterState> RunAsync()
+    {
+        var store = _services.Store;
+        _startedAt = _services.Time.GetUtcNow();
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(() => SampleLoopAsync(sampling.Token));
+        try
+        {
+            for (_iteration = 1; _iteration <= _config.MaxIterations; _iteration++)
+            {
+                store.SetClusterIteration(_clusterId, _iteration, resetAgents: true);
+                foreach (var agent in _agents) SetWaiting(agent);
+                _observer.OnEvent(null, $"iteration {_iteration}/{_config.MaxIterations}");
+                var outcome = await RunIterationAsync().ConfigureAwait(false);
+                if (outcome == IterationOutcome.Accepted) return Finish(ClusterState.Completed);
+                if (outcome == IterationOutcome.Stopped) return Finish(ClusterState.Stopped);
+                if (outcome == IterationOutcome.Failed) return Finish(ClusterState.Failed);
+                if (_iteration < _config.MaxIterations) _observer.OnEvent(null, "rejected: starting another iteration");
+            }
+            _iteration = _config.MaxIterations;
+            _observer.OnEvent(null, $"rejected in all {_config.MaxIterations} iterations");
+            return Finish(ClusterState.Failed);
+        }
+        finally
+        {
+            await sampling.CancelAsync().ConfigureAwait(false);
+            try { await sampler.ConfigureAwait(false); }
+            catch (OperationCanceledException) { /* the sampling loop ends by cancellation */ }
+        }
+    }
+
+    private ClusterState Finish(ClusterState state)
+    {
+        lock (_snapshotGate) _state = state;
+        _services.Store.UpdateClusterState(_clusterId, state, state == ClusterState.Completed ? 0 : 1);
+        _observer.OnEvent(null, $"cluster {StateNames.Text(state)}");
+        return state;
+    }
+
+    private void SetWaiting(AgentRuntime agent)
+    {
+        lock (_snapshotGate)
+        {
+            agent.State = AgentState.Waiting;
+            agent.Iteration = _iteration;
+            agent.Pid = null;
+            agent.PidStartTime = null;
+            agent.ExitCode = null;
+            agent.Latest = null;
+            agent.StopRequested = false;
+        }
+    }
+
+    private async Task<IterationOutcome> RunIterationAsync()
+    {
+        bool rejected = false;
+        bool failed = false;
+        bool stopping = false;
+        void Judge(AgentRuntime agent)
+        {
+            if (agent.State != AgentState.Failed) return;
+            if (agent.Config.Role == AgentRole.Validator)
+            {
+                rejected = true;
+            }
+            else if (!failed)
+            {
+                // A worker that fails leaves nothing to validate: stop the rest.
+                failed = true;
+                stopping = true;
+                StopAll(kill: false);
+            }
+        }
+        void StartReady()
+        {
+            if (stopping) return;
+            foreach (var agent in StartReadyAgents()) Judge(agent);
+        }
+
+        StartReady();
+        while (_agents.Any(a => a.State == AgentState.Running))
+        {
+            var e = await _events.Reader.ReadAsync().ConfigureAwait(false);
+            switch (e.Kind)
+            {
+                case SupervisorEventKind.Exited:
+                    await CollectAsync(e.Agent!, e.Exit).ConfigureAwait(false);
+                    Judge(e.Agent!);
+                    StartReady();
+                    break;
+                case SupervisorEventKind.Stop when !stopping:
+                    stopping = true;
+                    _observer.OnEvent(null, "stopping: SIGTERM to every agent");
+                    StopAll(kill: false);
+                    break;
+                case SupervisorEventKind.Kill:
+                    stopping = true;
+                    StopAll(kill: true);
+                    break;
+            }
+        }
+        // Agents that never became ready (a dependency failed, or the cluster is stopping) are stopped.
+        foreach (var agent in _agents.Where(a => a.State == AgentState.Waiting))
+        {
+            lock (_snapshotGate) agent.State = AgentState.Stopped;
+            _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Stopped);
+        }
+        if (stopping && !failed) return IterationOutcome.Stopped;
+        if (failed) return IterationOutcome.Failed;
+        if (_events.Reader.TryPeek(out var pending) && pending.Kind is SupervisorEventKind.Stop or SupervisorEventKind.Kill)
+            return IterationOutcome.Stopped;
+        return rejected ? IterationOutcome.Rejected : IterationOutcome.Accepted;
+    }
+
+    /// <summary>Starts every waiting agent whose dependencies completed; returns those that could not start.</summary>
+    private List<AgentRuntime> StartReadyAgents()
+    {
+        var failedToStart = new List<AgentRuntime>();
+        foreach (var agent in _agents)
+        {
+            if (agent.State != AgentState.Waiting) continue;
+            bool ready = agent.Config.AfterOrEmpty.All(dep => _agents.First(a => a.Id == dep).State == AgentState.Completed);
+            if (ready && !Start(agent)) failedToStart.Add(agent);
+        }
+        return failedToStart;
+    }
+
+    private bool Start(AgentRuntime agent)
+    {
+        var resolved = _services.Catalog.Resolve(agent.Config, _config.Prompt, _iteration, _clusterId);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            environment[(string)entry.Key] = (string?)entry.Value ?? "";
+        foreach (var (key, value) in resolved.Environment) environment[key] = value;
+        environment.TryAdd("TERM", "xterm-256color");
+
+        PtyProcess process;
+        try
+        {
+            process = PtyProcess.Start(new PtyStartInfo
+            {
+                FileName = resolved.Executable,
+                Arguments = resolved.Argv.Skip(1).ToList(),
+                Environment = environment,
+                WorkingDirectory = resolved.WorkingDirectory,
+                Columns = _services.TerminalColumns,
+                Rows = _services.TerminalRows,
+            });
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            _observer.OnEvent(agent.Id, $"could not start: {e.Message}");
+            lock (_snapshotGate)
+            {
+                agent.State = AgentState.Failed;
+                agent.ExitCode = 127;
+            }
+            _services.Store.MarkAgentEnded(_clusterId, agent.Id, AgentState.Failed, 127);
+            return false;
+        }
+
+        long startTime = ProcessIdentity.StartTime(process.Pid) ?? 0;
+        var logPath = _services.Home.AgentLogPath(_clusterId, agent.Id);
+        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+        var pump = AgentOutputPump.Start(process, logPath, _services.Time);
+        lock (_snapshotGate)
+        {
+            agent.Process = process;
+            agent.Pump = pump;
+            agent.State = AgentState.Running;
+            agent.Pid = process.Pid;
+            agent.PidStartTime = startTime;
+        }
+        _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
+        _observer.OnEvent(agent.Id, $"started (pid {process.Pid})");
+        agent.Relay = Task.Run(() => RelayAsync(agent, pump));
+        _ = WatchExitAsync(agent, process);
+        return true;
+    }
+
+    private async Task RelayAsync(AgentRuntime agent, AgentOutputPump pump)
+    {
+        DateTimeOffset lastTouch = default;
+        await foreach (var chunk in pump.Display.ReadAllAsync().ConfigureAwait(false))
+        {
+            _observer.OnOutput(agent.Id, chunk);
+            var now = _services.Time.GetUtcNow();
+            if (now - lastTouch >= TimeSpan.FromSeconds(1))
+            {
+                // The store itself throttles too; this keeps the relay from taking its lock per chunk.
+                _services.Store.TouchLastOutput(_clusterId, agent.Id, now);
+                lastTouch = now;
+            }
+        }
+    }
+
+    private async Task WatchExitAsync(AgentRuntime agent, PtyProcess process)
+    {
+        var exit = await process.WaitForExitAsync().ConfigureAwait(false);
+        _events.Writer.TryWrite(new SupervisorEvent(SupervisorEventKind.Exited, agent, exit));
+    }
+
+    /// <summary>After an agent's exit: drain its output, record the outcome.</summary>
+    private async Task CollectAsync(AgentRuntime agent, PtyExit exit)
+    {
+        if (agent.Process is { } process)
+        {
+            // Background processes the agent left behind keep its terminal open; they belong to it.
+            await process.StopAsync(_services.StopGrace).ConfigureAwait(false);
+        }
+        if (agent.Pump is { } pump)
+        {
+            await pump.Completion.ConfigureAwait(false);
+            if (agent.Relay is { } relay) await relay.ConfigureAwait(false);
+            if (pump.LastOutputAt is { } last) _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+            await pump.DisposeAsync().ConfigureAwait(false);
+        }
+        agent.Process?.Dispose();
+        // An agent we asked to stop is "stopped" unless it still finished its work (exit 0).
+        var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;
+        lock (_snapshotGate)
+        {
+            agent.State = state;
+            agent.ExitCode = exit.ExitCode ?? exit.ShellCode;
+            agent.Latest = null;
+            agent.Process = null;
+            agent.Pump = null;
+        }
+        _services.Store.MarkAgentEnded(_clusterId, agent.Id, state, agent.ExitCode);
+        string how = exit.Signal is int s ? $"killed by signal {s}" : $"exit code {exit.ExitCode}";
+        string verdict = state == AgentState.Failed && agent.Config.Role == AgentRole.Validator ? " (rejected)" : "";
+        _observer.OnEvent(agent.Id, $"{StateNames.Text(state)}: {how}{verdict}");
+    }
+
+    private void StopAll(bool kill)
+    {
+        foreach (var agent in _agents)
+        {
+            if (agent.Process is not { } process) continue;
+            agent.StopRequested = true;
+            _ = process.StopAsync(kill ? TimeSpan.Zero : _services.StopGrace);
+        }
+    }
+
+    private async Task SampleLoopAsync(CancellationToken cancel)
+    {
+        using var engine = new MetricsEngine(_services.CreateSampler(new SamplerOptions()));
+        using var timer = new PeriodicTimer(_services.SampleInterval, _services.Time);
+        var pids = new List<int>();
+        var owners = new List<AgentRuntime>();
+        do
+        {
+            pids.Clear();
+            owners.Clear();
+            lock (_snapshotGate)
+            {
+                foreach (var agent in _agents)
+                {
+                    if (agent.State == AgentState.Running && agent.Pid is int pid)
+                    {
+                        pids.Add(pid);
+                        owners.Add(agent);
+                    }
+                }
+            }
+            var samples = engine.Sample(pids);
+            lock (_snapshotGate)
+            {
+                for (int i = 0; i < samples.Count; i++)
+                {
+                    if (owners[i].State != AgentState.Running || owners[i].Pid != samples[i].Pid) continue;
+                    owners[i].Latest = samples[i];
+                    owners[i].History.Add(samples[i]);
+                }
+            }
+        }
+        while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
+    }
+
+    /// <summary>An immutable view of the cluster and its agents, with their latest metrics and history.</summary>
+    public ClusterSnapshot Snapshot()
+    {
+        lock (_snapshotGate)
+        {
+            var agents = _agents.Select(a => new AgentSnapshot(
+                a.Id, a.Config.Role, a.Config.ProviderLabel, a.Config.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
+                a.Pump?.LastOutputAt, a.Latest, a.History.Snapshot())).ToList();
+            return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
+                _config.MaxIterations, _startedAt, agents);
+        }
+    }
+
+    private enum IterationOutcome
+    {
+        Accepted,
+        Rejected,
+        Failed,
+        Stopped,
+    }
+
+    private enum SupervisorEventKind
+    {
+        Exited,
+        Stop,
+        Kill,
+    }
+
+    private readonly record struct SupervisorEvent(SupervisorEventKind Kind, AgentRuntime? Agent, PtyExit Exit);
+}

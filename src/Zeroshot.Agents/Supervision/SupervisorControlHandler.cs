@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Zeroshot.Agents.Control;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>
+/// Answers the control socket for one supervisor: <c>status</c> (the <c>status --json</c> document with
+/// live metrics; <c>"history": true</c> adds each agent's last samples), <c>stop</c>, <c>kill</c>, and
+/// the <c>output</c> stream (an agent's output as it arrives, after what its log already holds).
+/// </summary>
+internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, OutputFanout output) : IControlHandler
+{
+    public ValueTask<ControlReply> HandleAsync(ControlRequest request, CancellationToken cancellationToken)
+    {
+        switch (request.Type)
+        {
+            case "status":
+                bool history = request.Message.TryGetProperty("history", out var h) && h.ValueKind == JsonValueKind.True;
+                var snapshot = supervisor.Snapshot();
+                return ValueTask.FromResult(ControlReply.Ok(w => StatusJson.WriteStatus(w, snapshot, history)));
+            case "stop":
+                supervisor.RequestStop();
+                return ValueTask.FromResult(ControlReply.Ok());
+            case "kill":
+                supervisor.RequestKill();
+                return ValueTask.FromResult(ControlReply.Ok());
+            default:
+                return ValueTask.FromResult(ControlReply.UnknownRequest(request.Type));
+        }
+    }
+
+    public ValueTask<ControlReply> SubscribeAsync(ControlRequest request, string stream, IStreamSink sink, CancellationToken cancellationToken)
+    {
+        if (stream != "output")
+            return ValueTask.FromResult(ControlReply.Error("unknown-stream", $"unknown stream '{stream}'"));
+        string? agent = null;
+        if (request.Message.TryGetProperty("args", out var args) && args.ValueKind == JsonValueKind.Object &&
+            args.TryGetProperty("agent", out var a) && a.ValueKind == JsonValueKind.String)
+            agent = a.GetString();
+        // The offset tells the client where in the agent's log this stream begins, so it can print the
+        // log up to there and then the stream, with no byte missing or repeated.
+        long offset = output.Add(agent, sink);
+        return ValueTask.FromResult(ControlReply.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("offset", offset);
+            w.WriteEndObject();
+        }));
+    }
+}
+
+/// <summary>
+/// Hands every output chunk of the cluster to the control clients following it (<c>logs -f</c>,
+/// later <c>attach</c>), without ever blocking the agents: a client that cannot keep up is dropped
+/// from the stream by the transport (slow-consumer), not waited for.
+/// </summary>
+internal sealed class OutputFanout : IClusterObserver
+{
+    private readonly object _gate = new();
+    private readonly List<(string? Agent, IStreamSink Sink)> _sinks = new();
+    private readonly Dictionary<string, long> _relayed = new(StringComparer.Ordinal);
+
+    /// <summary>Adds a follower of one agent (or of all, when null); returns how many bytes of that agent were relayed before it.</summary>
+    public long Add(string? agent, IStreamSink sink)
+    {
+        long offset;
+        lock (_gate)
+        {
+            _sinks.Add((agent, sink));
+            offset = agent is null ? 0 : _relayed.GetValueOrDefault(agent);
+        }
+        sink.Closed.Register(() => { lock (_gate) _sinks.RemoveAll(s => ReferenceEquals(s.Sink, sink)); });
+        return offset;
+    }
+
+    /// <summary>A new run of an agent appends to the same log: offsets continue.</summary>
+    public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk)
+    {
+        lock (_gate)
+        {
+            _relayed[agentId] = _relayed.GetValueOrDefault(agentId) + chunk.Length;
+            for (int i = _sinks.Count - 1; i >= 0; i--)
+            {
+                var (agent, sink) = _sinks[i];
+                if (agent is not null && agent != agentId) continue;
+                if (!sink.TryWrite(chunk.Span)) _sinks.RemoveAt(i);
+            }
+        }
+    }
+
+    public void OnEvent(string? agentId, string message)
+    {
+    }
+
+    /// <summary>Ends every stream (the cluster is over).</summary>
+    public void CompleteAll()
+    {
+        lock (_gate)
+        {
+            foreach (var (_, sink) in _sinks) sink.Complete();
+            _sinks.Clear();
+        }
+    }
+}
+
+/// <summary>Sends every observation to several observers.</summary>
+internal sealed class CompositeObserver(params IClusterObserver[] observers) : IClusterObserver
+{
+    public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk)
+    {
+        foreach (var o in observers) o.OnOutput(agentId, chunk);
+    }
+
+    public void OnEvent(string? agentId, string message)
+    {
+        foreach (var o in observers) o.OnEvent(agentId, message);
+    }
+}

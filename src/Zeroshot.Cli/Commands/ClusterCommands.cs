@@ -1,0 +1,310 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Zeroshot.Agents;
+using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Control;
+using Zeroshot.Agents.Sim;
+using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
+using Zeroshot.Metrics;
+
+namespace Zeroshot.Cli.Commands;
+
+/// <summary>The supervisor's commands: run, task run, list, status, logs, stop, kill (and two hidden ones).</summary>
+internal static class ClusterCommands
+{
+    public static IEnumerable<Command> Create(CliContext context)
+    {
+        yield return Run(context);
+        yield return Task(context);
+        yield return List(context);
+        yield return Status(context);
+        yield return Logs(context);
+        yield return Signal(context, "stop", "Stop a cluster: SIGTERM to every agent's process group, SIGKILL after a grace period.", kill: false);
+        yield return Signal(context, "kill", "Kill a cluster's agents at once (SIGKILL).", kill: true);
+        yield return SimAgentCommand(context);
+        yield return Supervise(context);
+    }
+
+    private static Option<string?> ProviderOption() => new("--provider") { Description = "Provider for the agents: claude, codex or sim." };
+
+    private static Option<string?> ModelOption() => new("--model") { Description = "Model for the agents (e.g. sonnet, haiku)." };
+
+    private static Option<bool> DetachOption() => new("--detach", "-d") { Description = "Run in a background supervisor that survives the terminal closing; print the id and return." };
+
+    private static Command Run(CliContext context)
+    {
+        var target = new Argument<string?>("cluster.json | prompt")
+        {
+            Description = "A cluster file, or a prompt for the default cluster (one worker, one validator).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var demo = new Option<bool>("--demo") { Description = "Run the built-in demo cluster (simulated agents, about 40 s, one rejection)." };
+        var detach = DetachOption();
+        var provider = ProviderOption();
+        var model = ModelOption();
+        var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model };
+        command.SetAction((parse, _) =>
+        {
+            string? given = parse.GetValue(target);
+            ClusterConfig config;
+            if (parse.GetValue(demo))
+            {
+                if (given is not null) throw new UserErrorException("--demo takes no cluster file or prompt", ExitCodes.Usage);
+                config = ClusterTemplates.Demo();
+            }
+            else if (string.IsNullOrWhiteSpace(given))
+            {
+                throw new UserErrorException("run needs a cluster file or a prompt (or --demo)", ExitCodes.Usage);
+            }
+            else if (given.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(given))
+            {
+                config = Override(ClusterConfigLoader.Load(given), parse.GetValue(provider), parse.GetValue(model));
+            }
+            else
+            {
+                config = ClusterTemplates.DefaultForPrompt(given, parse.GetValue(provider), parse.GetValue(model));
+            }
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), context);
+        });
+        return command;
+    }
+
+    /// <summary>--provider/--model on a cluster file apply to every provider agent (command agents keep their command).</summary>
+    private static ClusterConfig Override(ClusterConfig config, string? provider, string? model)
+    {
+        if (provider is null && model is null) return config;
+        if (provider is not null && !ProviderCatalog.IsKnownProvider(provider))
+            throw new UserErrorException($"unknown provider '{provider}' (expected {string.Join(", ", ProviderCatalog.KnownProviders)})", ExitCodes.Usage);
+        return config with
+        {
+            Agents = config.Agents.Select(a => a.Provider is null ? a : a with { Provider = provider ?? a.Provider, Model = model ?? a.Model }).ToList(),
+        };
+    }
+
+    private static Command Task(CliContext context)
+    {
+        var prompt = new Argument<string>("prompt") { Description = "What the agent should do." };
+        var provider = ProviderOption();
+        var model = ModelOption();
+        var cwd = new Option<string?>("--cwd") { Description = "Working directory of the agent (default: the current one)." };
+        var detach = DetachOption();
+        var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach };
+        run.SetAction((parse, _) =>
+        {
+            string? dir = parse.GetValue(cwd);
+            if (dir is not null)
+            {
+                dir = Path.GetFullPath(dir);
+                if (!Directory.Exists(dir)) throw new UserErrorException($"--cwd: no such directory: {dir}", ExitCodes.Usage);
+            }
+            var config = ClusterTemplates.Task(parse.GetValue(prompt)!, parse.GetValue(provider), parse.GetValue(model), dir);
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), context);
+        });
+        return new Command("task", "Single-agent tasks.") { run };
+    }
+
+    private static Option<bool> JsonOption(string what) => new("--json") { Description = what };
+
+    private static Command List(CliContext context)
+    {
+        var json = JsonOption("One JSON array of {id, kind, name, state, agents, startedAt}.");
+        var command = new Command("list", "List clusters and tasks, newest first.") { json };
+        command.Aliases.Add("ls");
+        command.SetAction(parse =>
+        {
+            using var env = new ClusterHost.Environment(context);
+            ReconcileCrashed(env.Store);
+            var clusters = env.Store.ListClusters();
+            if (parse.GetValue(json))
+            {
+                WriteJson(context.Out, w =>
+                {
+                    w.WriteStartArray();
+                    foreach (var c in clusters) StatusJson.WriteListEntry(w, c);
+                    w.WriteEndArray();
+                });
+                return ExitCodes.Success;
+            }
+            if (clusters.Count == 0)
+            {
+                context.Out.WriteLine("no clusters yet: try 'zeroshot run --demo'");
+                return ExitCodes.Success;
+            }
+            context.Out.WriteLine($"{"ID",-24} {"KIND",-8} {"STATE",-10} {"AGENTS",-7} {"ITER",-5} {"STARTED",-20} NAME");
+            foreach (var c in clusters)
+            {
+                context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {StateNames.Text(c.State),-10} {c.Agents.Count,-7} {c.Iteration + "/" + c.MaxIterations,-5} {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {c.Name}");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Argument<string> IdArgument() => new("id") { Description = "Cluster or task id (a unique prefix is enough)." };
+
+    private static Command Status(CliContext context)
+    {
+        var id = IdArgument();
+        var json = JsonOption("One JSON object: id, kind, state, iteration, startedAt, agents with their latest metrics.");
+        var command = new Command("status", "Show a cluster's state and each agent's state and live metrics.") { id, json };
+        command.SetAction(async (parse, cancel) =>
+        {
+            using var env = new ClusterHost.Environment(context);
+            ReconcileCrashed(env.Store);
+            var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
+            var snapshot = await LiveSnapshotAsync(record, cancel).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                if (snapshot.Json is { } live) context.Out.WriteLine(live);
+                else WriteJson(context.Out, w => StatusJson.WriteStatus(w, StatusJson.FromRecord(record)));
+                return ExitCodes.Success;
+            }
+            var view = snapshot.Document?.RootElement;
+            context.Out.WriteLine($"{record.Id}  {StateNames.Text(record.Kind)} \"{record.Name}\"  {(view?.GetProperty("state").GetString() ?? StateNames.Text(record.State))}  iteration {record.Iteration}/{record.MaxIterations}  started {record.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}");
+            foreach (var agent in record.Agents)
+            {
+                JsonElement? live = null;
+                if (view is { } v)
+                    foreach (var a in v.GetProperty("agents").EnumerateArray())
+                        if (a.GetProperty("id").GetString() == agent.AgentId) live = a;
+                string state = live?.GetProperty("state").GetString() ?? StateNames.Text(agent.State);
+                string metrics = live is { } l && l.GetProperty("metrics").ValueKind == JsonValueKind.Object ? MetricsLine(l.GetProperty("metrics")) : "";
+                string exit = agent.ExitCode is { } code ? $"exit {code}" : "";
+                context.Out.WriteLine($"  {agent.AgentId,-14} {StateNames.Text(agent.Role),-10} {agent.Provider + (agent.Model is null ? "" : "/" + agent.Model),-16} {state,-10} {exit,-8} {metrics}");
+            }
+            snapshot.Document?.Dispose();
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string MetricsLine(JsonElement m)
+    {
+        double? D(string name) => m.GetProperty(name).ValueKind == JsonValueKind.Number ? m.GetProperty(name).GetDouble() : null;
+        return $"CPU {(D("cpuPercent") is { } c ? c.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + "%" : "-")}  " +
+               $"MEM {(D("memoryMB") is { } mem ? mem.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + "MB" : "-")}  " +
+               $"NET {(D("netRxBytesPerSec") is { } rx && D("netTxBytesPerSec") is { } tx ? $"↓{MetricsText.Rate(rx)} ↑{MetricsText.Rate(tx)}" : "-")}";
+    }
+
+    private sealed record LiveStatus(string? Json, JsonDocument? Document);
+
+    /// <summary>Asks the cluster's supervisor for its live status; null fields when it does not answer.</summary>
+    private static async Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, CancellationToken cancel)
+    {
+        if (record.State != ClusterState.Running || record.SocketPath is null) return new LiveStatus(null, null);
+        try
+        {
+            var client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+            await using (client.ConfigureAwait(false))
+            {
+                var result = await client.RequestAsync("status", null, cancel).ConfigureAwait(false);
+                string text = result.GetRawText();
+                return new LiveStatus(text, JsonDocument.Parse(text));
+            }
+        }
+        catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException)
+        {
+            return new LiveStatus(null, null);
+        }
+    }
+
+    private static Command Logs(CliContext context)
+    {
+        var id = IdArgument();
+        var agentOption = new Option<string?>("--agent", "-a") { Description = "Only this agent's output." };
+        var lines = new Option<int>("--lines", "-n") { Description = "How many lines of each log to show first (default 200; 0 for none).", DefaultValueFactory = _ => 200 };
+        lines.Validators.Add(r => { if (OptionChecks.Value<int>(r) is < 0) r.AddError("--lines must be 0 or more."); });
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing output as it arrives, until the cluster ends." };
+        var command = new Command("logs", "Show the output of a cluster's agents, byte for byte as they wrote it.") { id, agentOption, lines, follow };
+        command.SetAction(async (parse, cancel) =>
+        {
+            using var env = new ClusterHost.Environment(context);
+            var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
+            string? only = parse.GetValue(agentOption);
+            if (only is not null && record.FindAgent(only) is null)
+                throw new UserErrorException($"cluster {record.Id} has no agent '{only}' (agents: {string.Join(", ", record.Agents.Select(a => a.AgentId))})");
+            var agents = only is null ? record.Agents.Select(a => a.AgentId).ToList() : [only];
+            return await LogsCommand.RunAsync(record, env.Home, agents, parse.GetValue(lines), parse.GetValue(follow), context, cancel).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command Signal(CliContext context, string name, string description, bool kill)
+    {
+        var id = IdArgument();
+        var command = new Command(name, description) { id };
+        command.SetAction(async (parse, cancel) =>
+        {
+            using var env = new ClusterHost.Environment(context);
+            ReconcileCrashed(env.Store);
+            var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
+            if (record.State != ClusterState.Running)
+            {
+                context.Out.WriteLine($"{record.Id} is already {StateNames.Text(record.State)}");
+                return ExitCodes.Success;
+            }
+            try
+            {
+                var client = await ControlClient.ConnectAsync(record.SocketPath!, cancel).ConfigureAwait(false);
+                await using (client.ConfigureAwait(false))
+                    await client.RequestAsync(kill ? "kill" : "stop", null, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or ArgumentNullException)
+            {
+                throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
+            }
+            // Wait until the supervisor has recorded the end, so a script can rely on it.
+            var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
+            while (env.Store.GetCluster(record.Id) is { State: ClusterState.Running } && context.Time.GetUtcNow() < deadline)
+                await System.Threading.Tasks.Task.Delay(50, cancel).ConfigureAwait(false);
+            context.Out.WriteLine($"{record.Id} {StateNames.Text(env.Store.GetCluster(record.Id)!.State)}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command SimAgentCommand(CliContext context)
+    {
+        var agent = new Option<string?>("--agent") { Description = "Agent id (for messages)." };
+        var options = new Option<string?>("--options") { Description = "Simulation options as JSON." };
+        var command = new Command("sim-agent", "The simulated agent of the 'sim' provider.") { agent, options };
+        command.Hidden = true;
+        command.SetAction((parse, _) => Agents.Sim.SimAgent.RunFromCommandLineAsync(parse.GetValue(options), context.Shutdown));
+        return command;
+    }
+
+    private static Command Supervise(CliContext context)
+    {
+        var id = new Argument<string>("id");
+        var command = new Command("__supervise", "The detached supervisor of a cluster.") { id };
+        command.Hidden = true;
+        command.SetAction(async (parse, _) =>
+        {
+            using var env = new ClusterHost.Environment(context);
+            var printer = new Output.ClusterPrinter(context.Out, false, []);
+            return await ClusterHost.SuperviseAsync(parse.GetValue(id)!, env, context, new EventsOnly(printer)).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>The detached supervisor logs its own events, not the agents' output (that is in their logs).</summary>
+    private sealed class EventsOnly(IClusterObserver inner) : IClusterObserver
+    {
+        public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk)
+        {
+        }
+
+        public void OnEvent(string? agentId, string message) => inner.OnEvent(agentId, message);
+    }
+
+    private static void ReconcileCrashed(StateStore store) => store.ReconcileCrashed(ProcessIdentity.IsAlive);
+
+    internal static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer)) write(writer);
+        output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+    }
+}

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Zeroshot.Agents;
+using Zeroshot.Agents.Control;
+using Zeroshot.Agents.State;
+using Zeroshot.Cli.Output;
+
+namespace Zeroshot.Cli.Commands;
+
+/// <summary>
+/// <c>zeroshot logs</c>: the last lines of each agent's log, then (with -f) the output as it arrives.
+/// One agent's log is written byte for byte; several agents are interleaved line by line with prefixes.
+/// </summary>
+internal static class LogsCommand
+{
+    public static async Task<int> RunAsync(ClusterRecord record, ZeroshotHome home, List<string> agents, int lines, bool follow,
+        CliContext context, CancellationToken cancel)
+    {
+        var printer = agents.Count == 1 ? null : new ClusterPrinter(context.Out, context.Colors, agents);
+        void Emit(string agent, ReadOnlySpan<byte> bytes)
+        {
+            if (printer is null)
+            {
+                context.Out.Flush();
+                context.RawOut.Write(bytes);
+                context.RawOut.Flush();
+            }
+            else
+            {
+                printer.OnOutput(agent, bytes.ToArray());
+            }
+        }
+
+        if (!follow || record.State != ClusterState.Running || record.SocketPath is null)
+        {
+            foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
+            return ExitCodes.Success;
+        }
+
+        ControlClient client;
+        try
+        {
+            client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ControlUnavailableException or IOException)
+        {
+            // The supervisor is gone (the cluster just ended, or crashed): what is logged is all there is.
+            foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
+            return ExitCodes.Success;
+        }
+        await using (client.ConfigureAwait(false))
+        {
+            var streams = new List<Task>();
+            foreach (var agent in agents)
+            {
+                // The subscription says where in the log it starts: print the log up to there, then the stream.
+                var subscription = await client.SubscribeAsync("output", w => w.WriteString("agent", agent), cancellationToken: cancel).ConfigureAwait(false);
+                long offset = subscription.Result.TryGetProperty("offset", out var o) && o.ValueKind == JsonValueKind.Number ? o.GetInt64() : 0;
+                CopyTail(home.AgentLogPath(record.Id, agent), lines, offset, b => Emit(agent, b));
+                streams.Add(Pump(agent, subscription));
+            }
+            try
+            {
+                await Task.WhenAll(streams).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                // Ctrl+C ends following, as with tail -f.
+            }
+        }
+        return ExitCodes.Success;
+
+        async Task Pump(string agent, ControlSubscription subscription)
+        {
+            await using (subscription.ConfigureAwait(false))
+            {
+                await foreach (var chunk in subscription.ReadAllAsync(cancel).ConfigureAwait(false)) Emit(agent, chunk.Span);
+            }
+        }
+    }
+
+    /// <summary>Copies the last <paramref name="lines"/> lines of the first <paramref name="limit"/> bytes of a log.</summary>
+    internal static void CopyTail(string path, int lines, long limit, Action<ReadOnlySpan<byte>> emit)
+    {
+        if (lines == 0 || !File.Exists(path)) return;
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long end = Math.Min(limit, file.Length);
+        long start = TailStart(file, end, lines);
+        var buffer = new byte[64 * 1024];
+        file.Position = start;
+        for (long left = end - start; left > 0;)
+        {
+            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) break;
+            emit(buffer.AsSpan(0, n));
+            left -= n;
+        }
+    }
+
+    /// <summary>Where the last <paramref name="lines"/> lines before <paramref name="end"/> begin (reading backwards).</summary>
+    internal static long TailStart(Stream file, long end, int lines)
+    {
+        var buffer = new byte[8192];
+        int newlines = 0;
+        long position = end;
+        // A final newline ends the last line; it does not start another.
+        bool skipFinal = true;
+        while (position > 0)
+        {
+            int n = (int)Math.Min(buffer.Length, position);
+            position -= n;
+            file.Position = position;
+            file.ReadExactly(buffer, 0, n);
+            for (int i = n - 1; i >= 0; i--)
+            {
+                if (buffer[i] != (byte)'\n') { skipFinal = false; continue; }
+                if (skipFinal) { skipFinal = false; continue; }
+                if (++newlines == lines) return position + i + 1;
+            }
+        }
+        return 0;
+    }
+}
