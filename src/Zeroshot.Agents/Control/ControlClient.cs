@@ -54,7 +54,11 @@ internal sealed class ControlClient : IAsyncDisposable
     /// <summary>Connects to <paramref name="socketPath"/> and performs the hello.</summary>
     /// <exception cref="ControlUnavailableException">No supervisor answers there: the cluster is not running.</exception>
     /// <exception cref="ControlErrorException">The supervisor refused (e.g. code "forbidden", "unsupported-version").</exception>
-    public static async Task<ControlClient> ConnectAsync(string socketPath, CancellationToken cancellationToken = default)
+    public static Task<ControlClient> ConnectAsync(string socketPath, CancellationToken cancellationToken = default) =>
+        ConnectAsync(socketPath, DefaultHelloTimeout, cancellationToken);
+
+    /// <summary>Connects and performs the hello, waiting at most <paramref name="helloTimeout"/> for its answer.</summary>
+    internal static async Task<ControlClient> ConnectAsync(string socketPath, TimeSpan helloTimeout, CancellationToken cancellationToken)
     {
         RuntimeDirectory.CheckSunPathLength(socketPath);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -74,6 +78,9 @@ internal sealed class ControlClient : IAsyncDisposable
             throw new ControlUnavailableException($"no supervisor answers on {socketPath} ({why})", e);
         }
         var client = new ControlClient(socket);
+        // A supervisor that accepts but never answers (hung, or not a supervisor at all) must not hang the CLI.
+        using var helloCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        helloCts.CancelAfter(helloTimeout);
         try
         {
             var hello = await client.RequestAsync(ControlProtocol.Hello, w =>
@@ -81,7 +88,7 @@ internal sealed class ControlClient : IAsyncDisposable
                 w.WriteStartArray("versions");
                 for (int v = 1; v <= ControlProtocol.Version; v++) w.WriteNumberValue(v);
                 w.WriteEndArray();
-            }, cancellationToken).ConfigureAwait(false);
+            }, helloCts.Token).ConfigureAwait(false);
             client.ProtocolVersion = hello.GetProperty("protocol").GetInt32();
             client.ServerVersion = hello.GetProperty("server").GetString() ?? "";
             client.ClusterId = hello.GetProperty("cluster").GetString() ?? "";
@@ -93,12 +100,20 @@ internal sealed class ControlClient : IAsyncDisposable
             await client.DisposeAsync().ConfigureAwait(false);
             throw new InvalidDataException($"the supervisor on {socketPath} sent a malformed hello response", e);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw new ControlUnavailableException($"the supervisor on {socketPath} did not answer within {helloTimeout.TotalSeconds:0.#} s");
+        }
         catch
         {
             await client.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
+
+    /// <summary>How long <see cref="ConnectAsync(string, CancellationToken)"/> waits for the hello response.</summary>
+    internal static readonly TimeSpan DefaultHelloTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Sends request <paramref name="type"/> with extra fields written by <paramref name="fields"/> (property
@@ -116,7 +131,15 @@ internal sealed class ControlClient : IAsyncDisposable
             _pending.TryRemove(id, out _);
             throw Rethrowable(fault);
         }
-        await SendAsync(ControlProtocol.MessageFrame(id, type, fields), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendAsync(ControlProtocol.MessageFrame(id, type, fields), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _pending.TryRemove(id, out _);
+            throw;
+        }
         using var registration = cancellationToken.Register(() =>
         {
             if (_pending.TryRemove(id, out var pending)) pending.TrySetCanceled(cancellationToken);
@@ -183,7 +206,8 @@ internal sealed class ControlClient : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            // Not cancellable once started: a frame cut in half would corrupt the connection for everyone.
+            await _stream.WriteAsync(frame, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {

@@ -232,7 +232,8 @@ internal sealed class ControlServer : IAsyncDisposable
             running.Add(run);
         }
         await Task.WhenAll(running).ConfigureAwait(false);
-        // Only unlink what we bound: a successor supervisor may already have replaced a file we consider stale.
+        // Only unlink what we bound: a successor supervisor may have replaced the file. (Socket.Dispose above also
+        // unlinks the path it bound, by name, so this is a best effort that mostly finds the file already gone.)
         if (ControlNative.LStat(SocketPath) is { } status && status.Inode == _socketInode)
         {
             try { File.Delete(SocketPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }

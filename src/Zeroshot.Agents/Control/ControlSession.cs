@@ -84,7 +84,14 @@ internal sealed class ControlSession
         if (Interlocked.Exchange(ref _closed, 1) == 1) return;
         CloseReason = reason;
         _outbound.Writer.TryComplete();
-        _closing.Cancel();
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // a handler's cancellation callback threw; the connection closes regardless
+        }
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         _socket.Dispose();
         foreach (var sink in _streams.Values) sink.End(null);
@@ -408,33 +415,40 @@ internal sealed class ControlSession
         if (Volatile.Read(ref _spaceWaiters) > 0) Interlocked.Exchange(ref _space, NewSpaceSignal()).TrySetResult();
     }
 
+    /// <summary>Frames up to this size are copied into one batch buffer so a burst of small frames costs one write.</summary>
+    private const int BatchBytes = 64 * 1024;
+
     private async Task WriteLoopAsync()
     {
         var stall = new CancellationTokenSource();
         var reader = _outbound.Reader;
+        byte[] batch = ArrayPool<byte>.Shared.Rent(BatchBytes);
         try
         {
             while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
             {
+                int batched = 0;
                 while (reader.TryRead(out var item))
                 {
+                    if (item.Length <= batch.Length - batched)
+                    {
+                        item.Buffer.AsSpan(0, item.Length).CopyTo(batch.AsSpan(batched));
+                        batched += item.Length;
+                        Release(item);
+                        continue;
+                    }
                     try
                     {
-                        // A client that stops reading fills the socket buffer and blocks this write; after the stall
-                        // timeout it is disconnected, so it cannot pin memory or a stream forever.
-                        stall.CancelAfter(_options.StallTimeout);
-                        await _stream.WriteAsync(item.Buffer.AsMemory(0, item.Length), stall.Token).ConfigureAwait(false);
-                        if (!stall.TryReset())
-                        {
-                            stall.Dispose();
-                            stall = new CancellationTokenSource();
-                        }
+                        if (batched > 0) stall = await WriteAsync(batch.AsMemory(0, batched), stall).ConfigureAwait(false);
+                        batched = 0;
+                        stall = await WriteAsync(item.Buffer.AsMemory(0, item.Length), stall).ConfigureAwait(false);
                     }
                     finally
                     {
                         Release(item);
                     }
                 }
+                if (batched > 0) stall = await WriteAsync(batch.AsMemory(0, batched), stall).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stall.IsCancellationRequested)
@@ -448,7 +462,21 @@ internal sealed class ControlSession
         finally
         {
             stall.Dispose();
+            ArrayPool<byte>.Shared.Return(batch);
         }
+    }
+
+    /// <summary>
+    /// Writes with the stall timeout: a client that stops reading fills the socket buffer and blocks the write;
+    /// after the timeout it is disconnected, so it cannot pin memory or a stream forever. Returns the timer to reuse.
+    /// </summary>
+    private async ValueTask<CancellationTokenSource> WriteAsync(ReadOnlyMemory<byte> bytes, CancellationTokenSource stall)
+    {
+        stall.CancelAfter(_options.StallTimeout);
+        await _stream.WriteAsync(bytes, stall.Token).ConfigureAwait(false);
+        if (stall.TryReset()) return stall;
+        stall.Dispose(); // the timer fired just as the write completed: start a fresh one
+        return new CancellationTokenSource();
     }
 
     internal void RaiseStreamDropped(uint streamId) =>
@@ -485,28 +513,36 @@ internal sealed class ControlSession
 
         public async ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
-            while (!data.IsEmpty)
+            CancellationTokenSource? linked = null; // only allocated when the queue is full and we must wait
+            try
             {
-                var chunk = data[..Math.Min(ControlProtocol.MaxDataFrameBytes, data.Length)];
-                while (true)
+                while (!data.IsEmpty)
                 {
-                    if (Volatile.Read(ref _ended) != 0) return false;
-                    var signal = session.SpaceSignal;
-                    if (session.TryEnqueueData(streamId, chunk.Span)) break;
-                    if (session.IsClosed) return false;
-                    try
+                    var chunk = data[..Math.Min(ControlProtocol.MaxDataFrameBytes, data.Length)];
+                    while (true)
                     {
-                        await session.WaitForSpaceAsync(signal, linked.Token).ConfigureAwait(false);
+                        if (Volatile.Read(ref _ended) != 0) return false;
+                        var signal = session.SpaceSignal;
+                        if (session.TryEnqueueData(streamId, chunk.Span)) break;
+                        if (session.IsClosed) return false;
+                        linked ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
+                        try
+                        {
+                            await session.WaitForSpaceAsync(signal, linked.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+                        {
+                            return false;
+                        }
                     }
-                    catch (OperationCanceledException) when (_closed.IsCancellationRequested)
-                    {
-                        return false;
-                    }
+                    data = data[chunk.Length..];
                 }
-                data = data[chunk.Length..];
+                return true;
             }
-            return true;
+            finally
+            {
+                linked?.Dispose();
+            }
         }
 
         public void Complete(string reason = ControlProtocol.EndNormal) => End(reason);

@@ -120,6 +120,20 @@ public sealed class ControlServerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_listener_that_never_answers_the_hello_is_reported_as_unavailable()
+    {
+        // The kernel completes connect(2) from the listen backlog even though nobody ever accepts.
+        string path = _temp.Combine("mute.sock");
+        using var mute = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream,
+            System.Net.Sockets.ProtocolType.Unspecified);
+        mute.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        mute.Listen(4);
+        var e = await Assert.ThrowsAsync<ControlUnavailableException>(
+            () => ControlClient.ConnectAsync(path, TimeSpan.FromMilliseconds(200), CancellationToken.None));
+        Assert.Contains("did not answer", e.Message);
+    }
+
+    [Fact]
     public async Task Subscription_streams_several_megabytes_in_order_byte_exact()
     {
         ServeFiniteOutput();
@@ -179,6 +193,37 @@ public sealed class ControlServerTests : IDisposable
         await subscription.DisposeAsync();
         await WithDeadline(handlerSawClose.Task, "the handler to see the stream closed");
         Assert.Equal(ControlProtocol.EndUnsubscribed, subscription.EndReason);
+        Assert.Equal("running", (await client.RequestAsync(ControlProtocol.Status)).GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Input_data_frames_reach_the_stream_handler_in_order()
+    {
+        // The attach shape: keystrokes in as data frames, output back on the same stream.
+        _handler.OnSubscribe = (_, _, sink) =>
+        {
+            sink.SetInputHandler((input, _) =>
+            {
+                var upper = input.ToArray();
+                for (int i = 0; i < upper.Length; i++) upper[i] = (byte)char.ToUpperInvariant((char)upper[i]);
+                sink.TryWrite(upper);
+                return ValueTask.CompletedTask;
+            });
+            return ValueTask.FromResult(ControlReply.Ok());
+        };
+        await using var server = StartServer();
+        await using var client = await ControlClient.ConnectAsync(server.SocketPath);
+        var subscription = await client.SubscribeAsync("attach");
+        var echoed = new List<byte>();
+        foreach (string keys in new[] { "ls -la\r", "q", "exit\r" })
+        {
+            await subscription.SendAsync(System.Text.Encoding.ASCII.GetBytes(keys));
+            var frame = await WithDeadline(subscription.Frames.ReadAsync().AsTask(), "the echoed input");
+            echoed.AddRange(frame);
+        }
+        Assert.Equal("LS -LA\rQEXIT\r", System.Text.Encoding.ASCII.GetString(echoed.ToArray()));
+        // Input for a stream id nobody subscribed is discarded; the connection goes on.
+        await client.SendDataAsync(999, new byte[] { 1, 2, 3 });
         Assert.Equal("running", (await client.RequestAsync(ControlProtocol.Status)).GetProperty("state").GetString());
     }
 
