@@ -1,0 +1,564 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Zeroshot.Agents.Control;
+
+/// <summary>
+/// One accepted client connection of a <see cref="ControlServer"/>: a read loop that decodes frames and dispatches
+/// requests, and a write loop that drains a bounded outbound queue. Every failure here closes this client only.
+/// </summary>
+internal sealed class ControlSession
+{
+    private readonly ControlServer _server;
+    private readonly ControlServerOptions _options;
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>();
+    private readonly CancellationTokenSource _closing = new();
+    private readonly ConcurrentDictionary<uint, StreamSink> _streams = new();
+    private TaskCompletionSource _space = NewSpaceSignal();
+    private long _queuedBytes;
+    private int _spaceWaiters;
+    private int _closed;
+
+    internal ControlSession(ControlServer server, ControlServerOptions options, Socket socket, long id, int peerPid, uint peerUid)
+    {
+        _server = server;
+        _options = options;
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+        Id = id;
+        PeerPid = peerPid;
+        PeerUid = peerUid;
+    }
+
+    /// <summary>Server-local connection number.</summary>
+    public long Id { get; }
+
+    /// <summary>The client's pid at connect time (SO_PEERCRED).</summary>
+    public int PeerPid { get; }
+
+    /// <summary>The client's uid (always the server's effective uid: others are refused).</summary>
+    public uint PeerUid { get; }
+
+    /// <summary>The negotiated protocol version; 0 before the hello.</summary>
+    public int ProtocolVersion { get; private set; }
+
+    /// <summary>Cancelled when the connection closes.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Why the connection closed, once it has.</summary>
+    public string? CloseReason { get; private set; }
+
+    private readonly record struct Outbound(byte[] Buffer, int Length, bool Pooled);
+
+    private static TaskCompletionSource NewSpaceSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Runs the connection to its end; never throws.</summary>
+    internal async Task RunAsync()
+    {
+        Task writer = WriteLoopAsync();
+        string reason;
+        try
+        {
+            reason = await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A handler's input callback threw, or something unforeseen: this client goes, the server stays.
+            reason = $"internal error: {e.GetType().Name}: {e.Message}";
+        }
+        // Let queued responses and a final error frame go out (the write loop has its own stall timeout).
+        _outbound.Writer.TryComplete();
+        await writer.ConfigureAwait(false);
+        Abort(reason);
+    }
+
+    /// <summary>Closes the connection now, discarding anything still queued. Idempotent.</summary>
+    internal void Abort(string reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1) return;
+        CloseReason = reason;
+        _outbound.Writer.TryComplete();
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // a handler's cancellation callback threw; the connection closes regardless
+        }
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        _socket.Dispose();
+        foreach (var sink in _streams.Values) sink.End(null);
+        _space.TrySetResult();
+        while (_outbound.Reader.TryRead(out var item)) Release(item);
+        _server.OnSessionClosed(this, reason);
+    }
+
+    // ---- reading ----
+
+    private async Task<string> ReadLoopAsync()
+    {
+        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        var limits = new FrameLimits(_options.MaxJsonMessageBytes, _options.MaxInboundDataBytes);
+        bool midFrame = false;
+        try
+        {
+            while (true)
+            {
+                // Idle between frames is fine (a `logs -f` client only listens); silence inside a frame or before
+                // the hello is a stalled or hostile client holding a connection and a buffer.
+                readCts.CancelAfter(midFrame || ProtocolVersion == 0 ? _options.StallTimeout : Timeout.InfiniteTimeSpan);
+                ReadResult result;
+                try
+                {
+                    result = await reader.ReadAsync(readCts.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
+                {
+                    string what = midFrame ? "in the middle of a frame" : "before the hello";
+                    SendFatal(0, "stalled", $"no data for {_options.StallTimeout.TotalSeconds:0.#} s {what}");
+                    return $"stalled {what}";
+                }
+                var buffer = result.Buffer;
+                try
+                {
+                    while (FrameReader.TryRead(ref buffer, limits, out var frame))
+                    {
+                        string? fatal = await HandleFrameAsync(frame).ConfigureAwait(false);
+                        if (fatal != null) return fatal;
+                    }
+                    if (result.IsCompleted) FrameReader.EnsureComplete(buffer);
+                }
+                catch (InvalidDataException e)
+                {
+                    SendFatal(0, "bad-frame", e.Message);
+                    return $"bad frame: {e.Message}";
+                }
+                midFrame = !buffer.IsEmpty;
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted) return "client closed the connection";
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return CloseReason ?? $"read failed: {e.Message}";
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Handles one frame; returns a close reason when the connection must end.</summary>
+    private async ValueTask<string?> HandleFrameAsync(Frame frame)
+    {
+        if (frame.Type == FrameType.Data)
+        {
+            if (ProtocolVersion == 0) throw new InvalidDataException("data frame before the hello");
+            if (!_streams.TryGetValue(frame.StreamId, out var sink) || sink.Input is not { } input) return null; // discarded (PROTOCOL.md)
+            int length = (int)frame.Payload.Length;
+            byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            try
+            {
+                frame.Payload.CopyTo(copy);
+                await input(copy.AsMemory(0, length), sink.Closed).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+            }
+            return null;
+        }
+
+        var document = ControlProtocol.Parse(frame.Payload);
+        bool handedOff = false;
+        try
+        {
+            var root = document.RootElement;
+            var (version, id, type) = ControlProtocol.ReadEnvelope(root);
+            if (ProtocolVersion == 0)
+            {
+                if (type != ControlProtocol.Hello)
+                {
+                    SendFatal(id, "hello-required", $"the first message must be a hello, not '{type}'");
+                    return "no hello";
+                }
+                return Hello(id, version, root);
+            }
+            if (version != ProtocolVersion)
+            {
+                SendFatal(id, "unsupported-version", $"message version {version} but protocol {ProtocolVersion} was negotiated");
+                return $"unsupported message version {version}";
+            }
+            if (id == 0) throw new InvalidDataException("request id 0 is reserved for server messages");
+            switch (type)
+            {
+                case ControlProtocol.Hello:
+                    Respond(id, ControlReply.Error("bad-request", "hello was already done"));
+                    break;
+                case ControlProtocol.Unsubscribe:
+                    if (TryGetStreamId(root, out uint unsubscribed) && _streams.TryGetValue(unsubscribed, out var sink))
+                        sink.End(ControlProtocol.EndUnsubscribed);
+                    Respond(id, ControlReply.Ok()); // idempotent: the stream may just have ended on its own
+                    break;
+                case ControlProtocol.Subscribe:
+                    handedOff = true;
+                    _ = Task.Run(() => SubscribeAsync(document, id));
+                    break;
+                default:
+                    handedOff = true;
+                    _ = Task.Run(() => DispatchAsync(document, id, type));
+                    break;
+            }
+            return null;
+        }
+        finally
+        {
+            if (!handedOff) document.Dispose();
+        }
+    }
+
+    private string? Hello(long id, int version, JsonElement root)
+    {
+        // The client lists the versions it speaks; we take the newest we share. Without a list, the envelope's "v".
+        int chosen = 0;
+        if (root.TryGetProperty("versions", out var versions) && versions.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in versions.EnumerateArray())
+                if (item.TryGetInt32(out int offered) && offered is >= 1 and <= ControlProtocol.Version && offered > chosen) chosen = offered;
+        }
+        else if (version is >= 1 and <= ControlProtocol.Version) chosen = version;
+        if (chosen == 0)
+        {
+            SendFatal(id, "unsupported-version", $"this supervisor speaks control protocol version 1 to {ControlProtocol.Version} only");
+            return "no common protocol version";
+        }
+        ProtocolVersion = chosen;
+        Respond(id, ControlReply.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("protocol", chosen);
+            w.WriteString("server", _options.ServerVersion);
+            w.WriteString("cluster", _server.ClusterId);
+            w.WriteNumber("pid", Environment.ProcessId);
+            w.WriteEndObject();
+        }));
+        return null;
+    }
+
+    private async Task DispatchAsync(JsonDocument document, long id, string type)
+    {
+        using (document)
+        {
+            ControlReply reply;
+            try
+            {
+                reply = await _server.Handler.HandleAsync(new ControlRequest(id, type, document.RootElement, this), Closing).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Closing.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                reply = ControlReply.Error("internal-error", $"{type} failed: {e.Message}");
+            }
+            Respond(id, reply);
+        }
+    }
+
+    private async Task SubscribeAsync(JsonDocument document, long id)
+    {
+        using (document)
+        {
+            var root = document.RootElement;
+            if (!TryGetStreamId(root, out uint streamId) || streamId == 0
+                || !root.TryGetProperty("stream", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
+            {
+                Respond(id, ControlReply.Error("bad-request", "subscribe needs a \"streamId\" (1..2^32-1) and a \"stream\" name"));
+                return;
+            }
+            var sink = new StreamSink(this, streamId);
+            if (!_streams.TryAdd(streamId, sink))
+            {
+                Respond(id, ControlReply.Error("stream-in-use", $"stream id {streamId} is already in use on this connection"));
+                return;
+            }
+            ControlReply reply;
+            try
+            {
+                reply = await _server.Handler.SubscribeAsync(
+                    new ControlRequest(id, ControlProtocol.Subscribe, root, this), nameElement.GetString()!, sink, Closing).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Closing.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                reply = ControlReply.Error("internal-error", $"subscribe failed: {e.Message}");
+            }
+            if (!reply.IsOk)
+            {
+                _streams.TryRemove(streamId, out _);
+                sink.End(null);
+            }
+            Respond(id, reply);
+        }
+    }
+
+    private static bool TryGetStreamId(JsonElement root, out uint streamId)
+    {
+        streamId = 0;
+        return root.TryGetProperty("streamId", out var element) && element.TryGetUInt32(out streamId);
+    }
+
+    // ---- writing ----
+
+    private void Respond(long id, ControlReply reply)
+    {
+        byte[] frame;
+        try
+        {
+            frame = ControlProtocol.ResponseFrame(id, reply);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            // The handler produced invalid JSON: a bug, reported to the client instead of corrupting the stream.
+            frame = ControlProtocol.ResponseFrame(id, ControlReply.Error("internal-error", $"invalid result JSON: {e.Message}"));
+        }
+        EnqueueControl(frame);
+    }
+
+    private void SendFatal(long id, string code, string message) =>
+        EnqueueControl(ControlProtocol.MessageFrame(id, ControlProtocol.Error, w => ControlProtocol.WriteError(w, code, message)));
+
+    internal void EnqueueControl(byte[] frame)
+    {
+        long after = Interlocked.Add(ref _queuedBytes, frame.Length);
+        if (after > (long)_options.MaxQueuedDataBytes + _options.MaxQueuedControlBytes)
+        {
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
+            Abort("the client is not reading its responses");
+            return;
+        }
+        if (!_outbound.Writer.TryWrite(new Outbound(frame, frame.Length, Pooled: false)))
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
+    }
+
+    /// <summary>Queues <paramref name="data"/> as data frames if the whole of it fits the data budget.</summary>
+    internal bool TryEnqueueData(uint streamId, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) return Volatile.Read(ref _closed) == 0;
+        int max = ControlProtocol.MaxDataFrameBytes;
+        int frames = (data.Length + max - 1) / max;
+        long total = data.Length + (long)frames * FrameWriter.DataHeaderSize;
+        long after = Interlocked.Add(ref _queuedBytes, total);
+        // Always admit a write into an empty queue, so a single large write cannot be refused forever.
+        if (after > _options.MaxQueuedDataBytes && after != total)
+        {
+            Interlocked.Add(ref _queuedBytes, -total);
+            return false;
+        }
+        long unqueued = total;
+        while (!data.IsEmpty)
+        {
+            var chunk = data[..Math.Min(max, data.Length)];
+            data = data[chunk.Length..];
+            int length = FrameWriter.DataHeaderSize + chunk.Length;
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
+            FrameWriter.WriteDataHeader(buffer, streamId, chunk.Length);
+            chunk.CopyTo(buffer.AsSpan(FrameWriter.DataHeaderSize));
+            if (!_outbound.Writer.TryWrite(new Outbound(buffer, length, Pooled: true)))
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                Interlocked.Add(ref _queuedBytes, -unqueued);
+                return false;
+            }
+            unqueued -= length;
+        }
+        return true;
+    }
+
+    /// <summary>Waits until the write loop frees queue space (or the session closes).</summary>
+    internal async ValueTask WaitForSpaceAsync(Task signal, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _spaceWaiters);
+        try
+        {
+            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _spaceWaiters);
+        }
+    }
+
+    /// <summary>The task that completes at the next release of queue space; read it BEFORE trying to enqueue.</summary>
+    internal Task SpaceSignal => Volatile.Read(ref _space).Task;
+
+    internal bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    internal void RemoveStream(uint streamId) => _streams.TryRemove(streamId, out _);
+
+    private void Release(Outbound item)
+    {
+        if (item.Pooled) ArrayPool<byte>.Shared.Return(item.Buffer);
+        Interlocked.Add(ref _queuedBytes, -item.Length);
+        if (Volatile.Read(ref _spaceWaiters) > 0) Interlocked.Exchange(ref _space, NewSpaceSignal()).TrySetResult();
+    }
+
+    /// <summary>Frames up to this size are copied into one batch buffer so a burst of small frames costs one write.</summary>
+    private const int BatchBytes = 64 * 1024;
+
+    private async Task WriteLoopAsync()
+    {
+        var stall = new CancellationTokenSource();
+        var reader = _outbound.Reader;
+        byte[] batch = ArrayPool<byte>.Shared.Rent(BatchBytes);
+        try
+        {
+            while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+            {
+                int batched = 0;
+                while (reader.TryRead(out var item))
+                {
+                    if (item.Length <= batch.Length - batched)
+                    {
+                        item.Buffer.AsSpan(0, item.Length).CopyTo(batch.AsSpan(batched));
+                        batched += item.Length;
+                        Release(item);
+                        continue;
+                    }
+                    try
+                    {
+                        if (batched > 0) stall = await WriteAsync(batch.AsMemory(0, batched), stall).ConfigureAwait(false);
+                        batched = 0;
+                        stall = await WriteAsync(item.Buffer.AsMemory(0, item.Length), stall).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Release(item);
+                    }
+                }
+                if (batched > 0) stall = await WriteAsync(batch.AsMemory(0, batched), stall).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stall.IsCancellationRequested)
+        {
+            Abort($"stalled: the client read nothing for {_options.StallTimeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            Abort(CloseReason ?? $"write failed: {e.Message}");
+        }
+        finally
+        {
+            stall.Dispose();
+            ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    /// <summary>
+    /// Writes with the stall timeout: a client that stops reading fills the socket buffer and blocks the write;
+    /// after the timeout it is disconnected, so it cannot pin memory or a stream forever. Returns the timer to reuse.
+    /// </summary>
+    private async ValueTask<CancellationTokenSource> WriteAsync(ReadOnlyMemory<byte> bytes, CancellationTokenSource stall)
+    {
+        stall.CancelAfter(_options.StallTimeout);
+        await _stream.WriteAsync(bytes, stall.Token).ConfigureAwait(false);
+        if (stall.TryReset()) return stall;
+        stall.Dispose(); // the timer fired just as the write completed: start a fresh one
+        return new CancellationTokenSource();
+    }
+
+    internal void RaiseStreamDropped(uint streamId) =>
+        _server.Raise(new ControlServerEvent(ControlServerEventKind.StreamDropped, Id, PeerPid, PeerUid,
+            $"stream {streamId}: the client read too slowly"));
+
+    /// <summary>The server side of one subscription.</summary>
+    private sealed class StreamSink(ControlSession session, uint streamId) : IStreamSink
+    {
+        private readonly CancellationTokenSource _closed = new();
+        private int _ended;
+
+        public uint StreamId => streamId;
+
+        public ControlSession Session => session;
+
+        public CancellationToken Closed => _closed.Token;
+
+        public Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? Input { get; private set; }
+
+        public void SetInputHandler(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onInput) => Input = onInput;
+
+        public bool TryWrite(ReadOnlySpan<byte> data)
+        {
+            if (Volatile.Read(ref _ended) != 0) return false;
+            if (session.TryEnqueueData(streamId, data)) return true;
+            if (!session.IsClosed)
+            {
+                session.RaiseStreamDropped(streamId);
+                End(ControlProtocol.EndSlowConsumer);
+            }
+            return false;
+        }
+
+        public async ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        {
+            CancellationTokenSource? linked = null; // only allocated when the queue is full and we must wait
+            try
+            {
+                while (!data.IsEmpty)
+                {
+                    var chunk = data[..Math.Min(ControlProtocol.MaxDataFrameBytes, data.Length)];
+                    while (true)
+                    {
+                        if (Volatile.Read(ref _ended) != 0) return false;
+                        var signal = session.SpaceSignal;
+                        if (session.TryEnqueueData(streamId, chunk.Span)) break;
+                        if (session.IsClosed) return false;
+                        linked ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
+                        try
+                        {
+                            await session.WaitForSpaceAsync(signal, linked.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+                        {
+                            return false;
+                        }
+                    }
+                    data = data[chunk.Length..];
+                }
+                return true;
+            }
+            finally
+            {
+                linked?.Dispose();
+            }
+        }
+
+        public void Complete(string reason = ControlProtocol.EndNormal) => End(reason);
+
+        /// <summary>Ends the stream; a null reason ends it silently (the connection is gone or never had it).</summary>
+        public void End(string? reason)
+        {
+            if (Interlocked.Exchange(ref _ended, 1) == 1) return;
+            session.RemoveStream(streamId);
+            if (reason != null)
+                session.EnqueueControl(ControlProtocol.MessageFrame(0, ControlProtocol.StreamEnd, w =>
+                {
+                    w.WriteNumber("streamId", streamId);
+                    w.WriteString("reason", reason);
+                }));
+            _closed.Cancel();
+        }
+    }
+}
