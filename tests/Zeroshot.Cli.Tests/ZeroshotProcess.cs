@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace Zeroshot.Cli.Tests;
 
@@ -9,21 +10,67 @@ internal static class ZeroshotProcess
 
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "zeroshot.dll");
 
-    public static Result Run(params string[] args) => Run(TimeSpan.FromSeconds(60), args);
+    public static Result Run(params string[] args) => RunIn(null, TimeSpan.FromSeconds(60), args);
 
-    public static Result Run(TimeSpan timeout, params string[] args)
+    public static Result RunIn(string? home, params string[] args) => RunIn(home, TimeSpan.FromSeconds(120), args);
+
+    public static Result RunIn(string? home, TimeSpan timeout, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var running = Start(home, args);
+        return running.Wait(timeout);
+    }
+
+    public static Running Start(string? home, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         info.ArgumentList.Add(Dll);
         foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
+        if (home is not null) info.Environment["ZEROSHOT_HOME"] = home;
+        info.Environment.Remove("NO_COLOR");
+        return new Running(Process.Start(info)!);
+    }
+
+    /// <summary>A zeroshot process still running: its output is collected as it comes.</summary>
+    public sealed class Running : IDisposable
+    {
+        private readonly StringBuilder _out = new();
+        private readonly StringBuilder _err = new();
+        private readonly Task _reading;
+
+        public Running(Process process)
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"zeroshot {string.Join(' ', args)} did not finish in {timeout}");
+            Process = process;
+            _reading = Task.WhenAll(Copy(process.StandardOutput, _out), Copy(process.StandardError, _err));
         }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+
+        public Process Process { get; }
+
+        public string OutSoFar { get { lock (_out) return _out.ToString(); } }
+
+        private static async Task Copy(StreamReader reader, StringBuilder into)
+        {
+            var buffer = new char[4096];
+            int n;
+            while ((n = await reader.ReadAsync(buffer)) > 0)
+                lock (into) into.Append(buffer, 0, n);
+        }
+
+        public Result Wait(TimeSpan timeout)
+        {
+            if (!Process.WaitForExit(timeout))
+            {
+                Process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"zeroshot did not finish in {timeout}; output so far:\n{OutSoFar}");
+            }
+            _reading.Wait(TimeSpan.FromSeconds(10));
+            lock (_out) lock (_err) return new Result(Process.ExitCode, _out.ToString(), _err.ToString());
+        }
+
+        public void Dispose()
+        {
+            try { if (!Process.HasExited) Process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { /* gone */ }
+            Process.Dispose();
+        }
     }
 }

@@ -53,7 +53,12 @@ internal static class LogsCommand
             foreach (var agent in agents)
             {
                 // The subscription says where in the log it starts: print the log up to there, then the stream.
-                var subscription = await client.SubscribeAsync("output", w => w.WriteString("agent", agent), cancellationToken: cancel).ConfigureAwait(false);
+                var subscription = await client.SubscribeAsync("output", w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("agent", agent);
+                    w.WriteEndObject();
+                }, cancellationToken: cancel).ConfigureAwait(false);
                 long offset = subscription.Result.TryGetProperty("offset", out var o) && o.ValueKind == JsonValueKind.Number ? o.GetInt64() : 0;
                 CopyTail(home.AgentLogPath(record.Id, agent), lines, offset, b => Emit(agent, b));
                 streams.Add(Pump(agent, subscription));
