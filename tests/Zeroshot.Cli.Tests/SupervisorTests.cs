@@ -132,6 +132,13 @@ public sealed class SupervisorTests : IDisposable
         Assert.True(metrics.GetProperty("exists").GetBoolean());
         Assert.True(metrics.GetProperty("memoryMB").GetDouble() > 0);
         Assert.Equal(worker.GetProperty("pid").GetInt32(), metrics.GetProperty("pid").GetInt32());
+        var withHistory = Z("status", id, "--json", "--history");
+        using (var h = JsonDocument.Parse(withHistory.Out))
+        {
+            var samples = h.RootElement.GetProperty("agents")[0].GetProperty("history");
+            Assert.InRange(samples.GetArrayLength(), 1, 60);
+            Assert.All(samples.EnumerateArray(), sample => Assert.True(sample.TryGetProperty("cpuPercent", out _)));
+        }
 
         Wait.Until(() => { using var s = Status(id); return s.RootElement.GetProperty("state").GetString() != "running"; }, "the cluster to end");
         using var done = Status(id);
@@ -170,6 +177,30 @@ public sealed class SupervisorTests : IDisposable
         foreach (int session in sessions) Assert.Empty(ProcessesInSession(session));
         using var status = Status(id);
         Assert.Equal("stopped", status.RootElement.GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void Ctrl_C_or_SIGTERM_stops_a_foreground_cluster_and_exits_130(string signal)
+    {
+        var file = ClusterFile($$"""
+            { "name": "interrupted", "agents": [ { "id": "worker", "role": "worker", "command": {{Bash("echo ready; sleep 1000")}} } ] }
+            """);
+        using var run = ZeroshotProcess.Start(_home, "run", file);
+        Wait.Until(() => run.OutSoFar.Contains("ready", StringComparison.Ordinal), "the agent to start");
+        string id = JsonDocument.Parse(Z("list", "--json").Out).RootElement[0].GetProperty("id").GetString()!;
+        int agent;
+        using (var s = Status(id)) agent = s.RootElement.GetProperty("agents")[0].GetProperty("pid").GetInt32();
+
+        using (var kill = Process.Start("kill", [$"-{signal}", run.Process.Id.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        var r = run.Wait(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(130, r.ExitCode);
+        Assert.Contains("cluster stopped", r.Out);
+        Assert.Empty(ProcessesInSession(agent));
+        using var after = Status(id);
+        Assert.Equal("stopped", after.RootElement.GetProperty("state").GetString());
     }
 
     [Fact]

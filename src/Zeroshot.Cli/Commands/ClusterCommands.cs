@@ -148,17 +148,19 @@ internal static class ClusterCommands
     {
         var id = IdArgument();
         var json = JsonOption("One JSON object: id, kind, state, iteration, startedAt, agents with their latest metrics.");
-        var command = new Command("status", "Show a cluster's state and each agent's state and live metrics.") { id, json };
+        var history = new Option<bool>("--history") { Description = "With --json: add each agent's last 60 metrics samples (\"history\")." };
+        var command = new Command("status", "Show a cluster's state and each agent's state and live metrics.") { id, json, history };
         command.SetAction(async (parse, cancel) =>
         {
             using var env = new ClusterHost.Environment(context);
             ReconcileCrashed(env.Store);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
-            var snapshot = await LiveSnapshotAsync(record, cancel).ConfigureAwait(false);
+            bool withHistory = parse.GetValue(history);
+            var snapshot = await LiveSnapshotAsync(record, withHistory, cancel).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 if (snapshot.Json is { } live) context.Out.WriteLine(live);
-                else WriteJson(context.Out, w => StatusJson.WriteStatus(w, StatusJson.FromRecord(record)));
+                else WriteJson(context.Out, w => StatusJson.WriteStatus(w, StatusJson.FromRecord(record), withHistory));
                 return ExitCodes.Success;
             }
             var view = snapshot.Document?.RootElement;
@@ -191,7 +193,7 @@ internal static class ClusterCommands
     private sealed record LiveStatus(string? Json, JsonDocument? Document);
 
     /// <summary>Asks the cluster's supervisor for its live status; null fields when it does not answer.</summary>
-    private static async Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, CancellationToken cancel)
+    private static async Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, bool history, CancellationToken cancel)
     {
         if (record.State != ClusterState.Running || record.SocketPath is null) return new LiveStatus(null, null);
         try
@@ -199,7 +201,7 @@ internal static class ClusterCommands
             var client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
-                var result = await client.RequestAsync("status", null, cancel).ConfigureAwait(false);
+                var result = await client.RequestAsync("status", history ? w => w.WriteBoolean("history", true) : null, cancel).ConfigureAwait(false);
                 string text = result.GetRawText();
                 return new LiveStatus(text, JsonDocument.Parse(text));
             }
