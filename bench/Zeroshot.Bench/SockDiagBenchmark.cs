@@ -16,6 +16,7 @@ internal static class SockDiagBenchmark
     public static int Run(string[] args)
     {
         if (args.Length >= 2 && args[0] == "--capture") return SockDiagCapture.Run(args[1]);
+        if (args.Length >= 1 && args[0] == "--count") return SockDiagCapture.Count();
         int pairs = args.Length > 0 && int.TryParse(args[0], out int p) ? p : 500;
         int iterations = args.Length > 1 && int.TryParse(args[1], out int it) ? it : 2000;
 
@@ -39,35 +40,45 @@ internal static class SockDiagBenchmark
                 Console.Error.WriteLine("sockdiag: NETLINK_SOCK_DIAG unavailable here");
                 return 1;
             }
-            for (int i = 0; i < 50; i++) { meter.BeginTick(); meter.EndTick(); } // warm-up (JIT, dictionaries)
-
-            var ticks = new double[iterations];
-            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-            var wall = Stopwatch.StartNew();
-            long alloc0 = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < iterations; i++)
+            Console.WriteLine($"destroy notifications subscribed: {meter.HasDestroyNotifications}");
+            Console.WriteLine($"TCP sockets in this netns: {CountTcpSockets()} (incl. {pairs} loopback pairs = {2 * pairs} + 1 listener; /proc/net/tcp{{,6}} also lists TIME_WAIT)");
+            foreach (bool single in new[] { true, false, true, false })
             {
-                long t0 = Stopwatch.GetTimestamp();
-                if (!meter.BeginTick()) { Console.Error.WriteLine("sockdiag: dump failed"); return 1; }
-                ticks[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
-                meter.EndTick();
+                meter.SingleWalk = single;
+                TimeTicks(meter, iterations, single ? "one TCPDIAG_GETSOCK walk (default)" : "SOCK_DIAG_BY_FAMILY v4 + v6");
             }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - alloc0;
-            wall.Stop();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-            Array.Sort(ticks);
-            Console.WriteLine($"sockets open (incl. {pairs} loopback pairs): {CountTcpSockets()} TCP in this netns");
-            Console.WriteLine($"BeginTick (dump v4+v6 + drain), {iterations} ticks: mean {ticks.Average():F1} µs, p50 {ticks[iterations / 2]:F1} µs, p95 {ticks[iterations * 95 / 100]:F1} µs, max {ticks[^1]:F1} µs");
-            Console.WriteLine($"  CPU {cpu.TotalMicroseconds / iterations:F1} µs/tick (process CPU over wall {wall.Elapsed.TotalMilliseconds:F0} ms), allocated {allocated / iterations} B/tick");
-
+            meter.SingleWalk = true;
             MeasureTreeCost(meter, port);
             TimeSs();
             return 0;
         }
         finally
         {
-            foreach (var s in sockets) s.Dispose();
+            // Abortive close (RST): no TIME_WAIT left behind to inflate the next run's hash walk.
+            foreach (var s in sockets) { s.LingerState = new LingerOption(true, 0); s.Dispose(); }
         }
+    }
+
+    private static void TimeTicks(TcpTrafficMeter meter, int iterations, string label)
+    {
+        for (int i = 0; i < 50; i++) { meter.BeginTick(); meter.EndTick(); } // warm-up (JIT, dictionaries)
+        var ticks = new double[iterations];
+        var self = Process.GetCurrentProcess();
+        var (user0, sys0) = (self.UserProcessorTime, self.PrivilegedProcessorTime);
+        long alloc0 = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < iterations; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            if (!meter.BeginTick()) throw new InvalidOperationException("sock_diag dump failed");
+            ticks[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            meter.EndTick();
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - alloc0;
+        self.Refresh();
+        double user = (self.UserProcessorTime - user0).TotalMicroseconds / iterations;
+        double sys = (self.PrivilegedProcessorTime - sys0).TotalMicroseconds / iterations;
+        Array.Sort(ticks);
+        Console.WriteLine($"BeginTick [{label}], {iterations} ticks: wall mean {ticks.Average():F0} µs, p50 {ticks[iterations / 2]:F0} µs, p95 {ticks[iterations * 95 / 100]:F0} µs; CPU {user + sys:F0} µs/tick (user {user:F0}, sys {sys:F0}); allocated {allocated / iterations} B/tick");
     }
 
     // A bash child holding 50 client connections to our listener: MeasureTree(child) reads 50+ fd links.
@@ -202,6 +213,36 @@ internal static class SockDiagCapture
             }
         }
         File.WriteAllBytes(prefix + "-destroy.bin", notes.ToArray());
+    }
+
+    /// <summary>Records per family from a compat (AF_UNSPEC) dump vs per-family SOCK_DIAG_BY_FAMILY dumps.</summary>
+    public static int Count()
+    {
+        using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        v6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        v6.Listen(1);
+        using var dump = SockDiagSocket.TryOpen(0, 1 << 16)!;
+        Span<byte> req = stackalloc byte[128];
+        foreach (int mode in new[] { 0, 2, 10 })
+        {
+            int len = mode == 0 ? InetDiagDecoder.WriteCompatDumpRequest(req, 0xFFFFFFFF, 9) : InetDiagDecoder.WriteDumpRequest(req, (byte)mode, 0xFFFFFFFF, 9);
+            dump.Send(req[..len]);
+            var counts = new Dictionary<byte, int>();
+            var buffer = new byte[1 << 16];
+            bool done = false;
+            while (!done)
+            {
+                int got = dump.Receive(buffer, nonBlocking: false);
+                var d = new InetDiagDecoder(buffer.AsSpan(0, got));
+                while (d.MoveNext())
+                {
+                    if (d.Kind == NetlinkItemKind.Record) counts[d.Record.Family] = counts.GetValueOrDefault(d.Record.Family) + 1;
+                    else if (d.Kind is NetlinkItemKind.Done or NetlinkItemKind.Error) { done = true; Console.WriteLine($"mode {mode}: {d.Kind} {d.Errno}"); }
+                }
+            }
+            Console.WriteLine($"mode {mode}: " + string.Join(", ", counts.Select(kv => $"family {kv.Key}: {kv.Value}")));
+        }
+        return 0;
     }
 
     private static (byte[] Kept, bool Acked) DumpOurs(SockDiagSocket dump, byte family, uint[] inodes, List<ulong> cookies)

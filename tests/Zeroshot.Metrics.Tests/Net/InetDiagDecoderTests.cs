@@ -183,6 +183,32 @@ public class InetDiagDecoderTests
             Convert.ToHexString(buffer, 0, length));
     }
 
+    [Fact]
+    public void Compat_dump_request_matches_v1_inet_diag_req_layout()
+    {
+        var buffer = new byte[128];
+        int length = InetDiagDecoder.WriteCompatDumpRequest(buffer, 0xFFBF, 9);
+        Assert.Equal(76, length);
+        Assert.Equal(
+            "4C000000" + "1200" + "0103" + "09000000" + "00000000" // nlmsghdr: len 76, TCPDIAG_GETSOCK, REQUEST|DUMP, seq 9
+            + "02" + "00" + "00" + "02"                             // family (ignored), src_len, dst_len, ext=1<<(INFO-1)
+            + new string('0', 96)                                   // inet_diag_sockid
+            + "BFFF0000" + "00000000",                              // idiag_states, idiag_dbs
+            Convert.ToHexString(buffer, 0, length));
+    }
+
+    [Fact]
+    public void Replies_to_the_compat_request_decode_like_sock_diag_by_family()
+    {
+        // TCPDIAG_GETSOCK replies reuse the request's type (18); the payload is the same inet_diag_msg.
+        var buffer = NetFixtures.Read("inet-dump.bin");
+        var (expected, _) = DecodeAll(buffer);
+        for (int off = 0; off < buffer.Length; off += (BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(off)) + 3) & ~3)
+            if (BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(off + 4)) == InetDiagDecoder.SOCK_DIAG_BY_FAMILY)
+                BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(off + 4), InetDiagDecoder.TCPDIAG_GETSOCK);
+        Assert.Equal(expected, DecodeAll(buffer).Records);
+    }
+
     [Theory]
     [InlineData("socket:[12345]", true, 12345u)]
     [InlineData("socket:[4294967295]", true, uint.MaxValue)]

@@ -16,6 +16,7 @@ public sealed class TcpTrafficMeterTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly Socket _listener6 = new(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
     private readonly List<IDisposable> _cleanup = new();
     private readonly TcpTrafficMeter _meter;
 
@@ -23,6 +24,8 @@ public sealed class TcpTrafficMeterTests : IDisposable
     {
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(16);
+        _listener6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        _listener6.Listen(16);
         _meter = TcpTrafficMeter.TryCreate("/proc") ?? throw new InvalidOperationException("NETLINK_SOCK_DIAG unavailable on this Linux");
         Assert.True(_meter.HasDestroyNotifications);
     }
@@ -33,6 +36,7 @@ public sealed class TcpTrafficMeterTests : IDisposable
     {
         foreach (var d in _cleanup) d.Dispose();
         _listener.Dispose();
+        _listener6.Dispose();
         _meter.Dispose();
     }
 
@@ -161,11 +165,16 @@ public sealed class TcpTrafficMeterTests : IDisposable
         Assert.Equal((200_000L, 0L), sums[1]);
     }
 
-    [Fact]
-    public void Network_state_counts_established_sockets_once_per_tree_and_their_queues()
+    [Theory]
+    [InlineData(true)]   // one TCPDIAG_GETSOCK (AF_UNSPEC) walk, the default
+    [InlineData(false)]  // the per-family SOCK_DIAG_BY_FAMILY fallback
+    public void Network_state_counts_established_sockets_of_both_families_once_per_tree_and_their_queues(bool singleWalk)
     {
+        _meter.SingleWalk = singleWalk;
+        // fd 5 is IPv6: the single AF_UNSPEC walk must report it alongside the IPv4 ones.
+        int port6 = ((IPEndPoint)_listener6.LocalEndPoint!).Port;
         using var holder = Track(BashChild.Start($"""
-            exec 3<>/dev/tcp/127.0.0.1/{Port} 4<>/dev/tcp/127.0.0.1/{Port} 5<>/dev/tcp/127.0.0.1/{Port}
+            exec 3<>/dev/tcp/127.0.0.1/{Port} 4<>/dev/tcp/127.0.0.1/{Port} 5<>/dev/tcp/::1/{port6}
             sleep 600 &
             echo $!
             read -r _
@@ -173,7 +182,7 @@ public sealed class TcpTrafficMeterTests : IDisposable
         int sleeper = int.Parse(holder.ReadLine(), CultureInfo.InvariantCulture);
         var first = Accept();
         Accept();
-        Accept();
+        Track(_listener6.Accept());
         // Nobody in the tree reads: what we send stays in its receive queue.
         first.Send(new byte[1000]);
         var tree = (7L, new[] { holder.Pid, sleeper });

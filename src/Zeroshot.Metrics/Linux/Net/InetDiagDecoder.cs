@@ -47,6 +47,10 @@ internal ref struct InetDiagDecoder
     public const ushort NLMSG_NOOP = 1, NLMSG_ERROR = 2, NLMSG_DONE = 3;
     /// <summary>linux/sock_diag.h.</summary>
     public const ushort SOCK_DIAG_BY_FAMILY = 20;
+    /// <summary>linux/inet_diag.h: the pre-3.3 request type, still served; replies carry the same type.</summary>
+    public const ushort TCPDIAG_GETSOCK = 18;
+    /// <summary>sizeof(struct inet_diag_req) (the v1 request of TCPDIAG_GETSOCK).</summary>
+    public const int InetDiagReqV1Length = 60;
     public const ushort NLM_F_REQUEST = 0x1, NLM_F_DUMP = 0x300, NLM_F_DUMP_INTR = 0x10;
     /// <summary>enum inet_diag_attr: INET_DIAG_INFO carries struct tcp_info.</summary>
     public const ushort INET_DIAG_INFO = 2;
@@ -98,6 +102,7 @@ internal ref struct InetDiagDecoder
         switch (type)
         {
             case SOCK_DIAG_BY_FAMILY:
+            case TCPDIAG_GETSOCK:
                 Kind = NetlinkItemKind.Record;
                 Record = DecodeInetDiagMsg(payload);
                 break;
@@ -176,6 +181,28 @@ internal ref struct InetDiagDecoder
         req[2] = 1 << (INET_DIAG_INFO - 1);       // idiag_ext: bit (attr - 1) requests that attribute
         BinaryPrimitives.WriteUInt32LittleEndian(req[4..], stateMask); // idiag_states
         // id left zero: no address/port/interface filter; the cookie INET_DIAG_NOCOOKIE is not needed for dumps.
+        return length;
+    }
+
+    /// <summary>
+    /// Writes a TCPDIAG_GETSOCK dump request (nlmsghdr + v1 inet_diag_req) asking for INET_DIAG_INFO. The
+    /// kernel's compat path (net/ipv4/inet_diag.c, inet_diag_dump_compat) dumps with family AF_UNSPEC,
+    /// i.e. IPv4 and IPv6 sockets in ONE walk of the TCP hash tables, instead of one walk per family
+    /// with SOCK_DIAG_BY_FAMILY. Returns its length.
+    /// </summary>
+    public static int WriteCompatDumpRequest(Span<byte> destination, uint stateMask, uint sequence)
+    {
+        const int length = NlMsgHeaderLength + InetDiagReqV1Length;
+        var d = destination[..length];
+        d.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(d, length);
+        BinaryPrimitives.WriteUInt16LittleEndian(d[4..], TCPDIAG_GETSOCK);
+        BinaryPrimitives.WriteUInt16LittleEndian(d[6..], NLM_F_REQUEST | NLM_F_DUMP);
+        BinaryPrimitives.WriteUInt32LittleEndian(d[8..], sequence);
+        var req = d[NlMsgHeaderLength..];
+        req[0] = 2;                                // idiag_family (ignored by the compat dump)
+        req[3] = 1 << (INET_DIAG_INFO - 1);        // idiag_ext
+        BinaryPrimitives.WriteUInt32LittleEndian(req[52..], stateMask); // idiag_states, after the 48-byte sockid
         return length;
     }
 

@@ -34,7 +34,7 @@ internal readonly record struct TreeTraffic(long RxBytes, long TxBytes, NetworkS
 /// </remarks>
 internal sealed class TcpTrafficMeter : IDisposable
 {
-    private const byte AF_INET = 2, AF_INET6 = 10;
+    private const byte AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;
     private const byte TCP_ESTABLISHED = 1, TCP_LISTEN = 10;
     // Every state but TIME_WAIT (6) and NEW_SYN_RECV (12): those are mini-sockets with no inode and no
     // tcp_info (the full socket was already destroyed / not yet created), so dumping them only costs time.
@@ -90,6 +90,14 @@ internal sealed class TcpTrafficMeter : IDisposable
     /// <summary>Destroy notifications for sockets no tree was known to hold (opened and closed between ticks).</summary>
     public long UnattributedDestroys { get; private set; }
 
+    /// <summary>
+    /// Whether a tick dumps IPv4 and IPv6 in one TCPDIAG_GETSOCK request (the kernel's compat path dumps
+    /// AF_UNSPEC) rather than one SOCK_DIAG_BY_FAMILY request per family. Each dump walks every bucket of
+    /// the TCP established hash (262144 here, sized from RAM), so one walk instead of two is what keeps a
+    /// tick cheap; falls back to per-family requests, permanently, if the compat request fails.
+    /// </summary>
+    internal bool SingleWalk { get; set; } = true;
+
     /// <summary>Whether destroy notifications are being received (false: closed sockets lose their last delta).</summary>
     public bool HasDestroyNotifications => _destroy is not null;
 
@@ -125,13 +133,18 @@ internal sealed class TcpTrafficMeter : IDisposable
         // Drain first: a socket freed before the dump is absent from it, and its notification (sent
         // from a kernel workqueue) may lag; whatever arrives after this drain is credited next tick.
         DrainDestroyed();
-        _recordCount = 0;
-        _byInode.Clear();
-        _dumpValid = Dump(AF_INET) && Dump(AF_INET6);
+        ResetDump();
+        _dumpValid = SingleWalk && Dump(AF_UNSPEC);
         if (!_dumpValid)
         {
-            _recordCount = 0;
-            _byInode.Clear();
+            ResetDump();
+            _dumpValid = Dump(AF_INET) && Dump(AF_INET6);
+            // The compat request failed where per-family works: a kernel without it; stop trying.
+            if (_dumpValid) SingleWalk = false;
+        }
+        if (!_dumpValid)
+        {
+            ResetDump();
             return false;
         }
         for (int i = 0; i < _recordCount; i++)
@@ -219,8 +232,10 @@ internal sealed class TcpTrafficMeter : IDisposable
     private bool Dump(byte family)
     {
         uint seq = ++_sequence;
-        Span<byte> request = stackalloc byte[InetDiagDecoder.NlMsgHeaderLength + InetDiagDecoder.InetDiagReqV2Length];
-        int length = InetDiagDecoder.WriteDumpRequest(request, family, StateMask, seq);
+        Span<byte> request = stackalloc byte[InetDiagDecoder.NlMsgHeaderLength + InetDiagDecoder.InetDiagReqV1Length];
+        int length = family == AF_UNSPEC
+            ? InetDiagDecoder.WriteCompatDumpRequest(request, StateMask, seq)
+            : InetDiagDecoder.WriteDumpRequest(request, family, StateMask, seq);
         if (!_dump.Send(request[..length])) return false;
         while (true)
         {
@@ -242,6 +257,12 @@ internal sealed class TcpTrafficMeter : IDisposable
                 }
             }
         }
+    }
+
+    private void ResetDump()
+    {
+        _recordCount = 0;
+        _byInode.Clear();
     }
 
     private void Add(in InetDiagRecord record)
