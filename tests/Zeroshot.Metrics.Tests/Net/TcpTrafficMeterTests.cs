@@ -226,6 +226,28 @@ public sealed class TcpTrafficMeterTests : IDisposable
         Assert.Equal(new TreeTraffic(0, 0, new NetworkState(1, 0, 0)), Tick(tree)[0]); // a fresh baseline
     }
 
+    [Fact]
+    public void Destroy_notification_overrun_is_counted_not_thrown()
+    {
+        // The smallest receive buffer the kernel allows (SOCK_MIN_RCVBUF) holds one or two notifications.
+        using var meter = TcpTrafficMeter.TryCreate("/proc", 1)!;
+        Assert.True(meter.HasDestroyNotifications);
+        for (int i = 0; i < 40; i++)
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(_listener.LocalEndPoint!);
+            using var server = _listener.Accept();
+            client.LingerState = new LingerOption(true, 0); // RST: both ends are freed at once
+        }
+        WaitUntil(() =>
+        {
+            Assert.True(meter.BeginTick());
+            meter.EndTick();
+            return meter.DestroyOverruns > 0;
+        }, "ENOBUFS on the destroy listener");
+        Assert.True(meter.BeginTick()); // and the meter keeps working
+    }
+
     private static void WaitUntil(Func<bool> condition, string what)
     {
         var watch = Stopwatch.StartNew();

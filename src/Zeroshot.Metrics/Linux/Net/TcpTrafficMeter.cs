@@ -102,7 +102,10 @@ internal sealed class TcpTrafficMeter : IDisposable
     public bool HasDestroyNotifications => _destroy is not null;
 
     /// <summary>Opens the netlink socket; null where sock_diag is unavailable.</summary>
-    public static TcpTrafficMeter? TryCreate(string procRoot)
+    public static TcpTrafficMeter? TryCreate(string procRoot) => TryCreate(procRoot, DestroyRcvBuf);
+
+    /// <summary>As <see cref="TryCreate(string)"/> with a chosen destroy-listener receive buffer (tests force overruns).</summary>
+    internal static TcpTrafficMeter? TryCreate(string procRoot, int destroyReceiveBuffer)
     {
         if (!OperatingSystem.IsLinux()) return null;
         SockDiagSocket? dump;
@@ -115,7 +118,7 @@ internal sealed class TcpTrafficMeter : IDisposable
         if (dump is null) return null;
         var destroy = SockDiagSocket.TryOpen(
             (1u << (SockDiagSocket.SKNLGRP_INET_TCP_DESTROY - 1)) | (1u << (SockDiagSocket.SKNLGRP_INET6_TCP_DESTROY - 1)),
-            DestroyRcvBuf);
+            destroyReceiveBuffer);
         var meter = new TcpTrafficMeter(dump, destroy, procRoot);
         if (!meter.BeginTick()) // probe: a kernel without inet_diag answers with an error
         {
@@ -160,14 +163,24 @@ internal sealed class TcpTrafficMeter : IDisposable
         return true;
     }
 
-    /// <summary>Bytes moved by the sockets of the given live tree members since this tree's previous measurement.</summary>
+    /// <summary>
+    /// Bytes moved by the sockets of the given live tree members since this tree's previous measurement
+    /// (zero at a tree's first measurement, its baseline), and the tree's connection state now. After a
+    /// failed <see cref="BeginTick"/> returns <c>default</c>: the caller should report the family as unknown.
+    /// </summary>
     public TreeTraffic MeasureTree(long treeId, ReadOnlySpan<int> pids)
     {
+        if (!_dumpValid)
+        {
+            // No dump this tick: keep a known tree alive (its next deltas span two ticks), but do not
+            // register a new one, whose baseline must come from a real dump.
+            if (_trees.TryGetValue(treeId, out var kept)) kept.LastTick = _tick;
+            return default;
+        }
         ref var tree = ref CollectionsMarshal.GetValueRefOrAddDefault(_trees, treeId, out bool known);
         bool baseline = !known;
         tree ??= new TreeState();
         tree.LastTick = _tick;
-        if (!_dumpValid) return default;
 
         _treeInodes.Clear();
         foreach (int pid in pids) _inodes.Collect(pid, _treeInodes);
