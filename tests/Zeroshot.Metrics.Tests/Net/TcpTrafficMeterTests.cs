@@ -227,6 +227,72 @@ public sealed class TcpTrafficMeterTests : IDisposable
     }
 
     [Fact]
+    public void A_socket_the_tree_closed_keeps_crediting_it_while_orphaned()
+    {
+        // A listener whose accepted sockets have a tiny receive buffer: the sender's data backs up, so
+        // when the sender closes, its socket stays orphaned in FIN_WAIT1 (inode 0, no fd anywhere) until
+        // we read. (An orphan that has nothing left to send becomes a TIME_WAIT mini-socket at once.)
+        using var slow = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        slow.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        slow.Listen(1);
+        using var sender = Track(BashChild.Start($"""
+            exec 3<>/dev/tcp/127.0.0.1/{((IPEndPoint)slow.LocalEndPoint!).Port}
+            echo connected
+            read -r _
+            head -c 8000000 /dev/zero >&3 &
+            echo $!
+            exec 3>&-
+            read -r _
+            """));
+        sender.Expect("connected");
+        using var peer = slow.Accept();
+        Tick((9L, [sender.Pid])); // baseline
+        sender.Send("go");
+        int head = int.Parse(sender.ReadLine(), CultureInfo.InvariantCulture);
+        var tree = (9L, new[] { sender.Pid, head });
+        long tx = 0;
+        TreeTraffic Measure()
+        {
+            var t = Tick(tree)[0];
+            tx += t.TxBytes;
+            return t;
+        }
+        // Wait for a backlog in the sender's send queue: that is what keeps its socket alive once closed.
+        long backlog = 0;
+        WaitUntil(() => (backlog = Measure().State.SendQueueBytes) >= 8192, "a backlog in the sender's send queue");
+
+        // The writer dies with data unsent: the kernel keeps the orphaned socket to deliver it.
+        Process.GetProcessById(head).Kill();
+        WaitUntil(() => HoldsNoFds(head), "the killed writer to release its socket");
+        long destroysBefore = _meter.CreditedDestroys;
+        // Everything acked so far sits unread in our buffer; read it plus half of the sender's backlog: the
+        // sender's TCP gets more bytes acknowledged (only visible through the orphan), and has more to send.
+        long target = tx + backlog / 2;
+        peer.ReceiveTimeout = 20_000;
+        long read = 0;
+        var buffer = new byte[1024];
+        while (read < target)
+        {
+            int n = peer.Receive(buffer);
+            Assert.True(n > 0, $"EOF after {read} bytes; the backlog was {backlog}");
+            read += n;
+        }
+
+        WaitUntil(() => { Measure(); return tx >= read; }, $"the orphaned socket's acked bytes to reach {read}");
+        // Acknowledged = what we read plus at most what sits in our (tiny) receive buffer.
+        Assert.InRange(tx, read, read + 64 * 1024);
+        Assert.Equal(0, Measure().State.Established);
+        Assert.Equal(destroysBefore, _meter.CreditedDestroys); // found in the dump by cookie, not destroyed
+    }
+
+    private static bool HoldsNoFds(int pid)
+    {
+        try { return Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length == 0; }
+        catch (IOException) { return true; }                 // gone
+        catch (UnauthorizedAccessException) { return true; } // zombie
+    }
+
+    [Fact]
     public void Destroy_notification_overrun_is_counted_not_thrown()
     {
         // The smallest receive buffer the kernel allows (SOCK_MIN_RCVBUF) holds one or two notifications.
