@@ -22,7 +22,8 @@ internal static unsafe partial class NetInterop
     public const int SO_RCVTIMEO = 20;
     public const int MSG_DONTWAIT = 0x40;
     public const int O_RDONLY = 0;
-    public const int O_DIRECTORY = 0x10000;  // x86_64 and arm64 share the asm-generic value
+    // No O_DIRECTORY: its value differs between x86_64 (0x10000) and arm64 (0x4000); getdents64 on a
+    // non-directory fails with ENOTDIR anyway. O_CLOEXEC is the asm-generic 0x80000 on both.
     public const int O_CLOEXEC = 0x80000;
 
     public const int EINTR = 4;
@@ -65,6 +66,8 @@ internal static unsafe partial class NetInterop
     [LibraryImport(Libc, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    // open(2) is variadic in C; calling it with the two fixed arguments is ABI-compatible on x86_64 and
+    // arm64 Linux (the mode argument is only read with O_CREAT).
     [LibraryImport(Libc, EntryPoint = "open", SetLastError = true)]
     public static partial int Open(byte* path, int flags);
 

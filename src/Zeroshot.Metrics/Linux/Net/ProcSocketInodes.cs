@@ -30,7 +30,7 @@ internal sealed unsafe class ProcSocketInodes
         "/fd\0"u8.CopyTo(path[n..]);
 
         int dirFd;
-        fixed (byte* p = path) dirFd = NetInterop.Open(p, NetInterop.O_RDONLY | NetInterop.O_DIRECTORY | NetInterop.O_CLOEXEC);
+        fixed (byte* p = path) dirFd = NetInterop.Open(p, NetInterop.O_RDONLY | NetInterop.O_CLOEXEC);
         if (dirFd < 0) return 0; // ENOENT (gone), EACCES (forbidden): normal data, not an error.
         int found = 0;
         try
