@@ -21,6 +21,8 @@ internal static partial class ControlNative
     /// <summary>S_IFMT and the file types we care about (sys/stat.h).</summary>
     internal const int SIfMt = 0xF000, SIfDir = 0x4000, SIfLnk = 0xA000, SIfSock = 0xC000;
 
+    // "libc" is special-cased by the runtime's loader (SystemNative_LoadLibrary, also used by Native AOT) to
+    // LIBC_SO ("libc.so.6"), so this works without libc6-dev's libc.so linker script.
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEuidNative();
 

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json;
-using System.Threading.Channels;
 
 namespace Zeroshot.Agents.Control;
 
@@ -17,11 +16,10 @@ internal sealed class ControlSession
     private readonly ControlServerOptions _options;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
-    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>();
+    private readonly OutboundQueue _outbound = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<uint, StreamSink> _streams = new();
     private TaskCompletionSource _space = NewSpaceSignal();
-    private long _queuedBytes;
     private int _spaceWaiters;
     private int _closed;
 
@@ -54,8 +52,6 @@ internal sealed class ControlSession
     /// <summary>Why the connection closed, once it has.</summary>
     public string? CloseReason { get; private set; }
 
-    private readonly record struct Outbound(byte[] Buffer, int Length, bool Pooled);
-
     private static TaskCompletionSource NewSpaceSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Runs the connection to its end; never throws.</summary>
@@ -73,7 +69,7 @@ internal sealed class ControlSession
             reason = $"internal error: {e.GetType().Name}: {e.Message}";
         }
         // Let queued responses and a final error frame go out (the write loop has its own stall timeout).
-        _outbound.Writer.TryComplete();
+        _outbound.Complete();
         await writer.ConfigureAwait(false);
         Abort(reason);
     }
@@ -83,7 +79,7 @@ internal sealed class ControlSession
     {
         if (Interlocked.Exchange(ref _closed, 1) == 1) return;
         CloseReason = reason;
-        _outbound.Writer.TryComplete();
+        _outbound.Discard();
         try
         {
             _closing.Cancel();
@@ -96,7 +92,6 @@ internal sealed class ControlSession
         _socket.Dispose();
         foreach (var sink in _streams.Values) sink.End(null);
         _space.TrySetResult();
-        while (_outbound.Reader.TryRead(out var item)) Release(item);
         _server.OnSessionClosed(this, reason);
     }
 
@@ -342,50 +337,16 @@ internal sealed class ControlSession
 
     internal void EnqueueControl(byte[] frame)
     {
-        long after = Interlocked.Add(ref _queuedBytes, frame.Length);
-        if (after > (long)_options.MaxQueuedDataBytes + _options.MaxQueuedControlBytes)
-        {
-            Interlocked.Add(ref _queuedBytes, -frame.Length);
+        // Control messages may use room beyond the data budget; a client that lets even that fill is not reading.
+        if (!_outbound.TryAppendFrame(frame, (long)_options.MaxQueuedDataBytes + _options.MaxQueuedControlBytes) && !_outbound.IsCompleted)
             Abort("the client is not reading its responses");
-            return;
-        }
-        if (!_outbound.Writer.TryWrite(new Outbound(frame, frame.Length, Pooled: false)))
-            Interlocked.Add(ref _queuedBytes, -frame.Length);
     }
 
     /// <summary>Queues <paramref name="data"/> as data frames if the whole of it fits the data budget.</summary>
-    internal bool TryEnqueueData(uint streamId, ReadOnlySpan<byte> data)
-    {
-        if (data.IsEmpty) return Volatile.Read(ref _closed) == 0;
-        int max = ControlProtocol.MaxDataFrameBytes;
-        int frames = (data.Length + max - 1) / max;
-        long total = data.Length + (long)frames * FrameWriter.DataHeaderSize;
-        long after = Interlocked.Add(ref _queuedBytes, total);
-        // Always admit a write into an empty queue, so a single large write cannot be refused forever.
-        if (after > _options.MaxQueuedDataBytes && after != total)
-        {
-            Interlocked.Add(ref _queuedBytes, -total);
-            return false;
-        }
-        long unqueued = total;
-        while (!data.IsEmpty)
-        {
-            var chunk = data[..Math.Min(max, data.Length)];
-            data = data[chunk.Length..];
-            int length = FrameWriter.DataHeaderSize + chunk.Length;
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
-            FrameWriter.WriteDataHeader(buffer, streamId, chunk.Length);
-            chunk.CopyTo(buffer.AsSpan(FrameWriter.DataHeaderSize));
-            if (!_outbound.Writer.TryWrite(new Outbound(buffer, length, Pooled: true)))
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                Interlocked.Add(ref _queuedBytes, -unqueued);
-                return false;
-            }
-            unqueued -= length;
-        }
-        return true;
-    }
+    internal bool TryEnqueueData(uint streamId, ReadOnlySpan<byte> data) =>
+        !data.IsEmpty
+            ? _outbound.TryAppendData(streamId, data, ControlProtocol.MaxDataFrameBytes, _options.MaxQueuedDataBytes)
+            : !IsClosed;
 
     /// <summary>Waits until the write loop frees queue space (or the session closes).</summary>
     internal async ValueTask WaitForSpaceAsync(Task signal, CancellationToken cancellationToken)
@@ -408,47 +369,30 @@ internal sealed class ControlSession
 
     internal void RemoveStream(uint streamId) => _streams.TryRemove(streamId, out _);
 
-    private void Release(Outbound item)
+    private void Release(OutboundQueue.Segment segment)
     {
-        if (item.Pooled) ArrayPool<byte>.Shared.Return(item.Buffer);
-        Interlocked.Add(ref _queuedBytes, -item.Length);
+        _outbound.Release(segment);
         if (Volatile.Read(ref _spaceWaiters) > 0) Interlocked.Exchange(ref _space, NewSpaceSignal()).TrySetResult();
     }
-
-    /// <summary>Frames up to this size are copied into one batch buffer so a burst of small frames costs one write.</summary>
-    private const int BatchBytes = 64 * 1024;
 
     private async Task WriteLoopAsync()
     {
         var stall = new CancellationTokenSource();
-        var reader = _outbound.Reader;
-        byte[] batch = ArrayPool<byte>.Shared.Rent(BatchBytes);
         try
         {
-            while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+            while (await _outbound.WaitToReadAsync().ConfigureAwait(false))
             {
-                int batched = 0;
-                while (reader.TryRead(out var item))
+                while (_outbound.TryDequeue(out var segment))
                 {
-                    if (item.Length <= batch.Length - batched)
-                    {
-                        item.Buffer.AsSpan(0, item.Length).CopyTo(batch.AsSpan(batched));
-                        batched += item.Length;
-                        Release(item);
-                        continue;
-                    }
                     try
                     {
-                        if (batched > 0) stall = await WriteAsync(batch.AsMemory(0, batched), stall).ConfigureAwait(false);
-                        batched = 0;
-                        stall = await WriteAsync(item.Buffer.AsMemory(0, item.Length), stall).ConfigureAwait(false);
+                        stall = await WriteAsync(segment.Memory, stall).ConfigureAwait(false);
                     }
                     finally
                     {
-                        Release(item);
+                        Release(segment);
                     }
                 }
-                if (batched > 0) stall = await WriteAsync(batch.AsMemory(0, batched), stall).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stall.IsCancellationRequested)
@@ -462,7 +406,6 @@ internal sealed class ControlSession
         finally
         {
             stall.Dispose();
-            ArrayPool<byte>.Shared.Return(batch);
         }
     }
 
