@@ -160,6 +160,63 @@ public sealed class LinuxTreeSamplerProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_loopback_transfer_shows_matching_tx_and_rx_on_both_ends()
+    {
+        // sender (bash + its `head` child) → this test process (relay) → receiver (bash + its `cat` child).
+        using var meter = Zeroshot.Metrics.Linux.Net.TcpTrafficMeter.TryCreate("/proc");
+        Assert.NotNull(meter);
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        const int total = 4 << 20;
+        using var sender = ChildProcess.Bash($"exec 3<>/dev/tcp/127.0.0.1/{port}; read go; for i in 1 2 3 4; do head -c 1048576 /dev/zero >&3; sleep 0.1; done; read done");
+        using var inbound = listener.AcceptTcpClient();
+        using var receiver = ChildProcess.Bash($"exec 3<>/dev/tcp/127.0.0.1/{port}; cat <&3 >/dev/null");
+        using var outbound = listener.AcceptTcpClient();
+        long relayed = 0;
+        var relay = Task.Run(() =>
+        {
+            var buffer = new byte[65536];
+            // The streams stay open (the clients are disposed at the end): both ends must still exist when sampled.
+            var from = inbound.GetStream();
+            var to = outbound.GetStream();
+            int n;
+            while (Interlocked.Read(ref relayed) < total && (n = from.Read(buffer)) > 0)
+            {
+                to.Write(buffer, 0, n);
+                Interlocked.Add(ref relayed, n);
+            }
+        });
+
+        var time = new ManualTime();
+        using var sampler = new LinuxTreeSampler(new SamplerOptions(), time, ProcFsLayout.System, meter, ownsNet: false);
+        var roots = new[] { sender.Pid, receiver.Pid };
+        var into = new List<TreeSample>();
+        Wait.Until(() => { into.Clear(); sampler.Sample(roots, into); return into.All(s => s.NetworkState?.Established == 1); }, "both ends connected");
+        double senderTx = 0, senderRx = 0, receiverRx = 0, receiverTx = 0;
+        sender.WriteLine("go");
+        Wait.Until(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(0.25));
+            into.Clear();
+            sampler.Sample(roots, into);
+            Assert.True(into[0].NetTxBytesPerSec is not null && into[1].NetRxBytesPerSec is not null, $"{into[0]} {into[1]}");
+            senderTx += into[0].NetTxBytesPerSec!.Value * 0.25;
+            senderRx += into[0].NetRxBytesPerSec!.Value * 0.25;
+            receiverRx += into[1].NetRxBytesPerSec!.Value * 0.25;
+            receiverTx += into[1].NetTxBytesPerSec!.Value * 0.25;
+            return senderTx >= total && receiverRx >= total;
+        }, "4 MiB to cross");
+        await relay.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // tcpi_bytes_acked / tcpi_bytes_received count payload (plus at most the SYN and FIN byte).
+        Assert.InRange(senderTx, total, total + 2);
+        Assert.InRange(receiverRx, total, total + 2);
+        Assert.InRange(senderRx, 0, 2);
+        Assert.InRange(receiverTx, 0, 2);
+    }
+
+    [Fact]
     public void Processes_that_vanish_mid_sample_are_simply_gone()
     {
         // A shell starting short-lived processes as fast as it can: many of them vanish between the
