@@ -101,8 +101,7 @@ internal static class StreamJsonRenderer
                 AddText(block.Str("text"), DisplayStyle.Text, output);
                 break;
             case "thinking":
-                if (OneLine(block.Str("thinking"), MaxDetailChars) is { Length: > 0 } thought)
-                    output.Add(new("✻ " + thought, DisplayStyle.Dim));
+                AddThought(block.Str("thinking"), output);
                 break;
             case "tool_use" or "server_tool_use":
                 output.Add(ToolLine(block.Str("name") ?? "tool", ToolDetail(block.Get("input"))));
@@ -185,8 +184,7 @@ internal static class StreamJsonRenderer
                 AddText(item.Str("text"), DisplayStyle.Text, output);
                 break;
             case "reasoning":
-                if (OneLine(item.Str("text"), MaxDetailChars) is { Length: > 0 } thought)
-                    output.Add(new("✻ " + thought, DisplayStyle.Dim));
+                AddThought(item.Str("text"), output);
                 break;
             case "command_execution":
                 long? exit = item.Long("exit_code");
@@ -254,11 +252,11 @@ internal static class StreamJsonRenderer
         return null;
     }
 
-    /// <summary>"  ↳ 42 lines", "  ↳ (no output)" or "  ↳ error: first line".</summary>
+    /// <summary>"  ↳ 42 lines", "  ↳ (no output)" or "  ↳ error: first line" (Claude wraps tool errors in &lt;tool_use_error&gt;).</summary>
     private static DisplayLine ToolResultSummary(string text, bool isError)
     {
         if (isError)
-            return new("  ↳ error: " + FirstLine(text, MaxDetailChars), DisplayStyle.Error);
+            return new("  ↳ error: " + FirstLine(text.Replace("<tool_use_error>", "", StringComparison.Ordinal).Replace("</tool_use_error>", "", StringComparison.Ordinal), MaxDetailChars), DisplayStyle.Error);
         int lines = CountLines(text);
         return new(lines switch { 0 => "  ↳ (no output)", 1 => "  ↳ 1 line", _ => $"  ↳ {lines} lines" }, DisplayStyle.Dim);
     }
@@ -343,6 +341,13 @@ internal static class StreamJsonRenderer
                 break;
         }
         return Cut(sb.ToString(), max);
+    }
+
+    /// <summary>Reasoning (Claude thinking, Codex reasoning summary) as one dim line.</summary>
+    private static void AddThought(string? text, List<DisplayLine> output)
+    {
+        if (OneLine(text, MaxDetailChars) is { Length: > 0 } thought)
+            output.Add(new("✻ " + thought, DisplayStyle.Dim));
     }
 
     private static void AddText(string? text, DisplayStyle style, List<DisplayLine> output)
