@@ -50,16 +50,7 @@ public sealed class ActivityTrackerTests
     [Fact]
     public void Claude_stream_drives_model_and_tool_states()
     {
-        var clock = new ManualClock();
-        var interpreter = new AgentOutputInterpreter(null, new AgentOutputOptions { TimeProvider = clock, OutputWindow = TimeSpan.FromSeconds(3) });
-        var lines = Encoding.UTF8.GetString(Fixture("claude-repeated-ids.jsonl")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var seen = new List<(AgentActivity, string?)>();
-        foreach (var line in lines)
-        {
-            interpreter.Feed(Encoding.UTF8.GetBytes(line + "\n"));
-            clock.Advance(TimeSpan.FromSeconds(5)); // past the output window: only model/tool remain
-            seen.Add(interpreter.Activity.Current());
-        }
+        var seen = ActivityAfterEachLine("claude-repeated-ids.jsonl");
 
         Assert.Equal(
         [
@@ -79,16 +70,7 @@ public sealed class ActivityTrackerTests
     [Fact]
     public void Codex_stream_drives_model_and_tool_states()
     {
-        var clock = new ManualClock();
-        var interpreter = new AgentOutputInterpreter(null, new AgentOutputOptions { TimeProvider = clock });
-        var lines = Encoding.UTF8.GetString(Fixture("codex-exec.jsonl")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var seen = new List<(AgentActivity, string?)>();
-        foreach (var line in lines)
-        {
-            interpreter.Feed(Encoding.UTF8.GetBytes(line + "\n"));
-            clock.Advance(TimeSpan.FromSeconds(5));
-            seen.Add(interpreter.Activity.Current());
-        }
+        var seen = ActivityAfterEachLine("codex-exec.jsonl");
 
         Assert.Equal(
         [
@@ -108,6 +90,21 @@ public sealed class ActivityTrackerTests
             (AgentActivity.Quiet, null),
             (AgentActivity.Quiet, null),
         ], seen);
+    }
+
+    /// <summary>Feeds a fixture line by line, 5 s apart (past the output window: only model/tool remain).</summary>
+    private static List<(AgentActivity, string?)> ActivityAfterEachLine(string fixture)
+    {
+        var clock = new ManualClock();
+        var interpreter = new AgentOutputInterpreter(null, new AgentOutputOptions { TimeProvider = clock, OutputWindow = TimeSpan.FromSeconds(3) });
+        var seen = new List<(AgentActivity, string?)>();
+        foreach (var line in Encoding.UTF8.GetString(Fixture(fixture)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            interpreter.Feed(Encoding.UTF8.GetBytes(line + "\n"));
+            clock.Advance(TimeSpan.FromSeconds(5));
+            seen.Add(interpreter.Activity.Current());
+        }
+        return seen;
     }
 
     [Fact]
