@@ -57,7 +57,8 @@ internal sealed class AgentOutputInterpreter
     private long _lineCount;
     private long _unparsed;
 
-    /// <param name="sink">Receives display lines in order (on the feeding thread); null to only account.</param>
+    /// <param name="sink">Receives display lines in order, synchronously on the feeding thread (its exceptions propagate to
+    /// the caller of Feed); null to only account (nothing is decoded or rendered then).</param>
     /// <param name="options">Options; defaults when null.</param>
     public AgentOutputInterpreter(Action<DisplayLine>? sink, AgentOutputOptions? options = null)
     {
@@ -102,14 +103,14 @@ internal sealed class AgentOutputInterpreter
         if (truncated || !Utf8.IsValid(line) || line.Contains((byte)0))
         {
             Interlocked.Increment(ref _unparsed);
-            Emit(RawLine(line, totalLength));
+            EmitRaw(line, totalLength);
             return;
         }
 
         var trimmed = line.TrimStart(" \t"u8);
         if (trimmed.IsEmpty || trimmed[0] != (byte)'{')
         {
-            Emit(RawLine(line, totalLength));
+            EmitRaw(line, totalLength);
             return;
         }
 
@@ -124,19 +125,19 @@ internal sealed class AgentOutputInterpreter
             // accessors did not anticipate. Either way the line is data we could not read, not a crash.
             _pending.Clear();
             Interlocked.Increment(ref _unparsed);
-            Emit(RawLine(line, totalLength));
+            EmitRaw(line, totalLength);
             return;
         }
 
         if (!understood || _options.Raw)
         {
             _pending.Clear();
-            Emit(RawLine(line, totalLength));
+            EmitRaw(line, totalLength);
             return;
         }
 
         foreach (var item in _pending)
-            Emit(item);
+            _sink?.Invoke(item);
         _pending.Clear();
     }
 
@@ -155,7 +156,7 @@ internal sealed class AgentOutputInterpreter
             AccountClaude(root, type);
         else
             AccountCodex(root, type);
-        if (!_options.Raw)
+        if (!_options.Raw && _sink is not null)
             StreamJsonRenderer.Render(root, dialect, _priceFor, Usage.Model ?? _options.Model, _pending);
         return true;
     }
@@ -276,5 +277,10 @@ internal sealed class AgentOutputInterpreter
         return new($"{Encoding.UTF8.GetString(head)} … [{totalLength} bytes, cut]", DisplayStyle.Raw);
     }
 
-    private void Emit(DisplayLine line) => _sink?.Invoke(line);
+    /// <summary>Shows a line as written; without a sink (accounting only) nothing is decoded.</summary>
+    private void EmitRaw(ReadOnlySpan<byte> line, long totalLength)
+    {
+        if (_sink is not null)
+            _sink(RawLine(line, totalLength));
+    }
 }
