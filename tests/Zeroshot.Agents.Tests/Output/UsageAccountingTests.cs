@@ -62,6 +62,22 @@ public sealed class UsageAccountingTests
     }
 
     [Fact]
+    public void A_second_turn_after_a_result_counts_live_until_its_own_result_replaces_all()
+    {
+        var turn2 = """
+            {"type":"assistant","message":{"id":"msg_turn2","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Next."}],"usage":{"input_tokens":2,"cache_creation_input_tokens":0,"cache_read_input_tokens":1000,"output_tokens":20}}}
+
+            """u8;
+        var (_, interpreter) = Run([.. Fixture("claude-repeated-ids.jsonl"), .. turn2]);
+        // 2×3 + 20×15 + 1000×0.30 = 606 µ$ estimated on top of the exact $0.04125.
+        Assert.Equal(new UsageTotals(RepeatedLastWins + new TokenCounts(2, 20, 1000, 0), 0.041856m, true), interpreter.Usage.Snapshot());
+
+        interpreter.Feed("""{"type":"result","subtype":"success","is_error":false,"total_cost_usd":0.05,"usage":{"input_tokens":16,"output_tokens":401,"cache_read_input_tokens":46454,"cache_creation_input_tokens":5242}}"""u8);
+        interpreter.Feed("\n"u8);
+        Assert.Equal(new UsageTotals(new TokenCounts(16, 401, 46454, 5242), 0.05m, false), interpreter.Usage.Snapshot());
+    }
+
+    [Fact]
     public void Partial_messages_update_the_same_ids_and_message_delta_is_cumulative()
     {
         var (_, interpreter) = Run(Fixture("claude-partial.jsonl"));
