@@ -1,0 +1,286 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using Zeroshot.Agents.Config;
+
+namespace Zeroshot.Agents.Output;
+
+/// <summary>Options of an <see cref="AgentOutputInterpreter"/>.</summary>
+internal sealed record AgentOutputOptions
+{
+    /// <summary>Show every line as written (<c>--raw</c>); accounting and activity still run.</summary>
+    public bool Raw { get; init; }
+
+    /// <summary>Price table lookup; defaults to the built-in <see cref="ZeroshotSettings.Default"/> prices.</summary>
+    public Func<string?, ModelPrice>? PriceFor { get; init; }
+
+    /// <summary>The agent's configured model: prices output that names no model (Codex prints none).</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Clock of the activity tracker.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>How long plain output shows as activity "output".</summary>
+    public TimeSpan? OutputWindow { get; init; }
+
+    /// <summary>Bytes kept of one line; longer lines are cut and counted unparsed.</summary>
+    public int MaxLineBytes { get; init; } = LineAssembler.DefaultMaxLineBytes;
+
+    /// <summary>Bytes of one raw line shown at most (display only; the log keeps everything).</summary>
+    public int MaxRawDisplayBytes { get; init; } = 16 * 1024;
+}
+
+/// <summary>
+/// Reads one agent process run's output (PTY chunks, split anywhere) and turns it into display lines,
+/// token/cost accounting (<see cref="Usage"/>) and activity (<see cref="Activity"/>).
+/// </summary>
+/// <remarks>
+/// <para>Each line is classified on its own, so a run may mix dialects and plain output: a line whose first
+/// non-blank byte is <c>{</c> is parsed as JSON; Claude stream-json and Codex exec events are rendered for
+/// people, other valid JSON and every non-JSON line pass through unchanged (ANSI escapes included).</para>
+/// <para>Hostile input never throws and never stops the stream: malformed or truncated JSON, lines over
+/// <see cref="AgentOutputOptions.MaxLineBytes"/>, invalid UTF-8 and NUL bytes are shown raw (cut for
+/// display) and counted in <see cref="UnparsedLines"/>.</para>
+/// <para><see cref="Feed"/>/<see cref="Complete"/> are called by one thread; <see cref="Usage"/>,
+/// <see cref="Activity"/> and the counters can be read from any thread.</para>
+/// </remarks>
+internal sealed class AgentOutputInterpreter
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+
+    private readonly Action<DisplayLine>? _sink;
+    private readonly AgentOutputOptions _options;
+    private readonly Func<string?, ModelPrice> _priceFor;
+    private readonly LineAssembler _lines;
+    private readonly List<DisplayLine> _pending = [];
+    private string? _codexThread;
+    private long _lineCount;
+    private long _unparsed;
+
+    /// <param name="sink">Receives display lines in order, synchronously on the feeding thread (its exceptions propagate to
+    /// the caller of Feed); null to only account (nothing is decoded or rendered then).</param>
+    /// <param name="options">Options; defaults when null.</param>
+    public AgentOutputInterpreter(Action<DisplayLine>? sink, AgentOutputOptions? options = null)
+    {
+        _sink = sink;
+        _options = options ?? new AgentOutputOptions();
+        _priceFor = _options.PriceFor ?? ZeroshotSettings.Default.PriceFor;
+        Usage = new RunUsage(_priceFor, _options.Model);
+        Activity = new ActivityTracker(_options.TimeProvider, _options.OutputWindow);
+        _lines = new LineAssembler(OnLine, _options.MaxLineBytes);
+    }
+
+    /// <summary>Tokens and cost of this run.</summary>
+    public RunUsage Usage { get; }
+
+    /// <summary>What the agent is doing.</summary>
+    public ActivityTracker Activity { get; }
+
+    /// <summary>Lines seen (complete, plus a final unterminated one after <see cref="Complete"/>).</summary>
+    public long Lines => Interlocked.Read(ref _lineCount);
+
+    /// <summary>Lines that could not be understood: malformed JSON, cut, invalid UTF-8, binary.</summary>
+    public long UnparsedLines => Interlocked.Read(ref _unparsed);
+
+    /// <summary>Current size of the line buffer in bytes (bounded by MaxLineBytes).</summary>
+    internal int LineBufferCapacity => _lines.BufferCapacity;
+
+    /// <summary>One chunk of output as read from the terminal.</summary>
+    public void Feed(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.IsEmpty)
+            return;
+        Activity.NoteOutput();
+        _lines.Feed(chunk);
+    }
+
+    /// <summary>End of output: interprets a last line that had no line end.</summary>
+    public void Complete() => _lines.Complete();
+
+    private void OnLine(ReadOnlySpan<byte> line, bool truncated, long totalLength)
+    {
+        Interlocked.Increment(ref _lineCount);
+        if (truncated || !Utf8.IsValid(line) || line.Contains((byte)0))
+        {
+            Interlocked.Increment(ref _unparsed);
+            EmitRaw(line, totalLength);
+            return;
+        }
+
+        var trimmed = line.TrimStart(" \t"u8);
+        if (trimmed.IsEmpty || trimmed[0] != (byte)'{')
+        {
+            EmitRaw(line, totalLength);
+            return;
+        }
+
+        bool understood;
+        try
+        {
+            understood = Interpret(line);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            // JsonException: malformed or too deep (RFC 8259 text it is not). The others: a shape the lenient
+            // accessors did not anticipate. Either way the line is data we could not read, not a crash.
+            _pending.Clear();
+            Interlocked.Increment(ref _unparsed);
+            EmitRaw(line, totalLength);
+            return;
+        }
+
+        if (!understood || _options.Raw)
+        {
+            _pending.Clear();
+            EmitRaw(line, totalLength);
+            return;
+        }
+
+        foreach (var item in _pending)
+            _sink?.Invoke(item);
+        _pending.Clear();
+    }
+
+    /// <summary>Parses, accounts, renders into <see cref="_pending"/>; false for JSON of neither dialect.</summary>
+    private bool Interpret(ReadOnlySpan<byte> line)
+    {
+        var reader = new Utf8JsonReader(line, ReaderOptions);
+        using var document = JsonDocument.ParseValue(ref reader);
+        if (!line[(int)reader.BytesConsumed..].TrimEnd(" \t\r"u8).IsEmpty)
+            throw new JsonException("trailing data after the JSON value");
+        var root = document.RootElement;
+        var dialect = StreamJsonRenderer.Detect(root, out var type);
+        if (dialect == OutputDialect.None)
+            return false;
+        if (dialect == OutputDialect.Claude)
+            AccountClaude(root, type);
+        else
+            AccountCodex(root, type);
+        if (!_options.Raw && _sink is not null)
+            StreamJsonRenderer.Render(root, dialect, _priceFor, Usage.Model ?? _options.Model, _pending);
+        return true;
+    }
+
+    private void AccountClaude(JsonElement root, string? type)
+    {
+        switch (type)
+        {
+            case "system" when root.Str("subtype") == "init":
+                Usage.NoteModel(root.Str("model"));
+                Activity.ModelRequested();
+                break;
+            case "assistant":
+                var message = root.Obj("message");
+                string? id = message?.Str("id");
+                if (id is not null && JsonFields.ClaudeUsage(message?.Get("usage")) is { } usage)
+                    Usage.OnMessage(id, message?.Str("model"), usage);
+                Activity.ModelResponded(id, topLevel: root.Get("parent_tool_use_id") is null);
+                if (message?.Arr("content") is { } content)
+                    foreach (var block in content.EnumerateArray())
+                        if (block.Str("type") == "tool_use" && block.Str("id") is { } toolId)
+                            Activity.ToolStarted(toolId, block.Str("name") ?? "tool", id);
+                break;
+            case "user":
+                bool anyResult = false;
+                if (root.Obj("message")?.Arr("content") is { } results)
+                    foreach (var block in results.EnumerateArray())
+                        if (block.Str("type") == "tool_result")
+                        {
+                            anyResult = true;
+                            if (block.Str("tool_use_id") is { } toolUseId)
+                                Activity.ToolFinished(toolUseId);
+                        }
+                if (anyResult)
+                    Activity.ModelRequested();
+                break;
+            case "stream_event":
+                var ev = root.Obj("event");
+                switch (ev?.Str("type"))
+                {
+                    case "message_start" when ev?.Obj("message") is { } started && started.Str("id") is { } startedId:
+                        Usage.OnMessageStart(startedId, started.Str("model"), JsonFields.ClaudeUsage(started.Get("usage")) ?? default);
+                        Activity.ModelRequested();
+                        break;
+                    case "message_delta" when ev?.Obj("usage") is { } delta:
+                        Usage.OnMessageDelta(delta.Long("input_tokens"), delta.Long("output_tokens"),
+                            delta.Long("cache_read_input_tokens"), delta.Long("cache_creation_input_tokens"));
+                        break;
+                }
+                break;
+            case "result":
+                // total_cost_usd since Claude Code 1.0.x; cost_usd before.
+                Usage.OnResult(JsonFields.ClaudeUsage(root.Get("usage")), root.Decimal("total_cost_usd") ?? root.Decimal("cost_usd"));
+                Activity.TurnEnded();
+                break;
+        }
+    }
+
+    private void AccountCodex(JsonElement root, string? type)
+    {
+        var item = root.Obj("item");
+        switch (type)
+        {
+            case "thread.started":
+                _codexThread = root.Str("thread_id");
+                break;
+            case "turn.started":
+                Activity.ModelRequested();
+                break;
+            case "turn.completed":
+                if (JsonFields.CodexUsage(root.Get("usage")) is { } usage)
+                    Usage.OnCodexTurnCompleted(_codexThread, usage);
+                Activity.TurnEnded();
+                break;
+            case "turn.failed":
+                Activity.TurnEnded();
+                break;
+            case "item.started" when item is { } started && CodexToolName(started) is { } name && started.Str("id") is { } id:
+                Activity.ToolStarted(id, name);
+                break;
+            case "item.completed" when item is { } done:
+                if (CodexToolName(done) is not null && done.Str("id") is { } doneId)
+                {
+                    Activity.ToolFinished(doneId);
+                    Activity.ModelRequested();
+                }
+                else if (done.Str("type") == "agent_message")
+                {
+                    Activity.ModelResponded();
+                }
+                break;
+        }
+    }
+
+    /// <summary>The activity detail of a Codex item that is a tool, null for other items.</summary>
+    private static string? CodexToolName(JsonElement item) => item.Str("type") switch
+    {
+        "command_execution" => "shell",
+        "mcp_tool_call" => StreamJsonRenderer.CodexToolName(item),
+        "web_search" => "web_search",
+        _ => null,
+    };
+
+    private DisplayLine RawLine(ReadOnlySpan<byte> line, long totalLength)
+    {
+        int max = _options.MaxRawDisplayBytes;
+        if (line.Length <= max && totalLength == line.Length)
+            return new(Encoding.UTF8.GetString(line), DisplayStyle.Raw);
+        var head = line[..Math.Min(line.Length, max)];
+        // Do not end inside a UTF-8 sequence: back up over continuation bytes (10xxxxxx) to a lead byte.
+        if (head.Length < line.Length)
+        {
+            int cut = head.Length;
+            while (cut > 0 && cut > head.Length - 4 && (line[cut] & 0xC0) == 0x80)
+                cut--;
+            head = line[..cut];
+        }
+        return new($"{Encoding.UTF8.GetString(head)} … [{totalLength} bytes, cut]", DisplayStyle.Raw);
+    }
+
+    /// <summary>Shows a line as written; without a sink (accounting only) nothing is decoded.</summary>
+    private void EmitRaw(ReadOnlySpan<byte> line, long totalLength)
+    {
+        if (_sink is not null)
+            _sink(RawLine(line, totalLength));
+    }
+}
