@@ -22,4 +22,19 @@ internal sealed record CliContext(
     Stream RawOut,
     bool Colors,
     Func<ZeroshotHome> Home,
-    IReadOnlyList<string> SelfCommand);
+    IReadOnlyList<string> SelfCommand)
+{
+    /// <summary>The terminal's size when standard output is one, else 120×40 (the agents' PTYs get it).</summary>
+    public (int Columns, int Rows) TerminalSize()
+    {
+        if (!Colors) return (120, 40);
+        try
+        {
+            return (Math.Max(20, Console.WindowWidth), Math.Max(5, Console.WindowHeight));
+        }
+        catch (IOException)
+        {
+            return (120, 40);
+        }
+    }
+}

@@ -100,7 +100,8 @@ public sealed class SupervisorTests : IDisposable
         Assert.True(r.ExitCode == 0, r.Out + r.Error);
         Assert.Contains("tester: failed: exit code 1 (rejected)", r.Out);
         Assert.Contains("iteration 2/3", r.Out);
-        Assert.Contains("\"type\":\"result\"", r.Out);
+        Assert.Matches(@"(?m)^tester +│ ✓ done in ", r.Out);    // stream-json rendered for people
+        Assert.DoesNotContain("\"type\":\"assistant\"", r.Out);
         Assert.Contains("cluster completed", r.Out);
     }
 
@@ -144,7 +145,8 @@ public sealed class SupervisorTests : IDisposable
         using var done = Status(id);
         Assert.Equal("completed", done.RootElement.GetProperty("state").GetString());
         Assert.Equal(JsonValueKind.Null, done.RootElement.GetProperty("agents")[0].GetProperty("metrics").ValueKind);
-        Assert.Contains("\"type\":\"result\"", Z("logs", id).Out);
+        Assert.Contains("✓ done in", Z("logs", id).Out);
+        Assert.Contains("\"type\":\"result\"", Z("logs", id, "--raw").Out);
     }
 
     [Theory]

@@ -107,8 +107,11 @@ internal sealed class AgentOutputInterpreter
             return;
         }
 
-        var trimmed = line.TrimStart(" \t"u8);
-        if (trimmed.IsEmpty || trimmed[0] != (byte)'{')
+        // A terminal mode switch may precede the JSON on the same line: .NET and Node programs write
+        // e.g. ESC[?1h ESC= (application cursor keys and keypad, terminfo smkx) when they start on a
+        // terminal. Skip such sequences before deciding whether the line is JSON.
+        var json = SkipEscapeSequences(line.TrimStart(" \t"u8)).TrimStart(" \t"u8);
+        if (json.IsEmpty || json[0] != (byte)'{')
         {
             EmitRaw(line, totalLength);
             return;
@@ -117,7 +120,7 @@ internal sealed class AgentOutputInterpreter
         bool understood;
         try
         {
-            understood = Interpret(line);
+            understood = Interpret(json);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
@@ -282,5 +285,36 @@ internal sealed class AgentOutputInterpreter
     {
         if (_sink is not null)
             _sink(RawLine(line, totalLength));
+    }
+
+    /// <summary>
+    /// Skips leading ECMA-48 escape sequences: CSI (ESC [ … final byte 0x40–0x7E), OSC (ESC ] … BEL or
+    /// ESC \), and two-byte ESC sequences such as ESC = and ESC >.
+    /// </summary>
+    internal static ReadOnlySpan<byte> SkipEscapeSequences(ReadOnlySpan<byte> line)
+    {
+        while (line.Length >= 2 && line[0] == 0x1B)
+        {
+            int i;
+            if (line[1] == (byte)'[')
+            {
+                i = 2;
+                while (i < line.Length && line[i] is < 0x40 or > 0x7E) i++;
+                if (i == line.Length) return line;
+                line = line[(i + 1)..];
+            }
+            else if (line[1] == (byte)']')
+            {
+                i = 2;
+                while (i < line.Length && line[i] != 0x07 && !(line[i] == 0x1B && i + 1 < line.Length && line[i + 1] == (byte)'\\')) i++;
+                if (i == line.Length) return line;
+                line = line[(line[i] == 0x07 ? i + 1 : i + 2)..];
+            }
+            else
+            {
+                line = line[2..];
+            }
+        }
+        return line;
     }
 }

@@ -31,6 +31,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
     private long _totalBytes;
     private long _droppedBytes;
     private long _lastOutputTicks;
+    private Action<ReadOnlySpan<byte>>? _onLogged;
 
     private AgentOutputPump(PtyProcess pty, FileStream log, TimeProvider time, int displayCapacity)
     {
@@ -56,7 +57,13 @@ internal sealed class AgentOutputPump : IAsyncDisposable
     /// <param name="logPath">The agent's log file.</param>
     /// <param name="timeProvider">Clock for <see cref="LastOutputAt"/>; <see cref="TimeProvider.System"/> by default.</param>
     /// <param name="displayCapacity">Chunks the display channel holds before dropping the oldest (each up to 64 KiB).</param>
-    public static AgentOutputPump Start(PtyProcess pty, string logPath, TimeProvider? timeProvider = null, int displayCapacity = 256)
+    /// <param name="onLogged">
+    /// Called on the pump thread with every chunk right after it reached the log and before the display gets
+    /// it: for consumers that must see every byte in order (token accounting), which the lossy display
+    /// channel cannot promise. It must be fast; an exception from it ends the pump.
+    /// </param>
+    public static AgentOutputPump Start(PtyProcess pty, string logPath, TimeProvider? timeProvider = null, int displayCapacity = 256,
+        Action<ReadOnlySpan<byte>>? onLogged = null)
     {
         ArgumentNullException.ThrowIfNull(pty);
         ArgumentOutOfRangeException.ThrowIfLessThan(displayCapacity, 1);
@@ -74,7 +81,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
             Share = FileShare.Read | FileShare.Delete,
             BufferSize = 0,
         });
-        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity);
+        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity) { _onLogged = onLogged };
         var thread = new Thread(static state => ((AgentOutputPump)state!).Run(), maxStackSize: 256 * 1024)
         {
             IsBackground = true,
@@ -137,6 +144,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
                 }
 
                 _log.Write(buffer, 0, n);
+                _onLogged?.Invoke(buffer.AsSpan(0, n));
                 Interlocked.Add(ref _totalBytes, n);
                 Interlocked.Exchange(ref _lastOutputTicks, _time.GetUtcNow().UtcTicks);
                 // DropOldest: TryWrite always succeeds; a displaced chunk is counted by the itemDropped callback.

@@ -36,7 +36,8 @@ internal sealed record AgentRecord(
     int? ExitCode,
     DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt,
-    DateTimeOffset? LastOutputAt);
+    DateTimeOffset? LastOutputAt,
+    Output.UsageTotals Usage = default);
 
 /// <summary>A snapshot of one cluster (or task) and its agents, in cluster-file order.</summary>
 /// <remarks><c>SupervisorStartTime</c>: The supervisor's /proc start time in ticks (identity together with the pid). <c>ConfigJson</c>: The cluster file as run (see <see cref="ClusterConfigJson"/>); <see cref="LoadConfig"/> parses it.</remarks>

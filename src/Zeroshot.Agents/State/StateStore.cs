@@ -19,7 +19,7 @@ namespace Zeroshot.Agents.State;
 internal sealed class StateStore : IDisposable
 {
     /// <summary>The schema this code reads and writes (PRAGMA user_version).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>How long a statement waits for another process's write lock before failing.</summary>
     public const int BusyTimeoutMilliseconds = 10_000;
@@ -65,6 +65,18 @@ internal sealed class StateStore : IDisposable
             PRIMARY KEY (cluster_id, agent_id)
         ) STRICT;
         """;
+
+    // Version 2: token and cost accounting per agent (sums over its runs; exact once every run printed its result).
+    private const string UsageMigration = """
+        ALTER TABLE agents ADD COLUMN tokens_input          INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN tokens_output         INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN tokens_cache_read     INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN tokens_cache_creation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN cost_usd              TEXT    NOT NULL DEFAULT '0';
+        ALTER TABLE agents ADD COLUMN cost_estimated        INTEGER NOT NULL DEFAULT 0;
+        """;
+
+    private const string UsageColumns = "tokens_input, tokens_output, tokens_cache_read, tokens_cache_creation, cost_usd, cost_estimated";
 
     private const string ClusterColumns =
         "id, kind, name, state, iteration, max_iterations, started_at, ended_at, supervisor_pid, supervisor_start_time, socket_path, config_json, exit_code";
@@ -145,6 +157,12 @@ internal sealed class StateStore : IDisposable
         if (version == 0)
         {
             Execute(connection, Schema, transaction);
+            Execute(connection, UsageMigration, transaction);
+            Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
+        }
+        else if (version == 1)
+        {
+            Execute(connection, UsageMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version > SchemaVersion)
@@ -264,6 +282,17 @@ internal sealed class StateStore : IDisposable
             ("$cluster", clusterId), ("$agent", agentId), ("$state", StateNames.Text(state)), ("$exit", exitCode),
             ("$at", Ms(at ?? _time.GetUtcNow()))) == 1;
 
+    /// <summary>Records an agent's token and cost totals (over all its runs so far).</summary>
+    public bool SetAgentUsage(string clusterId, string agentId, Output.UsageTotals usage) =>
+        Write("""
+            UPDATE agents SET tokens_input = $in, tokens_output = $out, tokens_cache_read = $cr, tokens_cache_creation = $cc,
+                cost_usd = $cost, cost_estimated = $est
+            WHERE cluster_id = $cluster AND agent_id = $agent
+            """,
+            ("$cluster", clusterId), ("$agent", agentId), ("$in", usage.Tokens.Input), ("$out", usage.Tokens.Output),
+            ("$cr", usage.Tokens.CacheRead), ("$cc", usage.Tokens.CacheCreation),
+            ("$cost", usage.CostUsd.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("$est", usage.CostEstimated ? 1 : 0)) == 1;
+
     /// <summary>Sets only the agent's state (e.g. back to waiting).</summary>
     public bool SetAgentState(string clusterId, string agentId, AgentState state) =>
         Write("UPDATE agents SET state = $state WHERE cluster_id = $cluster AND agent_id = $agent",
@@ -322,7 +351,7 @@ internal sealed class StateStore : IDisposable
         {
             using var transaction = _connection.BeginTransaction(deferred: true);
             var agentsByCluster = new Dictionary<string, List<AgentRecord>>(StringComparer.Ordinal);
-            using (var command = Command(_connection, $"SELECT cluster_id, {AgentColumns} FROM agents ORDER BY cluster_id, ordinal", transaction))
+            using (var command = Command(_connection, $"SELECT cluster_id, {AgentColumns}, {UsageColumns} FROM agents ORDER BY cluster_id, ordinal", transaction))
             using (var reader = command.ExecuteReader())
                 while (reader.Read())
                 {
@@ -473,7 +502,7 @@ internal sealed class StateStore : IDisposable
     private List<AgentRecord> ReadAgents(string clusterId, SqliteTransaction transaction)
     {
         var agents = new List<AgentRecord>();
-        using var command = Command(_connection, $"SELECT {AgentColumns} FROM agents WHERE cluster_id = $id ORDER BY ordinal", transaction, ("$id", clusterId));
+        using var command = Command(_connection, $"SELECT {AgentColumns}, {UsageColumns} FROM agents WHERE cluster_id = $id ORDER BY ordinal", transaction, ("$id", clusterId));
         using var reader = command.ExecuteReader();
         while (reader.Read())
             agents.Add(ReadAgent(reader, 0));
@@ -488,7 +517,9 @@ internal sealed class StateStore : IDisposable
     private static AgentRecord ReadAgent(SqliteDataReader r, int o) => new(
         r.GetString(o), StateNames.ParseRole(r.GetString(o + 1)), r.GetString(o + 2), r.IsDBNull(o + 3) ? null : r.GetString(o + 3),
         StateNames.ParseAgentState(r.GetString(o + 4)), NullableInt(r, o + 5), NullableLong(r, o + 6), r.GetInt32(o + 7),
-        NullableInt(r, o + 8), Time(r, o + 9), Time(r, o + 10), Time(r, o + 11));
+        NullableInt(r, o + 8), Time(r, o + 9), Time(r, o + 10), Time(r, o + 11),
+        new Output.UsageTotals(new Output.TokenCounts(r.GetInt64(o + 12), r.GetInt64(o + 13), r.GetInt64(o + 14), r.GetInt64(o + 15)),
+            decimal.Parse(r.GetString(o + 16), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 17) != 0));
 
     private static int? NullableInt(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
 

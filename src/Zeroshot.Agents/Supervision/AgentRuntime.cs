@@ -1,4 +1,5 @@
 using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Pty;
 using Zeroshot.Agents.State;
 using Zeroshot.Metrics;
@@ -22,6 +23,21 @@ internal sealed class AgentRuntime(AgentConfig config)
     public AgentOutputPump? Pump { get; set; }
     public Task? Relay { get; set; }
 
+    /// <summary>Reads the current run's output: tokens, cost and activity.</summary>
+    public AgentOutputInterpreter? Interpreter { get; set; }
+
+    /// <summary>Usage of the agent's finished runs (iterations and re-runs add up).</summary>
+    public UsageTotals FinishedUsage { get; set; }
+
+    /// <summary>The usage last written to the state database.</summary>
+    public UsageTotals StoredUsage { get; set; }
+
+    /// <summary>When the agent last wrote output (kept after its run ended).</summary>
+    public DateTimeOffset? LastOutputAt { get; set; }
+
+    /// <summary>Usage of all runs so far, the current one live.</summary>
+    public UsageTotals Usage => FinishedUsage + (Interpreter?.Usage.Snapshot() ?? default);
+
     /// <summary>The supervisor asked this run of the agent to stop (so a non-zero exit is "stopped", not "failed").</summary>
     public bool StopRequested { get; set; }
 
@@ -44,7 +60,10 @@ internal sealed record AgentSnapshot(
     int? ExitCode,
     DateTimeOffset? LastOutputAt,
     TreeSample? Metrics,
-    TreeSample[] History);
+    TreeSample[] History,
+    UsageTotals Usage = default,
+    AgentActivity? Activity = null,
+    string? ActivityDetail = null);
 
 /// <summary>An immutable view of a running cluster for status readers.</summary>
 internal sealed record ClusterSnapshot(
@@ -55,4 +74,8 @@ internal sealed record ClusterSnapshot(
     int Iteration,
     int MaxIterations,
     DateTimeOffset StartedAt,
-    IReadOnlyList<AgentSnapshot> Agents);
+    IReadOnlyList<AgentSnapshot> Agents)
+{
+    /// <summary>Tokens and cost of every agent together.</summary>
+    public UsageTotals Usage => UsageTotals.Sum(Agents.Select(a => a.Usage));
+}

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Pty;
 using Zeroshot.Agents.State;
 using Zeroshot.Metrics;
@@ -14,6 +15,9 @@ internal interface IClusterObserver
 
     /// <summary>A change of cluster or agent state worth a line (iteration started, agent exited…).</summary>
     void OnEvent(string? agentId, string message);
+
+    /// <summary>A line of an agent's output rendered for people (or as written, in raw mode), on the agent's pump thread.</summary>
+    void OnLine(string agentId, DisplayLine line) { }
 }
 
 /// <summary>What a supervisor needs from the composition root.</summary>
@@ -24,6 +28,8 @@ internal interface IClusterObserver
 /// <param name="CreateSampler">The platform's process-tree sampler.</param>
 /// <param name="TerminalColumns">Width of each agent's PTY.</param>
 /// <param name="TerminalRows">Height of each agent's PTY.</param>
+/// <param name="PriceFor">Price table for live cost estimates.</param>
+/// <param name="RawOutput">Hand lines to observers as written instead of rendered.</param>
 internal sealed record SupervisorServices(
     StateStore Store,
     ZeroshotHome Home,
@@ -31,7 +37,9 @@ internal sealed record SupervisorServices(
     TimeProvider Time,
     Func<SamplerOptions, ITreeSampler> CreateSampler,
     int TerminalColumns = 120,
-    int TerminalRows = 40)
+    int TerminalRows = 40,
+    Func<string?, ModelPrice>? PriceFor = null,
+    bool RawOutput = false)
 {
     /// <summary>How long agents get between SIGTERM and SIGKILL when the cluster is stopped.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
@@ -245,9 +253,18 @@ internal sealed class ClusterSupervisor
         long startTime = ProcessIdentity.StartTime(process.Pid) ?? 0;
         var logPath = _services.Home.AgentLogPath(_clusterId, agent.Id);
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-        var pump = AgentOutputPump.Start(process, logPath, _services.Time);
+        var interpreter = new AgentOutputInterpreter(line => _observer.OnLine(agent.Id, line), new AgentOutputOptions
+        {
+            Raw = _services.RawOutput,
+            PriceFor = _services.PriceFor,
+            Model = agent.Config.Model,
+            TimeProvider = _services.Time,
+        });
+        // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
+        var pump = AgentOutputPump.Start(process, logPath, _services.Time, onLogged: interpreter.Feed);
         lock (_snapshotGate)
         {
+            agent.Interpreter = interpreter;
             agent.Process = process;
             agent.Pump = pump;
             agent.State = AgentState.Running;
@@ -295,9 +312,15 @@ internal sealed class ClusterSupervisor
         {
             await pump.Completion.ConfigureAwait(false);
             if (agent.Relay is { } relay) await relay.ConfigureAwait(false);
-            if (pump.LastOutputAt is { } last) _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+            if (pump.LastOutputAt is { } last)
+            {
+                agent.LastOutputAt = last;
+                _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+            }
             await pump.DisposeAsync().ConfigureAwait(false);
         }
+        // The pump thread has ended: the last partial line can be flushed from here.
+        agent.Interpreter?.Complete();
         agent.Process?.Dispose();
         // An agent we asked to stop is "stopped" unless it still finished its work (exit 0).
         var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;
@@ -308,7 +331,10 @@ internal sealed class ClusterSupervisor
             agent.Latest = null;
             agent.Process = null;
             agent.Pump = null;
+            agent.FinishedUsage = agent.Usage;
+            agent.Interpreter = null;
         }
+        _services.Store.SetAgentUsage(_clusterId, agent.Id, agent.FinishedUsage);
         _services.Store.MarkAgentEnded(_clusterId, agent.Id, state, agent.ExitCode);
         string how = exit.Signal is int s ? $"killed by signal {s}" : $"exit code {exit.ExitCode}";
         string verdict = state == AgentState.Failed && agent.Config.Role == AgentRole.Validator ? " (rejected)" : "";
@@ -356,6 +382,16 @@ internal sealed class ClusterSupervisor
                     owners[i].History.Add(samples[i]);
                 }
             }
+            // Live token counts reach the database once a tick, so `list` shows them without asking us.
+            foreach (var agent in owners)
+            {
+                var usage = agent.Usage;
+                if (usage != agent.StoredUsage)
+                {
+                    _services.Store.SetAgentUsage(_clusterId, agent.Id, usage);
+                    agent.StoredUsage = usage;
+                }
+            }
         }
         while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
     }
@@ -365,9 +401,14 @@ internal sealed class ClusterSupervisor
     {
         lock (_snapshotGate)
         {
-            var agents = _agents.Select(a => new AgentSnapshot(
-                a.Id, a.Config.Role, a.Config.ProviderLabel, a.Config.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
-                a.Pump?.LastOutputAt, a.Latest, a.History.Snapshot())).ToList();
+            var now = _services.Time.GetUtcNow();
+            var agents = _agents.Select(a =>
+            {
+                (AgentActivity Activity, string? Detail)? activity = a.State == AgentState.Running && a.Interpreter is { } i ? i.Activity.Current(now) : null;
+                return new AgentSnapshot(
+                    a.Id, a.Config.Role, a.Config.ProviderLabel, a.Config.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
+                    a.Pump?.LastOutputAt ?? a.LastOutputAt, a.Latest, a.History.Snapshot(), a.Usage, activity?.Activity, activity?.Detail);
+            }).ToList();
             return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
                 _config.MaxIterations, _startedAt, agents);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
 using Zeroshot.Metrics;
 
@@ -16,7 +17,7 @@ internal static class StatusJson
     public static ClusterSnapshot FromRecord(ClusterRecord record) =>
         new(record.Id, record.Kind, record.Name, record.State, record.Iteration, record.MaxIterations, record.StartedAt,
             record.Agents.Select(a => new AgentSnapshot(a.AgentId, a.Role, a.Provider, a.Model, a.State, a.Pid, a.Iteration,
-                a.ExitCode, a.LastOutputAt, null, [])).ToList());
+                a.ExitCode, a.LastOutputAt, null, [], a.Usage)).ToList());
 
     /// <summary>
     /// <c>{id, kind, name, state, iteration, maxIterations, startedAt, agents: [{id, role, provider, model,
@@ -33,6 +34,7 @@ internal static class StatusJson
         w.WriteNumber("iteration", cluster.Iteration);
         w.WriteNumber("maxIterations", cluster.MaxIterations);
         w.WriteString("startedAt", Iso(cluster.StartedAt));
+        WriteUsage(w, cluster.Usage);
         w.WriteStartArray("agents");
         foreach (var a in cluster.Agents)
         {
@@ -48,6 +50,11 @@ internal static class StatusJson
             WriteNumberOrNull(w, "exitCode", a.ExitCode);
             if (a.LastOutputAt is { } last) w.WriteString("lastOutputAt", Iso(last));
             else w.WriteNull("lastOutputAt");
+            if (a.Activity is { } activity) w.WriteString("activity", activity.ToJsonName());
+            else w.WriteNull("activity");
+            if (a.ActivityDetail is { } detail) w.WriteString("activityDetail", detail);
+            else w.WriteNull("activityDetail");
+            WriteUsage(w, a.Usage);
             if (a.State == AgentState.Running && a.Metrics is { } m)
             {
                 w.WritePropertyName("metrics");
@@ -88,7 +95,27 @@ internal static class StatusJson
         }
         w.WriteEndArray();
         w.WriteString("startedAt", Iso(record.StartedAt));
+        var usage = UsageTotals.Sum(record.Agents.Select(a => a.Usage));
+        w.WriteStartObject("tokens");
+        w.WriteNumber("total", usage.Tokens.Total);
         w.WriteEndObject();
+        w.WriteNumber("costUsd", usage.CostUsd);
+        w.WriteBoolean("costEstimated", usage.CostEstimated);
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>tokens: {input, output, cacheRead, cacheCreation, total}, costUsd, costEstimated</c>.</summary>
+    private static void WriteUsage(Utf8JsonWriter w, UsageTotals usage)
+    {
+        w.WriteStartObject("tokens");
+        w.WriteNumber("input", usage.Tokens.Input);
+        w.WriteNumber("output", usage.Tokens.Output);
+        w.WriteNumber("cacheRead", usage.Tokens.CacheRead);
+        w.WriteNumber("cacheCreation", usage.Tokens.CacheCreation);
+        w.WriteNumber("total", usage.Tokens.Total);
+        w.WriteEndObject();
+        w.WriteNumber("costUsd", usage.CostUsd);
+        w.WriteBoolean("costEstimated", usage.CostEstimated);
     }
 
     /// <summary>ISO 8601 UTC with milliseconds, as everywhere in Zeroshot's JSON.</summary>

@@ -31,6 +31,8 @@ internal static class ClusterCommands
 
     private static Option<string?> ModelOption() => new("--model") { Description = "Model for the agents (e.g. sonnet, haiku)." };
 
+    private static Option<bool> RawOption() => new("--raw") { Description = "Show agent output as written (stream-json lines as JSON) instead of rendered." };
+
     private static Option<bool> DetachOption() => new("--detach", "-d") { Description = "Run in a background supervisor that survives the terminal closing; print the id and return." };
 
     private static Command Run(CliContext context)
@@ -44,7 +46,8 @@ internal static class ClusterCommands
         var detach = DetachOption();
         var provider = ProviderOption();
         var model = ModelOption();
-        var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model };
+        var raw = RawOption();
+        var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model, raw };
         command.SetAction((parse, _) =>
         {
             string? given = parse.GetValue(target);
@@ -66,7 +69,7 @@ internal static class ClusterCommands
             {
                 config = ClusterTemplates.DefaultForPrompt(given, parse.GetValue(provider), parse.GetValue(model));
             }
-            return ClusterHost.StartAsync(config, parse.GetValue(detach), context);
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), context);
         });
         return command;
     }
@@ -90,7 +93,8 @@ internal static class ClusterCommands
         var model = ModelOption();
         var cwd = new Option<string?>("--cwd") { Description = "Working directory of the agent (default: the current one)." };
         var detach = DetachOption();
-        var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach };
+        var raw = RawOption();
+        var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach, raw };
         run.SetAction((parse, _) =>
         {
             string? dir = parse.GetValue(cwd);
@@ -100,7 +104,7 @@ internal static class ClusterCommands
                 if (!Directory.Exists(dir)) throw new UserErrorException($"--cwd: no such directory: {dir}", ExitCodes.Usage);
             }
             var config = ClusterTemplates.Task(parse.GetValue(prompt)!, parse.GetValue(provider), parse.GetValue(model), dir);
-            return ClusterHost.StartAsync(config, parse.GetValue(detach), context);
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), context);
         });
         return new Command("task", "Single-agent tasks.") { run };
     }
@@ -219,7 +223,8 @@ internal static class ClusterCommands
         var lines = new Option<int>("--lines", "-n") { Description = "How many lines of each log to show first (default 200; 0 for none).", DefaultValueFactory = _ => 200 };
         lines.Validators.Add(r => { if (OptionChecks.Value<int>(r) is < 0) r.AddError("--lines must be 0 or more."); });
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing output as it arrives, until the cluster ends." };
-        var command = new Command("logs", "Show the output of a cluster's agents, byte for byte as they wrote it.") { id, agentOption, lines, follow };
+        var raw = RawOption();
+        var command = new Command("logs", "Show the output of a cluster's agents: rendered, or with --raw as written (one agent's log byte for byte).") { id, agentOption, lines, follow, raw };
         command.SetAction(async (parse, cancel) =>
         {
             using var env = new ClusterHost.Environment(context);
@@ -228,7 +233,7 @@ internal static class ClusterCommands
             if (only is not null && record.FindAgent(only) is null)
                 throw new UserErrorException($"cluster {record.Id} has no agent '{only}' (agents: {string.Join(", ", record.Agents.Select(a => a.AgentId))})");
             var agents = only is null ? record.Agents.Select(a => a.AgentId).ToList() : [only];
-            return await LogsCommand.RunAsync(record, env.Home, agents, parse.GetValue(lines), parse.GetValue(follow), context, cancel).ConfigureAwait(false);
+            return await LogsCommand.RunAsync(record, env, agents, parse.GetValue(lines), parse.GetValue(follow), parse.GetValue(raw), context, cancel).ConfigureAwait(false);
         });
         return command;
     }

@@ -18,8 +18,11 @@ internal static class ClusterHost
         {
             Home = context.Home().EnsureCreated();
             Store = StateStore.Open(Home, context.Time);
-            Catalog = new ProviderCatalog(ZeroshotSettings.Load(Home.SettingsPath), context.SelfCommand);
+            Settings = ZeroshotSettings.Load(Home.SettingsPath);
+            Catalog = new ProviderCatalog(Settings, context.SelfCommand);
         }
+
+        public ZeroshotSettings Settings { get; }
 
         public ZeroshotHome Home { get; }
         public StateStore Store { get; }
@@ -29,7 +32,7 @@ internal static class ClusterHost
     }
 
     /// <summary>Creates the cluster's record and runs it here, or in a detached supervisor.</summary>
-    public static async Task<int> StartAsync(ClusterConfig config, bool detach, CliContext context)
+    public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, CliContext context)
     {
         using var env = new Environment(context);
         // Fail before anything starts when a provider's executable is missing.
@@ -41,7 +44,7 @@ internal static class ClusterHost
         {
             var printer = new Output.ClusterPrinter(context.Out, context.Colors, config.Agents.Select(a => a.Id));
             printer.OnEvent(null, $"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
-            return await SuperviseAsync(id, env, context, printer).ConfigureAwait(false);
+            return await SuperviseAsync(id, env, context, printer, raw).ConfigureAwait(false);
         }
 
         var logPath = Path.Combine(env.Home.LogDirectory(id), "supervisor.log");
@@ -65,11 +68,13 @@ internal static class ClusterHost
     }
 
     /// <summary>Runs an existing cluster's supervisor in this process until the cluster ends.</summary>
-    public static async Task<int> SuperviseAsync(string id, Environment env, CliContext context, IClusterObserver observer)
+    public static async Task<int> SuperviseAsync(string id, Environment env, CliContext context, IClusterObserver observer, bool raw = false)
     {
         var record = env.Store.GetCluster(id) ?? throw new UserErrorException($"no such cluster or task: {id}");
         var config = record.LoadConfig();
-        var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler);
+        var (columns, rows) = context.TerminalSize();
+        var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler,
+            TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw);
         var fanout = new OutputFanout();
         var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout));
         var server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout));

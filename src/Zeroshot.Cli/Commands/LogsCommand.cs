@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Zeroshot.Agents;
 using Zeroshot.Agents.Control;
+using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
 using Zeroshot.Cli.Output;
 
@@ -12,27 +13,43 @@ namespace Zeroshot.Cli.Commands;
 /// </summary>
 internal static class LogsCommand
 {
-    public static async Task<int> RunAsync(ClusterRecord record, ZeroshotHome home, List<string> agents, int lines, bool follow,
-        CliContext context, CancellationToken cancel)
+    public static async Task<int> RunAsync(ClusterRecord record, ClusterHost.Environment env, List<string> agents, int lines, bool follow,
+        bool raw, CliContext context, CancellationToken cancel)
     {
-        var printer = agents.Count == 1 ? null : new ClusterPrinter(context.Out, context.Colors, agents);
-        void Emit(string agent, ReadOnlySpan<byte> bytes)
+        var home = env.Home;
+        // One agent with --raw: the log byte for byte. Otherwise lines through an interpreter per agent
+        // (rendered, or as written with --raw), prefixed when there are several agents.
+        bool bytes = raw && agents.Count == 1;
+        var printer = new ClusterPrinter(context.Out, context.Colors, agents, prefix: agents.Count > 1);
+        var interpreters = agents.ToDictionary(a => a, a => new AgentOutputInterpreter(line => printer.OnLine(a, line), new AgentOutputOptions
         {
-            if (printer is null)
+            Raw = raw,
+            PriceFor = env.Settings.PriceFor,
+            Model = record.FindAgent(a)?.Model,
+            TimeProvider = context.Time,
+        }));
+        void Emit(string agent, ReadOnlySpan<byte> chunk)
+        {
+            if (bytes)
             {
                 context.Out.Flush();
-                context.RawOut.Write(bytes);
+                context.RawOut.Write(chunk);
                 context.RawOut.Flush();
             }
             else
             {
-                printer.OnOutput(agent, bytes.ToArray());
+                interpreters[agent].Feed(chunk);
             }
+        }
+        void Finish()
+        {
+            foreach (var interpreter in interpreters.Values) interpreter.Complete();
         }
 
         if (!follow || record.State != ClusterState.Running || record.SocketPath is null)
         {
             foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
+            Finish();
             return ExitCodes.Success;
         }
 
@@ -45,6 +62,7 @@ internal static class LogsCommand
         {
             // The supervisor is gone (the cluster just ended, or crashed): what is logged is all there is.
             foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
+            Finish();
             return ExitCodes.Success;
         }
         await using (client.ConfigureAwait(false))
@@ -72,6 +90,7 @@ internal static class LogsCommand
                 // Ctrl+C ends following, as with tail -f.
             }
         }
+        Finish();
         return ExitCodes.Success;
 
         async Task Pump(string agent, ControlSubscription subscription)

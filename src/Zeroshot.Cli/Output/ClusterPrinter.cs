@@ -1,12 +1,14 @@
 using System.Text;
+using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Supervision;
 
 namespace Zeroshot.Cli.Output;
 
 /// <summary>
-/// Foreground output of <c>run</c>: every agent's output interleaved one whole line at a time,
-/// prefixed <c>agent │ </c> in a stable colour per agent (colours only on a terminal), plus the
-/// supervisor's own events prefixed <c>zeroshot │ </c>.
+/// Foreground output of <c>run</c> and <c>logs</c>: every agent's output interleaved one whole line
+/// at a time, rendered for people (stream-json) or as written (plain output, <c>--raw</c>), prefixed
+/// <c>agent │ </c> in a stable colour per agent, plus the supervisor's own events prefixed
+/// <c>zeroshot │ </c>. Colours only on a terminal; without one, no escape codes at all.
 /// </summary>
 internal sealed class ClusterPrinter : IClusterObserver
 {
@@ -16,25 +18,34 @@ internal sealed class ClusterPrinter : IClusterObserver
     private readonly bool _color;
     private readonly int _width;
     private readonly object _gate = new();
-    private readonly Dictionary<string, LineAssembler> _lines = new(StringComparer.Ordinal);
+    private readonly bool _prefix;
 
-    public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds)
+    public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds, bool prefix = true)
     {
         _out = output;
         _color = color;
+        _prefix = prefix;
         _width = Math.Max("zeroshot".Length, agentIds.DefaultIfEmpty("").Max(id => id.Length));
     }
 
+    /// <summary>Raw chunks are for byte-exact consumers (logs -f, attach); people get <see cref="OnLine"/>.</summary>
     public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk)
     {
+    }
+
+    public void OnLine(string agentId, DisplayLine line)
+    {
+        string? sgr = line.Style switch
+        {
+            DisplayStyle.Dim => "2",
+            DisplayStyle.Tool => "36",
+            DisplayStyle.Ok => "32",
+            DisplayStyle.Error => "31",
+            _ => null,
+        };
         lock (_gate)
         {
-            if (!_lines.TryGetValue(agentId, out var assembler))
-            {
-                assembler = new LineAssembler();
-                _lines[agentId] = assembler;
-            }
-            foreach (var line in assembler.Feed(chunk.Span)) WriteLine(agentId, line, Color(agentId));
+            WriteLine(agentId, line.Text, Color(agentId), sgr);
             _out.Flush();
         }
     }
@@ -43,18 +54,17 @@ internal sealed class ClusterPrinter : IClusterObserver
     {
         lock (_gate)
         {
-            if (agentId is not null && _lines.TryGetValue(agentId, out var assembler) && assembler.Flush() is { } rest)
-                WriteLine(agentId, rest, Color(agentId));
-            WriteLine("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2");
+            WriteLine("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2", "2");
             _out.Flush();
         }
     }
 
-    private void WriteLine(string who, string text, string sgr)
+    private void WriteLine(string who, string text, string prefixSgr, string? textSgr)
     {
-        string prefix = who.PadRight(_width) + " │ ";
-        if (_color) _out.Write($"\u001b[{sgr}m{prefix}\u001b[0m{text}\u001b[0m\n");
-        else _out.Write(prefix + StripEscapes(text) + "\n");
+        string prefix = _prefix ? who.PadRight(_width) + " │ " : "";
+        if (!_color) _out.Write(prefix + StripEscapes(text) + "\n");
+        else if (textSgr is null) _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m{text}\u001b[0m\n");
+        else _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m\u001b[{textSgr}m{text}\u001b[0m\n");
     }
 
     private static string Color(string agentId)
@@ -90,39 +100,5 @@ internal sealed class ClusterPrinter : IClusterObserver
             }
         }
         return sb.ToString();
-    }
-
-    /// <summary>Splits an agent's byte stream into lines (the PTY turns \n into \r\n; the \r is dropped).</summary>
-    private sealed class LineAssembler
-    {
-        private const int MaxLine = 64 * 1024;
-        private readonly List<byte> _pending = new();
-
-        public IEnumerable<string> Feed(ReadOnlySpan<byte> chunk)
-        {
-            var lines = new List<string>();
-            foreach (byte b in chunk)
-            {
-                if (b == (byte)'\n')
-                {
-                    lines.Add(Take());
-                    continue;
-                }
-                // Long lines are cut for display only; the log has every byte.
-                if (_pending.Count < MaxLine) _pending.Add(b);
-            }
-            return lines;
-        }
-
-        public string? Flush() => _pending.Count == 0 ? null : Take();
-
-        private string Take()
-        {
-            int n = _pending.Count;
-            if (n > 0 && _pending[n - 1] == (byte)'\r') n--;
-            var text = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pending)[..n]);
-            _pending.Clear();
-            return text;
-        }
     }
 }
