@@ -135,6 +135,32 @@ public class FooterRendererTests
     }
 
     [Fact]
+    public void FirstFooterOnAFullScreenPushesTheTopLinesToTheScrollback()
+    {
+        var h = new Harness();
+        h.Lines(40);
+        h.Draw();
+        h.AssertFooterPinned();
+        h.AssertOutputInOrder();
+        Assert.Equal("output line 40", h.Vt.RowText(h.Vt.CursorRow - 1));
+    }
+
+    [Fact]
+    public void PendingWrapAtTheMarginSurvivesAFooterRefresh()
+    {
+        var h = new Harness(60, 20);
+        h.Draw();
+        h.Lines(30);
+        h.Output(new string('x', 60)); // cursor parked on the last column, wrap pending
+        h.Model = h.Model with { State = "stopping" };
+        h.Draw();
+        h.Output("y\r\n");
+        h.AssertFooterPinned();
+        Assert.Equal(new string('x', 60), h.Vt.RowText(h.Vt.CursorRow - 2));
+        Assert.Equal("y", h.Vt.RowText(h.Vt.CursorRow - 1));
+    }
+
+    [Fact]
     public void FooterShrinkingBlanksTheRowsItGivesBack()
     {
         var h = new Harness { Model = FooterViewTests.Model(agents: 4) };
