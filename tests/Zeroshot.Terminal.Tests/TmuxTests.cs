@@ -73,3 +73,111 @@ public class TmuxTests : IDisposable
         Assert.Equal(["after", "PROMPT"], after.Where(l => l.Length > 0));
     }
 }
+
+/// <summary>The renderer driving a real terminal: the test writes to a tmux pane's tty directly.</summary>
+public class FooterInTmuxTests
+{
+    private sealed class Live : IDisposable
+    {
+        public readonly TmuxSession Tmux;
+        public readonly FileStream Tty;
+        public readonly FooterRenderer Renderer;
+        public int Width, Height;
+        public FooterFrame Frame = FooterFrame.Hidden(0);
+        public FooterModel Model = FooterViewTests.Model(agents: 3, running: 2);
+        private int _line;
+
+        public Live(int width, int height)
+        {
+            Width = width;
+            Height = height;
+            Tmux = TmuxSession.Start(width, height, "stty -echo; exec sleep 1000");
+            var tty = Tmux.Run("display-message", "-p", "-t", Tmux.Name, "#{pane_tty}").Trim();
+            Tty = new FileStream(tty, FileMode.Open, FileAccess.Write);
+            Renderer = new FooterRenderer(Tty, TerminalCapabilities.Full, width, height);
+        }
+
+        public void Draw()
+        {
+            Frame = FooterView.Render(Model, Width, Height);
+            Renderer.Draw(Frame);
+        }
+
+        public void Lines(int n)
+        {
+            for (int i = 0; i < n; i++) Renderer.WriteOutput(Encoding.UTF8.GetBytes($"out {++_line}\r\n"));
+            Tmux.WaitForText($"out {_line}");
+        }
+
+        public void Resize(int width, int height)
+        {
+            Width = width;
+            Height = height;
+            Tmux.Resize(width, height);
+            Tmux.WaitFor(_ => Tmux.State() is var s && s.Width == width && s.Height == height, $"size {width}x{height}");
+            Renderer.Resize(width, height);
+            Draw();
+        }
+
+        public (int Upper, int Lower) Region()
+        {
+            var p = Tmux.Run("display-message", "-p", "-t", Tmux.Name, "#{scroll_region_upper} #{scroll_region_lower}").Trim().Split(' ');
+            return (int.Parse(p[0]), int.Parse(p[1]));
+        }
+
+        public void AssertPinned()
+        {
+            int h = Frame.Height;
+            var expected = Frame.Lines.Select(l => l.Text.TrimEnd(' ')).ToArray();
+            var screen = Tmux.WaitFor(s => s.Length == Height && s[(Height - h)..].SequenceEqual(expected), "the footer on the bottom rows");
+            Assert.DoesNotContain(screen[..(Height - h)], l => l.Contains("cosmic", StringComparison.Ordinal) || l.Contains('│'));
+            Assert.DoesNotContain(Tmux.Capture(scrollback: true)[..^Height], l => l.Contains("cosmic", StringComparison.Ordinal));
+            Assert.Equal((0, Height - h - 1), Region());
+            Assert.InRange(Tmux.State().CursorRow, 0, Height - h - 1);
+        }
+
+        public void AssertOutputInOrder()
+        {
+            var all = Tmux.Capture(scrollback: true).Where(l => l.StartsWith("out ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(Enumerable.Range(1, _line).Select(i => $"out {i}"), all);
+        }
+
+        public void Dispose()
+        {
+            Tty.Dispose();
+            Tmux.Dispose();
+        }
+    }
+
+    [Fact]
+    public void PinnedThroughOutputResizesResetsAndTeardown()
+    {
+        using var live = new Live(100, 24);
+        live.Draw();
+        live.Lines(50);
+        live.AssertPinned();
+        live.AssertOutputInOrder();
+
+        live.Resize(80, 14);
+        live.Lines(10);
+        live.AssertPinned();
+
+        live.Resize(80, 6);                     // too small: hidden, full region
+        Assert.Equal(0, live.Frame.Height);
+        live.Lines(5);
+        Assert.Equal((0, 5), live.Region());
+        live.Resize(120, 30);                   // room again
+        live.Lines(5);
+        live.AssertPinned();
+
+        live.Renderer.WriteOutput("\e[r"u8);    // an agent resets the region (Claude Code does at start)
+        live.Renderer.WriteOutput("\e[20;1H"u8);
+        live.Lines(40);
+        live.AssertPinned();
+
+        live.Renderer.Teardown();
+        live.Tmux.WaitFor(s => !s.Any(l => l.Contains("cosmic", StringComparison.Ordinal)), "the footer gone");
+        Assert.Equal((0, live.Height - 1), live.Region());
+        Assert.True(live.Tmux.State().CursorVisible);
+    }
+}
