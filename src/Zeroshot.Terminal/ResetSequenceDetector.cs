@@ -62,13 +62,40 @@ internal sealed class ResetSequenceDetector
     /// </summary>
     public int FindReset(ReadOnlySpan<byte> chunk, out TerminalReset kind)
     {
-        for (int i = 0; i < chunk.Length; i++)
+        int i = 0;
+        while (i < chunk.Length)
         {
-            kind = Step(chunk[i]);
-            if (kind != TerminalReset.None) return i + 1;
+            if (_state == State.Ground)
+            {
+                // Text between sequences: jump to the next ESC (vectorized); only the UTF-8 state of
+                // the text's tail matters, and an ESC cancels a partial character anyway.
+                int esc = chunk[i..].IndexOf((byte)0x1B);
+                if (esc < 0) { TrackUtf8Tail(chunk[i..]); break; }
+                i += esc;
+            }
+            kind = Step(chunk[i++]);
+            if (kind != TerminalReset.None) return i;
         }
         kind = TerminalReset.None;
         return -1;
+    }
+
+    // Same result as stepping each byte of `text` (no ESC in it) through the Ground state.
+    private void TrackUtf8Tail(ReadOnlySpan<byte> text)
+    {
+        int n = text.Length;
+        int limit = Math.Max(0, n - 4);
+        int k = n - 1;
+        while (k >= limit && (text[k] & 0xC0) == 0x80) k--;
+        if (k < limit)
+        {
+            // Only continuation bytes: they finish (or overrun) a character begun earlier.
+            _utf8Remaining = n < 4 ? Math.Max(0, _utf8Remaining - n) : 0;
+            return;
+        }
+        byte b = text[k];
+        int need = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0;
+        _utf8Remaining = Math.Max(0, need - (n - 1 - k));
     }
 
     private TerminalReset Step(byte b)

@@ -92,3 +92,31 @@ public class ResetSequenceDetectorTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
+
+public class ResetSequenceDetectorRandomTests
+{
+    [Fact]
+    public void RandomChunkingAgreesWithByteByByte()
+    {
+        string[] pieces = ["abc", "日本", "😀", "é", "\e[r", "\e[1;31m", "\e[2J", "\e]0;t\a", "\ec", "\e[?1049h", "\r\n", "\e[?25l", "\e(B", "\e[!p", "x"];
+        var rng = new Random(1234);
+        for (int round = 0; round < 300; round++)
+        {
+            var text = string.Concat(Enumerable.Range(0, rng.Next(1, 30)).Select(_ => pieces[rng.Next(pieces.Length)]));
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            var reference = new ResetSequenceDetector();
+            var chunked = new ResetSequenceDetector();
+            int pos = 0;
+            while (pos < bytes.Length)
+            {
+                int len = Math.Min(bytes.Length - pos, rng.Next(1, 9));
+                var refKind = TerminalReset.None;
+                foreach (var b in bytes.AsSpan(pos, len)) refKind |= reference.Feed([b]);
+                var kind = chunked.Feed(bytes.AsSpan(pos, len));
+                Assert.Equal(refKind, kind);
+                Assert.Equal(reference.AtBoundary, chunked.AtBoundary);
+                pos += len;
+            }
+        }
+    }
+}
