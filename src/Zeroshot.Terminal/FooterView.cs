@@ -24,7 +24,9 @@ internal static class FooterView
     {
         if (height < MinTerminalRows || width < MinTerminalColumns) return FooterFrame.Hidden(Math.Max(0, width));
         int maxLines = height / 3;
-        var agents = model.Agents.Where(a => a.Running).Concat(model.Agents.Where(a => !a.Running)).ToList();
+        var agents = model.Agents.Where(a => a.Running).Concat(model.Agents.Where(a => !a.Running))
+            .Select(a => a with { Id = Format.Sanitize(a.Id), Model = Format.Sanitize(a.Model), Status = Format.Sanitize(a.Status) })
+            .ToList();
         int slots = Math.Min(agents.Count, maxLines - 2);
         int folded = agents.Count - slots;
 
@@ -162,6 +164,7 @@ internal static class FooterView
         public void Add(string text, Style style)
         {
             if (_truncated || text.Length == 0) return;
+            text = Format.Sanitize(text);
             int cols = TextWidth.Columns(text);
             int room = Inner - _used;
             if (cols > room)

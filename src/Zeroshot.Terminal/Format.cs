@@ -79,6 +79,17 @@ internal static class Format
         return string.Create(Inv, $"{(int)t.TotalHours}h{t.Minutes:00}m");
     }
 
+    /// <summary>Text from agents (ids, tool names) with C0/C1 controls and DEL replaced by <c>?</c>: an ESC or
+    /// newline in a tool name must never reach the terminal as a control or break the one-line status.</summary>
+    public static string Sanitize(string text)
+    {
+        if (!text.AsSpan().ContainsAnyInRange('\0', '\x1F') && !text.AsSpan().ContainsAnyInRange('\x7F', '\x9F')) return text;
+        return string.Create(text.Length, text, static (dst, src) =>
+        {
+            for (int i = 0; i < src.Length; i++) dst[i] = src[i] is < ' ' or (>= '\x7F' and <= '\x9F') ? '?' : src[i];
+        });
+    }
+
     /// <summary>Sum of the known values, or null when none is known.</summary>
     public static double? SumKnown(IEnumerable<double?> values)
     {

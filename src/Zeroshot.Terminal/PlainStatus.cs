@@ -14,11 +14,11 @@ internal static class PlainStatus
         var tx = Format.SumKnown(a.Select(x => x.NetTxBytesPerSec));
         string net = rx is null && tx is null ? Format.Unknown : $"rx {Format.Rate(rx)} tx {Format.Rate(tx)}";
         string agents = string.Join(", ", a.Select(x => $"{x.Id}: {x.Status}"));
-        return $"[{m.ClusterId}] {m.State}{iteration} {Format.Duration(m.Elapsed)}"
+        return Format.Sanitize($"[{m.ClusterId}] {m.State}{iteration} {Format.Duration(m.Elapsed)}"
             + $" | {a.Count(x => x.Running)}/{a.Count} active"
             + $" | CPU {Format.Percent(Format.SumKnown(a.Select(x => x.CpuPercent)))}"
             + $" MEM {Format.MegaBytes(Format.SumKnown(a.Select(x => x.MemoryMB)))} NET {net}"
             + $" | {Format.Count(a.Sum(x => x.Tokens))} tokens | {Format.Cost(a.Sum(x => x.CostUsd), a.Any(x => x.CostEstimated))}"
-            + (agents.Length > 0 ? " | " + agents : string.Empty);
+            + (agents.Length > 0 ? " | " + agents : string.Empty));
     }
 }

@@ -93,3 +93,24 @@ public class FooterViewTests
         Assert.DoesNotContain('\n', s);
     }
 }
+
+public class FooterSanitizeTests
+{
+    [Fact]
+    public void ControlCharactersFromAgentsNeverReachTheTerminal()
+    {
+        var m = FooterViewTests.Model();
+        m = m with { Agents = [m.Agents[0] with { Status = "tool:\e[2Jevil\nx", Id = "w\u009b1" }, m.Agents[1]] };
+        var frame = FooterView.Render(m, 100, 30);
+        Assert.All(frame.Lines, l =>
+        {
+            Assert.DoesNotContain(l.Text, c => c < ' ' || c is >= '\x7F' and <= '\x9F');
+            Assert.Equal(100, TextWidth.Columns(l.Text));
+        });
+        Assert.Contains("w?1 ", frame.Lines[1].Text);
+        Assert.Contains(" tool:?[2Jevil…  CPU", frame.Lines[1].Text); // sanitized before fitting: columns stay aligned
+        var plain = PlainStatus.Render(m);
+        Assert.DoesNotContain('\n', plain);
+        Assert.DoesNotContain('\e', plain);
+    }
+}
