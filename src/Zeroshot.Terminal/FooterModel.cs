@@ -49,7 +49,14 @@ internal sealed record FooterAgent(
     long Tokens = 0,
     decimal CostUsd = 0,
     bool CostEstimated = false,
-    TimeSpan? LastOutputAgo = null);
+    TimeSpan? LastOutputAgo = null)
+{
+    /// <summary>This agent with the metrics of its process tree's latest sample (a value shown is the latest
+    /// sample); no sample, or a tree that is gone, shows <c>-</c>.</summary>
+    public FooterAgent WithMetrics(Zeroshot.Metrics.TreeSample? sample) => sample is { Exists: true }
+        ? this with { CpuPercent = sample.CpuPercent, MemoryMB = sample.MemoryMB, NetRxBytesPerSec = sample.NetRxBytesPerSec, NetTxBytesPerSec = sample.NetTxBytesPerSec }
+        : this with { CpuPercent = null, MemoryMB = null, NetRxBytesPerSec = null, NetTxBytesPerSec = null };
+}
 
 /// <summary>Everything the footer shows; plain data so the supervisor and the views stay decoupled.</summary>
 /// <param name="ClusterId">Cluster id (e.g. <c>cosmic-meteor-87</c>).</param>

@@ -12,6 +12,8 @@ namespace Zeroshot.Terminal;
 /// <see cref="OnOutputRelayed"/>) so resets are noticed and the footer is never injected into the middle
 /// of an escape sequence or UTF-8 character. Thread-safe: every public member takes one lock.
 /// Limitation: a program that itself uses DECSC/DECRC across a footer refresh gets our saved cursor back.
+/// Limitation: each frame ends with DECAWM on (<c>CSI ? 7 h</c>), the power-on default; a program that turned
+/// autowrap off gets it back on at the next refresh.
 /// </summary>
 internal sealed class FooterRenderer
 {

@@ -114,3 +114,20 @@ public class FooterSanitizeTests
         Assert.DoesNotContain('\e', plain);
     }
 }
+
+public class FooterAgentMetricsTests
+{
+    [Fact]
+    public void WithMetricsTakesTheLatestSampleAndBlanksAGoneTree()
+    {
+        var a = new FooterAgent("worker", "sonnet", "output", true, ActivityKind.Output);
+        var now = DateTimeOffset.UnixEpoch;
+        var s = new Zeroshot.Metrics.TreeSample { Timestamp = now, Pid = 42, Exists = true, CpuPercent = 12.5, MemoryMB = 80, NetRxBytesPerSec = 100, NetTxBytesPerSec = 50 };
+        var withMetrics = a.WithMetrics(s);
+        Assert.Equal((12.5, 80.0, 100.0, 50.0), (withMetrics.CpuPercent, withMetrics.MemoryMB, withMetrics.NetRxBytesPerSec, withMetrics.NetTxBytesPerSec));
+        var gone = withMetrics.WithMetrics(Zeroshot.Metrics.TreeSample.Gone(42, now));
+        Assert.Null(gone.CpuPercent);
+        Assert.Null(gone.MemoryMB);
+        Assert.Null(withMetrics.WithMetrics(null).NetRxBytesPerSec);
+    }
+}

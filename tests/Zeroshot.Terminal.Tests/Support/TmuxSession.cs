@@ -120,6 +120,9 @@ public sealed class TmuxSession : IDisposable
     public string[] WaitForText(string text, TimeSpan? timeout = null, bool scrollback = false) =>
         WaitFor(s => s.Any(l => l.Contains(text, StringComparison.Ordinal)), $"\"{text}\"", timeout, scrollback);
 
+    /// <summary>Kills the session now (same as <see cref="Dispose"/>).</summary>
+    public void Kill() => Dispose();
+
     /// <summary>Kills the private server (and so the session and its processes).</summary>
     public void Dispose()
     {
