@@ -121,6 +121,13 @@ internal sealed class FooterRenderer
         _drawn = new FooterLine?[rows];
     }
 
+    /// <summary>Forgets what is on the footer rows so the next <see cref="Draw"/> rewrites them all (e.g. after
+    /// output the detector cannot see through, such as a program addressing rows below its PTY size).</summary>
+    public void Invalidate()
+    {
+        lock (_lock) Array.Clear(_drawn);
+    }
+
     /// <summary>Relays agent output to the terminal, repairing the footer right after any sequence in it
     /// that reset the scroll region or the screen (the bytes are split there).</summary>
     public void WriteOutput(ReadOnlySpan<byte> bytes)

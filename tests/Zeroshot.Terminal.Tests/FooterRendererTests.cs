@@ -240,6 +240,19 @@ public class FooterRendererTests
     }
 
     [Fact]
+    public void InvalidateRepaintsAFooterOverwrittenBehindOurBack()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Output($"\e7\e[{h.Height};1Hgarbage\e8"); // a program writes below its PTY size
+        h.Draw();
+        Assert.StartsWith("garbage", h.Vt.RowText(h.Height - 1));
+        h.Renderer.Invalidate();
+        h.Draw();
+        h.AssertFooterPinned();
+    }
+
+    [Fact]
     public void AShorterNumberLeavesNoStaleDigits()
     {
         var h = new Harness();
