@@ -1,0 +1,203 @@
+using System.Text;
+
+namespace Zeroshot.Terminal;
+
+/// <summary>
+/// The one place that produces escape sequences. A frame is built into a reusable char buffer and sent
+/// with <see cref="Flush(Stream)"/> as ONE write, so the terminal never sees half a frame between
+/// reads (and, inside a synchronized-output pair, never paints one). Sequences follow ECMA-48 and
+/// xterm's ctlseqs (https://invisible-island.net/xterm/ctlseqs/ctlseqs.html). Not thread-safe.
+/// </summary>
+internal sealed class AnsiWriter
+{
+    private char[] _chars = new char[4096];
+    private byte[] _bytes = new byte[4096 * 3];
+    private int _length;
+    private Style? _current; // null: unknown (start, after DECRC)
+
+    /// <summary>Creates a writer for a terminal with the given capabilities.</summary>
+    public AnsiWriter(TerminalCapabilities capabilities) => Capabilities = capabilities;
+
+    /// <summary>What the writer may emit.</summary>
+    public TerminalCapabilities Capabilities { get; }
+
+    /// <summary>Characters buffered for the current frame.</summary>
+    public int Length => _length;
+
+    /// <summary>The buffered frame (valid until the next append).</summary>
+    public ReadOnlySpan<char> Buffered => _chars.AsSpan(0, _length);
+
+    /// <summary>Appends literal text (the caller guarantees it has no control characters).</summary>
+    public AnsiWriter Text(ReadOnlySpan<char> text)
+    {
+        EnsureRoom(text.Length);
+        text.CopyTo(_chars.AsSpan(_length));
+        _length += text.Length;
+        return this;
+    }
+
+    /// <summary>Appends one character.</summary>
+    public AnsiWriter Text(char c)
+    {
+        EnsureRoom(1);
+        _chars[_length++] = c;
+        return this;
+    }
+
+    /// <summary>Switches to <paramref name="style"/> (nothing emitted when it is already current).</summary>
+    public AnsiWriter Style(Style style)
+    {
+        if (style == _current) return this;
+        // Reset then set: SGR 22 clears both bold and dim, so incremental changes are not simpler.
+        Csi().Text('0');
+        if (style.Bold) Text(";1");
+        if (style.Dim) Text(";2");
+        AppendColor(style.Foreground, foreground: true);
+        AppendColor(style.Background, foreground: false);
+        Text('m');
+        _current = style;
+        return this;
+    }
+
+    /// <summary>SGR 0 (always emitted: the terminal's attributes are unknown after foreign output).</summary>
+    public AnsiWriter ResetStyle()
+    {
+        Csi().Text("0m");
+        _current = Zeroshot.Terminal.Style.Plain;
+        return this;
+    }
+
+    private void AppendColor(Color color, bool foreground)
+    {
+        var depth = Capabilities.Colors;
+        if (color.Kind == ColorKind.Default || depth == ColorDepth.None) return;
+        if (color.Kind == ColorKind.Rgb && depth == ColorDepth.TrueColor)
+        {
+            Text(foreground ? ";38;2;" : ";48;2;").Number(color.R).Text(';').Number(color.G).Text(';').Number(color.B);
+            return;
+        }
+        if (color.Kind == ColorKind.Indexed && depth >= ColorDepth.Indexed256)
+        {
+            Text(foreground ? ";38;5;" : ";48;5;").Number(color.R);
+            return;
+        }
+        int basic = color.Kind switch
+        {
+            ColorKind.Basic => color.R & 15,
+            ColorKind.Indexed => color.R < 16 ? color.R : 7,
+            _ => NearestBasic(color.R, color.G, color.B),
+        };
+        if (color.Kind == ColorKind.Rgb && depth == ColorDepth.Indexed256)
+        {
+            // 6x6x6 cube of xterm's palette (indices 16..231).
+            int idx = 16 + 36 * (color.R * 5 / 255) + 6 * (color.G * 5 / 255) + color.B * 5 / 255;
+            Text(foreground ? ";38;5;" : ";48;5;").Number(idx);
+            return;
+        }
+        Text(';').Number((basic < 8 ? (foreground ? 30 : 40) : (foreground ? 90 : 100)) + (basic & 7));
+    }
+
+    private static int NearestBasic(byte r, byte g, byte b)
+    {
+        int bits = (r > 127 ? 1 : 0) | (g > 127 ? 2 : 0) | (b > 127 ? 4 : 0);
+        bool bright = Math.Max(r, Math.Max(g, b)) > 191;
+        return bits + (bright ? 8 : 0);
+    }
+
+    /// <summary>CUP: moves the cursor to 1-based <paramref name="row"/>, <paramref name="column"/>.</summary>
+    public AnsiWriter MoveTo(int row, int column)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(row, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(column, 1);
+        return Csi().Number(row).Text(';').Number(column).Text('H');
+    }
+
+    /// <summary>CUU: cursor up <paramref name="n"/> rows (stops at the top margin).</summary>
+    public AnsiWriter CursorUp(int n) => n <= 0 ? this : Csi().Number(n).Text('A');
+
+    /// <summary>IND (ESC D): down one row, scrolling the region at its bottom margin; unlike LF it is
+    /// not subject to the tty's ONLCR translation, so the column is kept.</summary>
+    public AnsiWriter Index() => Text("\u001bD");
+
+    /// <summary>EL 2: erases the whole line the cursor is on.</summary>
+    public AnsiWriter EraseLine() => Csi().Text("2K");
+
+    /// <summary>ED 0: erases from the cursor to the end of the screen.</summary>
+    public AnsiWriter EraseBelow() => Csi().Text('J');
+
+    /// <summary>DECSTBM: scroll region rows <paramref name="top"/>..<paramref name="bottom"/> (1-based,
+    /// inclusive). Terminals home the cursor afterwards; wrap with DECSC/DECRC.</summary>
+    public AnsiWriter SetScrollRegion(int top, int bottom) => Csi().Number(top).Text(';').Number(bottom).Text('r');
+
+    /// <summary>DECSTBM without parameters: the full screen scrolls again (also homes the cursor).</summary>
+    public AnsiWriter ResetScrollRegion() => Csi().Text('r');
+
+    /// <summary>DECSC (ESC 7): saves cursor position, attributes and the pending-wrap flag.</summary>
+    public AnsiWriter SaveCursor() => Text("\u001b7");
+
+    /// <summary>DECRC (ESC 8): restores what <see cref="SaveCursor"/> saved, including SGR attributes.</summary>
+    public AnsiWriter RestoreCursor()
+    {
+        _current = null; // DECRC brings back foreign attributes; the next Style must emit.
+        return Text("\u001b8");
+    }
+
+    /// <summary>DECTCEM set: cursor visible.</summary>
+    public AnsiWriter ShowCursor() => Csi().Text("?25h");
+
+    /// <summary>DECTCEM reset: cursor hidden.</summary>
+    public AnsiWriter HideCursor() => Csi().Text("?25l");
+
+    /// <summary>DECAWM: autowrap on/off.</summary>
+    public AnsiWriter AutoWrap(bool on) => Csi().Text(on ? "?7h" : "?7l");
+
+    /// <summary>Begin synchronized update (DEC mode 2026) when the terminal is assumed to support it.</summary>
+    public AnsiWriter BeginSync() => Capabilities.SynchronizedOutput ? Csi().Text("?2026h") : this;
+
+    /// <summary>End synchronized update.</summary>
+    public AnsiWriter EndSync() => Capabilities.SynchronizedOutput ? Csi().Text("?2026l") : this;
+
+    private AnsiWriter Csi() => Text("\u001b[");
+
+    private AnsiWriter Number(int value)
+    {
+        EnsureRoom(11);
+        value.TryFormat(_chars.AsSpan(_length), out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        _length += written;
+        return this;
+    }
+
+    private void EnsureRoom(int extra)
+    {
+        if (_length + extra <= _chars.Length) return;
+        Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _length + extra));
+    }
+
+    /// <summary>Discards the buffered frame.</summary>
+    public void Clear() => _length = 0;
+
+    /// <summary>Writes the buffered frame as UTF-8 in one <see cref="Stream.Write(ReadOnlySpan{byte})"/>
+    /// and clears the buffer. Returns the number of bytes written (0 writes nothing).</summary>
+    public int Flush(Stream stream)
+    {
+        if (_length == 0) return 0;
+        int max = Encoding.UTF8.GetMaxByteCount(_length);
+        if (_bytes.Length < max) _bytes = new byte[max];
+        int n = Encoding.UTF8.GetBytes(_chars.AsSpan(0, _length), _bytes);
+        stream.Write(_bytes, 0, n);
+        stream.Flush();
+        _length = 0;
+        return n;
+    }
+
+    /// <summary>Writes the buffered frame to a <see cref="TextWriter"/> in one call and clears it.</summary>
+    public int Flush(TextWriter writer)
+    {
+        int n = _length;
+        if (n == 0) return 0;
+        writer.Write(_chars, 0, n);
+        writer.Flush();
+        _length = 0;
+        return n;
+    }
+}

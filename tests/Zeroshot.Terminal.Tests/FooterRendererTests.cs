@@ -1,0 +1,352 @@
+using System.Text;
+using Zeroshot.Terminal;
+
+namespace Zeroshot.Terminal.Tests;
+
+public class FooterRendererTests
+{
+    /// <summary>A terminal stand-in: every write goes into a <see cref="VirtualTerminal"/>.</summary>
+    private sealed class VtStream(VirtualTerminal vt) : Stream
+    {
+        public int Writes { get; private set; }
+        public long Bytes { get; private set; }
+        public override void Write(ReadOnlySpan<byte> buffer) { Writes++; Bytes += buffer.Length; vt.Feed(buffer); }
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    private sealed class Harness
+    {
+        public readonly VirtualTerminal Vt;
+        public readonly VtStream Stream;
+        public readonly FooterRenderer Renderer;
+        public int Width, Height;
+        public FooterModel Model = FooterViewTests.Model(agents: 2);
+        public FooterFrame? Frame;
+        private int _line;
+
+        public Harness(int width = 100, int height = 24)
+        {
+            Width = width;
+            Height = height;
+            Vt = new VirtualTerminal(height, width);
+            Stream = new VtStream(Vt);
+            Renderer = new FooterRenderer(Stream, TerminalCapabilities.Full, width, height);
+        }
+
+        public void Draw()
+        {
+            Frame = FooterView.Render(Model, Width, Height);
+            Renderer.Draw(Frame);
+        }
+
+        public void Output(string text) => Renderer.WriteOutput(Encoding.UTF8.GetBytes(text));
+
+        public void Lines(int n)
+        {
+            for (int i = 0; i < n; i++) Output($"output line {++_line}\r\n");
+        }
+
+        public int LinesWritten => _line;
+
+        public void Resize(int width, int height)
+        {
+            Width = width;
+            Height = height;
+            Vt.Resize(height, width);
+            Renderer.Resize(width, height);
+            Draw();
+        }
+
+        /// <summary>The footer occupies exactly the bottom rows, the region is everything above it,
+        /// and no footer text is anywhere else (screen or scrollback).</summary>
+        public void AssertFooterPinned()
+        {
+            var f = Frame!;
+            int h = f.Height;
+            Assert.Equal(h, Renderer.FooterHeight);
+            for (int i = 0; i < h; i++) Assert.Equal(f.Lines[i].Text.TrimEnd(' '), Vt.RowText(Height - h + i));
+            Assert.Equal(0, Vt.ScrollTop);
+            Assert.Equal(Height - h - 1, Vt.ScrollBottom);
+            Assert.InRange(Vt.CursorRow, 0, Height - h - 1);
+            for (int r = 0; r < Height - h; r++) Assert.DoesNotContain("cosmic-meteor", Vt.RowText(r));
+            Assert.DoesNotContain(Vt.Scrollback, l => l.Contains("cosmic-meteor", StringComparison.Ordinal));
+            Assert.Equal(0, Vt.OutOfRangeRequests);
+        }
+
+        /// <summary>Output lines appear in order, none lost or duplicated, in scrollback + output area.</summary>
+        public void AssertOutputInOrder()
+        {
+            var seen = Vt.Scrollback.Concat(Vt.ScreenLines()).Where(l => l.StartsWith("output line ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(Enumerable.Range(1, _line).Select(i => $"output line {i}"), seen);
+        }
+    }
+
+    [Fact]
+    public void OutputScrollsAboveTheFooterInOrderAndReachesTheScrollback()
+    {
+        var h = new Harness();
+        h.Lines(5);
+        h.Draw();
+        h.Lines(100);
+        h.Draw();
+        h.AssertFooterPinned();
+        h.AssertOutputInOrder();
+        Assert.True(h.Vt.Scrollback.Count >= 80);
+        Assert.Equal("output line 105", h.Vt.RowText(h.Height - h.Frame!.Height - 2));
+    }
+
+    [Fact]
+    public void FooterGrowingScrollsOutputUpInsteadOfOverwritingIt()
+    {
+        var h = new Harness { Model = FooterViewTests.Model(agents: 1) };
+        h.Draw();
+        h.Lines(40);
+        Assert.Equal(3, h.Frame!.Height);
+        h.Model = FooterViewTests.Model(agents: 4);
+        h.Draw();
+        Assert.Equal(6, h.Frame.Height);
+        h.AssertFooterPinned();
+        h.AssertOutputInOrder();
+        h.Lines(3);
+        h.AssertOutputInOrder();
+        // The cursor is still right below the last output line.
+        Assert.Equal("output line 43", h.Vt.RowText(h.Vt.CursorRow - 1));
+    }
+
+    [Fact]
+    public void FooterGrowingOnAFreshScreenMovesNothing()
+    {
+        var h = new Harness();
+        h.Lines(2);
+        h.Draw();
+        h.AssertFooterPinned();
+        Assert.Empty(h.Vt.Scrollback);
+        Assert.Equal(["output line 1", "output line 2"], h.Vt.ScreenLines().Take(2));
+        Assert.Equal((2, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+    }
+
+    [Fact]
+    public void FirstFooterOnAFullScreenPushesTheTopLinesToTheScrollback()
+    {
+        var h = new Harness();
+        h.Lines(40);
+        h.Draw();
+        h.AssertFooterPinned();
+        h.AssertOutputInOrder();
+        Assert.Equal("output line 40", h.Vt.RowText(h.Vt.CursorRow - 1));
+    }
+
+    [Fact]
+    public void PendingWrapAtTheMarginSurvivesAFooterRefresh()
+    {
+        var h = new Harness(60, 20);
+        h.Draw();
+        h.Lines(30);
+        h.Output(new string('x', 60)); // cursor parked on the last column, wrap pending
+        h.Model = h.Model with { State = "stopping" };
+        h.Draw();
+        h.Output("y\r\n");
+        h.AssertFooterPinned();
+        Assert.Equal(new string('x', 60), h.Vt.RowText(h.Vt.CursorRow - 2));
+        Assert.Equal("y", h.Vt.RowText(h.Vt.CursorRow - 1));
+    }
+
+    [Fact]
+    public void FooterShrinkingBlanksTheRowsItGivesBack()
+    {
+        var h = new Harness { Model = FooterViewTests.Model(agents: 4) };
+        h.Draw();
+        h.Lines(30);
+        h.Model = FooterViewTests.Model(agents: 1);
+        h.Draw();
+        h.AssertFooterPinned();
+        h.Lines(30);
+        h.AssertFooterPinned();
+        h.AssertOutputInOrder();
+    }
+
+    [Theory]
+    [InlineData("\e[r")]                    // Claude Code at start-up
+    [InlineData("\e[1;24r")]
+    [InlineData("\ec")]
+    [InlineData("\e[!p")]
+    [InlineData("\e[2J")]
+    [InlineData("\e[?1049h\e[Hfull screen app\e[?1049l")]
+    public void ResetsInTheRelayedOutputAreRepaired(string reset)
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Lines(30);
+        h.Output("before" + reset + "after\r\n");
+        h.AssertFooterPinned();
+        h.Lines(40);
+        h.AssertFooterPinned();
+        Assert.Contains(h.Vt.History(), l => l.Contains("after", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AlternateScreenAppSeesTheFooterToo()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Output("\e[?1049h\e[H\e[2Jvim");
+        Assert.True(h.Vt.IsAlternateScreen);
+        h.AssertFooterPinned();
+        h.Output("\e[?1049l");
+        h.AssertFooterPinned();
+    }
+
+    [Fact]
+    public void ASequenceSplitAcrossChunksIsNeverInterrupted()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Lines(30);
+        int writes = h.Stream.Writes;
+        h.Output("\e[");                       // chunk ends inside a CSI
+        h.Model = FooterViewTests.Model(agents: 3);
+        h.Draw();                              // must wait
+        Assert.Equal(writes + 1, h.Stream.Writes);
+        h.Output("1;32mgreen\e[0m\r\n");       // the sequence completes; the frame follows
+        Assert.Equal("green", h.Vt.RowText(h.Vt.CursorRow - 1));
+        h.AssertFooterPinned();
+    }
+
+    [Fact]
+    public void UnchangedFrameWritesNothingAndAChangedOneOnlyItsRows()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Lines(3);
+        long bytes = h.Stream.Bytes;
+        h.Draw();
+        h.Draw();
+        Assert.Equal(bytes, h.Stream.Bytes);
+        var a = h.Model.Agents;
+        h.Model = h.Model with { Agents = [a[0], a[1] with { Status = "model" }] };
+        h.Draw();
+        long delta = h.Stream.Bytes - bytes;
+        Assert.InRange(delta, 1, 400); // one agent row (~110 columns of text + a few sequences), not the whole box
+        h.AssertFooterPinned();
+    }
+
+    [Fact]
+    public void InvalidateRepaintsAFooterOverwrittenBehindOurBack()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Output($"\e7\e[{h.Height};1Hgarbage\e8"); // a program writes below its PTY size
+        h.Draw();
+        Assert.StartsWith("garbage", h.Vt.RowText(h.Height - 1));
+        h.Renderer.Invalidate();
+        h.Draw();
+        h.AssertFooterPinned();
+    }
+
+    [Fact]
+    public void AShorterNumberLeavesNoStaleDigits()
+    {
+        var h = new Harness();
+        var a = h.Model.Agents;
+        h.Model = h.Model with { Agents = [a[0] with { Tokens = 123_456_789, CpuPercent = 1234 }, a[1]] };
+        h.Draw();
+        h.Model = h.Model with { Agents = [a[0] with { Tokens = 7, CpuPercent = 5 }, a[1]] };
+        h.Draw();
+        h.AssertFooterPinned();
+        string row = h.Vt.RowText(h.Height - h.Frame!.Height + 1);
+        Assert.Contains("CPU   5%", row);
+        Assert.Contains("TOK 7 ", row);
+        Assert.DoesNotContain("123", row);
+    }
+
+    [Fact]
+    public void WideCharactersLandExactlyOnTheirColumns()
+    {
+        var h = new Harness(90, 30);
+        h.Model = FooterViewTests.Model(agents: 2, id: "作業者😀é") with { ClusterId = "宇宙-流星" };
+        h.Draw();
+        h.AssertFooterPinned();
+        int top = h.Height - h.Frame!.Height;
+        Assert.EndsWith("┐", h.Vt.RowText(top));
+        Assert.EndsWith("│", h.Vt.RowText(top + 1));
+    }
+
+    [Fact]
+    public void ResizeSmallerAndBiggerStaysInRange()
+    {
+        var h = new Harness(120, 40) { Model = FooterViewTests.Model(agents: 6, running: 3) };
+        h.Draw();
+        h.Lines(60);
+        foreach (var (w, ht) in new[] { (80, 20), (40, 12), (200, 60), (30, 9), (120, 40) })
+        {
+            h.Resize(w, ht);
+            h.AssertFooterPinned();
+            h.Lines(25);
+            h.AssertFooterPinned();
+        }
+    }
+
+    [Fact]
+    public void BelowEightRowsTheFooterHidesAndComesBack()
+    {
+        var h = new Harness(80, 24);
+        h.Draw();
+        h.Lines(30);
+        h.Resize(80, 7);
+        Assert.Equal(0, h.Frame!.Height);
+        Assert.Equal(0, h.Renderer.FooterHeight);
+        Assert.Equal((0, 6), (h.Vt.ScrollTop, h.Vt.ScrollBottom));
+        Assert.DoesNotContain(h.Vt.ScreenLines(), l => l.Contains("cosmic", StringComparison.Ordinal) || l.Contains('│'));
+        h.Lines(10);
+        h.Resize(80, 24);
+        h.AssertFooterPinned();
+        h.Lines(10);
+        h.AssertFooterPinned();
+    }
+
+    [Fact]
+    public void TeardownLeavesTheTerminalAsFound()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Lines(50);
+        h.Output("\e[?25lprompt without newline");
+        h.Renderer.Teardown();
+        Assert.Equal((0, h.Height - 1), (h.Vt.ScrollTop, h.Vt.ScrollBottom));
+        Assert.True(h.Vt.CursorVisible);
+        Assert.True(h.Vt.AutoWrap);
+        Assert.DoesNotContain(h.Vt.History(), l => l.Contains("cosmic", StringComparison.Ordinal) || l.Contains('│'));
+        Assert.Equal("prompt without newline", h.Vt.RowText(h.Vt.CursorRow - 1));
+        Assert.Equal(0, h.Vt.CursorColumn);
+        long bytes = h.Stream.Bytes;
+        h.Renderer.Teardown();
+        h.Draw();
+        Assert.Equal(bytes, h.Stream.Bytes); // idempotent, and nothing after teardown
+    }
+
+    [Fact]
+    public void TeardownAfterANewlineAddsNoBlankLine()
+    {
+        var h = new Harness();
+        h.Draw();
+        h.Lines(3);
+        h.Renderer.Teardown();
+        Assert.Equal((3, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+    }
+
+    [Fact]
+    public void BenchmarkEntryWritesFrames()
+    {
+        long bytes = FooterBenchmark.RenderFrames(50);
+        Assert.InRange(bytes, 50 * 100, 50 * 10_000);
+    }
+}
