@@ -9,6 +9,8 @@ using var shutdown = new CancellationTokenSource();
 // Ctrl+C and SIGTERM cancel the running command, which then ends cleanly and picks its exit code.
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+// The terminal went away: stop the same way, so agents end and the state is recorded.
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Cancel);
 
 using var rawOut = Console.OpenStandardOutput();
 var context = new CliContext(

@@ -69,6 +69,8 @@ internal sealed class ClusterSupervisor
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
     private DateTimeOffset _startedAt;
+    private int _columns;
+    private int _rows;
 
     public ClusterSupervisor(string clusterId, ClusterConfig config, SupervisorServices services, IClusterObserver observer)
     {
@@ -77,6 +79,32 @@ internal sealed class ClusterSupervisor
         _services = services;
         _observer = observer;
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
+        _columns = services.TerminalColumns;
+        _rows = services.TerminalRows;
+    }
+
+    /// <summary>
+    /// Sets the window size of every agent's terminal (now and for agents started later): the space
+    /// above the status footer, so programs that position the cursor never write over it.
+    /// </summary>
+    public void ResizeTerminals(int columns, int rows)
+    {
+        lock (_snapshotGate)
+        {
+            _columns = Math.Max(1, columns);
+            _rows = Math.Max(1, rows);
+            foreach (var agent in _agents)
+            {
+                try
+                {
+                    agent.Process?.Resize(_columns, _rows);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // The agent is exiting: its terminal is gone, nothing to resize.
+                }
+            }
+        }
     }
 
     /// <summary>The cluster id.</summary>
@@ -234,8 +262,8 @@ internal sealed class ClusterSupervisor
                 Arguments = resolved.Argv.Skip(1).ToList(),
                 Environment = environment,
                 WorkingDirectory = resolved.WorkingDirectory,
-                Columns = _services.TerminalColumns,
-                Rows = _services.TerminalRows,
+                Columns = Volatile.Read(ref _columns),
+                Rows = Volatile.Read(ref _rows),
             });
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)

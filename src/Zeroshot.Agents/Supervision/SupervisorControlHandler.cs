@@ -115,4 +115,9 @@ internal sealed class CompositeObserver(params IClusterObserver[] observers) : I
     {
         foreach (var o in observers) o.OnEvent(agentId, message);
     }
+
+    public void OnLine(string agentId, Output.DisplayLine line)
+    {
+        foreach (var o in observers) o.OnLine(agentId, line);
+    }
 }

@@ -31,6 +31,40 @@ internal static class ClusterCommands
 
     private static Option<string?> ModelOption() => new("--model") { Description = "Model for the agents (e.g. sonnet, haiku)." };
 
+    /// <summary>--no-metrics, --refresh and --status-interval, shared by run, task run and logs -f.</summary>
+    internal sealed class LiveOptions
+    {
+        public Option<bool> NoMetrics { get; } = new("--no-metrics") { Description = "No status footer." };
+
+        public Option<int> Refresh { get; } = new("--refresh")
+        {
+            Description = "Milliseconds between footer refreshes (100 to 60000).",
+            DefaultValueFactory = _ => 1000,
+        };
+
+        public Option<int> StatusInterval { get; } = new("--status-interval")
+        {
+            Description = "When output is not a terminal: seconds between one-line status reports (0 for never).",
+            DefaultValueFactory = _ => 30,
+        };
+
+        public LiveOptions()
+        {
+            Refresh.Validators.Add(r => { if (OptionChecks.Value<int>(r) is { } v && (v < 100 || v > 60_000)) r.AddError($"--refresh must be between 100 and 60000 ms (got {v})."); });
+            StatusInterval.Validators.Add(r => { if (OptionChecks.Value<int>(r) is < 0) r.AddError("--status-interval must be 0 or more."); });
+        }
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(NoMetrics);
+            command.Options.Add(Refresh);
+            command.Options.Add(StatusInterval);
+        }
+
+        public Output.LiveStatusOptions Read(ParseResult parse) => new(
+            !parse.GetValue(NoMetrics), TimeSpan.FromMilliseconds(parse.GetValue(Refresh)), TimeSpan.FromSeconds(parse.GetValue(StatusInterval)));
+    }
+
     private static Option<bool> RawOption() => new("--raw") { Description = "Show agent output as written (stream-json lines as JSON) instead of rendered." };
 
     private static Option<bool> DetachOption() => new("--detach", "-d") { Description = "Run in a background supervisor that survives the terminal closing; print the id and return." };
@@ -48,6 +82,8 @@ internal static class ClusterCommands
         var model = ModelOption();
         var raw = RawOption();
         var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model, raw };
+        var live = new LiveOptions();
+        live.AddTo(command);
         command.SetAction((parse, _) =>
         {
             string? given = parse.GetValue(target);
@@ -69,7 +105,7 @@ internal static class ClusterCommands
             {
                 config = ClusterTemplates.DefaultForPrompt(given, parse.GetValue(provider), parse.GetValue(model));
             }
-            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), context);
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
         });
         return command;
     }
@@ -95,6 +131,8 @@ internal static class ClusterCommands
         var detach = DetachOption();
         var raw = RawOption();
         var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach, raw };
+        var live = new LiveOptions();
+        live.AddTo(run);
         run.SetAction((parse, _) =>
         {
             string? dir = parse.GetValue(cwd);
@@ -104,7 +142,7 @@ internal static class ClusterCommands
                 if (!Directory.Exists(dir)) throw new UserErrorException($"--cwd: no such directory: {dir}", ExitCodes.Usage);
             }
             var config = ClusterTemplates.Task(parse.GetValue(prompt)!, parse.GetValue(provider), parse.GetValue(model), dir);
-            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), context);
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
         });
         return new Command("task", "Single-agent tasks.") { run };
     }
@@ -225,6 +263,8 @@ internal static class ClusterCommands
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing output as it arrives, until the cluster ends." };
         var raw = RawOption();
         var command = new Command("logs", "Show the output of a cluster's agents: rendered, or with --raw as written (one agent's log byte for byte).") { id, agentOption, lines, follow, raw };
+        var live = new LiveOptions();
+        live.AddTo(command);
         command.SetAction(async (parse, cancel) =>
         {
             using var env = new ClusterHost.Environment(context);
@@ -233,7 +273,7 @@ internal static class ClusterCommands
             if (only is not null && record.FindAgent(only) is null)
                 throw new UserErrorException($"cluster {record.Id} has no agent '{only}' (agents: {string.Join(", ", record.Agents.Select(a => a.AgentId))})");
             var agents = only is null ? record.Agents.Select(a => a.AgentId).ToList() : [only];
-            return await LogsCommand.RunAsync(record, env, agents, parse.GetValue(lines), parse.GetValue(follow), parse.GetValue(raw), context, cancel).ConfigureAwait(false);
+            return await LogsCommand.RunAsync(record, env, agents, parse.GetValue(lines), parse.GetValue(follow), parse.GetValue(raw), live.Read(parse), context, cancel).ConfigureAwait(false);
         });
         return command;
     }

@@ -32,7 +32,7 @@ internal static class ClusterHost
     }
 
     /// <summary>Creates the cluster's record and runs it here, or in a detached supervisor.</summary>
-    public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, CliContext context)
+    public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, Output.LiveStatusOptions live, CliContext context)
     {
         using var env = new Environment(context);
         // Fail before anything starts when a provider's executable is missing.
@@ -42,9 +42,20 @@ internal static class ClusterHost
         env.Store.CreateCluster(ClusterRecord.New(id, config, context.Time.GetUtcNow()));
         if (!detach)
         {
-            var printer = new Output.ClusterPrinter(context.Out, context.Colors, config.Agents.Select(a => a.Id));
-            printer.OnEvent(null, $"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
-            return await SuperviseAsync(id, env, context, printer, raw).ConfigureAwait(false);
+            var observer = new DeferredObserver();
+            ClusterSupervisor? supervisor = null;
+            var status = Output.LiveStatus.Start(context, live,
+                _ => Task.FromResult(supervisor is null ? null : StatusDocument(supervisor.Snapshot())),
+                (columns, rows) => supervisor?.ResizeTerminals(columns, rows),
+                line => observer.OnEvent(null, line));
+            // Every exit path (completion, Ctrl+C, SIGTERM, SIGHUP, an exception) passes here and restores the terminal.
+            await using (status.ConfigureAwait(false))
+            {
+                var printer = new Output.ClusterPrinter(status.Out, context.Colors, config.Agents.Select(a => a.Id));
+                observer.Inner = printer;
+                printer.OnEvent(null, $"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
+                return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s).ConfigureAwait(false);
+            }
         }
 
         var logPath = Path.Combine(env.Home.LogDirectory(id), "supervisor.log");
@@ -68,7 +79,8 @@ internal static class ClusterHost
     }
 
     /// <summary>Runs an existing cluster's supervisor in this process until the cluster ends.</summary>
-    public static async Task<int> SuperviseAsync(string id, Environment env, CliContext context, IClusterObserver observer, bool raw = false)
+    public static async Task<int> SuperviseAsync(string id, Environment env, CliContext context, IClusterObserver observer, bool raw = false,
+        Action<ClusterSupervisor>? onCreated = null)
     {
         var record = env.Store.GetCluster(id) ?? throw new UserErrorException($"no such cluster or task: {id}");
         var config = record.LoadConfig();
@@ -77,6 +89,7 @@ internal static class ClusterHost
             TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw);
         var fanout = new OutputFanout();
         var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout));
+        onCreated?.Invoke(supervisor);
         var server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout));
         ClusterState state;
         try
@@ -96,5 +109,25 @@ internal static class ClusterHost
             ClusterState.Stopped => ExitCodes.Interrupted,
             _ => ExitCodes.Failure,
         };
+    }
+
+    /// <summary>The status document of a live cluster, as the control socket would answer it.</summary>
+    internal static System.Text.Json.JsonDocument StatusDocument(ClusterSnapshot snapshot)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer)) StatusJson.WriteStatus(writer, snapshot);
+        return System.Text.Json.JsonDocument.Parse(buffer.ToArray());
+    }
+
+    /// <summary>An observer whose target is set once the output it writes to exists.</summary>
+    private sealed class DeferredObserver : IClusterObserver
+    {
+        public IClusterObserver? Inner { get; set; }
+
+        public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk) => Inner?.OnOutput(agentId, chunk);
+
+        public void OnEvent(string? agentId, string message) => Inner?.OnEvent(agentId, message);
+
+        public void OnLine(string agentId, Agents.Output.DisplayLine line) => Inner?.OnLine(agentId, line);
     }
 }

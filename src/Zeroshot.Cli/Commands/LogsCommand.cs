@@ -14,13 +14,54 @@ namespace Zeroshot.Cli.Commands;
 internal static class LogsCommand
 {
     public static async Task<int> RunAsync(ClusterRecord record, ClusterHost.Environment env, List<string> agents, int lines, bool follow,
-        bool raw, CliContext context, CancellationToken cancel)
+        bool raw, LiveStatusOptions liveOptions, CliContext context, CancellationToken cancel)
     {
-        var home = env.Home;
         // One agent with --raw: the log byte for byte. Otherwise lines through an interpreter per agent
         // (rendered, or as written with --raw), prefixed when there are several agents.
         bool bytes = raw && agents.Count == 1;
-        var printer = new ClusterPrinter(context.Out, context.Colors, agents, prefix: agents.Count > 1);
+        ControlClient? client = null;
+        if (follow && record.State == ClusterState.Running && record.SocketPath is not null)
+        {
+            try
+            {
+                client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ControlUnavailableException or IOException)
+            {
+                // The supervisor is gone (the cluster just ended, or crashed): what is logged is all there is.
+            }
+        }
+        // Following a live cluster shows its status footer too; raw bytes to a pipe get none.
+        var live = client is null || bytes
+            ? null
+            : LiveStatus.Start(context, liveOptions, async ct =>
+            {
+                try
+                {
+                    var result = await client.RequestAsync("status", null, ct).ConfigureAwait(false);
+                    return JsonDocument.Parse(result.GetRawText());
+                }
+                catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException)
+                {
+                    return null;
+                }
+            }, null, line => context.Out.WriteLine("zeroshot │ " + line));
+        try
+        {
+            return await RunAsync(record, env, agents, lines, client, bytes, raw, live?.Out ?? context.Out, context, cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (live is not null) await live.DisposeAsync().ConfigureAwait(false);
+            if (client is not null) await client.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> RunAsync(ClusterRecord record, ClusterHost.Environment env, List<string> agents, int lines, ControlClient? client,
+        bool bytes, bool raw, TextWriter output, CliContext context, CancellationToken cancel)
+    {
+        var home = env.Home;
+        var printer = new ClusterPrinter(output, context.Colors, agents, prefix: agents.Count > 1);
         var interpreters = agents.ToDictionary(a => a, a => new AgentOutputInterpreter(line => printer.OnLine(a, line), new AgentOutputOptions
         {
             Raw = raw,
@@ -46,26 +87,12 @@ internal static class LogsCommand
             foreach (var interpreter in interpreters.Values) interpreter.Complete();
         }
 
-        if (!follow || record.State != ClusterState.Running || record.SocketPath is null)
+        if (client is null)
         {
             foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
             Finish();
             return ExitCodes.Success;
         }
-
-        ControlClient client;
-        try
-        {
-            client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is ControlUnavailableException or IOException)
-        {
-            // The supervisor is gone (the cluster just ended, or crashed): what is logged is all there is.
-            foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
-            Finish();
-            return ExitCodes.Success;
-        }
-        await using (client.ConfigureAwait(false))
         {
             var streams = new List<Task>();
             foreach (var agent in agents)

@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Zeroshot.Terminal;
+
+namespace Zeroshot.Cli.Output;
+
+/// <summary>How the live status is shown during <c>run</c>, <c>task run</c> and <c>logs -f</c>.</summary>
+/// <param name="Footer">The footer on a terminal (off with <c>--no-metrics</c>).</param>
+/// <param name="Refresh">How often the footer is redrawn.</param>
+/// <param name="StatusInterval">Without a terminal: how often a one-line status is printed (zero: never).</param>
+internal sealed record LiveStatusOptions(bool Footer, TimeSpan Refresh, TimeSpan StatusInterval);
+
+/// <summary>
+/// The status shown while a cluster runs: on a terminal, the footer pinned under the scrolling agent
+/// output; elsewhere, a plain status line every <see cref="LiveStatusOptions.StatusInterval"/>.
+/// It renders from the supervisor's status document (its samples), never sampling on its own.
+/// All output to the terminal goes through <see cref="Out"/>, so the footer sees every byte.
+/// </summary>
+internal sealed class LiveStatus : IAsyncDisposable
+{
+    private readonly FooterRenderer? _renderer;
+    private readonly Func<CancellationToken, Task<JsonDocument?>> _status;
+    private readonly Action<int, int>? _onOutputArea;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly ResizeDebouncer? _debouncer;
+    private readonly PosixSignalRegistration? _winch;
+    private readonly Action<string>? _plainLine;
+    private int _width;
+    private int _height;
+    private int _lastOutputRows = -1;
+
+    private LiveStatus(TextWriter output, FooterRenderer? renderer, Func<CancellationToken, Task<JsonDocument?>> status,
+        Action<int, int>? onOutputArea, Action<string>? plainLine, LiveStatusOptions options, TimeProvider time, int width, int height)
+    {
+        Out = output;
+        _renderer = renderer;
+        _status = status;
+        _onOutputArea = onOutputArea;
+        _plainLine = plainLine;
+        _time = time;
+        _width = width;
+        _height = height;
+        if (renderer is not null)
+        {
+            _debouncer = new ResizeDebouncer(time, ResizeDebouncer.DefaultQuiet, OnResized);
+            _winch = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => _debouncer.Signal());
+            _loop = RunAsync(options.Refresh, DrawAsync);
+        }
+        else if (plainLine is not null && options.StatusInterval > TimeSpan.Zero)
+        {
+            _loop = RunAsync(options.StatusInterval, PrintPlainAsync, drawFirst: false);
+        }
+        else
+        {
+            _loop = Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Where agent output and events are written.</summary>
+    public TextWriter Out { get; }
+
+    /// <summary>
+    /// Starts the live status. <paramref name="status"/> returns the current status document (the
+    /// shape of <c>status --json</c>), or null when there is none. <paramref name="onOutputArea"/> is
+    /// told the columns and rows left for output whenever they change (the agents' PTY size).
+    /// </summary>
+    public static LiveStatus Start(CliContext context, LiveStatusOptions options, Func<CancellationToken, Task<JsonDocument?>> status,
+        Action<int, int>? onOutputArea, Action<string> plainLine)
+    {
+        var caps = TerminalCapabilities.FromEnvironment(Environment.GetEnvironmentVariable);
+        bool terminal = context.Colors && !caps.IsDumb;
+        if (!terminal || !options.Footer)
+            return new LiveStatus(context.Out, null, status, null, terminal ? null : plainLine, options, context.Time, 0, 0);
+
+        var (width, height) = context.TerminalSize();
+        context.Out.Flush();
+        var renderer = new FooterRenderer(context.RawOut, caps, width, height);
+        return new LiveStatus(new FooterWriter(renderer), renderer, status, onOutputArea, null, options, context.Time, width, height);
+    }
+
+    private async Task RunAsync(TimeSpan period, Func<CancellationToken, Task> tick, bool drawFirst = true)
+    {
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            if (drawFirst) await tick(_stop.Token).ConfigureAwait(false);
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false)) await tick(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Disposed: the run is over.
+        }
+    }
+
+    private async Task DrawAsync(CancellationToken cancel)
+    {
+        using var doc = await _status(cancel).ConfigureAwait(false);
+        if (doc is null || _renderer is null) return;
+        int width, height;
+        lock (_stop)
+        {
+            width = _width;
+            height = _height;
+        }
+        _renderer.Draw(FooterView.Render(FooterModelFromStatus(doc.RootElement, _time.GetUtcNow()), width, height));
+        int rows = _renderer.OutputRows;
+        if (rows != _lastOutputRows)
+        {
+            _lastOutputRows = rows;
+            _onOutputArea?.Invoke(width, rows);
+        }
+    }
+
+    private async Task PrintPlainAsync(CancellationToken cancel)
+    {
+        using var doc = await _status(cancel).ConfigureAwait(false);
+        if (doc is not null) _plainLine?.Invoke(PlainStatus.Render(FooterModelFromStatus(doc.RootElement, _time.GetUtcNow())));
+    }
+
+    private void OnResized()
+    {
+        if (_renderer is null) return;
+        int width, height;
+        try
+        {
+            width = Console.WindowWidth;
+            height = Console.WindowHeight;
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        lock (_stop)
+        {
+            _width = width;
+            _height = height;
+        }
+        _renderer.Resize(width, height);
+        _lastOutputRows = -1;
+        _ = DrawAsync(_stop.Token);
+    }
+
+    /// <summary>Maps the <c>status --json</c> document to the footer's view model.</summary>
+    internal static FooterModel FooterModelFromStatus(JsonElement status, DateTimeOffset now)
+    {
+        var agents = new List<FooterAgent>();
+        foreach (var a in status.GetProperty("agents").EnumerateArray())
+        {
+            string state = a.GetProperty("state").GetString() ?? "waiting";
+            string? activity = a.TryGetProperty("activity", out var act) ? act.GetString() : null;
+            string? detail = a.TryGetProperty("activityDetail", out var det) ? det.GetString() : null;
+            bool running = state == "running";
+            var (word, kind) = (state, activity) switch
+            {
+                ("running", "tool") => (detail is null ? "tool" : "tool:" + detail, ActivityKind.Tool),
+                ("running", "model") => ("model", ActivityKind.Model),
+                ("running", "output") => ("output", ActivityKind.Output),
+                ("running", _) => ("quiet", ActivityKind.Quiet),
+                ("completed", _) => ("completed", ActivityKind.Completed),
+                ("failed", _) => ("failed", ActivityKind.Failed),
+                ("stopped", _) => ("stopped", ActivityKind.Stopped),
+                _ => ("waiting", ActivityKind.Idle),
+            };
+            string model = a.GetProperty("model").GetString() ?? a.GetProperty("provider").GetString() ?? "";
+            long tokens = a.TryGetProperty("tokens", out var t) ? t.GetProperty("total").GetInt64() : 0;
+            decimal cost = a.TryGetProperty("costUsd", out var c) ? c.GetDecimal() : 0;
+            bool estimated = a.TryGetProperty("costEstimated", out var e) && e.GetBoolean();
+            TimeSpan? ago = a.GetProperty("lastOutputAt").GetString() is { } last
+                ? now - DateTimeOffset.Parse(last, CultureInfo.InvariantCulture)
+                : null;
+            var agent = new FooterAgent(a.GetProperty("id").GetString()!, model, word, running, kind, Tokens: tokens, CostUsd: cost,
+                CostEstimated: estimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago);
+            if (running && a.GetProperty("metrics") is { ValueKind: JsonValueKind.Object } m)
+            {
+                agent = agent with
+                {
+                    CpuPercent = Number(m, "cpuPercent"),
+                    MemoryMB = Number(m, "memoryMB"),
+                    NetRxBytesPerSec = Number(m, "netRxBytesPerSec"),
+                    NetTxBytesPerSec = Number(m, "netTxBytesPerSec"),
+                };
+            }
+            agents.Add(agent);
+        }
+        var started = DateTimeOffset.Parse(status.GetProperty("startedAt").GetString()!, CultureInfo.InvariantCulture);
+        return new FooterModel(status.GetProperty("id").GetString()!, status.GetProperty("state").GetString()!,
+            Math.Max(1, status.GetProperty("iteration").GetInt32()), status.GetProperty("maxIterations").GetInt32(),
+            now - started, agents);
+    }
+
+    private static double? Number(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+
+    /// <summary>Stops refreshing and leaves the terminal as it was found (full scroll region, cursor visible, footer cleared).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        finally
+        {
+            _winch?.Dispose();
+            _debouncer?.Dispose();
+            Out.Flush();
+            _renderer?.Teardown();
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>A text writer whose flushed text goes to the terminal through the footer renderer.</summary>
+    private sealed class FooterWriter(FooterRenderer renderer) : TextWriter
+    {
+        private readonly StringBuilder _pending = new();
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_pending) _pending.Append(value);
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_pending) _pending.Append(value);
+        }
+
+        public override void Flush()
+        {
+            byte[] bytes;
+            lock (_pending)
+            {
+                if (_pending.Length == 0) return;
+                bytes = Encoding.UTF8.GetBytes(_pending.ToString());
+                _pending.Clear();
+            }
+            renderer.WriteOutput(bytes);
+        }
+    }
+}
