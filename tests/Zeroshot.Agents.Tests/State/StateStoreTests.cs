@@ -329,7 +329,28 @@ public sealed class StateStoreTests : IDisposable
         using (var raw = Raw())
             Scalar(raw, "PRAGMA user_version = 7");
         var error = Assert.Throws<UserErrorException>(() => StateStore.Open(DbPath));
-        Assert.Equal($"the state database {DbPath} has schema version 7, newer than this zeroshot understands (1); upgrade zeroshot", error.Message);
+        Assert.Equal($"the state database {DbPath} has schema version 7, newer than this zeroshot understands ({StateStore.SchemaVersion}); upgrade zeroshot", error.Message);
+    }
+
+    [Fact]
+    public void A_version_1_database_is_migrated_and_keeps_its_clusters()
+    {
+        // A database written before token accounting existed: drop the usage columns and go back to version 1.
+        var config = ClusterTemplates.Task("migrate me", "sim");
+        _store.CreateCluster(ClusterRecord.New("old-one-1", config, DateTimeOffset.UnixEpoch));
+        _store.Dispose();
+        using (var raw = Raw())
+        {
+            foreach (var column in new[] { "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation", "cost_usd", "cost_estimated" })
+                Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
+            Scalar(raw, "PRAGMA user_version = 1");
+        }
+        using var reopened = StateStore.Open(DbPath);
+        var cluster = reopened.GetCluster("old-one-1")!;
+        Assert.Equal(0, cluster.Agents[0].Usage.Tokens.Total);
+        var usage = new Zeroshot.Agents.Output.UsageTotals(new Zeroshot.Agents.Output.TokenCounts(1, 2, 3, 4), 0.5m, true);
+        Assert.True(reopened.SetAgentUsage("old-one-1", cluster.Agents[0].AgentId, usage));
+        Assert.Equal(usage, reopened.GetCluster("old-one-1")!.Agents[0].Usage);
     }
 
     [Fact]
