@@ -8,7 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
 {
     ["tree"] = TreeSamplingBenchmark.Run,
     ["sockdiag"] = SockDiagBenchmark.Run,
-    ["scratch"] = ProfileScratch.Run,
+    ["footer"] = FooterCostBenchmark.Run,
 };
 if (name == "all")
 {

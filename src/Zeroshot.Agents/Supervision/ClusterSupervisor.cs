@@ -18,6 +18,12 @@ internal interface IClusterObserver
 
     /// <summary>A line of an agent's output rendered for people (or as written, in raw mode), on the agent's pump thread.</summary>
     void OnLine(string agentId, DisplayLine line) { }
+
+    /// <summary>
+    /// The lines of one chunk of output have all been handed to <see cref="OnLine"/>: the moment to flush,
+    /// so a fast agent costs one terminal write per chunk, not one per line.
+    /// </summary>
+    void OnLinesFlushed(string agentId) { }
 }
 
 /// <summary>What a supervisor needs from the composition root.</summary>
@@ -289,7 +295,11 @@ internal sealed class ClusterSupervisor
             TimeProvider = _services.Time,
         });
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
-        var pump = AgentOutputPump.Start(process, logPath, _services.Time, onLogged: interpreter.Feed);
+        var pump = AgentOutputPump.Start(process, logPath, _services.Time, onLogged: chunk =>
+        {
+            interpreter.Feed(chunk);
+            _observer.OnLinesFlushed(agent.Id);
+        });
         lock (_snapshotGate)
         {
             agent.Interpreter = interpreter;
@@ -349,6 +359,7 @@ internal sealed class ClusterSupervisor
         }
         // The pump thread has ended: the last partial line can be flushed from here.
         agent.Interpreter?.Complete();
+        _observer.OnLinesFlushed(agent.Id);
         agent.Process?.Dispose();
         // An agent we asked to stop is "stopped" unless it still finished its work (exit 0).
         var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;

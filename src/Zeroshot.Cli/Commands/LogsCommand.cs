@@ -80,11 +80,13 @@ internal static class LogsCommand
             else
             {
                 interpreters[agent].Feed(chunk);
+                printer.OnLinesFlushed(agent);
             }
         }
         void Finish()
         {
             foreach (var interpreter in interpreters.Values) interpreter.Complete();
+            output.Flush();
         }
 
         if (client is null)

@@ -43,11 +43,13 @@ internal sealed class ClusterPrinter : IClusterObserver
             DisplayStyle.Error => "31",
             _ => null,
         };
-        lock (_gate)
-        {
-            WriteLine(agentId, line.Text, Color(agentId), sgr);
-            _out.Flush();
-        }
+        // Flushed per chunk of output (OnLinesFlushed), not per line: one terminal write per chunk.
+        lock (_gate) WriteLine(agentId, line.Text, Color(agentId), sgr);
+    }
+
+    public void OnLinesFlushed(string agentId)
+    {
+        lock (_gate) _out.Flush();
     }
 
     public void OnEvent(string? agentId, string message)

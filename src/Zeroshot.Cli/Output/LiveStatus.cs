@@ -74,7 +74,12 @@ internal sealed class LiveStatus : IAsyncDisposable
         var caps = TerminalCapabilities.FromEnvironment(Environment.GetEnvironmentVariable);
         bool terminal = context.Colors && !caps.IsDumb;
         if (!terminal || !options.Footer)
-            return new LiveStatus(context.Out, null, status, null, terminal ? null : plainLine, options, context.Time, 0, 0);
+        {
+            // A writer that writes when flushed (Console.Out writes on every call): one write per chunk of output.
+            context.Out.Flush();
+            var buffered = new StreamWriter(context.RawOut, new UTF8Encoding(false), 64 * 1024, leaveOpen: true) { AutoFlush = false };
+            return new LiveStatus(buffered, null, status, null, terminal ? null : plainLine, options, context.Time, 0, 0);
+        }
 
         var (width, height) = context.TerminalSize();
         context.Out.Flush();
@@ -209,6 +214,7 @@ internal sealed class LiveStatus : IAsyncDisposable
             _debouncer?.Dispose();
             Out.Flush();
             _renderer?.Teardown();
+            if (_renderer is null) Out.Dispose(); // the buffered writer; the stream stays open
             _stop.Dispose();
         }
     }
