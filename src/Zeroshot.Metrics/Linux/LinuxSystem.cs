@@ -5,7 +5,7 @@ namespace Zeroshot.Metrics.Linux;
 /// <summary>Where procfs is and the units its numbers are in; a test points it at a fixture directory.</summary>
 /// <param name="Root">The procfs mount, normally <c>/proc</c>.</param>
 /// <param name="ClockTicksPerSecond">USER_HZ, the unit of utime/stime/starttime (sysconf(_SC_CLK_TCK)).</param>
-/// <param name="PageSize">Bytes per page, the unit of statm.</param>
+/// <param name="PageSize">Bytes per page, the unit of the rss field of stat.</param>
 internal sealed record ProcFsLayout(string Root, long ClockTicksPerSecond, long PageSize)
 {
     /// <summary>The running system's procfs. Clock ticks come from sysconf, never a hard-coded 100.</summary>

@@ -320,9 +320,9 @@ public sealed class LinuxTreeSampler : ITreeSampler
             }
             else
             {
-                proc.Statm ??= new ProcFile(Path.Join(_layout.Root, proc.PidText, "statm"));
-                if (proc.Statm.Read(_buffer, out int n) == ReadStatus.Ok)
-                    totals.MemoryBytes += (long)ProcParsers.ParseStatmResidentPages(_buffer.AsSpan(0, n)) * _layout.PageSize;
+                // stat's rss (field 24) is get_mm_rss(), the same figure as statm's resident and
+                // status's VmRSS: no second file to read per process per tick.
+                totals.MemoryBytes += (long)proc.Previous.ResidentPages * _layout.PageSize;
             }
             totals.MemoryKnown = true;
         }
@@ -538,17 +538,15 @@ public sealed class LinuxTreeSampler : ITreeSampler
         public ulong PendingChildTicks;
         public ProcIo PendingIo;
         public ProcFile? Stat;
-        public ProcFile? Statm;
         public ProcFile? Io;
         public ProcFile? Smaps;
 
         public void CloseHandles()
         {
             Stat?.Dispose();
-            Statm?.Dispose();
             Io?.Dispose();
             Smaps?.Dispose();
-            Stat = Statm = Io = Smaps = null;
+            Stat = Io = Smaps = null;
         }
 
         public void Dispose() => CloseHandles();

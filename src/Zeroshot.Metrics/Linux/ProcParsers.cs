@@ -12,7 +12,8 @@ internal readonly record struct ProcStat(
     ulong ChildUserTicks,
     ulong ChildSystemTicks,
     int Threads,
-    ulong StartTimeTicks)
+    ulong StartTimeTicks,
+    ulong ResidentPages = 0)
 {
     /// <summary>utime + stime + cutime + cstime: the process's own CPU and that of the children it waited for.</summary>
     public ulong TotalTicks => UserTicks + SystemTicks + ChildUserTicks + ChildSystemTicks;
@@ -32,7 +33,8 @@ internal static class ProcParsers
     /// The second field is the command name in parentheses and may itself contain spaces and
     /// parentheses (a process can name itself <c>a)( ) b</c>), so the name ends at the LAST ')'
     /// of the line, as procps and dotnet/runtime's procfs parser do. Fields after it are numbered
-    /// from 3 (state) as in proc(5).
+    /// from 3 (state) as in proc(5). One pass over the bytes, numbers accumulated as they are
+    /// scanned: this runs for every process of every watched tree on every tick.
     /// </remarks>
     public static ProcStat ParseStat(ReadOnlySpan<byte> line)
     {
@@ -42,39 +44,51 @@ internal static class ProcParsers
             throw new InvalidDataException("stat: no '(comm)' field");
         int pid = ParseInt32(line[..open].TrimEnd((byte)' '), "pid");
 
-        var rest = line[(close + 1)..];
-        // Field 3 onwards: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
-        // utime(14) stime(15) cutime(16) cstime(17) priority nice num_threads(20) itrealvalue starttime(22) ...
+        // Fields 3..24: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+        // utime(14) stime(15) cutime(16) cstime(17) priority nice num_threads(20) itrealvalue
+        // starttime(22) vsize rss(24).
+        Span<ulong> values = stackalloc ulong[25];
         char state = '\0';
-        int ppid = 0, threads = 0;
-        ulong utime = 0, stime = 0, cutime = 0, cstime = 0, start = 0;
         int field = 2;
-        while (field < 22)
+        bool inToken = false, negative = false;
+        ulong value = 0;
+        var rest = line[(close + 1)..];
+        for (int i = 0; i <= rest.Length; i++)
         {
-            rest = rest.TrimStart((byte)' ');
-            if (rest.IsEmpty)
-                throw new InvalidDataException($"stat: line ends before field {field + 1}");
-            int end = rest.IndexOf((byte)' ');
-            var token = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? default : rest[end..];
-            field++;
-            switch (field)
+            byte b = i < rest.Length ? rest[i] : (byte)' ';
+            if (b is (byte)' ' or (byte)'\n')
             {
-                case 3:
-                    if (token.Length != 1) throw new InvalidDataException("stat: state is not one letter");
-                    state = (char)token[0];
-                    break;
-                case 4: ppid = ParseInt32(token, "ppid"); break;
-                case 14: utime = ParseUInt64(token, "utime"); break;
-                case 15: stime = ParseUInt64(token, "stime"); break;
-                // cutime/cstime are declared signed (long) in proc(5) but are never negative in practice.
-                case 16: cutime = (ulong)Math.Max(0, ParseInt64(token, "cutime")); break;
-                case 17: cstime = (ulong)Math.Max(0, ParseInt64(token, "cstime")); break;
-                case 20: threads = ParseInt32(token, "num_threads"); break;
-                case 22: start = ParseUInt64(token, "starttime"); break;
+                if (!inToken) continue;
+                inToken = false;
+                if (field != 3) values[field] = negative ? 0 : value; // cutime/cstime are signed in proc(5), never negative in practice
+                if (field == 24) break;
+                continue;
             }
+            if (!inToken)
+            {
+                inToken = true;
+                field++;
+                value = 0;
+                negative = false;
+                if (field == 3)
+                {
+                    if (i + 1 < rest.Length && rest[i + 1] is not (byte)' ' and not (byte)'\n')
+                        throw new InvalidDataException("stat: state is not one letter");
+                    state = (char)b;
+                    continue;
+                }
+                if (b == (byte)'-' && field is 5 or 6 or 7 or 8 or 16 or 17 or 18 or 19 or 21)
+                {
+                    negative = true;
+                    continue;
+                }
+            }
+            if (field == 3) throw new InvalidDataException("stat: state is not one letter");
+            if (b is < (byte)'0' or > (byte)'9') throw new InvalidDataException($"stat: field {field} is not a number");
+            value = value * 10 + (ulong)(b - '0');
         }
-        return new ProcStat(pid, state, ppid, utime, stime, cutime, cstime, threads, start);
+        if (field < 24) throw new InvalidDataException($"stat: line ends before field {field + 1}");
+        return new ProcStat(pid, state, (int)values[4], values[14], values[15], values[16], values[17], (int)values[20], values[22], values[24]);
     }
 
     /// <summary>Returns the command name of a stat line (between the first '(' and the last ')').</summary>
@@ -85,17 +99,6 @@ internal static class ProcParsers
         if (open < 0 || close < open)
             throw new InvalidDataException("stat: no '(comm)' field");
         return System.Text.Encoding.UTF8.GetString(line[(open + 1)..close]);
-    }
-
-    /// <summary>Parses <c>/proc/&lt;pid&gt;/statm</c> and returns the resident set in pages (second field).</summary>
-    public static ulong ParseStatmResidentPages(ReadOnlySpan<byte> content)
-    {
-        var rest = content.TrimStart((byte)' ');
-        int sp = rest.IndexOf((byte)' ');
-        if (sp < 0) throw new InvalidDataException("statm: fewer than two fields");
-        rest = rest[(sp + 1)..].TrimStart((byte)' ');
-        int end = rest.IndexOfAny((byte)' ', (byte)'\n');
-        return ParseUInt64(end < 0 ? rest : rest[..end], "resident");
     }
 
     /// <summary>Parses <c>/proc/&lt;pid&gt;/io</c> (<c>key: value</c> lines). All four counters must be present.</summary>
@@ -136,9 +139,6 @@ internal static class ProcParsers
 
     private static int ParseInt32(ReadOnlySpan<byte> s, string what) =>
         Utf8Parser.TryParse(s, out int v, out int used) && used == s.Length ? v : throw Bad(what);
-
-    private static long ParseInt64(ReadOnlySpan<byte> s, string what) =>
-        Utf8Parser.TryParse(s, out long v, out int used) && used == s.Length ? v : throw Bad(what);
 
     private static ulong ParseUInt64(ReadOnlySpan<byte> s, string what) =>
         Utf8Parser.TryParse(s, out ulong v, out int used) && used == s.Length ? v : throw Bad(what);

@@ -212,12 +212,20 @@ public sealed class LinuxTreeSamplerFixtureTests : IDisposable
         _fs.SetProcess(100, 1, 5000);
         _fs.SetProcess(101, 100, 5001);
         File.WriteAllText(Path.Combine(_fs.Root, "101", "stat"), "101 (x) S garbage\n");
-        File.WriteAllText(Path.Combine(_fs.Root, "100", "statm"), "nonsense\n");
+        File.WriteAllText(Path.Combine(_fs.Root, "100", "io"), "nonsense\n");
         var s = Tick(100);
         Assert.True(s.Exists);
-        Assert.Null(s.MemoryMB);
+        Assert.NotNull(s.MemoryMB);
         Assert.Equal(0, s.ChildCount);
         Assert.True(_sampler.MalformedReads >= 2);
+
+        // Malformed smaps_rollup blanks memory only.
+        using var pss = new LinuxTreeSampler(new SamplerOptions { UsePss = true, Network = false }, _time, _fs.Layout, null, false);
+        File.WriteAllText(Path.Combine(_fs.Root, "100", "smaps_rollup"), "nonsense\n");
+        var into = new List<TreeSample>();
+        pss.Sample([100], into);
+        Assert.Null(into[0].MemoryMB);
+        Assert.NotNull(into[0].ChildCount);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class ProcParsersTests
     public void Stat_of_a_shell()
     {
         var s = Parse(BashStat);
-        Assert.Equal(new ProcStat(7493, 'S', 7491, 0, 0, 0, 0, 1, 64145), s);
+        Assert.Equal(new ProcStat(7493, 'S', 7491, 0, 0, 0, 0, 1, 64145, 481), s);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public class ProcParsersTests
     }
 
     [Fact]
-    public void Stat_of_a_kernel_thread() => Assert.Equal(new ProcStat(2, 'S', 0, 0, 0, 0, 0, 1, 24), Parse(KthreadStat));
+    public void Stat_of_a_kernel_thread() => Assert.Equal(new ProcStat(2, 'S', 0, 0, 0, 0, 0, 1, 24, 0), Parse(KthreadStat));
 
     [Theory]
     [InlineData(ParenStat, 7496, "a)( ) b", 1, 64146ul)]
@@ -50,6 +50,8 @@ public class ProcParsersTests
     [InlineData("")]
     [InlineData("7493 bash S 1 2 3")]                               // no parentheses
     [InlineData("7493 (bash) S 7491 7491")]                         // truncated before starttime
+    [InlineData("7493 (bash) S 7491 7491 1024 0 -1 4194368 110 128 0 1 0 0 0 0 20 0 1 0 64145 4939776")] // no rss
+    [InlineData("7493 (bash) S -7491 7491 1024 0 -1 4194368 110 128 0 1 0 0 0 0 20 0 1 0 64145 4939776 481")] // negative ppid
     [InlineData("7493 (bash) SS 7491 7491 1024 0 -1 4194368 110 128 0 1 0 0 0 0 20 0 1 0 64145")] // state not a letter
     [InlineData("x (bash) S 7491 7491 1024 0 -1 4194368 110 128 0 1 0 0 0 0 20 0 1 0 64145")]     // pid not a number
     [InlineData("7493 (bash) S 7491 7491 1024 0 -1 4194368 110 128 0 1 zz 0 0 0 20 0 1 0 64145")] // utime not a number
@@ -57,14 +59,7 @@ public class ProcParsersTests
         Assert.Throws<InvalidDataException>(() => Parse(line));
 
     [Fact]
-    public void Statm_resident_pages() =>
-        Assert.Equal(512ul, ProcParsers.ParseStatmResidentPages("1206 512 326 193 0 225 0\n"u8));
-
-    [Theory]
-    [InlineData("1206\n")]
-    [InlineData("1206 x 3\n")]
-    public void Malformed_statm(string content) =>
-        Assert.Throws<InvalidDataException>(() => ProcParsers.ParseStatmResidentPages(Encoding.ASCII.GetBytes(content)));
+    public void Resident_pages_are_field_24() => Assert.Equal(481ul, Parse(BashStat).ResidentPages);
 
     [Fact]
     public void Io_counters()

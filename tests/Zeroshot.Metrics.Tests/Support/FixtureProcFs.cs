@@ -4,7 +4,7 @@ using Zeroshot.Metrics.Linux;
 namespace Zeroshot.Metrics.Tests.Support;
 
 /// <summary>
-/// A fake procfs root in a temp directory: pid directories with stat, statm and io files written
+/// A fake procfs root in a temp directory: pid directories with stat and io files written
 /// in the kernel's formats, rewritten in place between ticks (as procfs content changes).
 /// </summary>
 internal sealed class FixtureProcFs : IDisposable
@@ -29,7 +29,6 @@ internal sealed class FixtureProcFs : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "stat"), string.Create(CultureInfo.InvariantCulture,
             $"{pid} ({name}) {state} {ppid} {pid} {pid} 0 -1 4194304 100 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 {threads} 0 {startTime} 1000000 {rssPages} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"));
-        File.WriteAllText(Path.Combine(dir, "statm"), string.Create(CultureInfo.InvariantCulture, $"1000 {rssPages} 50 10 0 200 0\n"));
         var (rchar, wchar, read, write) = io ?? (0, 0, 0, 0);
         File.WriteAllText(Path.Combine(dir, "io"), string.Create(CultureInfo.InvariantCulture,
             $"rchar: {rchar}\nwchar: {wchar}\nsyscr: 1\nsyscw: 1\nread_bytes: {read}\nwrite_bytes: {write}\ncancelled_write_bytes: 0\n"));
