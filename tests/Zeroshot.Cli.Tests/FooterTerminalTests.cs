@@ -134,6 +134,21 @@ public sealed class FooterTerminalTests : IDisposable
     }
 
     [Fact]
+    public void Logs_follow_shows_the_footer_of_the_cluster_it_follows_and_restores_the_terminal()
+    {
+        var file = Cluster(("worker", "for i in $(seq 1 400); do echo tick-$i; sleep 0.02; done"));
+        string id = ZeroshotProcess.RunIn(_home, "run", file, "--detach").Out.Trim();
+        using var tmux = Shell();
+        Type(tmux, Zeroshot($"logs {id} -f -n 5") + "; echo EXIT=$?");
+        var screen = tmux.WaitFor(s => FooterAtBottom(s, Height) && s.Any(l => l.Contains("tick-")), "the footer over followed output", TimeSpan.FromSeconds(60));
+        Assert.Contains(screen, l => l.StartsWith($"┌─ {id}", StringComparison.Ordinal));
+        tmux.WaitForText("EXIT=0", TimeSpan.FromSeconds(60));
+        var all = tmux.Capture(scrollback: true);
+        Assert.Contains(all, l => l.Trim() == "tick-400");
+        AssertTerminalRestored(tmux);
+    }
+
+    [Fact]
     public void Without_a_terminal_there_are_no_escape_codes_and_a_plain_status_line_comes_every_interval()
     {
         var file = Cluster(("worker", "echo one; sleep 3; echo two"));

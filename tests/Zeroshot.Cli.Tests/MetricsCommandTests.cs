@@ -78,6 +78,26 @@ public class MetricsCommandTests
     }
 
     [Fact]
+    public void Ctrl_C_ends_the_stream_cleanly_with_exit_0()
+    {
+        using var tree = Sleeper();
+        using var run = ZeroshotProcess.Start(null, "metrics", "--pid", tree.Id.ToString(), "--interval", "100");
+        try
+        {
+            Wait.Until(() => run.OutSoFar.Contains("CPU ", StringComparison.Ordinal), "the first record");
+            using (var kill = Process.Start("kill", ["-INT", run.Process.Id.ToString()])) kill.WaitForExit();
+            var r = run.Wait(TimeSpan.FromSeconds(20));
+            Assert.Equal(0, r.ExitCode);
+            Assert.Empty(r.Error);
+            Assert.All(r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.StartsWith("CPU ", line));
+        }
+        finally
+        {
+            tree.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public void A_pid_that_does_not_exist_is_one_line_and_exit_1()
     {
         var r = ZeroshotProcess.Run("metrics", "--pid", "4194303");
