@@ -24,6 +24,9 @@ internal sealed record CliContext(
     Func<ZeroshotHome> Home,
     IReadOnlyList<string> SelfCommand)
 {
+    /// <summary>Cancelled by a second Ctrl+C or SIGTERM: stop without waiting.</summary>
+    public CancellationToken ForceKill { get; init; }
+
     /// <summary>The terminal's size when standard output is one, else 120×40 (the agents' PTYs get it).</summary>
     public (int Columns, int Rows) TerminalSize()
     {

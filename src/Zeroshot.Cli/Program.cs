@@ -6,6 +6,8 @@ using Zeroshot.Metrics;
 // The composition root: the only place that builds real implementations (the system clock, the
 // platform sampler, the real console streams). Commands receive them through CliContext.
 using var shutdown = new CancellationTokenSource();
+using var forceKill = new CancellationTokenSource();
+int signals = 0;
 // Ctrl+C and SIGTERM cancel the running command, which then ends cleanly and picks its exit code.
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
@@ -22,7 +24,10 @@ var context = new CliContext(
     RawOut: rawOut,
     Colors: !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null or "" && Environment.GetEnvironmentVariable("TERM") != "dumb",
     Home: () => ZeroshotHome.FromEnvironment(),
-    SelfCommand: SelfCommand());
+    SelfCommand: SelfCommand())
+{
+    ForceKill = forceKill.Token,
+};
 return await CliApp.RunAsync(args, context);
 
 // How to start this executable again: the apphost or AOT binary itself, or `dotnet zeroshot.dll`.
@@ -37,5 +42,12 @@ static IReadOnlyList<string> SelfCommand()
 void Cancel(PosixSignalContext signal)
 {
     signal.Cancel = true;
-    shutdown.Cancel();
+    // First signal: stop gracefully. Second: kill the agents now. Third: let the default action end us
+    // (the terminal is still restored by the finally blocks that run on the way out where possible).
+    switch (Interlocked.Increment(ref signals))
+    {
+        case 1: shutdown.Cancel(); break;
+        case 2: forceKill.Cancel(); break;
+        default: signal.Cancel = false; break;
+    }
 }

@@ -98,6 +98,27 @@ public class MetricsCommandTests
     }
 
     [Fact]
+    public void A_reader_that_goes_away_ends_the_stream_with_exit_0()
+    {
+        using var tree = Sleeper();
+        try
+        {
+            var info = new ProcessStartInfo("bash", ["-c", $"dotnet {ZeroshotProcess.Dll} metrics --pid {tree.Id} --json --interval 100 | head -1 >/dev/null; echo \"exit=${{PIPESTATUS[0]}}\""])
+            {
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            using var pipeline = Process.Start(info)!;
+            Assert.True(pipeline.WaitForExit(TimeSpan.FromSeconds(30)), "metrics kept running after its reader exited");
+            Assert.Equal("exit=0", pipeline.StandardOutput.ReadToEnd().Trim());
+        }
+        finally
+        {
+            tree.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public void A_pid_that_does_not_exist_is_one_line_and_exit_1()
     {
         var r = ZeroshotProcess.Run("metrics", "--pid", "4194303");

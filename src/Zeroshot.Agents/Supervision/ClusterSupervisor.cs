@@ -78,8 +78,10 @@ internal sealed class ClusterSupervisor
     private int _columns;
     private int _rows;
 
-    public ClusterSupervisor(string clusterId, ClusterConfig config, SupervisorServices services, IClusterObserver observer)
+    public ClusterSupervisor(string clusterId, ClusterConfig config, SupervisorServices services, IClusterObserver observer,
+        DateTimeOffset? startedAt = null)
     {
+        _startedAt = startedAt ?? services.Time.GetUtcNow();
         _clusterId = clusterId;
         _config = config;
         _services = services;
@@ -126,7 +128,6 @@ internal sealed class ClusterSupervisor
     public async Task<ClusterState> RunAsync()
     {
         var store = _services.Store;
-        _startedAt = _services.Time.GetUtcNow();
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(() => SampleLoopAsync(sampling.Token));
         try
@@ -135,22 +136,65 @@ internal sealed class ClusterSupervisor
             {
                 store.SetClusterIteration(_clusterId, _iteration, resetAgents: true);
                 foreach (var agent in _agents) SetWaiting(agent);
-                _observer.OnEvent(null, $"iteration {_iteration}/{_config.MaxIterations}");
+                Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
                 var outcome = await RunIterationAsync().ConfigureAwait(false);
                 if (outcome == IterationOutcome.Accepted) return Finish(ClusterState.Completed);
                 if (outcome == IterationOutcome.Stopped) return Finish(ClusterState.Stopped);
                 if (outcome == IterationOutcome.Failed) return Finish(ClusterState.Failed);
-                if (_iteration < _config.MaxIterations) _observer.OnEvent(null, "rejected: starting another iteration");
+                if (_iteration < _config.MaxIterations) Notify(null, "rejected: starting another iteration");
             }
             _iteration = _config.MaxIterations;
-            _observer.OnEvent(null, $"rejected in all {_config.MaxIterations} iterations");
+            Notify(null, $"rejected in all {_config.MaxIterations} iterations");
             return Finish(ClusterState.Failed);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug or a broken environment (disk full, database locked): never leave agents running
+            // behind a dead supervisor, and record the end before the error reaches the user.
+            await AbandonAsync().ConfigureAwait(false);
+            try
+            {
+                Finish(ClusterState.Failed);
+            }
+            catch (Exception inner) when (inner is not OutOfMemoryException)
+            {
+                // The store itself failed; the cluster will read as crashed once we are gone.
+                _ = inner;
+            }
+            throw;
         }
         finally
         {
             await sampling.CancelAsync().ConfigureAwait(false);
-            try { await sampler.ConfigureAwait(false); }
-            catch (OperationCanceledException) { /* the sampling loop ends by cancellation */ }
+            // The sampling loop ends by cancellation; its own errors were already contained per tick.
+            await sampler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Kills every agent's session and waits (bounded) until they are gone.</summary>
+    private async Task AbandonAsync()
+    {
+        var stops = new List<Task>();
+        foreach (var agent in _agents)
+        {
+            if (agent.Process is not { } process) continue;
+            agent.StopRequested = true;
+            stops.Add(process.StopAsync(TimeSpan.Zero));
+        }
+        await Task.WhenAll(stops).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var agent in _agents) agent.Process?.Dispose();
+    }
+
+    /// <summary>Tells the observers about an event; a broken observer (a closed terminal) never stops the supervisor.</summary>
+    private void Notify(string? agentId, string message)
+    {
+        try
+        {
+            _observer.OnEvent(agentId, message);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The display is gone (terminal closed, pipe reader exited): the logs and the store still have everything.
         }
     }
 
@@ -158,7 +202,7 @@ internal sealed class ClusterSupervisor
     {
         lock (_snapshotGate) _state = state;
         _services.Store.UpdateClusterState(_clusterId, state, state == ClusterState.Completed ? 0 : 1);
-        _observer.OnEvent(null, $"cluster {StateNames.Text(state)}");
+        Notify(null, $"cluster {StateNames.Text(state)}");
         return state;
     }
 
@@ -215,8 +259,8 @@ internal sealed class ClusterSupervisor
                     break;
                 case SupervisorEventKind.Stop when !stopping:
                     stopping = true;
-                    _observer.OnEvent(null, "stopping: SIGTERM to every agent");
                     StopAll(kill: false);
+                    Notify(null, "stopping: SIGTERM to every agent");
                     break;
                 case SupervisorEventKind.Kill:
                     stopping = true;
@@ -274,7 +318,7 @@ internal sealed class ClusterSupervisor
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
-            _observer.OnEvent(agent.Id, $"could not start: {e.Message}");
+            Notify(agent.Id, $"could not start: {e.Message}");
             lock (_snapshotGate)
             {
                 agent.State = AgentState.Failed;
@@ -295,11 +339,37 @@ internal sealed class ClusterSupervisor
             TimeProvider = _services.Time,
         });
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
-        var pump = AgentOutputPump.Start(process, logPath, _services.Time, onLogged: chunk =>
+        AgentOutputPump pump;
+        try
         {
-            interpreter.Feed(chunk);
-            _observer.OnLinesFlushed(agent.Id);
-        });
+            pump = AgentOutputPump.Start(process, logPath, _services.Time, onLogged: chunk =>
+            {
+                // Nothing downstream of the log may stop the pump: a stopped pump stops the agent
+                // (its terminal fills up) and loses its output.
+                try
+                {
+                    interpreter.Feed(chunk);
+                    _observer.OnLinesFlushed(agent.Id);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    // The display is gone; the log has the bytes.
+                }
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The log cannot be opened: the agent must not run unlogged.
+            process.Dispose();
+            Notify(agent.Id, $"could not open its log {logPath}: {e.Message}");
+            lock (_snapshotGate)
+            {
+                agent.State = AgentState.Failed;
+                agent.ExitCode = 127;
+            }
+            _services.Store.MarkAgentEnded(_clusterId, agent.Id, AgentState.Failed, 127);
+            return false;
+        }
         lock (_snapshotGate)
         {
             agent.Interpreter = interpreter;
@@ -310,7 +380,7 @@ internal sealed class ClusterSupervisor
             agent.PidStartTime = startTime;
         }
         _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
-        _observer.OnEvent(agent.Id, $"started (pid {process.Pid})");
+        Notify(agent.Id, $"started (pid {process.Pid})");
         agent.Relay = Task.Run(() => RelayAsync(agent, pump));
         _ = WatchExitAsync(agent, process);
         return true;
@@ -321,7 +391,14 @@ internal sealed class ClusterSupervisor
         DateTimeOffset lastTouch = default;
         await foreach (var chunk in pump.Display.ReadAllAsync().ConfigureAwait(false))
         {
-            _observer.OnOutput(agent.Id, chunk);
+            try
+            {
+                _observer.OnOutput(agent.Id, chunk);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // A follower went away mid-write; the others and the log are unaffected.
+            }
             var now = _services.Time.GetUtcNow();
             if (now - lastTouch >= TimeSpan.FromSeconds(1))
             {
@@ -348,8 +425,13 @@ internal sealed class ClusterSupervisor
         }
         if (agent.Pump is { } pump)
         {
-            await pump.Completion.ConfigureAwait(false);
-            if (agent.Relay is { } relay) await relay.ConfigureAwait(false);
+            // Output ends when every holder of the terminal closed it. A descendant that left the
+            // session (setsid) may keep it open forever: after the grace period, close the terminal
+            // ourselves (the pump then ends, and the straggler gets EIO/SIGHUP).
+            await pump.Completion.WaitAsync(_services.StopGrace + TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!pump.Completion.IsCompleted) agent.Process?.Dispose();
+            await pump.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (agent.Relay is { } relay) await relay.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (pump.LastOutputAt is { } last)
             {
                 agent.LastOutputAt = last;
@@ -377,7 +459,7 @@ internal sealed class ClusterSupervisor
         _services.Store.MarkAgentEnded(_clusterId, agent.Id, state, agent.ExitCode);
         string how = exit.Signal is int s ? $"killed by signal {s}" : $"exit code {exit.ExitCode}";
         string verdict = state == AgentState.Failed && agent.Config.Role == AgentRole.Validator ? " (rejected)" : "";
-        _observer.OnEvent(agent.Id, $"{StateNames.Text(state)}: {how}{verdict}");
+        Notify(agent.Id, $"{StateNames.Text(state)}: {how}{verdict}");
     }
 
     private void StopAll(bool kill)
@@ -411,29 +493,41 @@ internal sealed class ClusterSupervisor
                     }
                 }
             }
-            var samples = engine.Sample(pids);
-            lock (_snapshotGate)
+            try
             {
-                for (int i = 0; i < samples.Count; i++)
+                var samples = engine.Sample(pids);
+                lock (_snapshotGate)
                 {
-                    if (owners[i].State != AgentState.Running || owners[i].Pid != samples[i].Pid) continue;
-                    owners[i].Latest = samples[i];
-                    owners[i].History.Add(samples[i]);
+                    for (int i = 0; i < samples.Count; i++)
+                    {
+                        if (owners[i].State != AgentState.Running || owners[i].Pid != samples[i].Pid) continue;
+                        owners[i].Latest = samples[i];
+                        owners[i].History.Add(samples[i]);
+                    }
+                    // Live token counts reach the database once a tick, so `list` shows them without asking
+                    // us. Under the lock, and only while running: the final figure (written when the agent
+                    // ends) must never be overwritten by a late live one.
+                    foreach (var agent in owners)
+                    {
+                        if (agent.State != AgentState.Running) continue;
+                        var usage = agent.Usage;
+                        if (usage == agent.StoredUsage) continue;
+                        _services.Store.SetAgentUsage(_clusterId, agent.Id, usage);
+                        agent.StoredUsage = usage;
+                    }
                 }
             }
-            // Live token counts reach the database once a tick, so `list` shows them without asking us.
-            foreach (var agent in owners)
+            catch (Exception e) when (e is IOException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
             {
-                var usage = agent.Usage;
-                if (usage != agent.StoredUsage)
-                {
-                    _services.Store.SetAgentUsage(_clusterId, agent.Id, usage);
-                    agent.StoredUsage = usage;
-                }
+                // One failed tick blanks one tick; the next one tries again.
+                SampleFailures++;
             }
         }
         while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
     }
+
+    /// <summary>Sampling ticks that failed (metrics or the database), for diagnostics.</summary>
+    public long SampleFailures { get; private set; }
 
     /// <summary>An immutable view of the cluster and its agents, with their latest metrics and history.</summary>
     public ClusterSnapshot Snapshot()

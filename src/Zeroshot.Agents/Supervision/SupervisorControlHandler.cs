@@ -79,11 +79,12 @@ internal sealed class OutputFanout : IClusterObserver
         lock (_gate)
         {
             _relayed[agentId] = _relayed.GetValueOrDefault(agentId) + chunk.Length;
-            for (int i = _sinks.Count - 1; i >= 0; i--)
+            // A copy: a sink that fails ends its stream, whose Closed callback removes it from _sinks
+            // re-entrantly (same thread, same lock) while we would still be walking the list.
+            foreach (var (agent, sink) in _sinks.ToArray())
             {
-                var (agent, sink) = _sinks[i];
                 if (agent is not null && agent != agentId) continue;
-                if (!sink.TryWrite(chunk.Span)) _sinks.RemoveAt(i);
+                if (!sink.TryWrite(chunk.Span)) _sinks.RemoveAll(s => ReferenceEquals(s.Sink, sink));
             }
         }
     }
@@ -97,8 +98,9 @@ internal sealed class OutputFanout : IClusterObserver
     {
         lock (_gate)
         {
-            foreach (var (_, sink) in _sinks) sink.Complete();
+            var sinks = _sinks.ToArray();
             _sinks.Clear();
+            foreach (var (_, sink) in sinks) sink.Complete();
         }
     }
 }

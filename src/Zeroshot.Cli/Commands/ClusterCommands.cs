@@ -97,8 +97,9 @@ internal static class ClusterCommands
             {
                 throw new UserErrorException("run needs a cluster file or a prompt (or --demo)", ExitCodes.Usage);
             }
-            else if (given.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(given))
+            else if (File.Exists(given) || (given.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && !given.Any(char.IsWhiteSpace)))
             {
+                // A lone word ending in .json is a file (a missing one is reported as such); "fix package.json" is a prompt.
                 config = Override(ClusterConfigLoader.Load(given), parse.GetValue(provider), parse.GetValue(model));
             }
             else
@@ -248,7 +249,7 @@ internal static class ClusterCommands
                 return new LiveStatus(text, JsonDocument.Parse(text));
             }
         }
-        catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException)
+        catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException)
         {
             return new LiveStatus(null, null);
         }
@@ -298,7 +299,7 @@ internal static class ClusterCommands
                 await using (client.ConfigureAwait(false))
                     await client.RequestAsync(kill ? "kill" : "stop", null, cancel).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or ArgumentNullException)
+            catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException or ArgumentNullException)
             {
                 throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
             }
@@ -306,7 +307,10 @@ internal static class ClusterCommands
             var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
             while (env.Store.GetCluster(record.Id) is { State: ClusterState.Running } && context.Time.GetUtcNow() < deadline)
                 await System.Threading.Tasks.Task.Delay(50, cancel).ConfigureAwait(false);
-            context.Out.WriteLine($"{record.Id} {StateNames.Text(env.Store.GetCluster(record.Id)!.State)}");
+            var state = env.Store.GetCluster(record.Id)!.State;
+            if (state == ClusterState.Running)
+                throw new UserErrorException($"{record.Id} is still running 30 s after '{name}'; try 'zeroshot kill {record.Id}'");
+            context.Out.WriteLine($"{record.Id} {StateNames.Text(state)}");
             return ExitCodes.Success;
         });
         return command;

@@ -88,14 +88,26 @@ internal static class ClusterHost
         var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler,
             TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw);
         var fanout = new OutputFanout();
-        var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout));
+        var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout), record.StartedAt);
         onCreated?.Invoke(supervisor);
-        var server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout));
+        ControlServer server;
+        try
+        {
+            server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout));
+        }
+        catch (UserErrorException)
+        {
+            // No control socket, no supervisor: the cluster never started.
+            env.Store.UpdateClusterState(id, ClusterState.Failed, ExitCodes.Failure);
+            throw;
+        }
         ClusterState state;
         try
         {
             env.Store.SetSupervisor(id, System.Environment.ProcessId, ProcessIdentity.StartTime(System.Environment.ProcessId) ?? 0, server.SocketPath);
             using var stop = context.Shutdown.Register(supervisor.RequestStop);
+            // A second Ctrl+C does not wait for the grace period.
+            using var kill = context.ForceKill.Register(supervisor.RequestKill);
             state = await supervisor.RunAsync().ConfigureAwait(false);
         }
         finally

@@ -26,7 +26,7 @@ internal static class LogsCommand
             {
                 client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ControlUnavailableException or IOException)
+            catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException)
             {
                 // The supervisor is gone (the cluster just ended, or crashed): what is logged is all there is.
             }
@@ -100,15 +100,25 @@ internal static class LogsCommand
             foreach (var agent in agents)
             {
                 // The subscription says where in the log it starts: print the log up to there, then the stream.
-                var subscription = await client.SubscribeAsync("output", w =>
+                ControlSubscription subscription;
+                try
                 {
-                    w.WriteStartObject();
-                    w.WriteString("agent", agent);
-                    w.WriteEndObject();
-                }, cancellationToken: cancel).ConfigureAwait(false);
+                    subscription = await client.SubscribeAsync("output", w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("agent", agent);
+                        w.WriteEndObject();
+                    }, cancellationToken: cancel).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or ControlErrorException or InvalidDataException)
+                {
+                    // The cluster ended between our connect and this subscribe: the log is complete.
+                    CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
+                    continue;
+                }
                 long offset = subscription.Result.TryGetProperty("offset", out var o) && o.ValueKind == JsonValueKind.Number ? o.GetInt64() : 0;
                 CopyTail(home.AgentLogPath(record.Id, agent), lines, offset, b => Emit(agent, b));
-                streams.Add(Pump(agent, subscription));
+                streams.Add(Pump(agent, subscription, offset));
             }
             try
             {
@@ -122,11 +132,28 @@ internal static class LogsCommand
         Finish();
         return ExitCodes.Success;
 
-        async Task Pump(string agent, ControlSubscription subscription)
+        async Task Pump(string agent, ControlSubscription subscription, long position)
         {
-            await using (subscription.ConfigureAwait(false))
+            try
             {
-                await foreach (var chunk in subscription.ReadAllAsync(cancel).ConfigureAwait(false)) Emit(agent, chunk.Span);
+                await using (subscription.ConfigureAwait(false))
+                {
+                    await foreach (var chunk in subscription.ReadAllAsync(cancel).ConfigureAwait(false))
+                    {
+                        Emit(agent, chunk.Span);
+                        position += chunk.Length;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or ControlErrorException or InvalidDataException)
+            {
+                // The stream ended early (the supervisor exited before its last frames reached us, or we
+                // were too slow): the log has every byte.
+            }
+            if (!cancel.IsCancellationRequested)
+            {
+                // Whatever the stream did not deliver is in the log after `position`.
+                CopyRange(home.AgentLogPath(record.Id, agent), position, b => Emit(agent, b));
             }
         }
     }
@@ -147,6 +174,18 @@ internal static class LogsCommand
             emit(buffer.AsSpan(0, n));
             left -= n;
         }
+    }
+
+    /// <summary>Copies a log from <paramref name="start"/> to its current end.</summary>
+    internal static void CopyRange(string path, long start, Action<ReadOnlySpan<byte>> emit)
+    {
+        if (!File.Exists(path)) return;
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (start >= file.Length) return;
+        file.Position = start;
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = file.Read(buffer, 0, buffer.Length)) > 0) emit(buffer.AsSpan(0, n));
     }
 
     /// <summary>Where the last <paramref name="lines"/> lines before <paramref name="end"/> begin (reading backwards).</summary>

@@ -65,12 +65,17 @@ internal static class MetricsCommand
                 batch.Clear();
                 sampler.Sample(roots, batch);
                 output.Write(batch[0]);
-                if (!batch[0].Exists || ++written == settings.Count) break;
+                if (!batch[0].Exists || ++written == settings.Count || Output.StandardOutput.ReaderGone()) break;
             }
         }
         catch (OperationCanceledException) when (context.Shutdown.IsCancellationRequested)
         {
             // Ctrl+C is how a monitor is normally stopped: not an error.
+        }
+        catch (IOException) when (!context.Shutdown.IsCancellationRequested)
+        {
+            // The reader went away (`zeroshot metrics --json | head -1`: EPIPE, since .NET ignores
+            // SIGPIPE): nobody is listening, which ends a monitor as Ctrl+C does.
         }
         return ExitCodes.Success;
     }

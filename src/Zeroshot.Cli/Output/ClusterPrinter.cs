@@ -19,6 +19,7 @@ internal sealed class ClusterPrinter : IClusterObserver
     private readonly int _width;
     private readonly object _gate = new();
     private readonly bool _prefix;
+    private bool _broken;
 
     public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds, bool prefix = true)
     {
@@ -49,7 +50,7 @@ internal sealed class ClusterPrinter : IClusterObserver
 
     public void OnLinesFlushed(string agentId)
     {
-        lock (_gate) _out.Flush();
+        lock (_gate) Guard(_out.Flush);
     }
 
     public void OnEvent(string? agentId, string message)
@@ -57,16 +58,33 @@ internal sealed class ClusterPrinter : IClusterObserver
         lock (_gate)
         {
             WriteLine("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2", "2");
-            _out.Flush();
+            Guard(_out.Flush);
         }
     }
 
     private void WriteLine(string who, string text, string prefixSgr, string? textSgr)
     {
         string prefix = _prefix ? who.PadRight(_width) + " │ " : "";
-        if (!_color) _out.Write(prefix + StripEscapes(text) + "\n");
-        else if (textSgr is null) _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m{text}\u001b[0m\n");
-        else _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m\u001b[{textSgr}m{text}\u001b[0m\n");
+        if (!_color) Guard(() => _out.Write(prefix + StripEscapes(text) + "\n"));
+        else if (textSgr is null) Guard(() => _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m{text}\u001b[0m\n"));
+        else Guard(() => _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m\u001b[{textSgr}m{text}\u001b[0m\n"));
+    }
+
+    /// <summary>
+    /// A terminal that went away (EIO after a hang-up) or a pipe whose reader exited (EPIPE: .NET
+    /// ignores SIGPIPE) ends the display, never the cluster: the logs keep every byte.
+    /// </summary>
+    private void Guard(Action write)
+    {
+        if (_broken) return;
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            _broken = true;
+        }
     }
 
     private static string Color(string agentId)

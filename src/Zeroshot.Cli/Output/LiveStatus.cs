@@ -32,6 +32,7 @@ internal sealed class LiveStatus : IAsyncDisposable
     private int _width;
     private int _height;
     private int _lastOutputRows = -1;
+    private volatile bool _disposed;
 
     private LiveStatus(TextWriter output, FooterRenderer? renderer, Func<CancellationToken, Task<JsonDocument?>> status,
         Action<int, int>? onOutputArea, Action<string>? plainLine, LiveStatusOptions options, TimeProvider time, int width, int height)
@@ -92,12 +93,25 @@ internal sealed class LiveStatus : IAsyncDisposable
         using var timer = new PeriodicTimer(period, _time);
         try
         {
-            if (drawFirst) await tick(_stop.Token).ConfigureAwait(false);
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false)) await tick(_stop.Token).ConfigureAwait(false);
+            if (drawFirst) await Safely(tick).ConfigureAwait(false);
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false)) await Safely(tick).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
             // Disposed: the run is over.
+        }
+    }
+
+    /// <summary>One failed refresh (a status it cannot read, a terminal write that failed) skips one frame.</summary>
+    private async Task Safely(Func<CancellationToken, Task> tick)
+    {
+        try
+        {
+            await tick(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or KeyNotFoundException or FormatException or JsonException or ObjectDisposedException)
+        {
+            // Next tick tries again.
         }
     }
 
@@ -128,7 +142,7 @@ internal sealed class LiveStatus : IAsyncDisposable
 
     private void OnResized()
     {
-        if (_renderer is null) return;
+        if (_renderer is null || _disposed) return;
         int width, height;
         try
         {
@@ -146,7 +160,7 @@ internal sealed class LiveStatus : IAsyncDisposable
         }
         _renderer.Resize(width, height);
         _lastOutputRows = -1;
-        _ = DrawAsync(_stop.Token);
+        _ = Safely(DrawAsync);
     }
 
     /// <summary>Maps the <c>status --json</c> document to the footer's view model.</summary>
@@ -170,16 +184,17 @@ internal sealed class LiveStatus : IAsyncDisposable
                 ("stopped", _) => ("stopped", ActivityKind.Stopped),
                 _ => ("waiting", ActivityKind.Idle),
             };
-            string model = a.GetProperty("model").GetString() ?? a.GetProperty("provider").GetString() ?? "";
+            string model = (a.TryGetProperty("model", out var m1) ? m1.GetString() : null)
+                ?? (a.TryGetProperty("provider", out var p1) ? p1.GetString() : null) ?? "";
             long tokens = a.TryGetProperty("tokens", out var t) ? t.GetProperty("total").GetInt64() : 0;
             decimal cost = a.TryGetProperty("costUsd", out var c) ? c.GetDecimal() : 0;
             bool estimated = a.TryGetProperty("costEstimated", out var e) && e.GetBoolean();
-            TimeSpan? ago = a.GetProperty("lastOutputAt").GetString() is { } last
+            TimeSpan? ago = a.TryGetProperty("lastOutputAt", out var lo) && lo.GetString() is { } last
                 ? now - DateTimeOffset.Parse(last, CultureInfo.InvariantCulture)
                 : null;
             var agent = new FooterAgent(a.GetProperty("id").GetString()!, model, word, running, kind, Tokens: tokens, CostUsd: cost,
                 CostEstimated: estimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago);
-            if (running && a.GetProperty("metrics") is { ValueKind: JsonValueKind.Object } m)
+            if (running && a.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.Object)
             {
                 agent = agent with
                 {
@@ -203,19 +218,27 @@ internal sealed class LiveStatus : IAsyncDisposable
     /// <summary>Stops refreshing and leaves the terminal as it was found (full scroll region, cursor visible, footer cleared).</summary>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _winch?.Dispose();
+        _debouncer?.Dispose();
+        // Each step on its own: a failed flush (terminal gone) must not skip restoring the terminal.
+        Try(Out.Flush);
+        if (_renderer is not null) Try(_renderer.Teardown);
+        else Try(Out.Dispose); // the buffered writer; the stream stays open
+        _stop.Dispose();
+
+        static void Try(Action step)
         {
-            await _loop.ConfigureAwait(false);
-        }
-        finally
-        {
-            _winch?.Dispose();
-            _debouncer?.Dispose();
-            Out.Flush();
-            _renderer?.Teardown();
-            if (_renderer is null) Out.Dispose(); // the buffered writer; the stream stays open
-            _stop.Dispose();
+            try
+            {
+                step();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // The terminal is gone: nothing left to restore on it.
+            }
         }
     }
 
