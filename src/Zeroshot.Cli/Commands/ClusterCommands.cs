@@ -335,7 +335,14 @@ internal static class ClusterCommands
         {
             using var env = new ClusterHost.Environment(context);
             var printer = new Output.ClusterPrinter(context.Out, false, []);
-            return await ClusterHost.SuperviseAsync(parse.GetValue(id)!, env, context, new EventsOnly(printer)).ConfigureAwait(false);
+            try
+            {
+                return await ClusterHost.SuperviseAsync(parse.GetValue(id)!, env, context, new EventsOnly(printer)).ConfigureAwait(false);
+            }
+            finally
+            {
+                await printer.DrainAsync().ConfigureAwait(false);
+            }
         });
         return command;
     }

@@ -51,10 +51,17 @@ internal static class ClusterHost
             // Every exit path (completion, Ctrl+C, SIGTERM, SIGHUP, an exception) passes here and restores the terminal.
             await using (status.ConfigureAwait(false))
             {
-                var printer = new Output.ClusterPrinter(status.Out, context.Colors, config.Agents.Select(a => a.Id));
+                var printer = new Output.ClusterPrinter(status.Out, context.Colors, config.Agents.Select(a => a.Id), lossy: context.Colors);
                 observer.Inner = printer;
                 printer.OnEvent(null, $"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
-                return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s).ConfigureAwait(false);
+                try
+                {
+                    return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await printer.DrainAsync().ConfigureAwait(false);
+                }
             }
         }
 

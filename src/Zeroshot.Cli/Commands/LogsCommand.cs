@@ -83,16 +83,17 @@ internal static class LogsCommand
                 printer.OnLinesFlushed(agent);
             }
         }
-        void Finish()
+        async Task Finish()
         {
             foreach (var interpreter in interpreters.Values) interpreter.Complete();
+            await printer.DrainAsync().ConfigureAwait(false);
             output.Flush();
         }
 
         if (client is null)
         {
             foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
-            Finish();
+            await Finish().ConfigureAwait(false);
             return ExitCodes.Success;
         }
         {
@@ -129,7 +130,7 @@ internal static class LogsCommand
                 // Ctrl+C ends following, as with tail -f.
             }
         }
-        Finish();
+        await Finish().ConfigureAwait(false);
         return ExitCodes.Success;
 
         async Task Pump(string agent, ControlSubscription subscription, long position)

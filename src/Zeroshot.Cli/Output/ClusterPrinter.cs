@@ -1,4 +1,5 @@
 using System.Text;
+using System.Threading.Channels;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Supervision;
 
@@ -10,8 +11,16 @@ namespace Zeroshot.Cli.Output;
 /// <c>agent │ </c> in a stable colour per agent, plus the supervisor's own events prefixed
 /// <c>zeroshot │ </c>. Colours only on a terminal; without one, no escape codes at all.
 /// </summary>
+/// <remarks>
+/// Lines are formatted on the caller's thread (an agent's pump) and written by a task of their own:
+/// a terminal that stalls (Ctrl+S, a slow link, a pager) must not stall the agents, whose output is
+/// already in their logs. If a terminal falls far behind, the oldest unwritten lines are dropped
+/// with a notice saying how many (<c>lossy</c>); a file or pipe gets every line (the producer waits). The writer flushes whenever it has caught up: one terminal write
+/// per burst of output, not per line. Call <see cref="DrainAsync"/> before exiting.
+/// </remarks>
 internal sealed class ClusterPrinter : IClusterObserver
 {
+    private const int QueueCapacity = 50_000;
     // Bright, readable on dark and light backgrounds; red is kept for errors.
     private static readonly string[] Palette = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
     private readonly TextWriter _out;
@@ -20,13 +29,47 @@ internal sealed class ClusterPrinter : IClusterObserver
     private readonly object _gate = new();
     private readonly bool _prefix;
     private bool _broken;
+    private long _dropped;
+    private readonly Channel<string> _queue;
+    private readonly Task _writer;
+    private readonly bool _lossy;
 
-    public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds, bool prefix = true)
+    public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds, bool prefix = true, bool lossy = false)
     {
+        _lossy = lossy;
         _out = output;
         _color = color;
         _prefix = prefix;
         _width = Math.Max("zeroshot".Length, agentIds.DefaultIfEmpty("").Max(id => id.Length));
+        _queue = Channel.CreateBounded<string>(
+            new BoundedChannelOptions(QueueCapacity) { FullMode = lossy ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait, SingleReader = true },
+            _ => Interlocked.Increment(ref _dropped));
+        _writer = Task.Run(WriteAsync);
+    }
+
+    private async Task WriteAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            lock (_gate)
+            {
+                while (reader.TryRead(out var text))
+                {
+                    long dropped = Interlocked.Exchange(ref _dropped, 0);
+                    if (dropped > 0) Guard(() => _out.Write(Format("zeroshot", $"… {dropped} lines not shown: the terminal fell behind (they are in the logs)", "2", "2")));
+                    Guard(() => _out.Write(text));
+                }
+                Guard(_out.Flush);
+            }
+        }
+    }
+
+    /// <summary>Writes what is queued (waiting at most <paramref name="timeout"/>) and stops the writer.</summary>
+    public async Task DrainAsync(TimeSpan? timeout = null)
+    {
+        _queue.Writer.TryComplete();
+        await _writer.WaitAsync(timeout ?? TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>Raw chunks are for byte-exact consumers (logs -f, attach); people get <see cref="OnLine"/>.</summary>
@@ -44,30 +87,37 @@ internal sealed class ClusterPrinter : IClusterObserver
             DisplayStyle.Error => "31",
             _ => null,
         };
-        // Flushed per chunk of output (OnLinesFlushed), not per line: one terminal write per chunk.
-        lock (_gate) WriteLine(agentId, line.Text, Color(agentId), sgr);
+        Enqueue(Format(agentId, line.Text, Color(agentId), sgr));
     }
 
-    public void OnLinesFlushed(string agentId)
+    private void Enqueue(string text)
     {
-        lock (_gate) Guard(_out.Flush);
-    }
-
-    public void OnEvent(string? agentId, string message)
-    {
-        lock (_gate)
+        if (_queue.Writer.TryWrite(text) || _lossy) return;
+        // Not lossy (a file or a pipe): wait for room, as a write to a full pipe would.
+        try
         {
-            WriteLine("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2", "2");
-            Guard(_out.Flush);
+            _queue.Writer.WriteAsync(text).AsTask().GetAwaiter().GetResult();
+        }
+        catch (ChannelClosedException)
+        {
+            // Drained and closed: the run is over.
         }
     }
 
-    private void WriteLine(string who, string text, string prefixSgr, string? textSgr)
+    /// <summary>The writer flushes whenever it catches up; nothing to do per chunk.</summary>
+    public void OnLinesFlushed(string agentId)
+    {
+    }
+
+    public void OnEvent(string? agentId, string message) =>
+        Enqueue(Format("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2", "2"));
+
+    private string Format(string who, string text, string prefixSgr, string? textSgr)
     {
         string prefix = _prefix ? who.PadRight(_width) + " │ " : "";
-        if (!_color) Guard(() => _out.Write(prefix + StripEscapes(text) + "\n"));
-        else if (textSgr is null) Guard(() => _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m{text}\u001b[0m\n"));
-        else Guard(() => _out.Write($"\u001b[{prefixSgr}m{prefix}\u001b[0m\u001b[{textSgr}m{text}\u001b[0m\n"));
+        if (!_color) return prefix + StripEscapes(text) + "\n";
+        if (textSgr is null) return $"\u001b[{prefixSgr}m{prefix}\u001b[0m{text}\u001b[0m\n";
+        return $"\u001b[{prefixSgr}m{prefix}\u001b[0m\u001b[{textSgr}m{text}\u001b[0m\n";
     }
 
     /// <summary>
