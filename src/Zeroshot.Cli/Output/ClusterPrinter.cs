@@ -14,13 +14,18 @@ namespace Zeroshot.Cli.Output;
 /// <remarks>
 /// Lines are formatted on the caller's thread (an agent's pump) and written by a task of their own:
 /// a terminal that stalls (Ctrl+S, a slow link, a pager) must not stall the agents, whose output is
-/// already in their logs. If a terminal falls far behind, the oldest unwritten lines are dropped
-/// with a notice saying how many (<c>lossy</c>); a file or pipe gets every line (the producer waits). The writer flushes whenever it has caught up: one terminal write
+/// already in their logs. A terminal that is merely slower than a fast agent slows it down, as a
+/// terminal always does, and shows every line; one that accepts nothing for
+/// <see cref="StallTimeout"/> is considered stalled (<c>lossy</c>): lines are then skipped, with a
+/// notice saying how many, until it catches up. A file or pipe gets every line. The writer flushes whenever it has caught up: one terminal write
 /// per burst of output, not per line. Call <see cref="DrainAsync"/> before exiting.
 /// </remarks>
 internal sealed class ClusterPrinter : IClusterObserver
 {
     private const int QueueCapacity = 50_000;
+
+    /// <summary>How long a full queue may block an agent's output before the terminal counts as stalled.</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(2);
     // Bright, readable on dark and light backgrounds; red is kept for errors.
     private static readonly string[] Palette = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
     private readonly TextWriter _out;
@@ -33,17 +38,20 @@ internal sealed class ClusterPrinter : IClusterObserver
     private readonly Channel<string> _queue;
     private readonly Task _writer;
     private readonly bool _lossy;
+    private readonly TimeSpan _stallTimeout;
+    private volatile bool _stalled;
 
-    public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds, bool prefix = true, bool lossy = false)
+    public ClusterPrinter(TextWriter output, bool color, IEnumerable<string> agentIds, bool prefix = true, bool lossy = false,
+        TimeSpan? stallTimeout = null, int capacity = QueueCapacity)
     {
         _lossy = lossy;
+        _stallTimeout = stallTimeout ?? StallTimeout;
         _out = output;
         _color = color;
         _prefix = prefix;
         _width = Math.Max("zeroshot".Length, agentIds.DefaultIfEmpty("").Max(id => id.Length));
         _queue = Channel.CreateBounded<string>(
-            new BoundedChannelOptions(QueueCapacity) { FullMode = lossy ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait, SingleReader = true },
-            _ => Interlocked.Increment(ref _dropped));
+            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
         _writer = Task.Run(WriteAsync);
     }
 
@@ -61,6 +69,7 @@ internal sealed class ClusterPrinter : IClusterObserver
                     Guard(() => _out.Write(text));
                 }
                 Guard(_out.Flush);
+                _stalled = false; // caught up
             }
         }
     }
@@ -92,11 +101,22 @@ internal sealed class ClusterPrinter : IClusterObserver
 
     private void Enqueue(string text)
     {
-        if (_queue.Writer.TryWrite(text) || _lossy) return;
-        // Not lossy (a file or a pipe): wait for room, as a write to a full pipe would.
+        if (_queue.Writer.TryWrite(text)) return;
+        if (_stalled)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+        // Full: wait for room, as a write to a slow terminal or a full pipe would.
+        using var timeout = _lossy ? new CancellationTokenSource(_stallTimeout) : null;
         try
         {
-            _queue.Writer.WriteAsync(text).AsTask().GetAwaiter().GetResult();
+            _queue.Writer.WriteAsync(text, timeout?.Token ?? default).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            _stalled = true;
+            Interlocked.Increment(ref _dropped);
         }
         catch (ChannelClosedException)
         {
