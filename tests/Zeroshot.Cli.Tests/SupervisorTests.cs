@@ -328,3 +328,54 @@ public sealed class EndToEndCollection
 {
     public const string Name = "end to end";
 }
+
+/// <summary>`task run` with the claude provider, against a stand-in `claude` executable on PATH.</summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class TaskRunTests : IDisposable
+{
+    private readonly string _home = Path.Combine(Path.GetTempPath(), "zs-task-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public TaskRunTests() => Directory.CreateDirectory(_home);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_home, recursive: true); }
+        catch (IOException) { /* a temp dir */ }
+    }
+
+    [Fact]
+    public void A_task_runs_one_claude_agent_with_the_prompt_model_and_cwd_and_counts_its_result()
+    {
+        var bin = Directory.CreateDirectory(Path.Combine(_home, "bin")).FullName;
+        var work = Directory.CreateDirectory(Path.Combine(_home, "project")).FullName;
+        var claude = Path.Combine(bin, "claude");
+        // Records its argv and working directory, then speaks stream-json like Claude Code.
+        File.WriteAllText(claude, """
+            #!/bin/bash
+            printf '%s\n' "$@" > "$ZEROSHOT_HOME/argv.txt"
+            pwd > "$ZEROSHOT_HOME/cwd.txt"
+            echo '{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5"}'
+            echo '{"type":"assistant","message":{"id":"m1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Fixed it."}],"usage":{"input_tokens":5,"output_tokens":6,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}'
+            echo '{"type":"result","subtype":"success","is_error":false,"duration_ms":2100,"num_turns":1,"result":"Fixed it.","session_id":"s","total_cost_usd":0.5,"usage":{"input_tokens":5,"output_tokens":6,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}'
+            """.Replace("\r", ""));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(claude, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        using var run = ZeroshotProcess.Start(_home, new Dictionary<string, string> { ["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH") },
+            "task", "run", "fix the login bug", "--provider", "claude", "--model", "sonnet", "--cwd", work);
+        var r = run.Wait(TimeSpan.FromSeconds(60));
+
+        Assert.True(r.ExitCode == 0, r.Out + r.Error);
+        Assert.Equal(["-p", "fix the login bug", "--output-format", "stream-json", "--verbose", "--model", "sonnet"],
+            File.ReadAllLines(Path.Combine(_home, "argv.txt")));
+        Assert.Equal(work, File.ReadAllText(Path.Combine(_home, "cwd.txt")).Trim());
+        Assert.Matches(@"(?m)│ Fixed it\.$", r.Out);
+        Assert.Matches(@"(?m)│ ✓ done in 2\.1s", r.Out);
+
+        var list = JsonDocument.Parse(ZeroshotProcess.RunIn(_home, "list", "--json").Out).RootElement[0];
+        Assert.Equal("task", list.GetProperty("kind").GetString());
+        Assert.Equal("completed", list.GetProperty("state").GetString());
+        Assert.Equal(11, list.GetProperty("tokens").GetProperty("total").GetInt64());
+        Assert.Equal(0.5m, list.GetProperty("costUsd").GetDecimal());
+        Assert.False(list.GetProperty("costEstimated").GetBoolean());
+    }
+}

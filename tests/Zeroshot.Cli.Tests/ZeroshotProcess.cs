@@ -20,13 +20,16 @@ internal static class ZeroshotProcess
         return running.Wait(timeout);
     }
 
-    public static Running Start(string? home, params string[] args)
+    public static Running Start(string? home, params string[] args) => Start(home, null, args);
+
+    public static Running Start(string? home, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         info.ArgumentList.Add(Dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         if (home is not null) info.Environment["ZEROSHOT_HOME"] = home;
         info.Environment.Remove("NO_COLOR");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         return new Running(Process.Start(info)!);
     }
 
