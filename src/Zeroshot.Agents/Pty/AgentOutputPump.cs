@@ -31,7 +31,8 @@ internal sealed class AgentOutputPump : IAsyncDisposable
     private long _totalBytes;
     private long _droppedBytes;
     private long _lastOutputTicks;
-    private Action<ReadOnlySpan<byte>>? _onLogged;
+    private Action<ReadOnlyMemory<byte>>? _onLogged;
+    private bool _displayEnabled = true;
 
     private AgentOutputPump(PtyProcess pty, FileStream log, TimeProvider time, int displayCapacity)
     {
@@ -39,7 +40,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
         _log = log;
         _time = time;
         _display = Channel.CreateBounded<ReadOnlyMemory<byte>>(
-            new BoundedChannelOptions(displayCapacity)
+            new BoundedChannelOptions(Math.Max(1, displayCapacity))
             {
                 FullMode = BoundedChannelFullMode.DropOldest,
                 SingleWriter = true,
@@ -56,17 +57,20 @@ internal sealed class AgentOutputPump : IAsyncDisposable
     /// <param name="pty">The agent's terminal.</param>
     /// <param name="logPath">The agent's log file.</param>
     /// <param name="timeProvider">Clock for <see cref="LastOutputAt"/>; <see cref="TimeProvider.System"/> by default.</param>
-    /// <param name="displayCapacity">Chunks the display channel holds before dropping the oldest (each up to 64 KiB).</param>
+    /// <param name="displayCapacity">
+    /// Chunks the display channel holds before dropping the oldest (each up to 64 KiB); 0 turns the
+    /// channel off (no copy per chunk) for callers that take every chunk through <paramref name="onLogged"/>.
+    /// </param>
     /// <param name="onLogged">
     /// Called on the pump thread with every chunk right after it reached the log and before the display gets
     /// it: for consumers that must see every byte in order (token accounting), which the lossy display
     /// channel cannot promise. It must be fast; an exception from it ends the pump.
     /// </param>
     public static AgentOutputPump Start(PtyProcess pty, string logPath, TimeProvider? timeProvider = null, int displayCapacity = 256,
-        Action<ReadOnlySpan<byte>>? onLogged = null)
+        Action<ReadOnlyMemory<byte>>? onLogged = null)
     {
         ArgumentNullException.ThrowIfNull(pty);
-        ArgumentOutOfRangeException.ThrowIfLessThan(displayCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(displayCapacity, 0);
         string? directory = Path.GetDirectoryName(Path.GetFullPath(logPath));
         if (directory is not null)
         {
@@ -81,7 +85,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
             Share = FileShare.Read | FileShare.Delete,
             BufferSize = 0,
         });
-        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity) { _onLogged = onLogged };
+        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity) { _onLogged = onLogged, _displayEnabled = displayCapacity > 0 };
         var thread = new Thread(static state => ((AgentOutputPump)state!).Run(), maxStackSize: 256 * 1024)
         {
             IsBackground = true,
@@ -144,11 +148,12 @@ internal sealed class AgentOutputPump : IAsyncDisposable
                 }
 
                 _log.Write(buffer, 0, n);
-                _onLogged?.Invoke(buffer.AsSpan(0, n));
+                // The memory is the pump's buffer: valid only during the call.
+                _onLogged?.Invoke(buffer.AsMemory(0, n));
                 Interlocked.Add(ref _totalBytes, n);
                 Interlocked.Exchange(ref _lastOutputTicks, _time.GetUtcNow().UtcTicks);
                 // DropOldest: TryWrite always succeeds; a displaced chunk is counted by the itemDropped callback.
-                _display.Writer.TryWrite(buffer.AsSpan(0, n).ToArray());
+                if (_displayEnabled) _display.Writer.TryWrite(buffer.AsSpan(0, n).ToArray());
             }
 
             _log.Flush(flushToDisk: true);

@@ -21,7 +21,8 @@ internal sealed class AgentRuntime(AgentConfig config)
     public int? ExitCode { get; set; }
     public PtyProcess? Process { get; set; }
     public AgentOutputPump? Pump { get; set; }
-    public Task? Relay { get; set; }
+    /// <summary>The last-output time last written to the state database.</summary>
+    public DateTimeOffset? StoredLastOutput { get; set; }
 
     /// <summary>Reads the current run's output: tokens, cost and activity.</summary>
     public AgentOutputInterpreter? Interpreter { get; set; }

@@ -10,7 +10,10 @@ namespace Zeroshot.Agents.Supervision;
 /// <summary>Receives what the agents of a cluster do, as it happens (the foreground printer, the control socket).</summary>
 internal interface IClusterObserver
 {
-    /// <summary>A chunk of an agent's output, already appended to its log.</summary>
+    /// <summary>
+    /// A chunk of an agent's output, already appended to its log, on the agent's pump thread: every byte,
+    /// in order. The memory is only valid during the call; it must not block.
+    /// </summary>
     void OnOutput(string agentId, ReadOnlyMemory<byte> chunk);
 
     /// <summary>A change of cluster or agent state worth a line (iteration started, agent exited…).</summary>
@@ -342,18 +345,19 @@ internal sealed class ClusterSupervisor
         AgentOutputPump pump;
         try
         {
-            pump = AgentOutputPump.Start(process, logPath, _services.Time, onLogged: chunk =>
+            pump = AgentOutputPump.Start(process, logPath, _services.Time, displayCapacity: 0, onLogged: chunk =>
             {
                 // Nothing downstream of the log may stop the pump: a stopped pump stops the agent
                 // (its terminal fills up) and loses its output.
                 try
                 {
-                    interpreter.Feed(chunk);
+                    _observer.OnOutput(agent.Id, chunk);
+                    interpreter.Feed(chunk.Span);
                     _observer.OnLinesFlushed(agent.Id);
                 }
-                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
                 {
-                    // The display is gone; the log has the bytes.
+                    // The display is gone, or a follower went away mid-write; the log has the bytes.
                 }
             });
         }
@@ -381,32 +385,8 @@ internal sealed class ClusterSupervisor
         }
         _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
         Notify(agent.Id, $"started (pid {process.Pid})");
-        agent.Relay = Task.Run(() => RelayAsync(agent, pump));
         _ = WatchExitAsync(agent, process);
         return true;
-    }
-
-    private async Task RelayAsync(AgentRuntime agent, AgentOutputPump pump)
-    {
-        DateTimeOffset lastTouch = default;
-        await foreach (var chunk in pump.Display.ReadAllAsync().ConfigureAwait(false))
-        {
-            try
-            {
-                _observer.OnOutput(agent.Id, chunk);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-            {
-                // A follower went away mid-write; the others and the log are unaffected.
-            }
-            var now = _services.Time.GetUtcNow();
-            if (now - lastTouch >= TimeSpan.FromSeconds(1))
-            {
-                // The store itself throttles too; this keeps the relay from taking its lock per chunk.
-                _services.Store.TouchLastOutput(_clusterId, agent.Id, now);
-                lastTouch = now;
-            }
-        }
     }
 
     private async Task WatchExitAsync(AgentRuntime agent, PtyProcess process)
@@ -431,7 +411,7 @@ internal sealed class ClusterSupervisor
             await pump.Completion.WaitAsync(_services.StopGrace + TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (!pump.Completion.IsCompleted) agent.Process?.Dispose();
             await pump.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (agent.Relay is { } relay) await relay.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
             if (pump.LastOutputAt is { } last)
             {
                 agent.LastOutputAt = last;
@@ -510,6 +490,12 @@ internal sealed class ClusterSupervisor
                     foreach (var agent in owners)
                     {
                         if (agent.State != AgentState.Running) continue;
+                        // `lastOutputAt` reaches the database once a tick too.
+                        if (agent.Pump?.LastOutputAt is { } last && last != agent.StoredLastOutput)
+                        {
+                            _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+                            agent.StoredLastOutput = last;
+                        }
                         var usage = agent.Usage;
                         if (usage == agent.StoredUsage) continue;
                         _services.Store.SetAgentUsage(_clusterId, agent.Id, usage);
