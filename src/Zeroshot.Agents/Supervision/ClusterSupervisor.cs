@@ -21,12 +21,6 @@ internal interface IClusterObserver
 
     /// <summary>A line of an agent's output rendered for people (or as written, in raw mode), on the agent's pump thread.</summary>
     void OnLine(string agentId, DisplayLine line) { }
-
-    /// <summary>
-    /// The lines of one chunk of output have all been handed to <see cref="OnLine"/>: the moment to flush,
-    /// so a fast agent costs one terminal write per chunk, not one per line.
-    /// </summary>
-    void OnLinesFlushed(string agentId) { }
 }
 
 /// <summary>What a supervisor needs from the composition root.</summary>
@@ -353,7 +347,6 @@ internal sealed class ClusterSupervisor
                 {
                     _observer.OnOutput(agent.Id, chunk);
                     interpreter.Feed(chunk.Span);
-                    _observer.OnLinesFlushed(agent.Id);
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
                 {
@@ -421,7 +414,6 @@ internal sealed class ClusterSupervisor
         }
         // The pump thread has ended: the last partial line can be flushed from here.
         agent.Interpreter?.Complete();
-        _observer.OnLinesFlushed(agent.Id);
         agent.Process?.Dispose();
         // An agent we asked to stop is "stopped" unless it still finished its work (exit 0).
         var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;
@@ -454,7 +446,10 @@ internal sealed class ClusterSupervisor
 
     private async Task SampleLoopAsync(CancellationToken cancel)
     {
-        using var engine = new MetricsEngine(_services.CreateSampler(new SamplerOptions()));
+        // The sampler directly, not a MetricsEngine: each agent keeps one history across its runs
+        // (AgentRuntime.History), and an engine would keep a second, per-pid copy nobody reads.
+        using var sampler = _services.CreateSampler(new SamplerOptions());
+        var samples = new List<TreeSample>();
         using var timer = new PeriodicTimer(_services.SampleInterval, _services.Time);
         var pids = new List<int>();
         var owners = new List<AgentRuntime>();
@@ -475,7 +470,8 @@ internal sealed class ClusterSupervisor
             }
             try
             {
-                var samples = engine.Sample(pids);
+                samples.Clear();
+                sampler.Sample(pids, samples);
                 lock (_snapshotGate)
                 {
                     for (int i = 0; i < samples.Count; i++)

@@ -122,9 +122,4 @@ internal sealed class CompositeObserver(params IClusterObserver[] observers) : I
     {
         foreach (var o in observers) o.OnLine(agentId, line);
     }
-
-    public void OnLinesFlushed(string agentId)
-    {
-        foreach (var o in observers) o.OnLinesFlushed(agentId);
-    }
 }

@@ -148,7 +148,5 @@ internal static class ClusterHost
         public void OnEvent(string? agentId, string message) => Inner?.OnEvent(agentId, message);
 
         public void OnLine(string agentId, Agents.Output.DisplayLine line) => Inner?.OnLine(agentId, line);
-
-        public void OnLinesFlushed(string agentId) => Inner?.OnLinesFlushed(agentId);
     }
 }

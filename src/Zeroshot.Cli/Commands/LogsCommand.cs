@@ -80,7 +80,6 @@ internal static class LogsCommand
             else
             {
                 interpreters[agent].Feed(chunk);
-                printer.OnLinesFlushed(agent);
             }
         }
         async Task Finish()

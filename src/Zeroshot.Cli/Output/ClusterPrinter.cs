@@ -124,10 +124,6 @@ internal sealed class ClusterPrinter : IClusterObserver
         }
     }
 
-    /// <summary>The writer flushes whenever it catches up; nothing to do per chunk.</summary>
-    public void OnLinesFlushed(string agentId)
-    {
-    }
 
     public void OnEvent(string? agentId, string message) =>
         Enqueue(Format("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2", "2"));
