@@ -9,7 +9,10 @@ internal enum ClusterKind
     Task,
 }
 
-/// <summary>An agent's role: workers change things; validators judge the work (non-zero exit = reject).</summary>
+/// <summary>
+/// An agent's role: workers change things; validators judge the work (a provider validator by the verdict in its
+/// final message, a <c>command</c> validator by its exit code).
+/// </summary>
 internal enum AgentRole
 {
     Worker,
@@ -30,6 +33,13 @@ internal sealed record ClusterConfig(
     ClusterKind Kind = ClusterKind.Cluster)
 {
     public const int DefaultMaxIterations = 3;
+
+    /// <summary>
+    /// How often a validator that failed (an API error, a crash, no verdict) is run again in the same iteration
+    /// before the cluster fails with its error (field <c>"validatorRetries"</c>, default 0). A failed validator
+    /// never re-runs the worker: only a verdict can reject.
+    /// </summary>
+    public int ValidatorRetries { get; init; }
 
     public AgentConfig? FindAgent(string id)
     {

@@ -21,6 +21,8 @@ internal static class ClusterConfigJson
             if (config.Prompt is not null)
                 writer.WriteString("prompt", config.Prompt);
             writer.WriteNumber("maxIterations", config.MaxIterations);
+            if (config.ValidatorRetries != 0)
+                writer.WriteNumber("validatorRetries", config.ValidatorRetries);
             if (config.Kind == ClusterKind.Task)
                 writer.WriteString("kind", "task");
             writer.WriteStartArray("agents");

@@ -13,7 +13,9 @@ internal static class ClusterConfigLoader
     public const int MaxAgents = 32;
     public const int MaxIterationsLimit = 100;
 
-    private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "kind", "agents"];
+    public const int MaxValidatorRetries = 10;
+
+    private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "validatorRetries", "kind", "agents"];
 
     private static readonly string[] AgentFields =
         ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options"];
@@ -57,6 +59,9 @@ internal static class ClusterConfigLoader
         var maxIterations = reader.Optional(root, "maxIterations") is { } mi
             ? reader.Integer(mi, "maxIterations", 1, MaxIterationsLimit)
             : ClusterConfig.DefaultMaxIterations;
+        var validatorRetries = reader.Optional(root, "validatorRetries") is { } vr
+            ? reader.Integer(vr, "validatorRetries", 0, MaxValidatorRetries)
+            : 0;
         var kind = reader.OptionalString(root, "", "kind") switch
         {
             null or "cluster" => ClusterKind.Cluster,
@@ -81,7 +86,7 @@ internal static class ClusterConfigLoader
             agents.Add(ReadAgent(reader, element, JsonFieldReader.Index("agents", index++), baseDirectory));
 
         CheckIdsAndDependencies(reader, agents);
-        return new ClusterConfig(name, prompt, maxIterations, agents, kind);
+        return new ClusterConfig(name, prompt, maxIterations, agents, kind) { ValidatorRetries = validatorRetries };
     }
 
     private static AgentConfig ReadAgent(JsonFieldReader reader, JsonElement element, string path, string? baseDirectory)

@@ -24,23 +24,38 @@ internal sealed class ProviderCatalog
 {
     public const string Claude = "claude";
     public const string Codex = "codex";
+    public const string Gemini = "gemini";
     public const string Sim = "sim";
 
     /// <summary>The providers a cluster file may name.</summary>
-    public static readonly string[] KnownProviders = [Claude, Codex, Sim];
+    public static readonly string[] KnownProviders = [Claude, Codex, Gemini, Sim];
+
+    /// <summary>
+    /// The model Codex uses when neither the agent nor <c>$CODEX_HOME/config.toml</c> names one (Codex's own
+    /// default; used for pricing and display only, since <c>codex exec --json</c> never prints its model).
+    /// </summary>
+    public const string CodexDefaultModel = "gpt-5.5";
 
     internal static readonly string[] InlinePlaceholders = ["prompt", "model", "agent", "options"];
     internal static readonly string[] WholeElementPlaceholders = ["{self}", "{modelArgs}"];
 
     /// <summary>
-    /// Defaults. claude: print mode with streamed JSON events (<c>--output-format stream-json</c> requires
-    /// <c>--verbose</c> in print mode, per <c>claude --help</c>). codex: <c>codex exec --json</c> streams JSONL
-    /// events; options precede the positional prompt. sim: our own hidden <c>sim-agent</c> subcommand.
+    /// Defaults: each CLI in its non-interactive JSON mode, allowed to edit files and run commands in the agent's
+    /// working directory without asking (nobody is there to answer; the README says what each mode permits).
+    /// claude: print mode with streamed JSON events (<c>--output-format stream-json</c> requires <c>--verbose</c>),
+    /// <c>--include-partial-messages</c> so live output tokens grow as the model writes (otherwise every message
+    /// reads 1 output token until it ends), and <c>--permission-mode bypassPermissions</c> (its default mode blocks
+    /// Bash output redirection and still exits 0). codex: <c>exec --json</c> with the <c>workspace-write</c> sandbox
+    /// (its default is read-only) and <c>--skip-git-repo-check</c> (outside a git repository it exits 1 otherwise);
+    /// options precede the positional prompt. gemini: <c>--output-format stream-json</c> with
+    /// <c>--approval-mode yolo</c> and the prompt in <c>-p</c>. sim: our own hidden <c>sim-agent</c> subcommand.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, ProviderSpec> DefaultProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
     {
-        [Claude] = new(["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose"], ["--model", "{model}"]),
-        [Codex] = new(["codex", "exec", "--json", "{modelArgs}", "{prompt}"], ["-m", "{model}"]),
+        [Claude] = new(["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+            "--permission-mode", "bypassPermissions"], ["--model", "{model}"]),
+        [Codex] = new(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "{modelArgs}", "{prompt}"], ["-m", "{model}"]),
+        [Gemini] = new(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "{modelArgs}", "-p", "{prompt}"], ["-m", "{model}"]),
         [Sim] = new(["{self}", "sim-agent", "--agent", "{agent}", "--options", "{options}"], []),
     };
 

@@ -14,17 +14,21 @@ internal enum AgentActivity
 
     /// <summary>A tool is running (between its tool_use and its tool_result).</summary>
     Tool,
+
+    /// <summary>The CLI is retrying a failed API request (Claude <c>system/api_retry</c>, Codex reconnects, Gemini retries).</summary>
+    Retrying,
 }
 
 /// <summary>Names used in <c>status --json</c>.</summary>
 internal static class AgentActivityNames
 {
-    /// <summary>"quiet", "output", "model" or "tool".</summary>
+    /// <summary>"quiet", "output", "model", "tool" or "retrying".</summary>
     public static string ToJsonName(this AgentActivity activity) => activity switch
     {
         AgentActivity.Output => "output",
         AgentActivity.Model => "model",
         AgentActivity.Tool => "tool",
+        AgentActivity.Retrying => "retrying",
         _ => "quiet",
     };
 }
@@ -47,6 +51,8 @@ internal sealed class ActivityTracker
     private readonly List<(string Id, string Name, string? Owner)> _openTools = [];
     private bool _modelInFlight;
     private DateTimeOffset? _lastOutputAt;
+    private string? _retry;
+    private string? _lastError;
 
     public ActivityTracker(TimeProvider? timeProvider = null, TimeSpan? outputWindow = null)
     {
@@ -64,6 +70,44 @@ internal sealed class ActivityTracker
         {
             lock (_lock)
                 return _lastOutputAt;
+        }
+    }
+
+    /// <summary>
+    /// The last API error the CLI reported ("529 overloaded_error: Overloaded"), kept until the next successful
+    /// model response so a person sees why an agent is slow or failed; null when none is pending.
+    /// </summary>
+    public string? LastError
+    {
+        get
+        {
+            lock (_lock)
+                return _lastError;
+        }
+    }
+
+    /// <summary>
+    /// The CLI retries an API request: <paramref name="detail"/> reads like "529 3/10 in 4s" (HTTP status,
+    /// attempt/maximum, delay). The agent shows <see cref="AgentActivity.Retrying"/> until a response arrives.
+    /// </summary>
+    public void Retrying(string detail, string? error)
+    {
+        lock (_lock)
+        {
+            _retry = detail;
+            _modelInFlight = true;
+            if (error is not null)
+                _lastError = error;
+        }
+    }
+
+    /// <summary>An API or CLI error (kept as <see cref="LastError"/> until the next success).</summary>
+    public void Failed(string error)
+    {
+        lock (_lock)
+        {
+            _lastError = error;
+            _retry = null;
         }
     }
 
@@ -92,6 +136,8 @@ internal sealed class ActivityTracker
         lock (_lock)
         {
             _modelInFlight = false;
+            _retry = null;
+            _lastError = null;
             if (topLevel && messageId is not null)
                 _openTools.RemoveAll(t => t.Owner is not null && t.Owner != messageId);
         }
@@ -121,19 +167,23 @@ internal sealed class ActivityTracker
         {
             _openTools.Clear();
             _modelInFlight = false;
+            _retry = null;
         }
     }
 
     /// <summary>Activity at the provider's current time.</summary>
     public (AgentActivity Activity, string? Detail) Current() => Current(_time.GetUtcNow());
 
-    /// <summary>Activity at <paramref name="now"/>; Detail is the tool name for <see cref="AgentActivity.Tool"/>.</summary>
+    /// <summary>Activity at <paramref name="now"/>; Detail is the tool name for <see cref="AgentActivity.Tool"/>,
+    /// the retry ("529 3/10 in 4s") for <see cref="AgentActivity.Retrying"/>.</summary>
     public (AgentActivity Activity, string? Detail) Current(DateTimeOffset now)
     {
         lock (_lock)
         {
             if (_openTools.Count > 0)
                 return (AgentActivity.Tool, _openTools[^1].Name);
+            if (_retry is not null)
+                return (AgentActivity.Retrying, _retry);
             if (_modelInFlight)
                 return (AgentActivity.Model, null);
             if (_lastOutputAt is { } last && now - last < OutputWindow)

@@ -28,6 +28,12 @@ internal sealed record AgentOutputOptions
 
     /// <summary>Bytes of one raw line shown at most (display only; the log keeps everything).</summary>
     public int MaxRawDisplayBytes { get; init; } = 16 * 1024;
+
+    /// <summary>
+    /// The provider that writes this output (claude, codex, gemini, sim), when known: Gemini's stream-json shares
+    /// event names with Claude's (<c>result</c>) and Codex's (<c>error</c>), so the provider decides those lines.
+    /// </summary>
+    public string? Provider { get; init; }
 }
 
 /// <summary>
@@ -53,9 +59,18 @@ internal sealed class AgentOutputInterpreter
     private readonly Func<string?, ModelPrice> _priceFor;
     private readonly LineAssembler _lines;
     private readonly List<DisplayLine> _pending = [];
+    private readonly Dictionary<string, string> _toolNames = new(StringComparer.Ordinal);
+    private readonly System.Text.StringBuilder _geminiText = new();
+    private bool _geminiTurnText;
     private string? _codexThread;
     private long _lineCount;
     private long _unparsed;
+    private string? _finalText;
+    private Verdict? _structuredVerdict;
+    private string? _runError;
+    private int _toolCalls;
+    private int _deniedTools;
+    private int _failedTools;
 
     /// <param name="sink">Receives display lines in order, synchronously on the feeding thread (its exceptions propagate to
     /// the caller of Feed); null to only account (nothing is decoded or rendered then).</param>
@@ -82,6 +97,27 @@ internal sealed class AgentOutputInterpreter
     /// <summary>Lines that could not be understood: malformed JSON, cut, invalid UTF-8, binary.</summary>
     public long UnparsedLines => Interlocked.Read(ref _unparsed);
 
+    /// <summary>
+    /// The agent's final answer: Claude's <c>result.result</c> (else its last assistant text), Codex's last
+    /// <c>agent_message</c>, Gemini's last assistant message. Validators' verdicts are read from it.
+    /// </summary>
+    public string? FinalText => Volatile.Read(ref _finalText);
+
+    /// <summary>The validator's verdict: the CLI's structured output when it gave one, else a JSON object in <see cref="FinalText"/>.</summary>
+    public Verdict? Verdict => Volatile.Read(ref _structuredVerdict) ?? Output.Verdict.FromText(FinalText);
+
+    /// <summary>Why the run failed by its own account (an error result, a failed turn, an API error), null when it did not.</summary>
+    public string? RunError => Volatile.Read(ref _runError);
+
+    /// <summary>Tool calls the agent made.</summary>
+    public int ToolCalls => Volatile.Read(ref _toolCalls);
+
+    /// <summary>Tool calls refused by the CLI's permission mode or sandbox (Claude permission denials, Codex declined commands).</summary>
+    public int DeniedToolCalls => Volatile.Read(ref _deniedTools);
+
+    /// <summary>Tool calls that failed because the sandbox forbade what they did (e.g. a read-only file system).</summary>
+    public int SandboxFailedToolCalls => Volatile.Read(ref _failedTools);
+
     /// <summary>Current size of the line buffer in bytes (bounded by MaxLineBytes).</summary>
     internal int LineBufferCapacity => _lines.BufferCapacity;
 
@@ -95,7 +131,14 @@ internal sealed class AgentOutputInterpreter
     }
 
     /// <summary>End of output: interprets a last line that had no line end.</summary>
-    public void Complete() => _lines.Complete();
+    public void Complete()
+    {
+        _lines.Complete();
+        FlushGeminiText();
+        foreach (var item in _pending)
+            _sink?.Invoke(item);
+        _pending.Clear();
+    }
 
     private void OnLine(ReadOnlySpan<byte> line, bool truncated, long totalLength)
     {
@@ -152,15 +195,19 @@ internal sealed class AgentOutputInterpreter
         if (!line[(int)reader.BytesConsumed..].TrimEnd(" \t\r"u8).IsEmpty)
             throw new JsonException("trailing data after the JSON value");
         var root = document.RootElement;
-        var dialect = StreamJsonRenderer.Detect(root, out var type);
+        var dialect = StreamJsonRenderer.Detect(root, _options.Provider, out var type);
         if (dialect == OutputDialect.None)
             return false;
+        if (dialect != OutputDialect.Gemini || type != "message")
+            FlushGeminiText();
         if (dialect == OutputDialect.Claude)
             AccountClaude(root, type);
-        else
+        else if (dialect == OutputDialect.Codex)
             AccountCodex(root, type);
+        else
+            AccountGemini(root, type);
         if (!_options.Raw && _sink is not null)
-            StreamJsonRenderer.Render(root, dialect, _priceFor, Usage.Model ?? _options.Model, _pending);
+            StreamJsonRenderer.Render(root, dialect, _priceFor, Usage.Model ?? _options.Model, _toolNames, _pending);
         return true;
     }
 
@@ -172,16 +219,40 @@ internal sealed class AgentOutputInterpreter
                 Usage.NoteModel(root.Str("model"));
                 Activity.ModelRequested();
                 break;
+            case "system" when root.Str("subtype") == "api_retry":
+                // Claude Code retries failed API requests itself (10 times by default, minutes of back-off, 401
+                // included) and says so only in these lines: without them the agent reads "model" with no error.
+                Activity.Retrying(StreamJsonRenderer.ClaudeRetryDetail(root), StreamJsonRenderer.ClaudeRetryError(root));
+                break;
             case "assistant":
                 var message = root.Obj("message");
                 string? id = message?.Str("id");
                 if (id is not null && JsonFields.ClaudeUsage(message?.Get("usage")) is { } usage)
                     Usage.OnMessage(id, message?.Str("model"), usage);
+                // An API error that ended the turn is reported as an assistant message with an "error" field
+                // (e.g. authentication_failed) and the error text as its content: not a model response.
+                if (root.Str("error") is { Length: > 0 } apiError)
+                {
+                    Activity.Failed(StreamJsonRenderer.ClaudeAssistantError(root, apiError));
+                    break;
+                }
                 Activity.ModelResponded(id, topLevel: root.Get("parent_tool_use_id") is null);
                 if (message?.Arr("content") is { } content)
                     foreach (var block in content.EnumerateArray())
+                    {
                         if (block.Str("type") == "tool_use" && block.Str("id") is { } toolId)
-                            Activity.ToolStarted(toolId, block.Str("name") ?? "tool", id);
+                        {
+                            var name = block.Str("name") ?? "tool";
+                            Activity.ToolStarted(toolId, name, id);
+                            _toolNames[toolId] = name;
+                            if (root.Get("parent_tool_use_id") is null)
+                                Interlocked.Increment(ref _toolCalls);
+                        }
+                        else if (block.Str("type") == "text" && root.Get("parent_tool_use_id") is null && block.Str("text") is { Length: > 0 } text)
+                        {
+                            Volatile.Write(ref _finalText, text);
+                        }
+                    }
                 break;
             case "user":
                 bool anyResult = false;
@@ -192,6 +263,8 @@ internal sealed class AgentOutputInterpreter
                             anyResult = true;
                             if (block.Str("tool_use_id") is { } toolUseId)
                                 Activity.ToolFinished(toolUseId);
+                            if (block.Bool("is_error") && StreamJsonRenderer.IsDenial(StreamJsonRenderer.ToolResultText(block.Get("content"))))
+                                Interlocked.Increment(ref _deniedTools);
                         }
                 if (anyResult)
                     Activity.ModelRequested();
@@ -214,6 +287,17 @@ internal sealed class AgentOutputInterpreter
                 // total_cost_usd since Claude Code 1.0.x; cost_usd before.
                 Usage.OnResult(JsonFields.ClaudeUsage(root.Get("usage")), root.Decimal("total_cost_usd") ?? root.Decimal("cost_usd"));
                 Activity.TurnEnded();
+                if (root.Str("result") is { Length: > 0 } resultText)
+                    Volatile.Write(ref _finalText, resultText);
+                // --json-schema: the validated answer arrives as an object of its own.
+                if (root.Obj("structured_output") is { } structured && Output.Verdict.FromJson(structured) is { } verdict)
+                    Volatile.Write(ref _structuredVerdict, verdict);
+                if (root.Bool("is_error") || (root.Str("subtype") is { } subtype && subtype != "success"))
+                {
+                    var error = StreamJsonRenderer.ClaudeResultError(root);
+                    Volatile.Write(ref _runError, error);
+                    Activity.Failed(error);
+                }
                 break;
         }
     }
@@ -236,22 +320,139 @@ internal sealed class AgentOutputInterpreter
                 break;
             case "turn.failed":
                 Activity.TurnEnded();
+                var failure = root.Obj("error")?.Str("message") ?? "turn failed";
+                Volatile.Write(ref _runError, StreamJsonRenderer.OneLine(failure, StreamJsonRenderer.MaxDetailChars));
+                Activity.Failed(StreamJsonRenderer.OneLine(failure, StreamJsonRenderer.MaxDetailChars));
+                break;
+            case "error":
+                // codex exec reports its own retries as error events ("Reconnecting... 2/5 (…)"); anything else
+                // is an error that stays visible until the next success.
+                var text = root.Str("message") ?? "error";
+                if (StreamJsonRenderer.CodexRetryDetail(text) is { } retry)
+                    Activity.Retrying(retry, StreamJsonRenderer.OneLine(text, StreamJsonRenderer.MaxDetailChars));
+                else
+                    Activity.Failed(StreamJsonRenderer.OneLine(text, StreamJsonRenderer.MaxDetailChars));
                 break;
             case "item.started" when item is { } started && CodexToolName(started) is { } name && started.Str("id") is { } id:
                 Activity.ToolStarted(id, name);
+                _toolNames[id] = name;
+                Interlocked.Increment(ref _toolCalls);
                 break;
             case "item.completed" when item is { } done:
                 if (CodexToolName(done) is not null && done.Str("id") is { } doneId)
                 {
                     Activity.ToolFinished(doneId);
                     Activity.ModelRequested();
+                    if (!_toolNames.ContainsKey(doneId))
+                        Interlocked.Increment(ref _toolCalls);
+                    switch (StreamJsonRenderer.CodexToolFailure(done))
+                    {
+                        case ToolFailure.Denied:
+                            Interlocked.Increment(ref _deniedTools);
+                            break;
+                        case ToolFailure.Sandbox:
+                            Interlocked.Increment(ref _failedTools);
+                            break;
+                    }
                 }
                 else if (done.Str("type") == "agent_message")
                 {
                     Activity.ModelResponded();
+                    if (done.Str("text") is { Length: > 0 } message)
+                        Volatile.Write(ref _finalText, message);
+                }
+                else if (done.Str("type") == "error" && done.Str("message") is { Length: > 0 } itemError)
+                {
+                    Activity.Failed(StreamJsonRenderer.OneLine(itemError, StreamJsonRenderer.MaxDetailChars));
                 }
                 break;
         }
+    }
+
+    /// <summary>
+    /// Gemini CLI <c>--output-format stream-json</c> (packages/core output/types.ts JsonStreamEventType): init
+    /// (session_id, model), message (role, content, delta), tool_use (tool_name, tool_id, parameters),
+    /// tool_result (tool_id, status, output, error), error (severity, message), result (status, error, stats).
+    /// </summary>
+    private void AccountGemini(JsonElement root, string? type)
+    {
+        switch (type)
+        {
+            case "init":
+                Usage.NoteModel(root.Str("model"));
+                Activity.ModelRequested();
+                break;
+            case "message":
+                if (root.Str("role") == "assistant")
+                {
+                    Activity.ModelResponded();
+                    if (root.Str("content") is { } chunk)
+                    {
+                        // Deltas of one assistant turn arrive as fragments; the turn's text is their concatenation.
+                        if (!_geminiTurnText)
+                            _geminiText.Clear();
+                        _geminiTurnText = true;
+                        _geminiText.Append(chunk);
+                        Volatile.Write(ref _finalText, _geminiText.ToString());
+                    }
+                }
+                else
+                {
+                    Activity.ModelRequested();
+                }
+                break;
+            case "tool_use":
+                if (root.Str("tool_id") is { } toolId)
+                {
+                    var name = root.Str("tool_name") ?? "tool";
+                    Activity.ToolStarted(toolId, name);
+                    _toolNames[toolId] = name;
+                    Interlocked.Increment(ref _toolCalls);
+                }
+                break;
+            case "tool_result":
+                if (root.Str("tool_id") is { } resultId)
+                    Activity.ToolFinished(resultId);
+                Activity.ModelRequested();
+                switch (StreamJsonRenderer.GeminiToolFailure(root))
+                {
+                    case ToolFailure.Denied:
+                        Interlocked.Increment(ref _deniedTools);
+                        break;
+                    case ToolFailure.Sandbox:
+                        Interlocked.Increment(ref _failedTools);
+                        break;
+                }
+                break;
+            case "error":
+                var message = StreamJsonRenderer.OneLine(root.Str("message") ?? "error", StreamJsonRenderer.MaxDetailChars);
+                if (StreamJsonRenderer.GeminiRetryDetail(root) is { } retry)
+                    Activity.Retrying(retry, message);
+                else
+                    Activity.Failed(message);
+                break;
+            case "result":
+                if (JsonFields.GeminiUsage(root.Obj("stats")) is { } usage)
+                    Usage.OnGeminiResult(usage);
+                Activity.TurnEnded();
+                if (root.Str("status") is { } status && status != "success")
+                {
+                    var error = StreamJsonRenderer.OneLine(root.Obj("error")?.Str("message") ?? status, StreamJsonRenderer.MaxDetailChars);
+                    Volatile.Write(ref _runError, error);
+                    Activity.Failed(error);
+                }
+                break;
+        }
+    }
+
+    /// <summary>Gemini streams assistant text in fragments: they are shown as whole lines once the message ends.</summary>
+    private void FlushGeminiText()
+    {
+        if (!_geminiTurnText)
+            return;
+        _geminiTurnText = false;
+        if (!_options.Raw && _sink is not null)
+            StreamJsonRenderer.AddText(_geminiText.ToString(), DisplayStyle.Text, _pending);
     }
 
     /// <summary>The activity detail of a Codex item that is a tool, null for other items.</summary>

@@ -54,4 +54,20 @@ internal static class JsonFields
             return null;
         return TokenCounts.FromCodex(input ?? 0, cached ?? 0, output ?? 0);
     }
+
+    /// <summary>
+    /// Gemini CLI <c>result.stats</c> {input_tokens, output_tokens, cached, total_tokens}: like OpenAI, Gemini counts
+    /// cached prompt tokens inside the prompt count (<c>cachedContentTokenCount</c> ⊂ <c>promptTokenCount</c>), so the
+    /// uncached input is the difference.
+    /// </summary>
+    public static TokenCounts? GeminiUsage(JsonElement? stats)
+    {
+        if (stats is not { ValueKind: JsonValueKind.Object } s)
+            return null;
+        long? input = s.Long("input_tokens") ?? s.Long("input"), output = s.Long("output_tokens");
+        long? cached = s.Long("cached") ?? s.Long("cached_tokens") ?? s.Long("cache_read_input_tokens");
+        if (input is null && output is null && cached is null)
+            return null;
+        return TokenCounts.FromCodex(input ?? 0, cached ?? 0, output ?? 0);
+    }
 }

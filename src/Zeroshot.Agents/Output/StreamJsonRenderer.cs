@@ -15,6 +15,22 @@ internal enum OutputDialect
 
     /// <summary>Codex <c>exec --json</c>: thread.*, turn.*, item.*, error.</summary>
     Codex,
+
+    /// <summary>Gemini CLI <c>--output-format stream-json</c>: init, message, tool_use, tool_result, error, result.</summary>
+    Gemini,
+}
+
+/// <summary>Why a tool call did not do its work, when the CLI's permission mode or sandbox is the cause.</summary>
+internal enum ToolFailure
+{
+    /// <summary>It ran (or failed for its own reasons).</summary>
+    None,
+
+    /// <summary>Refused by the permission mode or the approval policy: it never ran.</summary>
+    Denied,
+
+    /// <summary>It ran, and the sandbox forbade what it tried (read-only file system, no network…).</summary>
+    Sandbox,
 }
 
 /// <summary>
@@ -37,12 +53,20 @@ internal static class StreamJsonRenderer
 
     private static readonly string[] ShellPrefixes = ["bash -lc ", "/bin/bash -lc ", "/bin/zsh -lc ", "zsh -lc ", "sh -c ", "/bin/sh -c "];
 
-    /// <summary>The dialect of a parsed line from its <c>type</c> field.</summary>
-    public static OutputDialect Detect(JsonElement root, out string? type)
+    /// <summary>
+    /// The dialect of a parsed line from its <c>type</c> field. Gemini shares <c>result</c> with Claude and
+    /// <c>error</c> with Codex: <paramref name="provider"/> ("gemini") decides those, else their fields do
+    /// (Gemini's result carries <c>stats</c>, its error a <c>severity</c>).
+    /// </summary>
+    public static OutputDialect Detect(JsonElement root, string? provider, out string? type)
     {
         type = root.Str("type");
+        bool gemini = provider == "gemini";
         return type switch
         {
+            "init" or "message" or "tool_use" or "tool_result" => OutputDialect.Gemini,
+            "result" when gemini || root.Get("stats") is not null => OutputDialect.Gemini,
+            "error" when gemini || root.Get("severity") is not null => OutputDialect.Gemini,
             "system" or "assistant" or "user" or "result" or "stream_event" => OutputDialect.Claude,
             "thread.started" or "turn.started" or "turn.completed" or "turn.failed" or "error"
                 or "item.started" or "item.updated" or "item.completed" => OutputDialect.Codex,
@@ -50,23 +74,35 @@ internal static class StreamJsonRenderer
         };
     }
 
+    /// <summary>The dialect of a parsed line from its <c>type</c> field alone.</summary>
+    public static OutputDialect Detect(JsonElement root, out string? type) => Detect(root, null, out type);
+
     /// <summary>Appends the display lines of one event of a known dialect (zero or more).</summary>
     /// <param name="root">The parsed line.</param>
-    /// <param name="dialect">From <see cref="Detect"/>.</param>
+    /// <param name="dialect">From <c>Detect</c>.</param>
     /// <param name="priceFor">Prices Codex turn totals (Codex prints no cost).</param>
     /// <param name="model">The model for that price (Codex prints none).</param>
     /// <param name="output">Receives the lines.</param>
-    public static void Render(JsonElement root, OutputDialect dialect, Func<string?, ModelPrice> priceFor, string? model, List<DisplayLine> output)
+    /// <param name="toolNames">Tool call id → tool name, as the interpreter saw them start (names denied results).</param>
+    public static void Render(JsonElement root, OutputDialect dialect, Func<string?, ModelPrice> priceFor, string? model,
+        IReadOnlyDictionary<string, string>? toolNames, List<DisplayLine> output)
     {
         ArgumentNullException.ThrowIfNull(priceFor);
         ArgumentNullException.ThrowIfNull(output);
+        toolNames ??= new Dictionary<string, string>();
         if (dialect == OutputDialect.Claude)
-            RenderClaude(root, output);
+            RenderClaude(root, toolNames, output);
         else if (dialect == OutputDialect.Codex)
             RenderCodex(root, priceFor, model, output);
+        else if (dialect == OutputDialect.Gemini)
+            RenderGemini(root, priceFor, model, toolNames, output);
     }
 
-    private static void RenderClaude(JsonElement root, List<DisplayLine> output)
+    /// <summary>Renders without tool names (tests, one-off lines).</summary>
+    public static void Render(JsonElement root, OutputDialect dialect, Func<string?, ModelPrice> priceFor, string? model, List<DisplayLine> output) =>
+        Render(root, dialect, priceFor, model, null, output);
+
+    private static void RenderClaude(JsonElement root, IReadOnlyDictionary<string, string> toolNames, List<DisplayLine> output)
     {
         switch (root.Str("type"))
         {
@@ -75,8 +111,15 @@ internal static class StreamJsonRenderer
                     output.Add(new($"● session {root.Str("session_id") ?? "?"} · model {root.Str("model") ?? "?"}", DisplayStyle.Dim));
                 else if (root.Str("subtype") == "compact_boundary")
                     output.Add(new("● context compacted", DisplayStyle.Dim));
+                else if (root.Str("subtype") == "api_retry")
+                    output.Add(new($"↻ retrying {ClaudeRetryDetail(root)}" + (ClaudeRetryError(root) is { } e ? ": " + e : ""), DisplayStyle.Error));
                 break;
             case "assistant":
+                if (root.Str("error") is { Length: > 0 } apiError)
+                {
+                    output.Add(new("✗ " + ClaudeAssistantError(root, apiError), DisplayStyle.Error));
+                    break;
+                }
                 if (root.Obj("message")?.Arr("content") is { } content)
                     foreach (var block in content.EnumerateArray())
                         RenderClaudeBlock(block, output);
@@ -85,7 +128,18 @@ internal static class StreamJsonRenderer
                 if (root.Obj("message")?.Arr("content") is { } results)
                     foreach (var block in results.EnumerateArray())
                         if (block.Str("type") == "tool_result")
-                            output.Add(ToolResultSummary(ToolResultText(block.Get("content")), block.Bool("is_error")));
+                        {
+                            var text = ToolResultText(block.Get("content"));
+                            if (block.Bool("is_error") && IsDenial(text))
+                            {
+                                var name = block.Str("tool_use_id") is { } id && toolNames.TryGetValue(id, out var n) ? n : "tool";
+                                output.Add(new($"✗ {OneLine(name, MaxDetailChars)} denied: {FirstLine(StripToolError(text), MaxDetailChars)}", DisplayStyle.Error));
+                            }
+                            else
+                            {
+                                output.Add(ToolResultSummary(text, block.Bool("is_error")));
+                            }
+                        }
                 break;
             case "result":
                 output.Add(ClaudeResult(root));
@@ -134,6 +188,191 @@ internal static class StreamJsonRenderer
         return new(sb.ToString(), isError ? DisplayStyle.Error : DisplayStyle.Ok);
     }
 
+    /// <summary>"529 3/10 in 4s" from a Claude <c>system/api_retry</c> line (attempt, max_retries, retry_delay_ms, error_status).</summary>
+    internal static string ClaudeRetryDetail(JsonElement root)
+    {
+        var sb = new StringBuilder();
+        if ((root.Long("error_status") ?? root.Long("status")) is { } status)
+            sb.Append(status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(' ');
+        else if (root.Str("error_status") is { Length: > 0 } statusText)
+            sb.Append(OneLine(statusText, 20)).Append(' ');
+        var attempt = root.Long("attempt");
+        var max = root.Long("max_retries") ?? root.Long("maxRetries");
+        if (attempt is { } a)
+            sb.Append(a.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(max is { } m ? "/" + m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "");
+        if ((root.Long("retry_delay_ms") ?? root.Long("retryDelayMs")) is { } delay)
+            sb.Append(" in ").Append(OutputFormat.Duration(TimeSpan.FromMilliseconds(delay)));
+        return sb.Length == 0 ? "request" : sb.ToString().Trim();
+    }
+
+    /// <summary>The error a Claude retry line reports ("overloaded_error: Overloaded"), or null.</summary>
+    internal static string? ClaudeRetryError(JsonElement root)
+    {
+        var error = root.Get("error");
+        string? text = error switch
+        {
+            { ValueKind: JsonValueKind.String } e => e.GetString(),
+            { ValueKind: JsonValueKind.Object } e => e.Str("message") ?? e.Obj("error")?.Str("message") ?? e.Str("type"),
+            _ => null,
+        };
+        var status = root.Long("error_status");
+        var line = OneLine(text, MaxDetailChars);
+        return line.Length == 0 ? status is { } s ? $"HTTP {s}" : null : status is { } st && !line.Contains(st.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) ? $"{st} {line}" : line;
+    }
+
+    /// <summary>An API error Claude reports as an assistant message: its kind and its text.</summary>
+    internal static string ClaudeAssistantError(JsonElement root, string kind)
+    {
+        string? text = null;
+        if (root.Obj("message")?.Arr("content") is { } content)
+            foreach (var block in content.EnumerateArray())
+                if (block.Str("text") is { Length: > 0 } t)
+                {
+                    text = t;
+                    break;
+                }
+        var line = FirstLine(text, MaxDetailChars);
+        return line.Length == 0 ? kind : $"{kind}: {line}";
+    }
+
+    /// <summary>Why a Claude <c>result</c> is an error: its text, its errors, else its subtype.</summary>
+    internal static string ClaudeResultError(JsonElement root)
+    {
+        string? reason = root.Str("result");
+        if (string.IsNullOrWhiteSpace(reason) && root.Arr("errors") is { } errors)
+            foreach (var e in errors.EnumerateArray())
+                if (e.ValueKind == JsonValueKind.String && (reason = e.GetString()) is { Length: > 0 })
+                    break;
+        var line = FirstLine(reason, MaxDetailChars);
+        return line.Length > 0 ? line : root.Str("subtype") ?? "error";
+    }
+
+    /// <summary>
+    /// Whether a failed tool result says the CLI's permission mode refused the call (it never ran): Claude Code's
+    /// "Claude requested permissions to use Bash, but you haven't granted it yet", "… was blocked", and the like.
+    /// </summary>
+    internal static bool IsDenial(string text) =>
+        text.Contains("requested permissions", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("was blocked", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("haven't granted", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("permission denied by", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("denied by the user", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("rejected by user", StringComparison.OrdinalIgnoreCase);
+
+    private static string StripToolError(string text) =>
+        text.Replace("<tool_use_error>", "", StringComparison.Ordinal).Replace("</tool_use_error>", "", StringComparison.Ordinal);
+
+    /// <summary>Signs in a command's output that the sandbox, not the command, failed it.</summary>
+    private static readonly string[] SandboxSigns = ["Read-only file system", "Operation not permitted", "Permission denied"];
+
+    /// <summary>The sandbox sign found in <paramref name="text"/>, lower-cased ("read-only file system"), or null.</summary>
+    private static string? SandboxSign(string? text)
+    {
+        if (text is null)
+            return null;
+        foreach (var sign in SandboxSigns)
+            if (text.Contains(sign, StringComparison.OrdinalIgnoreCase))
+                return sign.ToLowerInvariant();
+        return null;
+    }
+
+    /// <summary>Whether a completed Codex tool item was declined or failed in the sandbox.</summary>
+    internal static ToolFailure CodexToolFailure(JsonElement item)
+    {
+        if (item.Str("status") == "declined")
+            return ToolFailure.Denied;
+        bool failed = (item.Long("exit_code") is { } code && code != 0) || item.Str("status") == "failed";
+        return failed && SandboxSign(item.Str("aggregated_output")) is not null ? ToolFailure.Sandbox : ToolFailure.None;
+    }
+
+    /// <summary>"2/5" (and the HTTP status when the message names one) from codex's "Reconnecting... 2/5 (…)" errors; null for other errors.</summary>
+    internal static string? CodexRetryDetail(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, @"^\s*(?:Re-?connecting|Retrying)\D*?(\d+)\s*/\s*(\d+)",
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(50));
+        if (!match.Success)
+            return null;
+        var status = System.Text.RegularExpressions.Regex.Match(message, @"\b([45]\d\d)\b", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(50));
+        return (status.Success ? status.Groups[1].Value + " " : "") + match.Groups[1].Value + "/" + match.Groups[2].Value;
+    }
+
+    /// <summary>Whether a Gemini tool_result was refused or failed in the sandbox.</summary>
+    internal static ToolFailure GeminiToolFailure(JsonElement root)
+    {
+        if (root.Str("status") is not { } status || status == "success")
+            return ToolFailure.None;
+        var error = root.Obj("error");
+        var text = (error?.Str("message") ?? "") + " " + (error?.Str("type") ?? "") + " " + (root.Str("output") ?? "");
+        if (text.Contains("denied", StringComparison.OrdinalIgnoreCase) || text.Contains("not allowed", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("cancel", StringComparison.OrdinalIgnoreCase) || text.Contains("policy", StringComparison.OrdinalIgnoreCase))
+            return ToolFailure.Denied;
+        return SandboxSign(text) is not null ? ToolFailure.Sandbox : ToolFailure.None;
+    }
+
+    /// <summary>Gemini reports retries as error events mentioning the attempt ("Attempt 2 failed… Retrying"); the detail, or null.</summary>
+    internal static string? GeminiRetryDetail(JsonElement root)
+    {
+        var message = root.Str("message") ?? "";
+        if (!message.Contains("retry", StringComparison.OrdinalIgnoreCase) && !message.Contains("retrying", StringComparison.OrdinalIgnoreCase))
+            return null;
+        var attempt = System.Text.RegularExpressions.Regex.Match(message, @"[Aa]ttempt\s+(\d+)(?:\s*(?:/|of)\s*(\d+))?", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(50));
+        var status = System.Text.RegularExpressions.Regex.Match(message, @"\b([45]\d\d)\b", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(50));
+        var detail = (status.Success ? status.Groups[1].Value + " " : "") + (attempt.Success ? attempt.Groups[1].Value + (attempt.Groups[2].Success ? "/" + attempt.Groups[2].Value : "") : "");
+        return detail.Trim().Length == 0 ? "request" : detail.Trim();
+    }
+
+    private static void RenderGemini(JsonElement root, Func<string?, ModelPrice> priceFor, string? model,
+        IReadOnlyDictionary<string, string> toolNames, List<DisplayLine> output)
+    {
+        switch (root.Str("type"))
+        {
+            case "init":
+                output.Add(new($"● session {root.Str("session_id") ?? "?"} · model {root.Str("model") ?? "?"}", DisplayStyle.Dim));
+                break;
+            case "tool_use":
+                output.Add(ToolLine(root.Str("tool_name") ?? "tool", ToolDetail(root.Get("parameters"))));
+                break;
+            case "tool_result":
+                var name = root.Str("tool_id") is { } id && toolNames.TryGetValue(id, out var n) ? n : "tool";
+                var errorText = root.Obj("error")?.Str("message") ?? root.Str("output");
+                switch (GeminiToolFailure(root))
+                {
+                    case ToolFailure.Denied:
+                        output.Add(new($"✗ {OneLine(name, MaxDetailChars)} denied: {FirstLine(errorText, MaxDetailChars)}", DisplayStyle.Error));
+                        break;
+                    case ToolFailure.Sandbox:
+                        output.Add(new($"✗ {OneLine(name, MaxDetailChars)} failed: {SandboxSign(errorText) ?? FirstLine(errorText, MaxDetailChars)}", DisplayStyle.Error));
+                        break;
+                    default:
+                        output.Add(root.Str("status") is { } status && status != "success"
+                            ? ToolResultSummary(errorText ?? status, isError: true)
+                            : ToolResultSummary(root.Str("output") ?? "", isError: false));
+                        break;
+                }
+                break;
+            case "error":
+                output.Add(GeminiRetryDetail(root) is { } retry
+                    ? new($"↻ retrying {retry}: {OneLine(root.Str("message"), MaxDetailChars)}", DisplayStyle.Error)
+                    : new("✗ " + OneLine(root.Str("message") ?? "error", MaxDetailChars), DisplayStyle.Error));
+                break;
+            case "result":
+                bool ok = root.Str("status") is null or "success";
+                var sb = new StringBuilder(ok ? "✓ done" : "✗ " + (root.Str("status") ?? "failed"));
+                if (root.Obj("stats") is { } stats)
+                {
+                    if (stats.Long("duration_ms") is { } ms)
+                        sb.Append(" in ").Append(OutputFormat.Duration(TimeSpan.FromMilliseconds(ms)));
+                    if (JsonFields.GeminiUsage(stats) is { } usage)
+                        sb.Append(" · ").Append(OutputFormat.Tokens(usage.Total)).Append(" tokens · ")
+                            .Append(OutputFormat.Cost(usage.CostAt(priceFor(model)), estimated: true));
+                }
+                if (!ok && root.Obj("error")?.Str("message") is { } message)
+                    sb.Append(" · ").Append(OneLine(message, MaxDetailChars));
+                output.Add(new(sb.ToString(), ok ? DisplayStyle.Ok : DisplayStyle.Error));
+                break;
+        }
+    }
+
     private static void RenderCodex(JsonElement root, Func<string?, ModelPrice> priceFor, string? model, List<DisplayLine> output)
     {
         switch (root.Str("type"))
@@ -150,7 +389,10 @@ internal static class StreamJsonRenderer
                 output.Add(new("✗ turn failed: " + OneLine(root.Obj("error")?.Str("message"), MaxDetailChars), DisplayStyle.Error));
                 break;
             case "error":
-                output.Add(new("✗ error: " + OneLine(root.Str("message"), MaxDetailChars), DisplayStyle.Error));
+                var message = root.Str("message") ?? "";
+                output.Add(CodexRetryDetail(message) is { } retry
+                    ? new($"↻ retrying {retry}: {OneLine(message, MaxDetailChars)}", DisplayStyle.Error)
+                    : new("✗ error: " + OneLine(message, MaxDetailChars), DisplayStyle.Error));
                 break;
             case "item.started":
                 if (root.Obj("item") is { } started)
@@ -190,6 +432,17 @@ internal static class StreamJsonRenderer
                 long? exit = item.Long("exit_code");
                 bool failed = (exit is { } code && code != 0) || item.Str("status") is "failed" or "declined";
                 string text = item.Str("aggregated_output") ?? "";
+                var failure = CodexToolFailure(item);
+                if (failure == ToolFailure.Denied)
+                {
+                    output.Add(new("✗ shell denied: " + (FirstLine(LastNonEmptyLine(text), MaxDetailChars) is { Length: > 0 } why ? why : ShellCommand(item.Str("command"))), DisplayStyle.Error));
+                    break;
+                }
+                if (failure == ToolFailure.Sandbox)
+                {
+                    output.Add(new("✗ shell failed: " + SandboxSign(text), DisplayStyle.Error));
+                    break;
+                }
                 output.Add(failed
                     ? new($"  ↳ error: exit {exit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? item.Str("status")}"
                           + (FirstLine(LastNonEmptyLine(text), MaxDetailChars) is { Length: > 0 } l ? " · " + l : ""), DisplayStyle.Error)
@@ -262,7 +515,7 @@ internal static class StreamJsonRenderer
     }
 
     /// <summary>A tool_result's content: a string, or an array of blocks whose text blocks are joined.</summary>
-    private static string ToolResultText(JsonElement? content)
+    internal static string ToolResultText(JsonElement? content)
     {
         if (content is not { } c)
             return "";
@@ -350,7 +603,7 @@ internal static class StreamJsonRenderer
             output.Add(new("✻ " + thought, DisplayStyle.Dim));
     }
 
-    private static void AddText(string? text, DisplayStyle style, List<DisplayLine> output)
+    internal static void AddText(string? text, DisplayStyle style, List<DisplayLine> output)
     {
         if (string.IsNullOrEmpty(text))
             return;

@@ -216,6 +216,16 @@ internal sealed class RunUsage
             _codexThreads[threadId ?? ""] = cumulative;
     }
 
+    /// <summary>
+    /// Gemini CLI's <c>result.stats</c>: the session's totals so far (the last result wins, like a Codex thread).
+    /// Gemini prints no cost, so its cost is always estimated.
+    /// </summary>
+    public void OnGeminiResult(TokenCounts cumulative)
+    {
+        lock (_lock)
+            _codexThreads["\u0000gemini"] = cumulative;
+    }
+
     /// <summary>The run's totals now: exact parts from results, estimated parts priced from the table.</summary>
     public UsageTotals Snapshot()
     {

@@ -18,6 +18,34 @@ internal sealed class SimAgent
     /// <summary>The 1-based cluster iteration, matched against <see cref="SimAgentOptions.RejectIterations"/>.</summary>
     public const string IterationVariable = "ZEROSHOT_ITERATION";
 
+    /// <summary>The agent's role (worker or validator): validators review and give a verdict.</summary>
+    public const string RoleVariable = "ZEROSHOT_AGENT_ROLE";
+
+    /// <summary>The JSON file of the last rejection's issues, when the supervisor passes one.</summary>
+    public const string FeedbackVariable = "ZEROSHOT_FEEDBACK_FILE";
+
+    /// <summary>The issues listed in a feedback file (<c>{"rejections": [{"issues": […]}]}</c>); empty when there is none.</summary>
+    internal static IReadOnlyList<string> ReadFeedbackIssues(string? path)
+    {
+        if (string.IsNullOrEmpty(path)) return [];
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            var issues = new List<string>();
+            if (document.RootElement.TryGetProperty("rejections", out var rejections) && rejections.ValueKind == System.Text.Json.JsonValueKind.Array)
+                foreach (var rejection in rejections.EnumerateArray())
+                    if (rejection.ValueKind == System.Text.Json.JsonValueKind.Object && rejection.TryGetProperty("issues", out var list)
+                        && list.ValueKind == System.Text.Json.JsonValueKind.Array)
+                        foreach (var issue in list.EnumerateArray())
+                            if (issue.ValueKind == System.Text.Json.JsonValueKind.String) issues.Add(issue.GetString()!);
+            return issues;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return [];
+        }
+    }
+
     private readonly SimAgentOptions _options;
     private readonly Func<string, string?> _environment;
     private readonly TimeProvider _time;
@@ -89,7 +117,8 @@ internal sealed class SimAgent
         WorkDirectory = dir;
         // Private scratch for the burn stop files, never inside a workdir the user may own.
         var controlDir = Directory.CreateTempSubdirectory("zeroshot-sim-ctl-").FullName;
-        var script = SimScript.Build(_options, seed, prompt, iteration, dir);
+        var validator = _environment(RoleVariable) == "validator";
+        var script = SimScript.Build(_options, seed, prompt, iteration, dir, validator, ReadFeedbackIssues(_environment(FeedbackVariable)));
         Script = script;
         var start = _time.GetTimestamp();
         var api = TimeSpan.Zero;
@@ -209,7 +238,7 @@ internal sealed class SimAgent
             RedirectStandardError = true,
         };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(step.Command);
+        psi.ArgumentList.Add(SimScript.WithBurn(step.Command));
         var burn = step.Budget * _options.Cpu;
         var stopFile = Path.Combine(controlDir, $"burn-{step.ToolUseId}.stop");
         psi.Environment[SimScript.BurnVariable] = burn > TimeSpan.Zero ? SimScript.BurnScript(stopFile) : "";

@@ -71,11 +71,20 @@ internal sealed class SimScript
 
     /// <summary>
     /// Builds the script. <paramref name="iteration"/> is the cluster iteration (ZEROSHOT_ITERATION);
-    /// if it is listed in <see cref="SimAgentOptions.RejectIterations"/> the tests fail and the run exits 1.
     /// <paramref name="cwd"/> is the absolute workdir (printed in init and used for Write paths).
+    /// A worker implements (survey, write, build, maybe edit, test); in an iteration listed in
+    /// <see cref="SimAgentOptions.RejectIterations"/> its tests fail and it exits 1. A validator
+    /// (<paramref name="validator"/>) reviews (reads the change, runs the tests) and ends, like a real CLI, with exit
+    /// code 0 and a verdict in its last message: a ```json block <c>{"approved", "summary", "issues"}</c>, rejecting
+    /// in the iterations listed in RejectIterations. <paramref name="feedbackIssues"/> are the issues a previous
+    /// rejection raised (ZEROSHOT_FEEDBACK_FILE): a worker says it addresses them and edits accordingly.
     /// </summary>
-    public static SimScript Build(SimAgentOptions options, int seed, string prompt, int iteration, string cwd)
+    public static SimScript Build(SimAgentOptions options, int seed, string prompt, int iteration, string cwd,
+        bool validator = false, IReadOnlyList<string>? feedbackIssues = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        if (validator && !options.Hang)
+            return BuildReview(options, seed, prompt, iteration, cwd);
         var rng = new Random(seed);
         var model = options.Model;
         var sessionId = Uuid(rng);
@@ -127,7 +136,8 @@ internal sealed class SimScript
 
         var shownPrompt = string.IsNullOrWhiteSpace(prompt) ? "(no prompt given)" : prompt.Trim();
         var cycles = new List<Cycle> { Cycle.Survey, Cycle.Write, Cycle.Build };
-        if (rng.Next(2) == 0) cycles.Add(Cycle.Edit);
+        // Feedback from a rejection is always addressed with an edit; otherwise an edit happens now and then.
+        if (feedbackIssues is { Count: > 0 } || rng.Next(2) == 0) cycles.Add(Cycle.Edit);
         cycles.Add(Cycle.Test);
 
         var first = true;
@@ -137,8 +147,11 @@ internal sealed class SimScript
             {
                 case Cycle.Survey:
                 {
-                    var use = BashUse(WithBurn("ls -1A"), "List the project files");
-                    Message([new SimTextBlock($"I'll work on this task: {shownPrompt}\n\nLet me look at the project first."), use], first);
+                    var use = BashUse("ls -1A", "List the project files");
+                    var opening = feedbackIssues is { Count: > 0 }
+                        ? $"The validators rejected the previous attempt. I'll address each issue:\n- {string.Join("\n- ", feedbackIssues)}\n\nLet me look at the project first."
+                        : $"I'll work on this task: {shownPrompt}\n\nLet me look at the project first.";
+                    Message([new SimTextBlock(opening), use], first);
                     Bash(use, 1.5);
                     break;
                 }
@@ -147,7 +160,8 @@ internal sealed class SimScript
                 {
                     var tests = cycle == Cycle.Edit;
                     var count = tests ? 1 : 1 + rng.Next(2);
-                    var blocks = new List<SimBlock> { new SimTextBlock(tests ? "Let me add tests for the edge cases." : "Now I'll write the implementation.") };
+                    var editText = feedbackIssues is { Count: > 0 } ? $"Fixing: {feedbackIssues[0]}" : "Let me add tests for the edge cases.";
+                    var blocks = new List<SimBlock> { new SimTextBlock(tests ? editText : "Now I'll write the implementation.") };
                     var writes = new List<SimWrite>();
                     for (var i = 0; i < count; i++)
                     {
@@ -167,7 +181,7 @@ internal sealed class SimScript
                     // Plain dd operands only (POSIX dd(1)): GNU conv=fsync/status=none do not exist in BSD dd on
                     // macOS. Linux counts write_bytes (proc(5) /proc/pid/io) when the page is dirtied, so no fsync.
                     var blocks = 4 + rng.Next(12);
-                    var use = BashUse(WithBurn($"mkdir -p build && dd if=/dev/zero of=build/app.bin bs=65536 count={blocks} 2>/dev/null && echo \"Build succeeded: build/app.bin ({blocks * 64} KiB)\""),
+                    var use = BashUse(($"mkdir -p build && dd if=/dev/zero of=build/app.bin bs=65536 count={blocks} 2>/dev/null && echo \"Build succeeded: build/app.bin ({blocks * 64} KiB)\""),
                         "Build the project");
                     Message([new SimTextBlock("Let me build it."), use], first);
                     Bash(use, 3.0);
@@ -179,7 +193,7 @@ internal sealed class SimScript
                     var tail = testsFailed == 0
                         ? $"echo \"{testsTotal} passed, 0 failed\""
                         : $"echo \"FAILED tests/test_module0.py::test_edge_cases\"; echo \"{passed} passed, {testsFailed} failed\"; false";
-                    var use = BashUse(WithBurn(tail), "Run the test suite");
+                    var use = BashUse(tail, "Run the test suite");
                     Message([new SimTextBlock("Running the tests."), use], first);
                     Bash(use, 3.5);
                     break;
@@ -213,6 +227,83 @@ internal sealed class SimScript
         return new SimScript(steps, sessionId, model, totals, turns, exitCode, resultText, Uuid(rng));
     }
 
+    /// <summary>A validator's run: read the change, run the tests, give a verdict (exit 0 unless the exitCode option says otherwise).</summary>
+    private static SimScript BuildReview(SimAgentOptions options, int seed, string prompt, int iteration, string cwd)
+    {
+        var rng = new Random(seed);
+        var model = options.Model;
+        var sessionId = Uuid(rng);
+        var steps = new List<SimStep> { new SimEmit(SimStreamJson.Init(cwd, sessionId, model, Uuid(rng))) };
+        var reject = options.RejectIterations.Contains(iteration);
+        var plan = new List<(SimStep Step, double Weight)>();
+        var totals = default(SimUsage);
+        var context = 0L;
+        var turns = 0;
+        var testsTotal = 8 + rng.Next(20);
+        var testsFailed = reject ? 1 + rng.Next(3) : 0;
+
+        void Message(IReadOnlyList<SimBlock> blocks, bool first)
+        {
+            turns++;
+            var id = "msg_01" + Base62(rng, 22);
+            var usage = new SimUsage(
+                InputTokens: 3 + rng.Next(40),
+                CacheCreationInputTokens: first ? 9_000 + rng.Next(6_000) : 150 + rng.Next(2_500),
+                CacheReadInputTokens: context,
+                OutputTokens: blocks.Count * 20 + 40 + rng.Next(600));
+            context += usage.CacheCreationInputTokens + usage.InputTokens;
+            plan.Add((new SimThink(TimeSpan.Zero), 1.0 + rng.NextDouble()));
+            for (var i = 0; i < blocks.Count; i++)
+            {
+                var partial = usage with { OutputTokens = usage.OutputTokens * (i + 1) / blocks.Count };
+                plan.Add((new SimEmit(SimStreamJson.Assistant(id, model, blocks[i], partial, sessionId, Uuid(rng))), 0));
+            }
+            totals += usage;
+        }
+
+        SimToolUseBlock BashUse(string command, string description) =>
+            new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
+
+        var read = BashUse("ls -1AR src tests 2>/dev/null | head -n 40", "Look at the change");
+        Message([new SimTextBlock("I'll review the change: first what it touches."), read], first: true);
+        plan.Add((new SimBash(read.Id, read.Input[0].Value, TimeSpan.Zero, Uuid(rng)), 1.0));
+        plan.Add((new SimPause(TimeSpan.Zero), 0.3));
+
+        var failing = $"tests/test_module0.py::test_edge_cases";
+        var tail = testsFailed == 0
+            ? $"echo \"{testsTotal} passed, 0 failed\""
+            : $"echo \"FAILED {failing}\"; echo \"{testsTotal - testsFailed} passed, {testsFailed} failed\"; false";
+        var test = BashUse(tail, "Run the test suite");
+        Message([new SimTextBlock("Running the tests."), test], first: false);
+        plan.Add((new SimBash(test.Id, test.Input[0].Value, TimeSpan.Zero, Uuid(rng)), 3.0));
+        plan.Add((new SimPause(TimeSpan.Zero), 0.3));
+
+        var issues = reject
+            ? new List<string> { $"{failing} fails: empty input is not rejected", $"{testsFailed} of {testsTotal} tests fail in iteration {iteration}" }
+            : [];
+        var summary = reject
+            ? $"The change is incomplete: {testsFailed} of {testsTotal} tests fail."
+            : $"The change does what the task asks and all {testsTotal} tests pass.";
+        var verdict = SimStreamJson.Verdict(!reject, summary, issues);
+        var resultText = $"{summary}\n\n```json\n{verdict}\n```";
+        Message([new SimTextBlock(resultText)], first: false);
+
+        var totalWeight = plan.Sum(p => p.Weight);
+        var msPerWeight = options.DurationSeconds * 1000 / totalWeight;
+        foreach (var (step, weight) in plan)
+        {
+            var d = TimeSpan.FromMilliseconds(Math.Round(weight * msPerWeight));
+            steps.Add(step switch
+            {
+                SimThink => new SimThink(d),
+                SimPause => new SimPause(d),
+                SimBash b => b with { Budget = d },
+                _ => step,
+            });
+        }
+        return new SimScript(steps, sessionId, model, totals, turns, options.ExitCode, resultText, Uuid(rng));
+    }
+
     /// <summary>Environment variable through which the executor hands each Bash tool its CPU burn (<see cref="BurnScript"/>).</summary>
     public const string BurnVariable = "ZEROSHOT_SIM_BURN";
 
@@ -227,10 +318,10 @@ internal sealed class SimScript
         "i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done; done";
 
     /// <summary>
-    /// A Bash tool command: the visible work first (so activity displays read well), then the burn the executor
-    /// passes in the environment, keeping the work's exit status. The command text itself stays seed-determined.
+    /// What the executor runs for a Bash tool: the visible work first, then the burn it passes in the environment,
+    /// keeping the work's exit status. The command shown in the stream (what a person reads) is the work alone.
     /// </summary>
-    private static string WithBurn(string work) => work + "; s=$?; eval \"$" + BurnVariable + "\"; exit $s";
+    internal static string WithBurn(string work) => work + "; s=$?; eval \"$" + BurnVariable + "\"; exit $s";
 
     private static string Uuid(Random rng)
     {

@@ -175,4 +175,14 @@ internal static class SimStreamJson
         w.WriteNumber("cache_read_input_tokens", u.CacheReadInputTokens);
         w.WriteNumber("output_tokens", u.OutputTokens);
     }
+
+    /// <summary>A validator's verdict object, compact: <c>{"approved":…,"summary":…,"issues":[…]}</c>.</summary>
+    public static string Verdict(bool approved, string summary, IReadOnlyList<string> issues) => Render(w =>
+    {
+        w.WriteBoolean("approved", approved);
+        w.WriteString("summary", summary);
+        w.WriteStartArray("issues");
+        foreach (var issue in issues) w.WriteStringValue(issue);
+        w.WriteEndArray();
+    });
 }

@@ -37,7 +37,17 @@ internal sealed record AgentRecord(
     DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt,
     DateTimeOffset? LastOutputAt,
-    Output.UsageTotals Usage = default);
+    Output.UsageTotals Usage = default)
+{
+    /// <summary>The model the agent's CLI named (its stream or its config file); null when it named none.</summary>
+    public string? SeenModel { get; init; }
+
+    /// <summary>A validator's latest verdict and the iteration it judged; null before it judged.</summary>
+    public (Output.Verdict Verdict, int Iteration)? Verdict { get; init; }
+
+    /// <summary>Why the agent's last run failed, or its last API error; null when none.</summary>
+    public string? LastError { get; init; }
+}
 
 /// <summary>A snapshot of one cluster (or task) and its agents, in cluster-file order.</summary>
 /// <remarks><c>SupervisorStartTime</c>: The supervisor's /proc start time in ticks (identity together with the pid). <c>ConfigJson</c>: The cluster file as run (see <see cref="ClusterConfigJson"/>); <see cref="LoadConfig"/> parses it.</remarks>

@@ -19,7 +19,7 @@ namespace Zeroshot.Agents.State;
 internal sealed class StateStore : IDisposable
 {
     /// <summary>The schema this code reads and writes (PRAGMA user_version).</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>How long a statement waits for another process's write lock before failing.</summary>
     public const int BusyTimeoutMilliseconds = 10_000;
@@ -76,7 +76,14 @@ internal sealed class StateStore : IDisposable
         ALTER TABLE agents ADD COLUMN cost_estimated        INTEGER NOT NULL DEFAULT 0;
         """;
 
-    private const string UsageColumns = "tokens_input, tokens_output, tokens_cache_read, tokens_cache_creation, cost_usd, cost_estimated";
+    // Version 3: what the agent's CLI said of itself (its model), a validator's verdict, the last error.
+    private const string VerdictMigration = """
+        ALTER TABLE agents ADD COLUMN seen_model   TEXT;
+        ALTER TABLE agents ADD COLUMN verdict_json TEXT;
+        ALTER TABLE agents ADD COLUMN last_error   TEXT;
+        """;
+
+    private const string UsageColumns = "tokens_input, tokens_output, tokens_cache_read, tokens_cache_creation, cost_usd, cost_estimated, seen_model, verdict_json, last_error";
 
     private const string ClusterColumns =
         "id, kind, name, state, iteration, max_iterations, started_at, ended_at, supervisor_pid, supervisor_start_time, socket_path, config_json, exit_code";
@@ -158,11 +165,14 @@ internal sealed class StateStore : IDisposable
         {
             Execute(connection, Schema, transaction);
             Execute(connection, UsageMigration, transaction);
+            Execute(connection, VerdictMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
-        else if (version == 1)
+        else if (version is 1 or 2)
         {
-            Execute(connection, UsageMigration, transaction);
+            if (version == 1)
+                Execute(connection, UsageMigration, transaction);
+            Execute(connection, VerdictMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version > SchemaVersion)
@@ -292,6 +302,17 @@ internal sealed class StateStore : IDisposable
             ("$cluster", clusterId), ("$agent", agentId), ("$in", usage.Tokens.Input), ("$out", usage.Tokens.Output),
             ("$cr", usage.Tokens.CacheRead), ("$cc", usage.Tokens.CacheCreation),
             ("$cost", usage.CostUsd.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("$est", usage.CostEstimated ? 1 : 0)) == 1;
+
+    /// <summary>Records the model the agent's CLI named (null leaves it unknown).</summary>
+    public bool SetAgentModel(string clusterId, string agentId, string? model) =>
+        Write("UPDATE agents SET seen_model = $model WHERE cluster_id = $cluster AND agent_id = $agent",
+            ("$cluster", clusterId), ("$agent", agentId), ("$model", model)) == 1;
+
+    /// <summary>Records a validator's verdict on <paramref name="iteration"/> (null clears it) and the agent's last error.</summary>
+    public bool SetAgentOutcome(string clusterId, string agentId, Output.Verdict? verdict, int iteration, string? lastError) =>
+        Write("UPDATE agents SET verdict_json = $verdict, last_error = $error WHERE cluster_id = $cluster AND agent_id = $agent",
+            ("$cluster", clusterId), ("$agent", agentId), ("$verdict", verdict is null ? null : VerdictJson.Serialize(verdict, iteration)),
+            ("$error", lastError)) == 1;
 
     /// <summary>Sets only the agent's state (e.g. back to waiting).</summary>
     public bool SetAgentState(string clusterId, string agentId, AgentState state) =>
@@ -519,7 +540,12 @@ internal sealed class StateStore : IDisposable
         StateNames.ParseAgentState(r.GetString(o + 4)), NullableInt(r, o + 5), NullableLong(r, o + 6), r.GetInt32(o + 7),
         NullableInt(r, o + 8), Time(r, o + 9), Time(r, o + 10), Time(r, o + 11),
         new Output.UsageTotals(new Output.TokenCounts(r.GetInt64(o + 12), r.GetInt64(o + 13), r.GetInt64(o + 14), r.GetInt64(o + 15)),
-            decimal.Parse(r.GetString(o + 16), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 17) != 0));
+            decimal.Parse(r.GetString(o + 16), System.Globalization.CultureInfo.InvariantCulture), r.GetInt64(o + 17) != 0))
+    {
+        SeenModel = r.IsDBNull(o + 18) ? null : r.GetString(o + 18),
+        Verdict = r.IsDBNull(o + 19) ? null : VerdictJson.Parse(r.GetString(o + 19)),
+        LastError = r.IsDBNull(o + 20) ? null : r.GetString(o + 20),
+    };
 
     private static int? NullableInt(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
 

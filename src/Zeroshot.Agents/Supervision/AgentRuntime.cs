@@ -42,6 +42,25 @@ internal sealed class AgentRuntime(AgentConfig config)
     /// <summary>The supervisor asked this run of the agent to stop (so a non-zero exit is "stopped", not "failed").</summary>
     public bool StopRequested { get; set; }
 
+    /// <summary>The model the agent's CLI named (stream init line, a message, or its own config file), else null.</summary>
+    public string? SeenModel { get; set; }
+
+    /// <summary>A validator's verdict on <see cref="VerdictIteration"/>; null before it judged (or for workers).</summary>
+    public Verdict? Verdict { get; set; }
+
+    /// <summary>Runs of a validator in this iteration beyond the first (after it failed).</summary>
+    public int Retries { get; set; }
+
+    /// <summary>The iteration <see cref="Verdict"/> judged.</summary>
+    public int VerdictIteration { get; set; }
+
+    /// <summary>Why the agent's last run failed (an API error, a crash, no verdict…), or the last API error of the
+    /// current run until its next success; null when none.</summary>
+    public string? LastError { get; set; }
+
+    /// <summary>The model to show and price by: what the CLI named, else the configured one.</summary>
+    public string? Model => Interpreter?.Usage.Model ?? SeenModel ?? Config.Model;
+
     /// <summary>The newest metrics sample of the agent's process tree (null when not running).</summary>
     public TreeSample? Latest { get; set; }
 
@@ -64,7 +83,10 @@ internal sealed record AgentSnapshot(
     TreeSample[] History,
     UsageTotals Usage = default,
     AgentActivity? Activity = null,
-    string? ActivityDetail = null);
+    string? ActivityDetail = null,
+    Verdict? Verdict = null,
+    int VerdictIteration = 0,
+    string? LastError = null);
 
 /// <summary>An immutable view of a running cluster for status readers.</summary>
 internal sealed record ClusterSnapshot(

@@ -71,6 +71,8 @@ internal sealed class ClusterSupervisor
     private readonly object _snapshotGate = new();
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
+    private string? _feedbackText;
+    private string? _feedbackFile;
     private DateTimeOffset _startedAt;
     private int _columns;
     private int _rows;
@@ -138,7 +140,11 @@ internal sealed class ClusterSupervisor
                 if (outcome == IterationOutcome.Accepted) return Finish(ClusterState.Completed);
                 if (outcome == IterationOutcome.Stopped) return Finish(ClusterState.Stopped);
                 if (outcome == IterationOutcome.Failed) return Finish(ClusterState.Failed);
-                if (_iteration < _config.MaxIterations) Notify(null, "rejected: starting another iteration");
+                if (_iteration < _config.MaxIterations)
+                {
+                    PrepareFeedback();
+                    Notify(null, "rejected: starting another iteration with the validators' issues");
+                }
             }
             _iteration = _config.MaxIterations;
             Notify(null, $"rejected in all {_config.MaxIterations} iterations");
@@ -214,7 +220,67 @@ internal sealed class ClusterSupervisor
             agent.ExitCode = null;
             agent.Latest = null;
             agent.StopRequested = false;
+            agent.Retries = 0;
+            agent.LastError = null;
         }
+    }
+
+    /// <summary>
+    /// After a rejected iteration: the rejecting validators' summaries and issues, for the next iteration's prompt
+    /// (workers) and as a JSON file named by ZEROSHOT_FEEDBACK_FILE (every agent).
+    /// </summary>
+    private void PrepareFeedback()
+    {
+        var rejections = _agents
+            .Where(a => a.Config.Role == AgentRole.Validator && a.VerdictIteration == _iteration && a.Verdict is { Approved: false })
+            .Select(a => (a.Id, Verdict: a.Verdict!))
+            .ToList();
+        _feedbackText = FeedbackPrompt(_iteration, rejections);
+        var path = Path.Combine(Path.GetDirectoryName(_services.Home.AgentLogPath(_clusterId, "feedback"))!, $"feedback-{_iteration}.json");
+        try
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+            using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                w.WriteNumber("iteration", _iteration);
+                w.WriteStartArray("rejections");
+                foreach (var (id, verdict) in rejections)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("validator", id);
+                    w.WriteString("summary", verdict.Summary);
+                    w.WriteStartArray("issues");
+                    foreach (var issue in verdict.Issues) w.WriteStringValue(issue);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            File.WriteAllBytes(path, buffer.WrittenSpan.ToArray());
+            _feedbackFile = path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The prompt still carries the feedback; the file is a convenience.
+            _feedbackFile = null;
+            Notify(null, $"could not write {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>What the next iteration's worker is told about the rejection.</summary>
+    internal static string FeedbackPrompt(int iteration, IReadOnlyList<(string Validator, Verdict Verdict)> rejections)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture,
+            $"Your previous attempt (iteration {iteration}) was rejected by the validators. Fix every issue below, then finish the task.");
+        foreach (var (validator, verdict) in rejections)
+        {
+            sb.Append("\n- ").Append(validator).Append(": ").Append(verdict.Summary.Length == 0 ? "rejected" : verdict.Summary);
+            foreach (var issue in verdict.Issues) sb.Append("\n  - ").Append(issue);
+        }
+        return sb.ToString();
     }
 
     private async Task<IterationOutcome> RunIterationAsync()
@@ -224,12 +290,31 @@ internal sealed class ClusterSupervisor
         bool stopping = false;
         void Judge(AgentRuntime agent)
         {
-            if (agent.State != AgentState.Failed) return;
             if (agent.Config.Role == AgentRole.Validator)
             {
-                rejected = true;
+                // Only a verdict rejects. A validator that failed (an API error, a crash, no verdict) has not judged
+                // the work: re-running the worker on it would spend again for nothing (issue: a 401 re-ran the worker
+                // with an identical prompt). It is re-run itself when the cluster allows, else the cluster fails.
+                if (agent.Verdict is { } verdict && agent.VerdictIteration == _iteration)
+                {
+                    if (!verdict.Approved) rejected = true;
+                    return;
+                }
+                if (agent.State != AgentState.Failed || stopping) return;
+                if (agent.Retries < _config.ValidatorRetries)
+                {
+                    agent.Retries++;
+                    Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({agent.Retries}/{_config.ValidatorRetries})");
+                    lock (_snapshotGate) agent.State = AgentState.Waiting;
+                    _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Waiting);
+                    return;
+                }
+                failed = true;
+                stopping = true;
+                StopAll(kill: false);
+                Notify(null, $"validator {agent.Id} failed: {agent.LastError ?? "no verdict"}");
             }
-            else if (!failed)
+            else if (agent.State == AgentState.Failed && !failed)
             {
                 // A worker that fails leaves nothing to validate: stop the rest.
                 failed = true;
@@ -239,8 +324,13 @@ internal sealed class ClusterSupervisor
         }
         void StartReady()
         {
-            if (stopping) return;
-            foreach (var agent in StartReadyAgents()) Judge(agent);
+            // A validator that failed to start may be retried by Judge: start again until nothing new is ready.
+            for (int pass = 0; pass <= _config.ValidatorRetries + 1 && !stopping; pass++)
+            {
+                var failedToStart = StartReadyAgents();
+                if (failedToStart.Count == 0) return;
+                foreach (var agent in failedToStart) Judge(agent);
+            }
         }
 
         StartReady();
@@ -293,12 +383,24 @@ internal sealed class ClusterSupervisor
 
     private bool Start(AgentRuntime agent)
     {
-        var resolved = _services.Catalog.Resolve(agent.Config, _config.Prompt, _iteration, _clusterId);
+        var config = agent.Config;
+        var clusterPrompt = _config.Prompt;
+        if (config.Role == AgentRole.Worker && _feedbackText is not null)
+            clusterPrompt = string.IsNullOrWhiteSpace(clusterPrompt) ? _feedbackText : clusterPrompt.TrimEnd() + "\n\n" + _feedbackText;
+        // A provider validator is asked for the verdict the supervisor reads; a command validator answers by exit code.
+        if (config.Role == AgentRole.Validator && config.Provider is not null)
+            config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
+        var resolved = _services.Catalog.Resolve(config, clusterPrompt, _iteration, _clusterId);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
             environment[(string)entry.Key] = (string?)entry.Value ?? "";
         foreach (var (key, value) in resolved.Environment) environment[key] = value;
         environment.TryAdd("TERM", "xterm-256color");
+        if (_feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = _feedbackFile;
+        // Codex prints no model: the one it will use is in its own config file unless the agent names one.
+        string? fallbackModel = config.Model;
+        if (fallbackModel is null && config.Provider == ProviderCatalog.Codex)
+            fallbackModel = CodexConfigFile.ReadModel(CodexConfigFile.PathFor(environment)) ?? ProviderCatalog.CodexDefaultModel;
 
         PtyProcess process;
         try
@@ -332,8 +434,9 @@ internal sealed class ClusterSupervisor
         {
             Raw = _services.RawOutput,
             PriceFor = _services.PriceFor,
-            Model = agent.Config.Model,
+            Model = fallbackModel,
             TimeProvider = _services.Time,
+            Provider = config.Provider,
         });
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
         AgentOutputPump pump;
@@ -375,8 +478,10 @@ internal sealed class ClusterSupervisor
             agent.State = AgentState.Running;
             agent.Pid = process.Pid;
             agent.PidStartTime = startTime;
+            if (agent.Config.Model is null && fallbackModel is not null) agent.SeenModel = fallbackModel;
         }
         _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
+        if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
         Notify(agent.Id, $"started (pid {process.Pid})");
         _ = WatchExitAsync(agent, process);
         return true;
@@ -413,25 +518,38 @@ internal sealed class ClusterSupervisor
             await pump.DisposeAsync().ConfigureAwait(false);
         }
         // The pump thread has ended: the last partial line can be flushed from here.
-        agent.Interpreter?.Complete();
+        var interpreter = agent.Interpreter;
+        interpreter?.Complete();
         agent.Process?.Dispose();
         // An agent we asked to stop is "stopped" unless it still finished its work (exit 0).
         var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;
+        string how = exit.Signal is int s ? $"killed by signal {s}" : $"exit code {exit.ExitCode}";
+        var (judged, verdict, error) = RunOutcome.Judge(agent.Config, state, how, exit.ExitCode, interpreter);
         lock (_snapshotGate)
         {
-            agent.State = state;
+            agent.State = judged;
             agent.ExitCode = exit.ExitCode ?? exit.ShellCode;
             agent.Latest = null;
             agent.Process = null;
             agent.Pump = null;
             agent.FinishedUsage = agent.Usage;
+            agent.SeenModel = interpreter?.Usage.Model ?? agent.SeenModel;
             agent.Interpreter = null;
+            agent.LastError = error;
+            if (verdict is not null)
+            {
+                agent.Verdict = verdict;
+                agent.VerdictIteration = _iteration;
+            }
         }
         _services.Store.SetAgentUsage(_clusterId, agent.Id, agent.FinishedUsage);
-        _services.Store.MarkAgentEnded(_clusterId, agent.Id, state, agent.ExitCode);
-        string how = exit.Signal is int s ? $"killed by signal {s}" : $"exit code {exit.ExitCode}";
-        string verdict = state == AgentState.Failed && agent.Config.Role == AgentRole.Validator ? " (rejected)" : "";
-        Notify(agent.Id, $"{StateNames.Text(state)}: {how}{verdict}");
+        if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
+        _services.Store.SetAgentOutcome(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error);
+        _services.Store.MarkAgentEnded(_clusterId, agent.Id, judged, agent.ExitCode);
+        Notify(agent.Id, RunOutcome.Describe(judged, how, verdict, error));
+        if (verdict is not null)
+            foreach (var issue in verdict.Issues)
+                Notify(agent.Id, "  issue: " + issue);
     }
 
     private void StopAll(bool kill)
@@ -521,8 +639,9 @@ internal sealed class ClusterSupervisor
             {
                 (AgentActivity Activity, string? Detail)? activity = a.State == AgentState.Running && a.Interpreter is { } i ? i.Activity.Current(now) : null;
                 return new AgentSnapshot(
-                    a.Id, a.Config.Role, a.Config.ProviderLabel, a.Config.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
-                    a.Pump?.LastOutputAt ?? a.LastOutputAt, a.Latest, a.History.Snapshot(), a.Usage, activity?.Activity, activity?.Detail);
+                    a.Id, a.Config.Role, a.Config.ProviderLabel, a.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
+                    a.Pump?.LastOutputAt ?? a.LastOutputAt, a.Latest, a.History.Snapshot(), a.Usage, activity?.Activity, activity?.Detail,
+                    a.Verdict, a.VerdictIteration, a.Interpreter?.Activity.LastError ?? a.LastError);
             }).ToList();
             return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
                 _config.MaxIterations, _startedAt, agents);

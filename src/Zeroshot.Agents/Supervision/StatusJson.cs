@@ -16,8 +16,9 @@ internal static class StatusJson
     /// <summary>A snapshot of a cluster from its database record alone (no live metrics).</summary>
     public static ClusterSnapshot FromRecord(ClusterRecord record) =>
         new(record.Id, record.Kind, record.Name, record.State, record.Iteration, record.MaxIterations, record.StartedAt,
-            record.Agents.Select(a => new AgentSnapshot(a.AgentId, a.Role, a.Provider, a.Model, a.State, a.Pid, a.Iteration,
-                a.ExitCode, a.LastOutputAt, null, [], a.Usage)).ToList());
+            record.Agents.Select(a => new AgentSnapshot(a.AgentId, a.Role, a.Provider, a.SeenModel ?? a.Model, a.State, a.Pid, a.Iteration,
+                a.ExitCode, a.LastOutputAt, null, [], a.Usage, Verdict: a.Verdict?.Verdict, VerdictIteration: a.Verdict?.Iteration ?? 0,
+                LastError: a.LastError)).ToList());
 
     /// <summary>
     /// <c>{id, kind, name, state, iteration, maxIterations, startedAt, agents: [{id, role, provider, model,
@@ -55,6 +56,17 @@ internal static class StatusJson
             if (a.ActivityDetail is { } detail) w.WriteString("activityDetail", detail);
             else w.WriteNull("activityDetail");
             WriteUsage(w, a.Usage);
+            if (a.Verdict is { } verdict)
+            {
+                w.WritePropertyName("verdict");
+                VerdictJson.Write(w, verdict, a.VerdictIteration);
+            }
+            else
+            {
+                w.WriteNull("verdict");
+            }
+            if (a.LastError is { } error) w.WriteString("lastError", error);
+            else w.WriteNull("lastError");
             if (a.State == AgentState.Running && a.Metrics is { } m)
             {
                 w.WritePropertyName("metrics");
@@ -91,6 +103,11 @@ internal static class StatusJson
             w.WriteString("id", a.AgentId);
             w.WriteString("role", StateNames.Text(a.Role));
             w.WriteString("state", StateNames.Text(a.State));
+            if (a.Verdict is { } verdict)
+            {
+                w.WritePropertyName("verdict");
+                VerdictJson.Write(w, verdict.Verdict, verdict.Iteration);
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -116,6 +133,15 @@ internal static class StatusJson
         w.WriteEndObject();
         w.WriteNumber("costUsd", usage.CostUsd);
         w.WriteBoolean("costEstimated", usage.CostEstimated);
+    }
+
+    /// <summary>The <c>status --json</c> document of <paramref name="cluster"/>, for readers that render it.</summary>
+    public static JsonDocument ToDocument(ClusterSnapshot cluster)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(2048);
+        using (var w = new Utf8JsonWriter(buffer))
+            WriteStatus(w, cluster);
+        return JsonDocument.Parse(buffer.WrittenMemory);
     }
 
     /// <summary>ISO 8601 UTC with milliseconds, as everywhere in Zeroshot's JSON.</summary>

@@ -7,6 +7,7 @@ using Zeroshot.Agents.Control;
 using Zeroshot.Agents.Sim;
 using Zeroshot.Agents.State;
 using Zeroshot.Agents.Supervision;
+using Zeroshot.Cli.Output;
 using Zeroshot.Metrics;
 
 namespace Zeroshot.Cli.Commands;
@@ -175,10 +176,14 @@ internal static class ClusterCommands
                 context.Out.WriteLine("no clusters yet: try 'zeroshot run --demo'");
                 return ExitCodes.Success;
             }
-            context.Out.WriteLine($"{"ID",-24} {"KIND",-8} {"STATE",-10} {"AGENTS",-7} {"ITER",-5} {"STARTED",-20} NAME");
+            context.Out.WriteLine($"{"ID",-24} {"KIND",-8} {"STATE",-10} {"ITER",-5} {"TOKENS",7} {"COST",9}  {"STARTED",-19}  {"NAME",-20} AGENTS");
             foreach (var c in clusters)
             {
-                context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {StateNames.Text(c.State),-10} {c.Agents.Count,-7} {c.Iteration + "/" + c.MaxIterations,-5} {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {c.Name}");
+                // Running clusters are asked for their live state (activity); the others are read from the database.
+                using var live = c.State == ClusterState.Running ? LiveSnapshotAsync(c, false, default).GetAwaiter().GetResult().Document : null;
+                using var stored = live is null ? StatusJson.ToDocument(StatusJson.FromRecord(c)) : null;
+                var view = (live ?? stored)!.RootElement;
+                context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {view.GetProperty("state").GetString(),-10} {c.Iteration + "/" + c.MaxIterations,-5} {StatusText.Tokens(view),7} {StatusText.Cost(view),9}  {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Agents.Output.StreamJsonRenderer.OneLine(c.Name, 20),-20} {StatusText.AgentSummary(view)}");
             }
             return ExitCodes.Success;
         });
@@ -206,19 +211,10 @@ internal static class ClusterCommands
                 else WriteJson(context.Out, w => StatusJson.WriteStatus(w, StatusJson.FromRecord(record), withHistory));
                 return ExitCodes.Success;
             }
-            var view = snapshot.Document?.RootElement;
-            context.Out.WriteLine($"{record.Id}  {StateNames.Text(record.Kind)} \"{record.Name}\"  {(view?.GetProperty("state").GetString() ?? StateNames.Text(record.State))}  iteration {record.Iteration}/{record.MaxIterations}  started {record.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}");
-            foreach (var agent in record.Agents)
-            {
-                JsonElement? live = null;
-                if (view is { } v)
-                    foreach (var a in v.GetProperty("agents").EnumerateArray())
-                        if (a.GetProperty("id").GetString() == agent.AgentId) live = a;
-                string state = live?.GetProperty("state").GetString() ?? StateNames.Text(agent.State);
-                string metrics = live is { } l && l.GetProperty("metrics").ValueKind == JsonValueKind.Object ? MetricsLine(l.GetProperty("metrics")) : "";
-                string exit = agent.ExitCode is { } code ? $"exit {code}" : "";
-                context.Out.WriteLine($"  {agent.AgentId,-14} {StateNames.Text(agent.Role),-10} {agent.Provider + (agent.Model is null ? "" : "/" + agent.Model),-16} {state,-10} {exit,-8} {metrics}");
-            }
+            using var stored = snapshot.Document is null ? StatusJson.ToDocument(StatusJson.FromRecord(record)) : null;
+            if (snapshot.Document is null && record.State == ClusterState.Running)
+                context.Out.WriteLine("(the supervisor did not answer: showing the stored state, without live metrics)");
+            StatusText.WriteStatus(context.Out, (snapshot.Document ?? stored)!.RootElement, MetricsLine);
             snapshot.Document?.Dispose();
             return ExitCodes.Success;
         });

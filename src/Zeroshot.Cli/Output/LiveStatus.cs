@@ -176,6 +176,7 @@ internal sealed class LiveStatus : IAsyncDisposable
             var (word, kind) = (state, activity) switch
             {
                 ("running", "tool") => (detail is null ? "tool" : "tool:" + detail, ActivityKind.Tool),
+                ("running", "retrying") => (detail is null ? "retrying" : "retrying " + detail, ActivityKind.Failed),
                 ("running", "model") => ("model", ActivityKind.Model),
                 ("running", "output") => ("output", ActivityKind.Output),
                 ("running", _) => ("quiet", ActivityKind.Quiet),
