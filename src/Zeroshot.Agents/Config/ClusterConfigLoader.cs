@@ -110,7 +110,7 @@ internal static class ClusterConfigLoader
         if (provider is not null && commandElement is not null)
             throw reader.Error(path, "has both \"provider\" and \"command\"; give exactly one");
         if (provider is null && commandElement is null)
-            throw reader.Error(path, "needs either \"provider\" (claude, codex, sim) or \"command\" (an argv array)");
+            throw reader.Error(path, $"needs either \"provider\" ({string.Join(", ", ProviderCatalog.KnownProviders)}) or \"command\" (an argv array)");
         if (provider is not null && !ProviderCatalog.IsKnownProvider(provider))
             throw reader.Error(JsonFieldReader.Child(path, "provider"),
                 $"unknown provider '{provider}' (expected {string.Join(", ", ProviderCatalog.KnownProviders)})");

@@ -25,8 +25,9 @@ internal sealed class ZeroshotSettings
 
     /// <summary>
     /// Built-in prices, USD per million tokens (input, output, cache read, cache write), from the public
-    /// Anthropic and OpenAI price lists (Claude 4.5 generation; cache write = 5-minute TTL). Keys match a model
-    /// name exactly or as a substring ("claude-sonnet-4-5" → sonnet).
+    /// Anthropic, OpenAI and Google price lists (Claude 4.5 generation, cache write = 5-minute TTL; GPT-5 family;
+    /// Gemini 2.5/3), covering the models the three CLIs use by default. Keys match a model name exactly or as the
+    /// longest substring ("claude-sonnet-4-5" → sonnet, "gpt-5.5-codex" → gpt-5, "gemini-2.5-flash-lite" → itself).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, ModelPrice> DefaultPrices = new Dictionary<string, ModelPrice>(StringComparer.OrdinalIgnoreCase)
     {
@@ -34,6 +35,18 @@ internal sealed class ZeroshotSettings
         ["sonnet"] = new(3.00, 15.00, 0.30, 3.75),
         ["haiku"] = new(1.00, 5.00, 0.10, 1.25),
         ["gpt-5"] = new(1.25, 10.00, 0.125, 0.00),
+        ["gpt-5-mini"] = new(0.25, 2.00, 0.025, 0.00),
+        ["gpt-5-nano"] = new(0.05, 0.40, 0.005, 0.00),
+        ["codex-mini"] = new(0.25, 2.00, 0.025, 0.00),
+        ["o4-mini"] = new(1.10, 4.40, 0.275, 0.00),
+        ["o3"] = new(2.00, 8.00, 0.50, 0.00),
+        // Gemini (prompts up to 200K tokens; cache storage is not billed per token and not counted).
+        ["gemini"] = new(1.25, 10.00, 0.125, 0.00),
+        ["gemini-2.5-pro"] = new(1.25, 10.00, 0.125, 0.00),
+        ["gemini-2.5-flash"] = new(0.30, 2.50, 0.03, 0.00),
+        ["gemini-2.5-flash-lite"] = new(0.10, 0.40, 0.01, 0.00),
+        ["gemini-3-pro"] = new(2.00, 12.00, 0.20, 0.00),
+        ["gemini-3-flash"] = new(0.50, 3.00, 0.05, 0.00),
         ["sim"] = new(0, 0, 0, 0),
         [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
     };

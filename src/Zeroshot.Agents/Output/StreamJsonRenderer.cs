@@ -244,7 +244,10 @@ internal static class StreamJsonRenderer
                 if (e.ValueKind == JsonValueKind.String && (reason = e.GetString()) is { Length: > 0 })
                     break;
         var line = FirstLine(reason, MaxDetailChars);
-        return line.Length > 0 ? line : root.Str("subtype") ?? "error";
+        if (line.Length == 0)
+            line = root.Str("terminal_reason") ?? root.Str("subtype") ?? "error";
+        // An API error names its HTTP status (api_error_status, Claude Code 2.1): "401 Invalid API key · …".
+        return root.Long("api_error_status") is { } status ? $"{status.ToString(System.Globalization.CultureInfo.InvariantCulture)} {line}" : line;
     }
 
     /// <summary>
@@ -254,6 +257,8 @@ internal static class StreamJsonRenderer
     internal static bool IsDenial(string text) =>
         text.Contains("requested permissions", StringComparison.OrdinalIgnoreCase)
         || text.Contains("was blocked", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("needs approval", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("requires approval", StringComparison.OrdinalIgnoreCase)
         || text.Contains("haven't granted", StringComparison.OrdinalIgnoreCase)
         || text.Contains("permission denied by", StringComparison.OrdinalIgnoreCase)
         || text.Contains("denied by the user", StringComparison.OrdinalIgnoreCase)

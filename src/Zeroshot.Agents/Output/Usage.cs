@@ -148,7 +148,7 @@ internal sealed class RunUsage
     /// <summary>Notes the model from a system init line (pricing for lines that name none).</summary>
     public void NoteModel(string? model)
     {
-        if (string.IsNullOrEmpty(model))
+        if (!IsModel(model))
             return;
         lock (_lock)
             Model = model;
@@ -259,8 +259,13 @@ internal sealed class RunUsage
         }
     }
 
+    /// <summary>Claude Code names messages it made up itself (API error notices) "&lt;synthetic&gt;": not a model.</summary>
+    private static bool IsModel(string? model) => !string.IsNullOrEmpty(model) && model[0] != '<';
+
     private void SetLive(string id, string? model, TokenCounts usage)
     {
+        if (!IsModel(model))
+            model = null;
         if (!string.IsNullOrEmpty(model))
             Model = model;
         if (_settled.Contains(id))

@@ -41,7 +41,7 @@ public class ClusterTemplatesTests
     public void Unknown_provider_is_a_usage_error()
     {
         var error = Assert.Throws<UserErrorException>(() => ClusterTemplates.DefaultForPrompt("x", "gpt"));
-        Assert.Equal("unknown provider 'gpt' (expected claude, codex, sim)", error.Message);
+        Assert.Equal("unknown provider 'gpt' (expected claude, codex, gemini, sim)", error.Message);
         Assert.Equal(ExitCodes.Usage, error.ExitCode);
         Assert.Throws<UserErrorException>(() => ClusterTemplates.Task("x", "gpt"));
     }

@@ -37,10 +37,10 @@ public sealed class ProviderCatalogTests : IDisposable
         var agent = new AgentConfig("worker", AgentRole.Worker, "claude");
         var resolved = Catalog().Resolve(agent, "Fix it");
         Assert.Equal(claude, resolved.Executable);
-        Assert.Equal(["claude", "-p", "Fix it", "--output-format", "stream-json", "--verbose"], resolved.Argv);
+        Assert.Equal(["claude", "-p", "Fix it", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions"], resolved.Argv);
 
         resolved = Catalog().Resolve(agent with { Model = "sonnet" }, "Fix it");
-        Assert.Equal(["claude", "-p", "Fix it", "--output-format", "stream-json", "--verbose", "--model", "sonnet"], resolved.Argv);
+        Assert.Equal(["claude", "-p", "Fix it", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions", "--model", "sonnet"], resolved.Argv);
     }
 
     [Fact]
@@ -49,8 +49,8 @@ public sealed class ProviderCatalogTests : IDisposable
         FakeExecutable("codex");
         var agent = new AgentConfig("worker", AgentRole.Worker, "codex", Model: "gpt-5-codex", Prompt: "Be brief.");
         var resolved = Catalog().Resolve(agent, "Fix it");
-        Assert.Equal(["codex", "exec", "--json", "-m", "gpt-5-codex", "Fix it\n\nBe brief."], resolved.Argv);
-        Assert.Equal(["codex", "exec", "--json", "Fix it"], Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "codex"), "Fix it").Argv);
+        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-m", "gpt-5-codex", "Fix it\n\nBe brief."], resolved.Argv);
+        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "Fix it"], Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "codex"), "Fix it").Argv);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class ProviderCatalogTests : IDisposable
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(20_000), "fake claude did not exit");
-        Assert.Equal($"[-p]\n[{prompt}]\n[--output-format]\n[stream-json]\n[--verbose]\n[--model]\n[haiku]\nenv=[{prompt}]\n", output);
+        Assert.Equal($"[-p]\n[{prompt}]\n[--output-format]\n[stream-json]\n[--verbose]\n[--include-partial-messages]\n[--permission-mode]\n[bypassPermissions]\n[--model]\n[haiku]\nenv=[{prompt}]\n", output);
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class ProviderCatalogTests : IDisposable
     {
         var error = Assert.Throws<UserErrorException>(() => Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "claude"), "x"));
         Assert.Equal("provider 'claude' needs the executable 'claude', which is not on PATH; install it, or choose another provider " +
-            "with --provider (claude, codex, sim) or a \"command\" in the cluster file", error.Message);
+            "with --provider (claude, codex, gemini, sim) or a \"command\" in the cluster file", error.Message);
         Assert.Equal(ExitCodes.Failure, error.ExitCode);
     }
 

@@ -92,7 +92,7 @@ public sealed class RenderingTests
         Assert.Equal(
         [
             L("● thread 0199b7c4-02aa-7d31-9f3e-5c1d2e3f4a5b", DisplayStyle.Dim),
-            L("✗ error: Reconnecting... 1/5", DisplayStyle.Error),
+            L("↻ retrying 1/5: Reconnecting... 1/5", DisplayStyle.Error),
             L("✗ error: stream error: exceeded retry limit, last status: 429 Too Many Requests", DisplayStyle.Error),
             L("✗ turn failed: stream error: exceeded retry limit, last status: 429 Too Many Requests", DisplayStyle.Error),
         ], lines);

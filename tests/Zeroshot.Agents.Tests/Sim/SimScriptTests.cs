@@ -144,7 +144,7 @@ public class SimScriptTests
         Assert.Equal(1, rejected.ExitCode);
         Assert.True(rejected.IsError);
         Assert.StartsWith("REJECTED: tests fail", rejected.ResultText, StringComparison.Ordinal);
-        Assert.Contains(rejected.Steps.OfType<SimBash>(), b => b.Command.Contains("failed\"; false;", StringComparison.Ordinal));
+        Assert.Contains(rejected.Steps.OfType<SimBash>(), b => b.Command.EndsWith("failed\"; false", StringComparison.Ordinal));
         var result = ParseLines([rejected.ResultLine(10, 5)])[0];
         Assert.True(result.GetProperty("is_error").GetBoolean());
         Assert.Equal(rejected.ResultText, result.GetProperty("result").GetString());

@@ -341,7 +341,7 @@ public sealed class StateStoreTests : IDisposable
         _store.Dispose();
         using (var raw = Raw())
         {
-            foreach (var column in new[] { "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation", "cost_usd", "cost_estimated" })
+            foreach (var column in new[] { "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation", "cost_usd", "cost_estimated", "seen_model", "verdict_json", "last_error" })
                 Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
             Scalar(raw, "PRAGMA user_version = 1");
         }
@@ -351,6 +351,33 @@ public sealed class StateStoreTests : IDisposable
         var usage = new Zeroshot.Agents.Output.UsageTotals(new Zeroshot.Agents.Output.TokenCounts(1, 2, 3, 4), 0.5m, true);
         Assert.True(reopened.SetAgentUsage("old-one-1", cluster.Agents[0].AgentId, usage));
         Assert.Equal(usage, reopened.GetCluster("old-one-1")!.Agents[0].Usage);
+    }
+
+    [Fact]
+    public void A_version_2_database_is_migrated_and_records_verdicts()
+    {
+        var config = ClusterTemplates.Task("migrate me", "sim");
+        _store.CreateCluster(ClusterRecord.New("old-two-2", config, DateTimeOffset.UnixEpoch));
+        _store.Dispose();
+        using (var raw = Raw())
+        {
+            foreach (var column in new[] { "seen_model", "verdict_json", "last_error" })
+                Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
+            Scalar(raw, "PRAGMA user_version = 2");
+        }
+        using var reopened = StateStore.Open(DbPath);
+        var agent = reopened.GetCluster("old-two-2")!.Agents[0];
+        Assert.Null(agent.Verdict);
+        var verdict = new Zeroshot.Agents.Output.Verdict(false, "two problems", ["a", "b"]);
+        Assert.True(reopened.SetAgentOutcome("old-two-2", agent.AgentId, verdict, 2, "529 overloaded"));
+        Assert.True(reopened.SetAgentModel("old-two-2", agent.AgentId, "gpt-5.5"));
+        var read = reopened.GetCluster("old-two-2")!.Agents[0];
+        Assert.False(read.Verdict!.Value.Verdict.Approved);
+        Assert.Equal("two problems", read.Verdict!.Value.Verdict.Summary);
+        Assert.Equal(["a", "b"], read.Verdict!.Value.Verdict.Issues);
+        Assert.Equal(2, read.Verdict!.Value.Iteration);
+        Assert.Equal("529 overloaded", read.LastError);
+        Assert.Equal("gpt-5.5", read.SeenModel);
     }
 
     [Fact]
