@@ -157,6 +157,13 @@ internal sealed class AgentOutputInterpreter
         if (json.IsEmpty || json[0] != (byte)'{')
         {
             EmitRaw(line, totalLength);
+            if (line.Length < 1024 && CliRefusal.Explain(Encoding.UTF8.GetString(line)) is { } advice)
+            {
+                // The CLI refused to start and said why in plain text: say what to do, once, as the run's error.
+                Volatile.Write(ref _runError, advice);
+                Activity.Failed(advice);
+                _sink?.Invoke(new DisplayLine("✗ " + advice, DisplayStyle.Error));
+            }
             return;
         }
 

@@ -84,4 +84,15 @@ public sealed class CliSignalsTests
         Assert.Equal("gemini-2.5-pro", interpreter.Usage.Model);
         Assert.Equal("Done.", interpreter.FinalText);
     }
+
+    [Fact]
+    public void Claude_refusing_root_says_what_to_do_in_one_line()
+    {
+        var (lines, interpreter) = OutputTestKit.Run(Encoding.UTF8.GetBytes(
+            "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\r\n"));
+        Assert.StartsWith("Claude Code refuses --permission-mode bypassPermissions as root: ", interpreter.RunError, StringComparison.Ordinal);
+        Assert.Contains("IS_SANDBOX=1", interpreter.RunError, StringComparison.Ordinal);
+        Assert.Equal(DisplayStyle.Error, lines[^1].Style);
+        Assert.DoesNotContain('\n', interpreter.RunError);
+    }
 }

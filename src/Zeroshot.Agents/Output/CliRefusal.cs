@@ -1,0 +1,29 @@
+namespace Zeroshot.Agents.Output;
+
+/// <summary>
+/// Plain-text refusals with which an agent CLI declines to start, and what the person should do about each, in
+/// one line. Matched on the CLI's own wording (measured with the pinned versions the tests install).
+/// </summary>
+internal static class CliRefusal
+{
+    private static readonly (string Sign, string Advice)[] Known =
+    [
+        // Claude Code as root (2.1.x): "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons".
+        ("cannot be used with root/sudo privileges",
+            "Claude Code refuses --permission-mode bypassPermissions as root: run zeroshot as a normal user, or set IS_SANDBOX=1 in the agent's \"env\" if this machine is a disposable sandbox, or give the claude provider another --permission-mode in settings.json"),
+        // Codex outside a git repository without --skip-git-repo-check.
+        ("Not inside a trusted directory",
+            "Codex refuses to run outside a git repository: add --skip-git-repo-check to the codex provider's command in settings.json (the default has it), or run the agent in a git repository"),
+        ("Please set an Auth method",
+            "Gemini CLI has no credentials: set GEMINI_API_KEY in the agent's \"env\" or the environment"),
+    ];
+
+    /// <summary>The advice for a refusal line, or null when <paramref name="line"/> is not one.</summary>
+    public static string? Explain(string line)
+    {
+        foreach (var (sign, advice) in Known)
+            if (line.Contains(sign, StringComparison.Ordinal))
+                return advice;
+        return null;
+    }
+}
