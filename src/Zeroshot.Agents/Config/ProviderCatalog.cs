@@ -36,8 +36,8 @@ internal sealed class ProviderCatalog
     /// </summary>
     public const string CodexDefaultModel = "gpt-5.5";
 
-    internal static readonly string[] InlinePlaceholders = ["prompt", "model", "agent", "options"];
-    internal static readonly string[] WholeElementPlaceholders = ["{self}", "{modelArgs}"];
+    internal static readonly string[] InlinePlaceholders = ["prompt", "model", "agent", "options", "verdictSchema", "verdictSchemaFile"];
+    internal static readonly string[] WholeElementPlaceholders = ["{self}", "{modelArgs}", "{verdictArgs}"];
 
     /// <summary>
     /// Defaults: each CLI in its non-interactive JSON mode, allowed to edit files and run commands in the agent's
@@ -53,8 +53,9 @@ internal sealed class ProviderCatalog
     public static readonly IReadOnlyDictionary<string, ProviderSpec> DefaultProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
     {
         [Claude] = new(["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
-            "--permission-mode", "bypassPermissions"], ["--model", "{model}"]),
-        [Codex] = new(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "{modelArgs}", "{prompt}"], ["-m", "{model}"]),
+            "--permission-mode", "bypassPermissions"], ["--model", "{model}"], ["--json-schema", "{verdictSchema}"]),
+        [Codex] = new(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "{modelArgs}", "{verdictArgs}", "{prompt}"],
+            ["-m", "{model}"], ["--output-schema", "{verdictSchemaFile}"]),
         [Gemini] = new(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "{modelArgs}", "-p", "{prompt}"], ["-m", "{model}"]),
         [Sim] = new(["{self}", "sim-agent", "--agent", "{agent}", "--options", "{options}"], []),
     };
@@ -93,7 +94,13 @@ internal sealed class ProviderCatalog
     /// Throws <see cref="UserErrorException"/> (exit 1) when the executable is not found, (exit 2) when a
     /// provider that needs a prompt has none.
     /// </summary>
-    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt, int iteration = 1, string? clusterId = null)
+    /// <param name="agent">The agent.</param>
+    /// <param name="clusterPrompt">The cluster's prompt, possibly extended (feedback of a rejection).</param>
+    /// <param name="iteration">1-based iteration (ZEROSHOT_ITERATION).</param>
+    /// <param name="clusterId">The cluster id (ZEROSHOT_CLUSTER_ID), when known.</param>
+    /// <param name="verdictSchemaFile">For a provider validator: a file holding <see cref="Output.Verdict.JsonSchema"/>; the
+    /// provider's verdict arguments (its structured-output option) are then added. Null for other agents.</param>
+    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt, int iteration = 1, string? clusterId = null, string? verdictSchemaFile = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         var prompt = AgentPrompt(agent, clusterPrompt);
@@ -109,7 +116,7 @@ internal sealed class ProviderCatalog
                 throw new UserErrorException($"agent '{agent.Id}': unknown provider '{provider}' (expected {string.Join(", ", KnownProviders)})", ExitCodes.Usage);
             if (prompt.Length == 0 && spec.Command.Concat(spec.ModelArgs).Any(e => PlaceholderNames(e).Contains("prompt")))
                 throw new UserErrorException($"agent '{agent.Id}' has no prompt: give the cluster or the agent a \"prompt\"", ExitCodes.Usage);
-            argv = Expand(spec, agent, prompt);
+            argv = Expand(spec, agent, prompt, verdictSchemaFile);
         }
 
         var executable = FindExecutable(argv[0], agent.Cwd, _pathVariable) ?? throw NotFound(agent, argv[0]);
@@ -129,7 +136,7 @@ internal sealed class ProviderCatalog
         return new ResolvedCommand(executable, argv, env, agent.Cwd);
     }
 
-    private List<string> Expand(ProviderSpec spec, AgentConfig agent, string prompt)
+    private List<string> Expand(ProviderSpec spec, AgentConfig agent, string prompt, string? verdictSchemaFile)
     {
         var options = ClusterConfigJson.OptionsJson(agent);
         string? Lookup(string name) => name switch
@@ -138,12 +145,15 @@ internal sealed class ProviderCatalog
             "model" => agent.Model ?? "",
             "agent" => agent.Id,
             "options" => options,
+            "verdictSchema" => Output.Verdict.JsonSchema,
+            "verdictSchemaFile" => verdictSchemaFile ?? "",
             _ => null,
         };
 
         var modelArgs = agent.Model is null ? [] : spec.ModelArgs.Select(a => Substitute(a, Lookup)).ToList();
-        var argv = new List<string>(spec.Command.Count + modelArgs.Count + _selfCommand.Count);
-        var placedModelArgs = false;
+        var verdictArgs = verdictSchemaFile is null ? [] : spec.VerdictArgsOrEmpty.Select(a => Substitute(a, Lookup)).ToList();
+        var argv = new List<string>(spec.Command.Count + modelArgs.Count + verdictArgs.Count + _selfCommand.Count);
+        bool placedModelArgs = false, placedVerdictArgs = false;
         foreach (var element in spec.Command)
         {
             if (element == "{self}")
@@ -153,11 +163,18 @@ internal sealed class ProviderCatalog
                 argv.AddRange(modelArgs);
                 placedModelArgs = true;
             }
+            else if (element == "{verdictArgs}")
+            {
+                argv.AddRange(verdictArgs);
+                placedVerdictArgs = true;
+            }
             else
                 argv.Add(Substitute(element, Lookup));
         }
         if (!placedModelArgs)
             argv.AddRange(modelArgs);
+        if (!placedVerdictArgs)
+            argv.AddRange(verdictArgs);
         return argv;
     }
 

@@ -5,7 +5,13 @@ namespace Zeroshot.Agents.Config;
 /// <summary>How to start one provider's CLI. See <see cref="ProviderCatalog"/> for the placeholders.</summary>
 /// <param name="Command">argv template, e.g. <c>["claude","-p","{prompt}","--output-format","stream-json","--verbose"]</c>.</param>
 /// <param name="ModelArgs">Inserted where the element <c>{modelArgs}</c> stands (else appended) when the agent has a model.</param>
-internal sealed record ProviderSpec(IReadOnlyList<string> Command, IReadOnlyList<string> ModelArgs);
+/// <param name="VerdictArgs">For validators: the CLI's structured-output option, inserted where <c>{verdictArgs}</c>
+/// stands (else appended); <c>{verdictSchema}</c> is the verdict's JSON schema, <c>{verdictSchemaFile}</c> a file holding it.</param>
+internal sealed record ProviderSpec(IReadOnlyList<string> Command, IReadOnlyList<string> ModelArgs, IReadOnlyList<string>? VerdictArgs = null)
+{
+    /// <summary>The verdict arguments, never null.</summary>
+    public IReadOnlyList<string> VerdictArgsOrEmpty => VerdictArgs ?? [];
+}
 
 /// <summary>USD per million tokens of one model (Anthropic's price-list units).</summary>
 internal sealed record ModelPrice(double Input, double Output, double CacheRead, double CacheWrite);
@@ -52,7 +58,7 @@ internal sealed class ZeroshotSettings
     };
 
     private static readonly string[] RootFields = ["providers", "prices"];
-    private static readonly string[] ProviderFields = ["command", "modelArgs"];
+    private static readonly string[] ProviderFields = ["command", "modelArgs", "verdictArgs"];
     private static readonly string[] PriceFields = ["input", "output", "cacheRead", "cacheWrite"];
 
     public ZeroshotSettings(IReadOnlyDictionary<string, ProviderSpec> providers, IReadOnlyDictionary<string, ModelPrice> prices)
@@ -155,8 +161,12 @@ internal sealed class ZeroshotSettings
         if (command[0].Length == 0)
             throw reader.Error($"{path}.command[0]", "the executable must not be empty");
         CheckPlaceholders(reader, command, $"{path}.command", wholeElementAllowed: true);
+        var verdictArgs = reader.Optional(element, "verdictArgs") is { } v
+            ? reader.StringArray(v, $"{path}.verdictArgs", allowEmptyArray: true, allowEmptyElements: true)
+            : defaults.VerdictArgsOrEmpty;
         CheckPlaceholders(reader, modelArgs, $"{path}.modelArgs", wholeElementAllowed: false);
-        return new ProviderSpec(command, modelArgs);
+        CheckPlaceholders(reader, verdictArgs, $"{path}.verdictArgs", wholeElementAllowed: false);
+        return new ProviderSpec(command, modelArgs, verdictArgs);
     }
 
     private static void CheckPlaceholders(JsonFieldReader reader, IReadOnlyList<string> template, string path, bool wholeElementAllowed)
@@ -170,7 +180,7 @@ internal sealed class ZeroshotSettings
                 if (!ProviderCatalog.InlinePlaceholders.Contains(name))
                     throw reader.Error($"{path}[{i}]", ProviderCatalog.WholeElementPlaceholders.Contains("{" + name + "}")
                         ? $"'{{{name}}}' must be a whole element" + (wholeElementAllowed ? "" : " of \"command\"")
-                        : $"unknown placeholder '{{{name}}}' (known: {{prompt}}, {{model}}, {{agent}}, {{options}}, and as whole elements of \"command\": {{self}}, {{modelArgs}})");
+                        : $"unknown placeholder '{{{name}}}' (known: {{prompt}}, {{model}}, {{agent}}, {{options}}, {{verdictSchema}}, {{verdictSchemaFile}}, and as whole elements of \"command\": {{self}}, {{modelArgs}}, {{verdictArgs}})");
         }
     }
 }

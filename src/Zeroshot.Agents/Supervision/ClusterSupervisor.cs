@@ -269,6 +269,25 @@ internal sealed class ClusterSupervisor
         }
     }
 
+    /// <summary>The verdict's JSON schema as a file in the cluster's log folder (Codex's --output-schema takes a path).</summary>
+    private string VerdictSchemaFile()
+    {
+        var path = Path.Combine(Path.GetDirectoryName(_services.Home.AgentLogPath(_clusterId, "verdict"))!, "verdict-schema.json");
+        try
+        {
+            if (!File.Exists(path))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllText(path, Verdict.JsonSchema);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Notify(null, $"could not write {path}: {e.Message}");
+        }
+        return path;
+    }
+
     /// <summary>What the next iteration's worker is told about the rejection.</summary>
     internal static string FeedbackPrompt(int iteration, IReadOnlyList<(string Validator, Verdict Verdict)> rejections)
     {
@@ -390,7 +409,8 @@ internal sealed class ClusterSupervisor
         // A provider validator is asked for the verdict the supervisor reads; a command validator answers by exit code.
         if (config.Role == AgentRole.Validator && config.Provider is not null)
             config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
-        var resolved = _services.Catalog.Resolve(config, clusterPrompt, _iteration, _clusterId);
+        var resolved = _services.Catalog.Resolve(config, clusterPrompt, _iteration, _clusterId,
+            config.Role == AgentRole.Validator && config.Provider is not null ? VerdictSchemaFile() : null);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
             environment[(string)entry.Key] = (string?)entry.Value ?? "";

@@ -54,6 +54,21 @@ public sealed class ProviderCatalogTests : IDisposable
     }
 
     [Fact]
+    public void Validators_get_each_cli_s_structured_output_option_before_the_prompt()
+    {
+        FakeExecutable("codex");
+        FakeExecutable("claude");
+        FakeExecutable("gemini");
+        var codex = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "codex"), "Review", verdictSchemaFile: "/tmp/schema.json");
+        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "--output-schema", "/tmp/schema.json", "Review"], codex.Argv);
+        var claude = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "claude"), "Review", verdictSchemaFile: "/tmp/schema.json");
+        Assert.Equal(["--json-schema", Zeroshot.Agents.Output.Verdict.JsonSchema], claude.Argv.TakeLast(2));
+        // Gemini has no structured-output option: the verdict is read from its last message.
+        var gemini = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "gemini"), "Review", verdictSchemaFile: "/tmp/schema.json");
+        Assert.Equal(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "-p", "Review"], gemini.Argv);
+    }
+
+    [Fact]
     public void Sim_runs_zeroshot_itself_with_the_options_as_json()
     {
         var config = ClusterTemplates.Demo();
