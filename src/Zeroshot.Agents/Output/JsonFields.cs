@@ -56,7 +56,7 @@ internal static class JsonFields
     }
 
     /// <summary>
-    /// Gemini CLI <c>result.stats</c> {input_tokens, output_tokens, cached, total_tokens}: like OpenAI, Gemini counts
+    /// Gemini CLI <c>result.stats</c> {input_tokens, output_tokens, cached, input, total_tokens}: like OpenAI, Gemini counts
     /// cached prompt tokens inside the prompt count (<c>cachedContentTokenCount</c> ⊂ <c>promptTokenCount</c>), so the
     /// uncached input is the difference.
     /// </summary>
@@ -64,10 +64,13 @@ internal static class JsonFields
     {
         if (stats is not { ValueKind: JsonValueKind.Object } s)
             return null;
-        long? input = s.Long("input_tokens") ?? s.Long("input"), output = s.Long("output_tokens");
-        long? cached = s.Long("cached") ?? s.Long("cached_tokens") ?? s.Long("cache_read_input_tokens");
+        long? input = s.Long("input_tokens"), output = s.Long("output_tokens"), total = s.Long("total_tokens");
+        long? cached = s.Long("cached") ?? s.Long("cached_tokens");
         if (input is null && output is null && cached is null)
             return null;
-        return TokenCounts.FromCodex(input ?? 0, cached ?? 0, output ?? 0);
+        // output_tokens counts candidates only; thoughts (and tool-use prompt tokens) are in total_tokens, and
+        // thoughts are billed as output: what the total holds beyond the prompt is output.
+        long billedOutput = Math.Max(output ?? 0, (total ?? 0) - (input ?? 0));
+        return TokenCounts.FromCodex(input ?? 0, cached ?? 0, billedOutput);
     }
 }
