@@ -277,6 +277,9 @@ public sealed class ModelServer : IAsyncDisposable, IDisposable
             case ShellTurn shell:
                 await writer.WriteShellAsync(shell, ct).ConfigureAwait(false);
                 break;
+            case ToolTurn tool:
+                await writer.WriteToolAsync(tool.Name, tool.ArgumentsJson, tool.Preamble, tool.Usage, ct).ConfigureAwait(false);
+                break;
             case TextTurn text:
                 await writer.WriteTextAsync(text, ct).ConfigureAwait(false);
                 break;

@@ -24,6 +24,7 @@ internal abstract class ProtocolWriter(ModelServer server, HttpConnection connec
 
     public abstract Task WriteTextAsync(TextTurn turn, CancellationToken ct);
     public abstract Task WriteShellAsync(ShellTurn turn, CancellationToken ct);
+    public abstract Task WriteToolAsync(string name, string argumentsJson, string? preamble, TokenUsage usage, CancellationToken ct);
     public abstract Task WriteStallStartAsync(StallTurn turn, CancellationToken ct);
     public abstract Task WriteErrorAsync(ErrorTurn turn, CancellationToken ct);
 
@@ -147,26 +148,28 @@ internal sealed class AnthropicWriter(ModelServer server, HttpConnection connect
         await EndAsync("end_turn", turn.Usage, ct).ConfigureAwait(false);
     }
 
-    public override async Task WriteShellAsync(ShellTurn turn, CancellationToken ct)
+    public override Task WriteShellAsync(ShellTurn turn, CancellationToken ct) =>
+        WriteToolAsync(ShellToolName, Json(new { command = turn.Command, description = "Run the scripted command" }), turn.Preamble, turn.Usage, ct);
+
+    public override async Task WriteToolAsync(string name, string input, string? preamble, TokenUsage usage, CancellationToken ct)
     {
         string id = Server.NextId("msg_");
         string toolId = Server.NextId("toolu_");
-        string input = Json(new { command = turn.Command, description = "Run the scripted command" });
-        await StartAsync(id, turn.Usage, ct).ConfigureAwait(false);
+        await StartAsync(id, usage, ct).ConfigureAwait(false);
         int index = 0;
-        if (turn.Preamble is { } preamble)
+        if (preamble is not null)
             await TextBlockAsync(index++, [preamble], TimeSpan.Zero, ct).ConfigureAwait(false);
         await EventAsync("content_block_start", new
         {
             type = "content_block_start",
             index,
-            content_block = new { type = "tool_use", id = toolId, name = ShellToolName, input = new { } },
+            content_block = new { type = "tool_use", id = toolId, name, input = new { } },
         }, ct).ConfigureAwait(false);
         int half = input.Length / 2;
         foreach (var part in new[] { input[..half], input[half..] })
             await EventAsync("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "input_json_delta", partial_json = part } }, ct).ConfigureAwait(false);
         await EventAsync("content_block_stop", new { type = "content_block_stop", index }, ct).ConfigureAwait(false);
-        await EndAsync("tool_use", turn.Usage, ct).ConfigureAwait(false);
+        await EndAsync("tool_use", usage, ct).ConfigureAwait(false);
     }
 
     public override async Task WriteStallStartAsync(StallTurn turn, CancellationToken ct)
@@ -323,15 +326,20 @@ internal sealed class OpenAIResponsesWriter(ModelServer server, HttpConnection c
         return ("exec_command", Json(new { cmd = command }));
     }
 
-    public override async Task WriteShellAsync(ShellTurn turn, CancellationToken ct)
+    public override Task WriteShellAsync(ShellTurn turn, CancellationToken ct)
+    {
+        var (name, arguments) = ShellCall(turn.Command);
+        return WriteToolAsync(name, arguments, turn.Preamble, turn.Usage, ct);
+    }
+
+    public override async Task WriteToolAsync(string name, string arguments, string? preamble, TokenUsage usage, CancellationToken ct)
     {
         string responseId = Server.NextId("resp_");
         await StartAsync(responseId, ct).ConfigureAwait(false);
         var output = new List<object>();
         int index = 0;
-        if (turn.Preamble is { } preamble)
+        if (preamble is not null)
             output.Add(await MessageItemAsync(index++, [preamble], TimeSpan.Zero, ct).ConfigureAwait(false));
-        var (name, arguments) = ShellCall(turn.Command);
         string itemId = Server.NextId("fc_");
         string callId = Server.NextId("call_");
         await EventAsync("response.output_item.added", new()
@@ -344,7 +352,7 @@ internal sealed class OpenAIResponsesWriter(ModelServer server, HttpConnection c
         var item = new { id = itemId, type = "function_call", status = "completed", call_id = callId, name, arguments };
         await EventAsync("response.output_item.done", new() { ["output_index"] = index, ["item"] = item }, ct).ConfigureAwait(false);
         output.Add(item);
-        await CompleteAsync(responseId, [.. output], turn.Usage, ct).ConfigureAwait(false);
+        await CompleteAsync(responseId, [.. output], usage, ct).ConfigureAwait(false);
     }
 
     public override async Task WriteStallStartAsync(StallTurn turn, CancellationToken ct)
@@ -453,14 +461,18 @@ internal sealed class GeminiWriter(ModelServer server, HttpConnection connection
         await Connection.EndChunkedAsync(ct).ConfigureAwait(false);
     }
 
-    public override async Task WriteShellAsync(ShellTurn turn, CancellationToken ct)
+    public override Task WriteShellAsync(ShellTurn turn, CancellationToken ct) =>
+        WriteToolAsync(ShellToolName, Json(new { command = turn.Command, description = "Run the scripted command" }), turn.Preamble, turn.Usage, ct);
+
+    public override async Task WriteToolAsync(string name, string argumentsJson, string? preamble, TokenUsage usage, CancellationToken ct)
     {
         string responseId = Server.NextId("resp_");
         await Connection.StartChunkedAsync("text/event-stream", ct).ConfigureAwait(false);
-        if (turn.Preamble is { } preamble)
+        if (preamble is not null)
             await DataAsync(Chunk([new { text = preamble }], null, null, responseId), ct).ConfigureAwait(false);
-        var call = new { functionCall = new { name = ShellToolName, args = new { command = turn.Command, description = "Run the scripted command" } } };
-        await DataAsync(Chunk([call], "STOP", turn.Usage, responseId), ct).ConfigureAwait(false);
+        using var args = JsonDocument.Parse(argumentsJson);
+        var call = new { functionCall = new { name, args = args.RootElement.Clone() } };
+        await DataAsync(Chunk([call], "STOP", usage, responseId), ct).ConfigureAwait(false);
         await Connection.EndChunkedAsync(ct).ConfigureAwait(false);
     }
 

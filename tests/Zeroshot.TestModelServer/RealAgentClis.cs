@@ -266,13 +266,24 @@ public sealed class AgentSandbox : IDisposable
     }
 
     /// <summary>Runs the CLI to its end (or kills its tree after <paramref name="timeout"/>), feeding <paramref name="stdin"/>.</summary>
+    /// <remarks>Stdout is read line by line as it comes: <see cref="AgentRun.Timeline"/> has each line's arrival time.</remarks>
     public async Task<AgentRun> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
     {
         var args = arguments.ToList();
         var info = StartInfo(args);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Executable}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var timeline = new List<(TimeSpan At, string Line)>();
+        var stdout = Task.Run(async () =>
+        {
+            var all = new StringBuilder();
+            while (await process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                timeline.Add((clock.Elapsed, line));
+                all.Append(line).Append('\n');
+            }
+            return all.ToString();
+        });
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
@@ -298,7 +309,8 @@ public sealed class AgentSandbox : IDisposable
                 await process.WaitForExitAsync().ConfigureAwait(false);
             }
         }
-        return new AgentRun(args, process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false), timedOut, clock.Elapsed);
+        var output = await stdout.ConfigureAwait(false);
+        return new AgentRun(args, process.ExitCode, output, await stderr.ConfigureAwait(false), timedOut, clock.Elapsed) { Timeline = timeline };
     }
 
     /// <summary>Deletes <see cref="Root"/>.</summary>
@@ -317,6 +329,9 @@ public sealed class AgentSandbox : IDisposable
 /// <summary>How a CLI run ended and what it wrote.</summary>
 public sealed record AgentRun(IReadOnlyList<string> Arguments, int ExitCode, string Stdout, string Stderr, bool TimedOut, TimeSpan Elapsed)
 {
+    /// <summary>Each stdout line with the time it arrived, from the start of the process.</summary>
+    public IReadOnlyList<(TimeSpan At, string Line)> Timeline { get; init; } = [];
+
     /// <summary>Stdout lines that are JSON objects, parsed.</summary>
     public IReadOnlyList<JsonElement> JsonLines
     {

@@ -45,6 +45,11 @@ public abstract record ScriptedTurn
     public static ScriptedTurn Shell(string command, TokenUsage usage, string? preamble = null) =>
         new ShellTurn(command, preamble) { Usage = usage };
 
+    /// <summary>A call of the tool <paramref name="name"/> with <paramref name="argumentsJson"/> as its input
+    /// (e.g. Claude Code's StructuredOutput tool under <c>--json-schema</c>).</summary>
+    public static ScriptedTurn Tool(string name, string argumentsJson, TokenUsage usage, string? preamble = null) =>
+        new ToolTurn(name, argumentsJson, preamble) { Usage = usage };
+
     /// <summary>A final text answer (e.g. a JSON verdict).</summary>
     public static ScriptedTurn Text(string text, TokenUsage usage) => new TextTurn([text], TimeSpan.Zero) { Usage = usage };
 
@@ -63,6 +68,9 @@ public abstract record ScriptedTurn
 
 /// <summary>A shell tool call.</summary>
 public sealed record ShellTurn(string Command, string? Preamble) : ScriptedTurn;
+
+/// <summary>A call of a named tool with JSON arguments.</summary>
+public sealed record ToolTurn(string Name, string ArgumentsJson, string? Preamble) : ScriptedTurn;
 
 /// <summary>A final text answer, possibly trickled.</summary>
 public sealed record TextTurn(IReadOnlyList<string> Pieces, TimeSpan Delay) : ScriptedTurn
