@@ -99,7 +99,15 @@ public sealed class ClaudeTests
         var run = await sandbox.RunAsync(Args("Say something"));
         Transcript.Save("claude-unauthorized", run, server);
 
-        Assert.True(run.ExitCode != 0 || run.OfType("result").Any(r => r.GetProperty("is_error").GetBoolean()), run.ToString());
+        // 401 is retried like any error (api_retry error "authentication_failed"), then a synthetic assistant
+        // message ("Invalid API key · Fix external API key", model "<synthetic>") and an error result; exit 1.
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var retry = Assert.Single(run.OfType("system", "api_retry"));
+        Assert.Equal(401, retry.GetProperty("error_status").GetInt32());
+        Assert.Equal("authentication_failed", retry.GetProperty("error").GetString());
+        var result = Assert.Single(run.OfType("result"));
+        Assert.True(result.GetProperty("is_error").GetBoolean());
+        Assert.Equal(2, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
         Assert.Equal(TokenUsage.Zero, server.Served());
     }
 
@@ -119,9 +127,17 @@ public sealed class ClaudeTests
         var run = await sandbox.RunAsync(Args("Say something"), timeout: TimeSpan.FromSeconds(55));
         Transcript.Save("claude-stall", run, server);
 
-        Assert.False(run.TimedOut, run.ToString());
+        Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(2, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
         Assert.Equal(FinalTurnUsage, server.Served());
+        // The abandoned stream's message_start usage (input, cache, output 1) is counted in the result too.
+        var expected = server.Served() + server.ServedPartially();
+        Assert.Equal(new TokenUsage(3000, 21, 1800, 22), expected);
+        var usage = Assert.Single(run.OfType("result")).GetProperty("usage");
+        Assert.Equal(expected.Input, usage.GetProperty("input_tokens").GetInt64());
+        Assert.Equal(expected.Output, usage.GetProperty("output_tokens").GetInt64());
+        Assert.Equal(expected.CacheRead, usage.GetProperty("cache_read_input_tokens").GetInt64());
+        Assert.Equal(expected.CacheCreation, usage.GetProperty("cache_creation_input_tokens").GetInt64());
     }
 
     [Fact]
@@ -161,9 +177,9 @@ public sealed class ClaudeTests
     public async Task Json_schema_structured_output()
     {
         await using var server = new ModelServer();
-        server.Default.Then(
-            ScriptedTurn.Tool("StructuredOutput", "{\"verdict\":\"approve\",\"issues\":[]}", ToolTurnUsage),
-            ScriptedTurn.Text("Verdict given.", FinalTurnUsage));
+        // Claude Code offers a StructuredOutput tool whose input_schema is the schema; the run ends as soon as the
+        // model calls it (no further request), and the result line carries structured_output.
+        server.Default.Then(ScriptedTurn.Tool("StructuredOutput", "{\"verdict\":\"approve\",\"issues\":[]}", ToolTurnUsage));
         using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
         const string schema = "{\"type\":\"object\",\"properties\":{\"verdict\":{\"type\":\"string\",\"enum\":[\"approve\",\"reject\"]},\"issues\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"verdict\",\"issues\"]}";
 
@@ -176,5 +192,10 @@ public sealed class ClaudeTests
         var result = Assert.Single(run.OfType("result"));
         Assert.True(result.TryGetProperty("structured_output", out var structured), result.ToString());
         Assert.Equal("approve", structured.GetProperty("verdict").GetString());
+        Assert.Equal(0, server.Default.Remaining);
+        Assert.Equal(ToolTurnUsage.Input, result.GetProperty("usage").GetProperty("input_tokens").GetInt64());
+        var tools = Assert.Single(server.ModelRequests).Json!.Value.GetProperty("tools");
+        Assert.Contains(tools.EnumerateArray(), t => t.GetProperty("name").GetString() == "StructuredOutput"
+            && t.GetProperty("input_schema").GetProperty("required").GetArrayLength() == 2);
     }
 }

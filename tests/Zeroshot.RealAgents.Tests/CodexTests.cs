@@ -42,4 +42,105 @@ public sealed class CodexTests
         var second = server.ModelRequests.Where(r => r.Kind == RequestKind.Scripted).ElementAt(1);
         Assert.Contains("function_call_output", second.Body, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Read_only_sandbox_blocks_the_write()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > out.txt", ToolTurnUsage),
+            ScriptedTurn.Text("I could not write the file.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server);
+
+        var run = await sandbox.RunAsync(["exec", "--json", "--skip-git-repo-check", "Write hi into out.txt"]);
+        Transcript.Save("codex-read-only-denied", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "out.txt")));
+        var command = run.OfType("item.completed").Select(i => i.GetProperty("item"))
+            .Single(i => i.GetProperty("type").GetString() == "command_execution");
+        Assert.True(command.GetProperty("exit_code").ValueKind != JsonValueKind.Number || command.GetProperty("exit_code").GetInt32() != 0, command.ToString());
+        AssertTurnUsage(Assert.Single(run.OfType("turn.completed")), ToolTurnUsage + FinalTurnUsage);
+    }
+
+    [Fact]
+    public async Task Server_errors_500_and_429_are_retried_then_succeed()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Error(500), ScriptedTurn.Error(429, retryAfterSeconds: 1), ScriptedTurn.Text("Recovered.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server, new AgentSandboxOptions { MaxRetries = 3 });
+
+        var run = await sandbox.RunAsync(Args("Say something"));
+        Transcript.Save("codex-500-429-retry", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(3, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
+        AssertTurnUsage(Assert.Single(run.OfType("turn.completed")), FinalTurnUsage);
+    }
+
+    [Fact]
+    public async Task Unauthorized_401_fails_the_turn()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Error(401), ScriptedTurn.Error(401), ScriptedTurn.Error(401), ScriptedTurn.Error(401), ScriptedTurn.Error(401));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server, new AgentSandboxOptions { MaxRetries = 1 });
+
+        var run = await sandbox.RunAsync(Args("Say something"));
+        Transcript.Save("codex-unauthorized", run, server);
+
+        Assert.True(run.ExitCode != 0, run.ToString());
+        Assert.NotEmpty(run.OfType("turn.failed"));
+        Assert.Equal(TokenUsage.Zero, server.Served());
+    }
+
+    [Fact]
+    public async Task Stalled_stream_is_abandoned_after_the_idle_timeout_and_retried()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Stall("Thinking about", FinalTurnUsage), ScriptedTurn.Text("Recovered after a stall.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server, new AgentSandboxOptions { MaxRetries = 2, StreamIdleTimeout = TimeSpan.FromSeconds(3) });
+
+        var run = await sandbox.RunAsync(Args("Say something"));
+        Transcript.Save("codex-stall", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(2, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
+        AssertTurnUsage(Assert.Single(run.OfType("turn.completed")), FinalTurnUsage);
+    }
+
+    [Fact]
+    public async Task Prompt_can_come_on_stdin_with_dash()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Text("Read it.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server);
+
+        var run = await sandbox.RunAsync(["exec", "--json", "--skip-git-repo-check", "-"], stdin: "PROMPT-ON-STDIN-4711");
+        Transcript.Save("codex-stdin-prompt", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("PROMPT-ON-STDIN-4711", Assert.Single(server.ModelRequests, r => r.Kind == RequestKind.Scripted).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Output_schema_is_sent_as_text_format_and_the_answer_is_the_agent_message()
+    {
+        await using var server = new ModelServer();
+        const string answer = "{\"verdict\":\"approve\",\"issues\":[]}";
+        server.Default.Then(ScriptedTurn.Text(answer, FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server);
+        var schemaFile = Path.Combine(sandbox.Root, "schema.json");
+        File.WriteAllText(schemaFile, "{\"type\":\"object\",\"properties\":{\"verdict\":{\"type\":\"string\",\"enum\":[\"approve\",\"reject\"]},\"issues\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"verdict\",\"issues\"],\"additionalProperties\":false}");
+
+        var run = await sandbox.RunAsync(["exec", "--json", "--skip-git-repo-check", "--output-schema", schemaFile, "Review"]);
+        Transcript.Save("codex-output-schema", run, server);
+        foreach (var (r, i) in server.ModelRequests.Select((r, i) => (r, i)))
+            Transcript.SaveRequest($"codex-output-schema-{i}", r);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var format = Assert.Single(server.ModelRequests).Json!.Value.GetProperty("text").GetProperty("format");
+        Assert.Equal("json_schema", format.GetProperty("type").GetString());
+        var message = run.OfType("item.completed").Select(i => i.GetProperty("item")).Single(i => i.GetProperty("type").GetString() == "agent_message");
+        Assert.Equal(answer, message.GetProperty("text").GetString());
+    }
 }

@@ -45,4 +45,63 @@ public sealed class GeminiTests
         Assert.Equal(expected.Output, stats.GetProperty("output_tokens").GetInt64());
         Assert.Equal(expected.InputIncludingCache + expected.Output + expected.Reasoning, stats.GetProperty("total_tokens").GetInt64());
     }
+
+    [Fact]
+    public async Task Errors_429_and_500_are_retried_then_succeed()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Error(429), ScriptedTurn.Error(500), ScriptedTurn.Text("Recovered.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+
+        var run = await sandbox.RunAsync(Args("Say something"));
+        Transcript.Save("gemini-429-500-retry", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(3, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
+        AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
+    }
+
+    [Fact]
+    public async Task Unauthorized_401_fails()
+    {
+        await using var server = new ModelServer();
+        for (int i = 0; i < 5; i++)
+            server.Default.Then(ScriptedTurn.Error(401));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+
+        var run = await sandbox.RunAsync(Args("Say something"));
+        Transcript.Save("gemini-unauthorized", run, server);
+
+        Assert.True(run.ExitCode != 0, run.ToString());
+        Assert.Equal(TokenUsage.Zero, server.Served());
+    }
+
+    [Fact]
+    public async Task Default_approval_mode_does_not_run_the_shell_tool()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > denied.txt", ToolTurnUsage),
+            ScriptedTurn.Text("I could not write the file.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+
+        var run = await sandbox.RunAsync(["-p", "Write hi into denied.txt", "--output-format", "stream-json", "--skip-trust", "-m", "gemini-2.5-flash"]);
+        Transcript.Save("gemini-denied", run, server);
+
+        Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "denied.txt")), run.ToString());
+    }
+
+    [Fact]
+    public async Task Prompt_can_come_on_stdin()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Text("Read it.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+
+        var run = await sandbox.RunAsync(["--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust", "-m", "gemini-2.5-flash"], stdin: "PROMPT-ON-STDIN-4711");
+        Transcript.Save("gemini-stdin-prompt", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("PROMPT-ON-STDIN-4711", Assert.Single(server.ModelRequests, r => r.Kind == RequestKind.Scripted).Body, StringComparison.Ordinal);
+    }
 }

@@ -74,6 +74,7 @@ public sealed class ModelServer : IAsyncDisposable, IDisposable
     private readonly ConcurrentDictionary<string, ModelScript> _scripts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<(string Route, ModelProtocol Protocol), TokenUsage> _served = new();
+    private readonly ConcurrentDictionary<(string Route, ModelProtocol Protocol), TokenUsage> _partial = new();
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
     private readonly List<Socket> _sockets = [];
     private readonly Lock _socketsGate = new();
@@ -128,6 +129,17 @@ public sealed class ModelServer : IAsyncDisposable, IDisposable
     {
         var sum = TokenUsage.Zero;
         foreach (var ((r, p), usage) in _served)
+            if ((route is null || r == route) && (protocol is null || p == protocol))
+                sum += usage;
+        return sum;
+    }
+
+    /// <summary>Usage put on the wire by responses that never completed (stalls): Anthropic's message_start carries
+    /// input, cache and output_tokens ≤ 1, and Claude Code counts them in its result although the stream was abandoned.</summary>
+    public TokenUsage ServedPartially(string? route = null, ModelProtocol? protocol = null)
+    {
+        var sum = TokenUsage.Zero;
+        foreach (var ((r, p), usage) in _partial)
             if ((route is null || r == route) && (protocol is null || p == protocol))
                 sum += usage;
         return sum;
@@ -271,7 +283,8 @@ public sealed class ModelServer : IAsyncDisposable, IDisposable
                 await writer.WriteErrorAsync(error, ct).ConfigureAwait(false);
                 return true;
             case StallTurn stall:
-                await writer.WriteStallStartAsync(stall, ct).ConfigureAwait(false);
+                var sent = await writer.WriteStallStartAsync(stall, ct).ConfigureAwait(false);
+                _partial.AddOrUpdate((script.Route, p), sent, (_, sum) => sum + sent);
                 await connection.WaitForClientCloseAsync(ct).ConfigureAwait(false);
                 return false;
             case ShellTurn shell:

@@ -25,7 +25,8 @@ internal abstract class ProtocolWriter(ModelServer server, HttpConnection connec
     public abstract Task WriteTextAsync(TextTurn turn, CancellationToken ct);
     public abstract Task WriteShellAsync(ShellTurn turn, CancellationToken ct);
     public abstract Task WriteToolAsync(string name, string argumentsJson, string? preamble, TokenUsage usage, CancellationToken ct);
-    public abstract Task WriteStallStartAsync(StallTurn turn, CancellationToken ct);
+    /// <summary>Writes the start of a stalled response; returns the usage put on the wire before the stall.</summary>
+    public abstract Task<TokenUsage> WriteStallStartAsync(StallTurn turn, CancellationToken ct);
     public abstract Task WriteErrorAsync(ErrorTurn turn, CancellationToken ct);
 
     protected static string Json(object value) => JsonSerializer.Serialize(value);
@@ -172,10 +173,12 @@ internal sealed class AnthropicWriter(ModelServer server, HttpConnection connect
         await EndAsync("tool_use", usage, ct).ConfigureAwait(false);
     }
 
-    public override async Task WriteStallStartAsync(StallTurn turn, CancellationToken ct)
+    public override async Task<TokenUsage> WriteStallStartAsync(StallTurn turn, CancellationToken ct)
     {
         await StartAsync(Server.NextId("msg_"), turn.Usage, ct).ConfigureAwait(false);
         await TextBlockAsync(0, [turn.PartialText], TimeSpan.Zero, ct, stop: false).ConfigureAwait(false);
+        // message_start carried the input and cache figures and output_tokens of at most 1.
+        return turn.Usage with { Output = Math.Min(1, turn.Usage.Output), Reasoning = 0 };
     }
 
     public override Task WriteErrorAsync(ErrorTurn turn, CancellationToken ct)
@@ -355,10 +358,11 @@ internal sealed class OpenAIResponsesWriter(ModelServer server, HttpConnection c
         await CompleteAsync(responseId, [.. output], usage, ct).ConfigureAwait(false);
     }
 
-    public override async Task WriteStallStartAsync(StallTurn turn, CancellationToken ct)
+    public override async Task<TokenUsage> WriteStallStartAsync(StallTurn turn, CancellationToken ct)
     {
         await StartAsync(Server.NextId("resp_"), ct).ConfigureAwait(false);
         await MessageItemAsync(0, [turn.PartialText], TimeSpan.Zero, ct, complete: false).ConfigureAwait(false);
+        return TokenUsage.Zero;
     }
 
     public override Task WriteErrorAsync(ErrorTurn turn, CancellationToken ct)
@@ -476,10 +480,11 @@ internal sealed class GeminiWriter(ModelServer server, HttpConnection connection
         await Connection.EndChunkedAsync(ct).ConfigureAwait(false);
     }
 
-    public override async Task WriteStallStartAsync(StallTurn turn, CancellationToken ct)
+    public override async Task<TokenUsage> WriteStallStartAsync(StallTurn turn, CancellationToken ct)
     {
         await Connection.StartChunkedAsync("text/event-stream", ct).ConfigureAwait(false);
         await DataAsync(Chunk([new { text = turn.PartialText }], null, null, Server.NextId("resp_")), ct).ConfigureAwait(false);
+        return TokenUsage.Zero;
     }
 
     public override Task WriteErrorAsync(ErrorTurn turn, CancellationToken ct)
