@@ -198,4 +198,31 @@ public sealed class ClaudeTests
         Assert.Contains(tools.EnumerateArray(), t => t.GetProperty("name").GetString() == "StructuredOutput"
             && t.GetProperty("input_schema").GetProperty("required").GetArrayLength() == 2);
     }
+
+    [Fact]
+    public async Task Side_requests_do_not_consume_scripted_turns()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > out.txt", ToolTurnUsage),
+            ScriptedTurn.Text("Done.", FinalTurnUsage));
+        // Without CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC Claude Code may make more requests (titles, topics...).
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions
+        {
+            Environment = new Dictionary<string, string> { ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "" },
+        });
+
+        var run = await sandbox.RunAsync(Args("Write hi into out.txt"));
+        Transcript.Save("claude-nonessential-traffic", run, server);
+        foreach (var (r, i) in server.Requests.Select((r, i) => (r, i)))
+            Transcript.SaveRequest($"claude-nonessential-{i}", r);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(File.Exists(Path.Combine(sandbox.WorkDir, "out.txt")));
+        Assert.Equal(0, server.Default.Remaining);
+        Assert.Equal(2, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
+        var usage = Assert.Single(run.OfType("result")).GetProperty("usage");
+        Assert.Equal((ToolTurnUsage + FinalTurnUsage).Input, usage.GetProperty("input_tokens").GetInt64());
+        Assert.Equal((ToolTurnUsage + FinalTurnUsage).Output, usage.GetProperty("output_tokens").GetInt64());
+    }
 }

@@ -59,7 +59,10 @@ public sealed class CodexTests
         Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "out.txt")));
         var command = run.OfType("item.completed").Select(i => i.GetProperty("item"))
             .Single(i => i.GetProperty("type").GetString() == "command_execution");
-        Assert.True(command.GetProperty("exit_code").ValueKind != JsonValueKind.Number || command.GetProperty("exit_code").GetInt32() != 0, command.ToString());
+        // The sandbox lets the command run and the write fail: exit_code 1, status "failed", the shell's error as output.
+        Assert.Equal(1, command.GetProperty("exit_code").GetInt32());
+        Assert.Equal("failed", command.GetProperty("status").GetString());
+        Assert.Contains("Read-only file system", command.GetProperty("aggregated_output").GetString(), StringComparison.Ordinal);
         AssertTurnUsage(Assert.Single(run.OfType("turn.completed")), ToolTurnUsage + FinalTurnUsage);
     }
 
@@ -76,6 +79,9 @@ public sealed class CodexTests
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(3, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
         AssertTurnUsage(Assert.Single(run.OfType("turn.completed")), FinalTurnUsage);
+        // Retries show as top-level {"type":"error","message":"Reconnecting... N/M (...)"} lines, not as failures.
+        Assert.All(run.OfType("error"), e => Assert.StartsWith("Reconnecting...", e.GetProperty("message").GetString(), StringComparison.Ordinal));
+        Assert.Empty(run.OfType("turn.failed"));
     }
 
     [Fact]
@@ -88,8 +94,11 @@ public sealed class CodexTests
         var run = await sandbox.RunAsync(Args("Say something"));
         Transcript.Save("codex-unauthorized", run, server);
 
-        Assert.True(run.ExitCode != 0, run.ToString());
-        Assert.NotEmpty(run.OfType("turn.failed"));
+        // 401 is retried (request_max_retries), then an error line and turn.failed with the message; exit 1.
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Equal(2, server.ModelRequests.Count);
+        var failed = Assert.Single(run.OfType("turn.failed"));
+        Assert.Contains("401 Unauthorized", failed.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(TokenUsage.Zero, server.Served());
     }
 

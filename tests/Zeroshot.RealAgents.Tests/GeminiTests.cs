@@ -72,7 +72,12 @@ public sealed class GeminiTests
         var run = await sandbox.RunAsync(Args("Say something"));
         Transcript.Save("gemini-unauthorized", run, server);
 
+        // No retry on 401: one request, a result line with status "error", a non-zero exit.
         Assert.True(run.ExitCode != 0, run.ToString());
+        Assert.Single(server.ModelRequests);
+        var result = Assert.Single(run.OfType("result"));
+        Assert.Equal("error", result.GetProperty("status").GetString());
+        Assert.Contains("401", result.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(TokenUsage.Zero, server.Served());
     }
 
@@ -88,7 +93,16 @@ public sealed class GeminiTests
         var run = await sandbox.RunAsync(["-p", "Write hi into denied.txt", "--output-format", "stream-json", "--skip-trust", "-m", "gemini-2.5-flash"]);
         Transcript.Save("gemini-denied", run, server);
 
+        // Headless without yolo, run_shell_command is not even offered to the model; a call of it anyway comes back
+        // as a tool_result with status "error" (error.type "tool_not_registered") and the run still exits 0.
+        Assert.True(run.ExitCode == 0, run.ToString());
         Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "denied.txt")), run.ToString());
+        var offered = server.ModelRequests[0].Json!.Value.GetProperty("tools").EnumerateArray()
+            .SelectMany(t => t.GetProperty("functionDeclarations").EnumerateArray()).Select(f => f.GetProperty("name").GetString());
+        Assert.DoesNotContain("run_shell_command", offered);
+        var toolResult = Assert.Single(run.OfType("tool_result"));
+        Assert.Equal("error", toolResult.GetProperty("status").GetString());
+        Assert.Equal("tool_not_registered", toolResult.GetProperty("error").GetProperty("type").GetString());
     }
 
     [Fact]
@@ -103,5 +117,25 @@ public sealed class GeminiTests
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("PROMPT-ON-STDIN-4711", Assert.Single(server.ModelRequests, r => r.Kind == RequestKind.Scripted).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Auto_model_router_requests_are_side_requests()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Text("Routed.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+
+        // Without -m the model is "auto": a non-streaming generateContent call (a complexity classifier on a
+        // flash-lite model) picks the model first. The server answers it as a side request with zero usage.
+        var run = await sandbox.RunAsync(["-p", "Say something", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust"]);
+        Transcript.Save("gemini-auto-model", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains(server.ModelRequests, r => r.Kind == RequestKind.Side && r.Target.Contains(":generateContent", StringComparison.Ordinal));
+        var scripted = Assert.Single(server.ModelRequests, r => r.Kind == RequestKind.Scripted);
+        Assert.Equal("auto", Assert.Single(run.OfType("init")).GetProperty("model").GetString());
+        AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
+        Assert.Contains(":streamGenerateContent", scripted.Target, StringComparison.Ordinal);
     }
 }
