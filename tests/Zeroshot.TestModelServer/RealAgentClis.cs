@@ -45,9 +45,12 @@ public static partial class RealAgentClis
     };
 
     /// <summary>Full path of the CLI; throws (failing the test, never skipping it) when it is not installed.</summary>
-    public static string Locate(AgentCli cli)
+    public static string Locate(AgentCli cli) => Locate(cli, InstallRoot);
+
+    /// <summary>Full path of the CLI under <paramref name="installRoot"/>; throws when it is not installed there.</summary>
+    public static string Locate(AgentCli cli, string installRoot)
     {
-        var path = Path.Combine(BinDirectory, BinaryName(cli));
+        var path = Path.Combine(installRoot, "node_modules", ".bin", BinaryName(cli));
         if (!File.Exists(path))
             throw new InvalidOperationException(
                 $"{BinaryName(cli)} is not installed at {path}: run .ci/install-agent-clis (or set ZEROSHOT_AGENT_CLIS to its install folder)");
