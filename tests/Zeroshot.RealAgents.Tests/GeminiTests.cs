@@ -72,8 +72,9 @@ public sealed class GeminiTests
         var run = await sandbox.RunAsync(Args("Say something"));
         Transcript.Save("gemini-unauthorized", run, server);
 
-        // No retry on 401: one request, a result line with status "error", a non-zero exit.
-        Assert.True(run.ExitCode != 0, run.ToString());
+        // No retry on 401: one request, a result line with status "error", and the HTTP status as the exit code
+        // (401 & 0xFF = 145).
+        Assert.True(run.ExitCode == 401 % 256, run.ToString());
         Assert.Single(server.ModelRequests);
         var result = Assert.Single(run.OfType("result"));
         Assert.Equal("error", result.GetProperty("status").GetString());
