@@ -130,6 +130,12 @@ public sealed class ClaudeTests
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(2, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
         Assert.Equal(FinalTurnUsage, server.Served());
+        // Claude closes the abandoned message itself (content_block_stop, message_stop, no message_delta) and retries
+        // without streaming: no stream events for the retry, whose assistant line carries the final usage.
+        var retry = server.ModelRequests[1].Json!.Value;
+        Assert.False(retry.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True, "the retry streams");
+        Assert.Single(run.OfType("stream_event"), e => e.GetProperty("event").GetProperty("type").GetString() == "message_start");
+        Assert.Empty(run.OfType("system", "api_retry"));
         // The abandoned stream's message_start usage (input, cache, output 1) is counted in the result too.
         var expected = server.Served() + server.ServedPartially();
         Assert.Equal(new TokenUsage(3000, 21, 1800, 22), expected);
