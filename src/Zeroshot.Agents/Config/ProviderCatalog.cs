@@ -48,7 +48,8 @@ internal sealed class ProviderCatalog
     /// Bash output redirection and still exits 0). codex: <c>exec --json</c> with the <c>workspace-write</c> sandbox
     /// (its default is read-only) and <c>--skip-git-repo-check</c> (outside a git repository it exits 1 otherwise);
     /// options precede the positional prompt. gemini: <c>--output-format stream-json</c> with
-    /// <c>--approval-mode yolo</c> and the prompt in <c>-p</c>. sim: our own hidden <c>sim-agent</c> subcommand.
+    /// <c>--approval-mode yolo</c>, <c>--skip-trust</c> (in a folder it was never told to trust, Gemini CLI 0.61 overrides
+    /// yolo to "default" and exits 55 when run headless) and the prompt in <c>-p</c>. sim: our own hidden <c>sim-agent</c> subcommand.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, ProviderSpec> DefaultProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
     {
@@ -56,7 +57,7 @@ internal sealed class ProviderCatalog
             "--permission-mode", "bypassPermissions"], ["--model", "{model}"], ["--json-schema", "{verdictSchema}"]),
         [Codex] = new(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "{modelArgs}", "{verdictArgs}", "{prompt}"],
             ["-m", "{model}"], ["--output-schema", "{verdictSchemaFile}"]),
-        [Gemini] = new(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "{modelArgs}", "-p", "{prompt}"], ["-m", "{model}"]),
+        [Gemini] = new(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust", "{modelArgs}", "-p", "{prompt}"], ["-m", "{model}"]),
         [Sim] = new(["{self}", "sim-agent", "--agent", "{agent}", "--options", "{options}"], []),
     };
 

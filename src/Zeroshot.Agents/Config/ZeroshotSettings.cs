@@ -53,6 +53,9 @@ internal sealed class ZeroshotSettings
         ["gemini-2.5-flash-lite"] = new(0.10, 0.40, 0.01, 0.00),
         ["gemini-3-pro"] = new(2.00, 12.00, 0.20, 0.00),
         ["gemini-3-flash"] = new(0.50, 3.00, 0.05, 0.00),
+        // Newer Gemini releases by family: "gemini-3.8-flash" is priced as a flash model, not as "gemini" (pro).
+        ["-flash"] = new(0.50, 3.00, 0.05, 0.00),
+        ["-flash-lite"] = new(0.10, 0.40, 0.01, 0.00),
         ["sim"] = new(0, 0, 0, 0),
         [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
     };
@@ -78,7 +81,8 @@ internal sealed class ZeroshotSettings
 
     /// <summary>
     /// The price of <paramref name="model"/>: the key equal to it (case-insensitive), else the longest key it
-    /// contains, else <see cref="DefaultPriceKey"/>.
+    /// contains (of keys of equal length, the one found later in the name: "gemini-3.8-flash" is a "-flash"
+    /// before it is a "gemini"), else <see cref="DefaultPriceKey"/>.
     /// </summary>
     public ModelPrice PriceFor(string? model)
     {
@@ -87,10 +91,15 @@ internal sealed class ZeroshotSettings
         if (Prices.TryGetValue(model, out var exact))
             return exact;
         ModelPrice? best = null;
-        var bestLength = 0;
+        int bestLength = 0, bestAt = -1;
         foreach (var (key, price) in Prices)
-            if (key.Length > bestLength && key != DefaultPriceKey && model.Contains(key, StringComparison.OrdinalIgnoreCase))
-                (best, bestLength) = (price, key.Length);
+        {
+            if (key == DefaultPriceKey || key.Length < bestLength)
+                continue;
+            int at = model.LastIndexOf(key, StringComparison.OrdinalIgnoreCase);
+            if (at >= 0 && (key.Length > bestLength || at > bestAt))
+                (best, bestLength, bestAt) = (price, key.Length, at);
+        }
         return best ?? Prices[DefaultPriceKey];
     }
 

@@ -386,7 +386,9 @@ internal sealed class AgentOutputInterpreter
         switch (type)
         {
             case "init":
-                Usage.NoteModel(root.Str("model"));
+                // "auto" (Gemini CLI's model router) is not a model: the one it chose is named in the result.
+                if (root.Str("model") is { } model && !model.StartsWith("auto", StringComparison.Ordinal))
+                    Usage.NoteModel(model);
                 Activity.ModelRequested();
                 break;
             case "message":
@@ -439,6 +441,16 @@ internal sealed class AgentOutputInterpreter
                     Activity.Failed(message);
                 break;
             case "result":
+                // stats.models: per-model usage; the model that used the most tokens is the agent's model.
+                if (root.Obj("stats")?.Obj("models") is { } models)
+                {
+                    string? busiest = null;
+                    long most = -1;
+                    foreach (var entry in models.EnumerateObject())
+                        if ((entry.Value.Long("total_tokens") ?? 0) > most)
+                            (busiest, most) = (entry.Name, entry.Value.Long("total_tokens") ?? 0);
+                    Usage.NoteModel(busiest);
+                }
                 if (JsonFields.GeminiUsage(root.Obj("stats")) is { } usage)
                     Usage.OnGeminiResult(usage);
                 Activity.TurnEnded();

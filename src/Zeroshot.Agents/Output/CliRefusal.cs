@@ -14,6 +14,9 @@ internal static class CliRefusal
         // Codex outside a git repository without --skip-git-repo-check.
         ("Not inside a trusted directory",
             "Codex refuses to run outside a git repository: add --skip-git-repo-check to the codex provider's command in settings.json (the default has it), or run the agent in a git repository"),
+        // Gemini CLI 0.61 in an untrusted folder, headless: exit 55.
+        ("is not running in a trusted directory",
+            "Gemini CLI refuses an untrusted folder when headless: add --skip-trust to the gemini provider's command in settings.json (the default has it), or set GEMINI_CLI_TRUST_WORKSPACE=true in the agent's \"env\""),
         ("Please set an Auth method",
             "Gemini CLI has no credentials: set GEMINI_API_KEY in the agent's \"env\" or the environment"),
     ];

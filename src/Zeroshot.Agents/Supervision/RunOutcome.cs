@@ -71,6 +71,6 @@ internal static class RunOutcome
             var issues = verdict.Issues.Count switch { 0 => "", 1 => " (1 issue)", var n => $" ({n} issues)" };
             return $"{verdict.Word}{issues}: {(verdict.Summary.Length == 0 ? how : verdict.Summary)}";
         }
-        return error is null ? $"{StateNames.Text(state)}: {how}" : $"{StateNames.Text(state)}: {how} · {error}";
+        return error is null || error == how ? $"{StateNames.Text(state)}: {how}" : $"{StateNames.Text(state)}: {how} · {error}";
     }
 }

@@ -65,7 +65,7 @@ public sealed class ProviderCatalogTests : IDisposable
         Assert.Equal(["--json-schema", Zeroshot.Agents.Output.Verdict.JsonSchema], claude.Argv.TakeLast(2));
         // Gemini has no structured-output option: the verdict is read from its last message.
         var gemini = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "gemini"), "Review", verdictSchemaFile: "/tmp/schema.json");
-        Assert.Equal(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "-p", "Review"], gemini.Argv);
+        Assert.Equal(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust", "-p", "Review"], gemini.Argv);
     }
 
     [Fact]

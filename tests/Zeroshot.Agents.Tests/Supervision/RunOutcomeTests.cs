@@ -98,3 +98,20 @@ public sealed class RunOutcomeTests
     public void The_codex_model_is_the_top_level_model_key(string toml, string? model) =>
         Assert.Equal(model, CodexConfigFile.ParseModel(toml));
 }
+
+public sealed class PriceTableTests
+{
+    [Theory]
+    [InlineData("claude-sonnet-4-5-20250929", 3.00)]
+    [InlineData("claude-opus-4-1", 5.00)]
+    [InlineData("gpt-5.5", 1.25)]
+    [InlineData("gpt-5-mini", 0.25)]
+    [InlineData("gemini-2.5-flash", 0.30)]
+    [InlineData("gemini-3.8-flash", 0.50)]
+    [InlineData("gemini-3.8-flash-lite", 0.10)]
+    [InlineData("gemini-3-pro-preview", 2.00)]
+    [InlineData("gemini-9-pro", 1.25)]
+    [InlineData("something-else", 3.00)]
+    public void Each_default_model_of_the_three_clis_has_a_price(string model, double input) =>
+        Assert.Equal(input, Zeroshot.Agents.Config.ZeroshotSettings.Default.PriceFor(model).Input);
+}
