@@ -93,6 +93,6 @@ public sealed class CliSignalsTests
         Assert.StartsWith("Claude Code refuses --permission-mode bypassPermissions as root: ", interpreter.RunError, StringComparison.Ordinal);
         Assert.Contains("IS_SANDBOX=1", interpreter.RunError, StringComparison.Ordinal);
         Assert.Equal(DisplayStyle.Error, lines[^1].Style);
-        Assert.DoesNotContain('\n', interpreter.RunError);
+        Assert.DoesNotContain('\n', interpreter.RunError!);
     }
 }
