@@ -74,9 +74,20 @@ internal static class EscapeStripper
         return utf8[end..];
     }
 
-    // Vectorized scans; surrogates only matter when one may be unpaired, which the parser sorts out.
-    private static bool NeedsWork(ReadOnlySpan<char> text) =>
-        text.ContainsAny(Suspicious) || text.ContainsAnyInRange('\uD800', '\uDFFF');
+    // Vectorized scans; surrogates only matter when one is unpaired.
+    private static bool NeedsWork(ReadOnlySpan<char> text)
+    {
+        if (text.ContainsAny(Suspicious)) return true;
+        int i = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (i < 0) return false;
+        for (; i < text.Length; i++)
+        {
+            if (!char.IsSurrogate(text[i])) continue;
+            if (!char.IsHighSurrogate(text[i]) || i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])) return true;
+            i++;
+        }
+        return false;
+    }
 
     /// <summary>Writes printed text, tab and LF into a span.</summary>
     private ref struct SpanWriter(Span<char> destination) : IEscapeHandler
