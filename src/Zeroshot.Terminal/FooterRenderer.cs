@@ -21,11 +21,14 @@ namespace Zeroshot.Terminal;
 /// after drawing, the cursor goes back with CUP and the attributes with SGR. (The old DECSC/DECRC framing
 /// broke when an agent's own <c>ESC 7 … ESC 8</c> — Claude Code's exit — straddled a refresh.) For the
 /// same reason there is nothing left to repair after agent output: the reset detection is gone.</para>
-/// <para>The cursor's row is not known when the footer first appears (or after a resize, which
-/// terminals answer by moving, cutting or reflowing rows and resetting the margins): the renderer then
-/// anchors it by scrolling the screen's content into the scrollback (IND from the bottom row) and
-/// continuing on the first row, as <c>clear</c> does on terminals that keep history. Nothing is lost:
-/// the scrollback holds every line in order. A frame is deferred while the cursor is in the pending-wrap
+/// <para>The cursor's row is not known when the footer first appears (nor after a resize, which
+/// terminals answer by moving, cutting or reflowing rows and resetting the margins), and the terminal
+/// cannot be asked without reading its input. The renderer then anchors it: IND as many times as the
+/// footer has rows (from wherever the cursor is, so the rows the footer takes are scrolled into the
+/// scrollback if the cursor was among them), and the output continues on the last row of the output
+/// area. On a screen that was full (the usual case) that is exactly where it was; on a fresh screen the
+/// output starts at the bottom of the output area, below blank rows. Nothing is overwritten and the
+/// scrollback holds every line in order. A frame is deferred while the cursor is in the pending-wrap
 /// state (CUP would cancel it) or the output ends inside a sequence or character; it is drawn right
 /// after the next output that ends on a boundary.</para>
 /// <para>Widths come from <see cref="TextWidth"/>; a terminal that disagrees about a character's width
@@ -127,18 +130,19 @@ internal sealed class FooterRenderer
     }
 
     // Makes the output area rows 1..(height − rows). With the cursor's row unknown, it is anchored first:
-    // IND (ESC D; unlike LF not translated by the tty's ONLCR) height − 1 times from wherever it is puts
-    // it on the bottom row with the cursor's line scrolled to the top row and everything above it in the
-    // scrollback. When the footer grows over the cursor's row, the output is scrolled up inside the
-    // current region (IND at its bottom margin) so the lines that would end up under the footer go to the
-    // scrollback instead of being overwritten. DECSTBM homes the cursor; ReturnToOutput puts it back.
+    // IND (ESC D; unlike LF not translated by the tty's ONLCR) `rows` times from wherever it is scrolls the
+    // screen just enough that the cursor's row is above the footer rows if it was among them, and the
+    // output then continues on the last row of the output area. When the footer grows over the cursor's
+    // row, the output is scrolled up inside the current region (IND at its bottom margin) so the lines that
+    // would end up under the footer go to the scrollback instead of being overwritten. DECSTBM homes the
+    // cursor; ReturnToOutput puts it back.
     private void Establish(int rows)
     {
         int old = _regionValid ? _reserved : 0;
         if (!_known)
         {
-            for (int i = 1; i < _height; i++) _w.Index();
-            _row = 1;
+            for (int i = 0; i < rows; i++) _w.Index();
+            _row = _height - rows;
             _known = true;
             old = 0;
         }

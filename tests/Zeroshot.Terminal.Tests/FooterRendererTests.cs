@@ -126,17 +126,19 @@ public class FooterRendererTests
     }
 
     [Fact]
-    public void FirstFooterAnchorsTheCursorOnTheTopRowWithEarlierLinesInTheScrollback()
+    public void OnAFreshScreenTheFirstFooterKeepsEarlierLinesAndOutputContinuesAboveIt()
     {
         var h = new Harness();
         h.Output("$ zeroshot run\r\n");
         h.Lines(2);
         h.Draw();
         h.AssertFooterPinned();
-        Assert.Equal(["$ zeroshot run", "output line 1", "output line 2"], h.Vt.Scrollback);
-        Assert.Equal((0, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+        Assert.Empty(h.Vt.Scrollback);
+        Assert.Equal(["$ zeroshot run", "output line 1", "output line 2"], h.Vt.ScreenLines().Take(3));
+        int bottom = h.Height - h.Frame!.Height - 1;
+        Assert.Equal((bottom, 0), (h.Vt.CursorRow, h.Vt.CursorColumn)); // the anchor: last row of the output area
         h.Lines(1);
-        Assert.Equal("output line 3", h.Vt.RowText(0));
+        Assert.Equal("output line 3", h.Vt.RowText(bottom - 1));
         h.AssertOutputInOrder();
     }
 
@@ -168,8 +170,8 @@ public class FooterRendererTests
         h.Draw();
         h.AssertFooterPinned();
         h.AssertOutputInOrder();
-        Assert.Equal("output line 40", h.Vt.Scrollback[^1]);
-        Assert.Equal((0, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+        Assert.Equal("output line 40", h.Vt.RowText(h.Vt.CursorRow - 1));
+        Assert.Equal(h.Height - h.Frame!.Height - 1, h.Vt.CursorRow);
     }
 
     [Fact]
@@ -417,7 +419,8 @@ public class FooterRendererTests
         h.Draw();
         h.Lines(3);
         h.Renderer.Teardown();
-        Assert.Equal((3, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+        Assert.Equal(0, h.Vt.CursorColumn);
+        Assert.Equal("output line 3", h.Vt.RowText(h.Vt.CursorRow - 1));
     }
 
     [Fact]
