@@ -74,6 +74,22 @@ public class EscapeParserTests
     public void Sequences(string input, string expected) => Assert.Equal(expected, Trace.Of(input));
 
     [Fact]
+    public void ClaudesExitBytesSplitAtEveryPositionGiveTheSameActions()
+    {
+        var bytes = Encoding.UTF8.GetBytes("line 日\e7\e[r\e8\e(B\x0fnext\e]0;t\e\\\eP1$r\e\\end");
+        string whole = Trace.Of(bytes);
+        Assert.Equal("line 日[E7][Cr][E8][E(B][X0f]next[O0;t][E\\][D1$r::D][E\\]end", whole);
+        for (int k = 1; k < bytes.Length; k++)
+        {
+            var parser = new EscapeParser();
+            var t = new Trace();
+            parser.Feed(bytes.AsSpan(0, k), ref t);
+            parser.Feed(bytes.AsSpan(k), ref t);
+            Assert.Equal(whole, t.Log.ToString());
+        }
+    }
+
+    [Fact]
     public void InvalidUtf8BecomesReplacementCharactersPerMaximalSubpart()
     {
         Assert.Equal("\ufffd(", Trace.Of([0xC3, 0x28]));
