@@ -1,4 +1,5 @@
 using System.Text;
+using Zeroshot.Terminal.Escapes;
 
 namespace Zeroshot.Terminal;
 
@@ -13,7 +14,7 @@ internal sealed class AnsiWriter
     private char[] _chars = new char[4096];
     private byte[] _bytes = new byte[4096 * 3];
     private int _length;
-    private Style? _current; // null: unknown (start, after DECRC)
+    private Style? _current; // null: unknown (start, after relayed SGR)
 
     /// <summary>Creates a writer for a terminal with the given capabilities.</summary>
     public AnsiWriter(TerminalCapabilities capabilities) => Capabilities = capabilities;
@@ -104,6 +105,62 @@ internal sealed class AnsiWriter
         return bits + (bright ? 8 : 0);
     }
 
+    /// <summary>Relays an SGR sequence as parsed (parameters and their ':' / ';' separators kept), so an
+    /// agent's colours reach the terminal unchanged. The tracked style becomes unknown.</summary>
+    public AnsiWriter Sgr(CsiSequence sgr)
+    {
+        Csi();
+        var p = sgr.Parameters;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (i > 0) Text(sgr.IsSubparameter(i) ? ':' : ';');
+            Number(p[i]);
+        }
+        _current = null;
+        return Text('m');
+    }
+
+    /// <summary>Sets exactly <paramref name="state"/> (SGR 0 first, then every attribute and colour it
+    /// has, colours in the form they were given: the terminal already accepted them). The tracked style
+    /// becomes unknown unless <paramref name="state"/> is the default.</summary>
+    public AnsiWriter Sgr(in SgrState state)
+    {
+        if (state.IsDefault) return ResetStyle();
+        Csi().Text('0');
+        var f = state.Flags;
+        if ((f & SgrState.Attributes.Bold) != 0) Text(";1");
+        if ((f & SgrState.Attributes.Dim) != 0) Text(";2");
+        if ((f & SgrState.Attributes.Italic) != 0) Text(";3");
+        if (state.Underline == 1) Text(";4");
+        else if (state.Underline > 1) Text(";4:").Number(state.Underline);
+        if ((f & SgrState.Attributes.Blink) != 0) Text(";5");
+        if ((f & SgrState.Attributes.Inverse) != 0) Text(";7");
+        if ((f & SgrState.Attributes.Hidden) != 0) Text(";8");
+        if ((f & SgrState.Attributes.Strike) != 0) Text(";9");
+        if ((f & SgrState.Attributes.Overline) != 0) Text(";53");
+        AppendExact(state.Foreground, 30, 90, 38);
+        AppendExact(state.Background, 40, 100, 48);
+        AppendExact(state.UnderlineColor, 0, 0, 58);
+        _current = null;
+        return Text('m');
+    }
+
+    private void AppendExact(Color color, int basic, int bright, int extended)
+    {
+        switch (color.Kind)
+        {
+            case ColorKind.Basic when basic != 0:
+                Text(';').Number((color.R < 8 ? basic : bright) + (color.R & 7));
+                break;
+            case ColorKind.Basic or ColorKind.Indexed:
+                Text(';').Number(extended).Text(";5;").Number(color.R);
+                break;
+            case ColorKind.Rgb:
+                Text(';').Number(extended).Text(";2;").Number(color.R).Text(';').Number(color.G).Text(';').Number(color.B);
+                break;
+        }
+    }
+
     /// <summary>CUP: moves the cursor to 1-based <paramref name="row"/>, <paramref name="column"/>.</summary>
     public AnsiWriter MoveTo(int row, int column)
     {
@@ -131,16 +188,6 @@ internal sealed class AnsiWriter
 
     /// <summary>DECSTBM without parameters: the full screen scrolls again (also homes the cursor).</summary>
     public AnsiWriter ResetScrollRegion() => Csi().Text('r');
-
-    /// <summary>DECSC (ESC 7): saves cursor position, attributes and the pending-wrap flag.</summary>
-    public AnsiWriter SaveCursor() => Text("\u001b7");
-
-    /// <summary>DECRC (ESC 8): restores what <see cref="SaveCursor"/> saved, including SGR attributes.</summary>
-    public AnsiWriter RestoreCursor()
-    {
-        _current = null; // DECRC brings back foreign attributes; the next Style must emit.
-        return Text("\u001b8");
-    }
 
     /// <summary>DECTCEM set: cursor visible.</summary>
     public AnsiWriter ShowCursor() => Csi().Text("?25h");

@@ -1,3 +1,6 @@
+using System.Text;
+using Zeroshot.Terminal.Escapes;
+
 namespace Zeroshot.Terminal;
 
 /// <summary>
@@ -5,21 +8,39 @@ namespace Zeroshot.Terminal;
 /// The output area is the scroll region (DECSTBM) rows 1..(height − footer height): it starts at row 1 so
 /// lines scrolled off its top still reach the terminal's scrollback (xterm and tmux only save lines
 /// scrolled off a region whose top margin is the first row). Every frame is one write, wrapped in
-/// synchronized output, positioned with DECSC/CUP/DECRC so the output's cursor and attributes survive
-/// (DECSC saves position, SGR attributes and the pending-wrap flag — VT510 manual, DECSC).
-/// Autowrap is off while footer lines are written so a width disagreement can never scroll the screen.
-/// All output to the terminal must go through <see cref="WriteOutput"/> (or be reported with
-/// <see cref="OnOutputRelayed"/>) so resets are noticed and the footer is never injected into the middle
-/// of an escape sequence or UTF-8 character. Thread-safe: every public member takes one lock.
-/// Limitation: a program that itself uses DECSC/DECRC across a footer refresh gets our saved cursor back.
-/// Limitation: each frame ends with DECAWM on (<c>CSI ? 7 h</c>), the power-on default; a program that turned
-/// autowrap off gets it back on at the next refresh.
+/// synchronized output; autowrap is off while footer lines are written so a width disagreement can never
+/// scroll the screen.
 /// </summary>
+/// <remarks>
+/// <para>All output to the terminal goes through <see cref="WriteOutput"/>, which applies the
+/// <see cref="DisplayPolicy"/> to it (text, SGR, CR, LF and TAB pass; LF is written as CR LF and TAB as
+/// spaces so the tty's ONLCR setting and the terminal's tab stops do not matter) and models the output
+/// area: cursor row and column, the pending-wrap flag (the "last column" rule) and the SGR attributes.
+/// Nothing that moves the cursor, saves it, sets margins or resets the terminal can reach the terminal
+/// through it, so that model is exact, and frames never borrow the terminal's single saved-cursor slot:
+/// after drawing, the cursor goes back with CUP and the attributes with SGR. (The old DECSC/DECRC framing
+/// broke when an agent's own <c>ESC 7 … ESC 8</c> — Claude Code's exit — straddled a refresh.) For the
+/// same reason there is nothing left to repair after agent output: the reset detection is gone.</para>
+/// <para>The cursor's row is not known when the footer first appears (nor after a resize, which
+/// terminals answer by moving, cutting or reflowing rows and resetting the margins), and the terminal
+/// cannot be asked without reading its input. The renderer then anchors it: IND as many times as the
+/// footer has rows (from wherever the cursor is, so the rows the footer takes are scrolled into the
+/// scrollback if the cursor was among them), and the output continues on the last row of the output
+/// area. On a screen that was full (the usual case) that is exactly where it was; on a fresh screen the
+/// output starts at the bottom of the output area, below blank rows. Nothing is overwritten and the
+/// scrollback holds every line in order. A frame is deferred while the cursor is in the pending-wrap
+/// state (CUP would cancel it) or the output ends inside a sequence or character; it is drawn right
+/// after the next output that ends on a boundary.</para>
+/// <para>Widths come from <see cref="TextWidth"/>; a terminal that disagrees about a character's width
+/// (rare emoji sequences) puts the cursor elsewhere until the next line feed at the bottom margin.
+/// Each frame ends with DECAWM on (<c>CSI ? 7 h</c>), the power-on default. Thread-safe: every public
+/// member takes one lock.</para>
+/// </remarks>
 internal sealed class FooterRenderer
 {
     private readonly Stream _out;
     private readonly AnsiWriter _w;
-    private readonly ResetSequenceDetector _detector = new();
+    private readonly EscapeParser _parser = new();
     private readonly Lock _lock = new();
     private int _width;
     private int _height;
@@ -27,9 +48,15 @@ internal sealed class FooterRenderer
     private bool _regionValid;      // the terminal's DECSTBM matches _reserved
     private FooterLine?[] _drawn = [];
     private FooterFrame? _last;
-    private bool _pending;          // a frame waits for the output to reach a sequence boundary
-    private bool _atLineStart = true;
+    private bool _pending;          // a frame waits for the output to reach a boundary
     private bool _tornDown;
+
+    // The output area's cursor (row 1-based, column 0-based) and rendition, as the terminal has them.
+    private bool _known;            // _row is known (anchored); the column is always tracked
+    private int _row = 1;
+    private int _col;
+    private bool _pendingWrap;
+    private SgrState _sgr;
 
     /// <summary>Creates a renderer for a terminal of the given size; nothing is written until <see cref="Draw"/>.</summary>
     public FooterRenderer(Stream output, TerminalCapabilities capabilities, int width, int height)
@@ -57,24 +84,29 @@ internal sealed class FooterRenderer
         {
             if (_tornDown || frame.Width != _width || frame.Height > _height) return;
             _last = frame;
-            if (!_detector.AtBoundary) { _pending = true; return; }
+            if (!AtBoundary) { _pending = true; return; }
             DrawCore(frame);
             FooterBytesWritten += _w.Flush(_out);
         }
     }
 
+    // Where a frame may be injected: between characters and sequences, and not in the pending-wrap state.
+    private bool AtBoundary => _parser.IsGround && !_pendingWrap;
+
+    private int Bottom => _height - _reserved; // last row of the output area
+
     private void DrawCore(FooterFrame frame)
     {
         _pending = false;
         int h = frame.Height;
-        bool establish = h != _reserved || !_regionValid;
+        bool establish = h != _reserved || !_regionValid || !_known;
         bool changed = establish;
         for (int i = 0; !changed && i < h; i++) changed = !frame.Lines[i].Equals(_drawn[i]);
         if (!changed) return; // unchanged frame: not a single byte
 
         _w.BeginSync();
         if (establish) Establish(h);
-        _w.SaveCursor().AutoWrap(false);
+        _w.AutoWrap(false);
         int top = _height - h + 1;
         for (int i = 0; i < h; i++)
         {
@@ -84,110 +116,159 @@ internal sealed class FooterRenderer
             foreach (var seg in line.Segments) _w.Style(seg.Style).Text(seg.Text);
             _drawn[i] = line;
         }
-        _w.ResetStyle().AutoWrap(true).RestoreCursor().EndSync();
+        _w.ResetStyle().AutoWrap(true);
+        ReturnToOutput();
+        _w.EndSync();
     }
 
-    // Moves the bottom of the output area so that `rows` rows are reserved. When the footer grows, the
-    // output is first scrolled up inside the current region with IND (ESC D; unlike LF not translated by
-    // the tty's ONLCR, so the column stays) and the cursor brought back with CUU: lines that would end
-    // up under the footer go to the scrollback instead of being overwritten. If the cursor was higher
-    // than the new bottom, IND only moves it and CUU returns it: nothing scrolls. DECSTBM homes the
-    // cursor, hence DECSC/DECRC around it.
+    // The cursor and attributes back where the output left them (CUP cannot express pending wrap, which
+    // is why frames wait until it is off).
+    private void ReturnToOutput()
+    {
+        _w.MoveTo(_row, Math.Min(_col, _width - 1) + 1);
+        if (!_sgr.IsDefault) _w.Sgr(_sgr);
+    }
+
+    // Makes the output area rows 1..(height − rows). With the cursor's row unknown, it is anchored first:
+    // IND (ESC D; unlike LF not translated by the tty's ONLCR) `rows` times from wherever it is scrolls the
+    // screen just enough that the cursor's row is above the footer rows if it was among them, and the
+    // output then continues on the last row of the output area. When the footer grows over the cursor's
+    // row, the output is scrolled up inside the current region (IND at its bottom margin) so the lines that
+    // would end up under the footer go to the scrollback instead of being overwritten. DECSTBM homes the
+    // cursor; ReturnToOutput puts it back.
     private void Establish(int rows)
     {
-        int old = _reserved;
-        if (rows > old)
+        int old = _regionValid ? _reserved : 0;
+        if (!_known)
         {
-            if (!_regionValid)
-            {
-                // IND must scroll only the output area (or, with no footer yet, the whole screen).
-                _w.SaveCursor();
-                if (old == 0) _w.ResetScrollRegion();
-                else _w.SetScrollRegion(1, _height - old);
-                _w.RestoreCursor();
-            }
-            int delta = rows - old;
-            for (int i = 0; i < delta; i++) _w.Index();
-            _w.CursorUp(delta);
+            for (int i = 0; i < rows; i++) _w.Index();
+            _row = _height - rows;
+            _known = true;
+            old = 0;
         }
-        _w.SaveCursor();
+        else if (rows > old && _row > _height - rows)
+        {
+            int k = _row - (_height - rows);
+            _w.MoveTo(_height - old, 1);
+            for (int i = 0; i < k; i++) _w.Index();
+            _row -= k;
+        }
         if (rows == 0) _w.ResetScrollRegion();
         else _w.SetScrollRegion(1, _height - rows);
-        // Rows that leave the footer become output area: blank them.
-        for (int r = _height - old + 1; r <= _height - rows; r++) _w.MoveTo(r, 1).ResetStyle().EraseLine();
-        _w.RestoreCursor();
+        // Rows that leave the footer become output area: blank them (with default attributes: erasing
+        // paints the current background).
+        _w.ResetStyle();
+        for (int r = _height - _reserved + 1; r <= _height - rows; r++) _w.MoveTo(r, 1).EraseLine();
         _reserved = rows;
         _regionValid = true;
         _drawn = new FooterLine?[rows];
     }
 
-    /// <summary>Forgets what is on the footer rows so the next <see cref="Draw"/> rewrites them all (e.g. after
-    /// output the detector cannot see through, such as a program addressing rows below its PTY size).</summary>
+    /// <summary>Forgets what is on the footer rows so the next <see cref="Draw"/> rewrites them all.</summary>
     public void Invalidate()
     {
         lock (_lock) Array.Clear(_drawn);
     }
 
-    /// <summary>Relays agent output to the terminal, repairing the footer right after any sequence in it
-    /// that reset the scroll region or the screen (the bytes are split there).</summary>
+    /// <summary>Writes output (UTF-8, split anywhere) to the output area under the
+    /// <see cref="DisplayPolicy"/>: text, SGR, CR, LF (as CR LF) and TAB (as spaces) reach the terminal,
+    /// everything else is dropped. A frame that waited for a boundary is drawn right after.</summary>
     public void WriteOutput(ReadOnlySpan<byte> bytes)
     {
         lock (_lock)
         {
             if (bytes.IsEmpty) return;
-            _atLineStart = bytes[^1] == (byte)'\n';
-            while (!bytes.IsEmpty)
+            var filter = new OutputFilter(this);
+            _parser.Feed(bytes, ref filter);
+            _w.Flush(_out);
+            if (_pending && _last != null && AtBoundary && !_tornDown)
             {
-                int end = _detector.FindReset(bytes, out var kind);
-                var part = end < 0 ? bytes : bytes[..end];
-                _out.Write(part);
-                bytes = bytes[part.Length..];
-                if (kind != TerminalReset.None) Repair(kind);
+                DrawCore(_last);
+                FooterBytesWritten += _w.Flush(_out);
             }
-            AfterOutput();
+            _out.Flush();
         }
     }
 
-    /// <summary>Tells the renderer about output the caller already wrote to the terminal itself; any
-    /// repair happens after the whole chunk.</summary>
-    public void OnOutputRelayed(ReadOnlySpan<byte> bytes)
+    private void Print(Rune rune)
     {
-        lock (_lock)
+        int width = TextWidth.RuneWidth(rune);
+        if (width > 0)
         {
-            if (bytes.IsEmpty) return;
-            _atLineStart = bytes[^1] == (byte)'\n';
-            var kind = _detector.Feed(bytes);
-            if (kind != TerminalReset.None) Repair(kind);
-            AfterOutput();
+            // Autowrap (on: the policy lets no DECAWM through and frames end with it on), as the terminal does.
+            if (_pendingWrap || (width == 2 && _col == _width - 1 && _width > 1))
+            {
+                _col = 0;
+                LineFeed();
+            }
+            _pendingWrap = false;
         }
-    }
-
-    private void Repair(TerminalReset kind)
-    {
-        if (_tornDown) return;
-        if ((kind & TerminalReset.ScrollRegion) != 0) _regionValid = false;
-        Array.Clear(_drawn); // every footer row may be gone or moved
-        if (_last != null && _detector.AtBoundary) DrawCore(_last);
-        else _pending = _last != null;
-        FooterBytesWritten += _w.Flush(_out);
-    }
-
-    private void AfterOutput()
-    {
-        if (_pending && _last != null && _detector.AtBoundary && !_tornDown)
+        Span<char> utf16 = stackalloc char[2];
+        _w.Text(utf16[..rune.EncodeToUtf16(utf16)]);
+        _col += width;
+        if (_col >= _width)
         {
-            DrawCore(_last);
-            FooterBytesWritten += _w.Flush(_out);
+            _col = _width - 1;
+            _pendingWrap = true;
         }
-        _out.Flush();
+    }
+
+    private void LineFeed()
+    {
+        _pendingWrap = false;
+        if (_row < Bottom) _row++; // at the bottom margin the region scrolls
+    }
+
+    private void Execute(int control)
+    {
+        switch (control)
+        {
+            case '\r':
+                _w.Text('\r');
+                _col = 0;
+                _pendingWrap = false;
+                break;
+            case '\n':
+                _w.Text("\r\n");
+                _col = 0;
+                LineFeed();
+                break;
+            case '\t':
+                // Spaces up to the next multiple of 8, never past the last column (a TAB does not wrap).
+                if (_pendingWrap) break;
+                int stop = Math.Min(_width - 1, (_col / 8 + 1) * 8);
+                while (_col < stop) Print(new Rune(' '));
+                break;
+        }
+    }
+
+    private void Sgr(CsiSequence csi)
+    {
+        _sgr.Apply(csi);
+        _w.Sgr(csi);
+    }
+
+    /// <summary>The display policy over the output stream, feeding the cursor model.</summary>
+    private readonly struct OutputFilter(FooterRenderer r) : IEscapeHandler
+    {
+        public void Print(Rune rune) => r.Print(rune);
+        public void Execute(int control) => r.Execute(control);
+        public void CsiDispatch(CsiSequence csi)
+        {
+            if (DisplayPolicy.IsKept(csi)) r.Sgr(csi);
+        }
+        public void EscDispatch(ReadOnlySpan<byte> intermediates, char final) { }
+        public void DcsHook(CsiSequence header) { }
+        public void DcsPut(int codePoint) { }
+        public void DcsUnhook() { }
+        public void OscDispatch(ReadOnlySpan<char> data, bool truncated) { }
     }
 
     /// <summary>
     /// The terminal was resized (call once per debounced SIGWINCH, then <see cref="Draw"/> a frame rendered
-    /// for the new size). Terminals reset the scroll region on resize and move, cut or reflow our rows,
-    /// so everything below the output cursor is erased (ED 0 between DECSC and DECRC) and the next frame
-    /// re-establishes the region with the same scroll-up-first logic as a growing footer. No position outside the new
-    /// screen is ever addressed.
+    /// for the new size). Terminals reset the scroll region on resize and move, cut or reflow our rows, so
+    /// everything below the output cursor is erased (ED 0 does not move the cursor) and the next frame
+    /// anchors the cursor again (see the remarks). No position outside the new screen is ever addressed.
     /// </summary>
     public void Resize(int width, int height)
     {
@@ -196,13 +277,16 @@ internal sealed class FooterRenderer
             if (_tornDown) return;
             _width = Math.Max(1, width);
             _height = Math.Max(1, height);
-            if (_reserved > 0 && _detector.AtBoundary)
+            if (_reserved > 0 && _parser.IsGround)
             {
-                // ED 0 from the saved cursor: the footer (or what a reflowing terminal made of it) is
-                // always below the output cursor, wherever the resize moved it.
-                _w.BeginSync().SaveCursor().ResetStyle().EraseBelow().RestoreCursor().EndSync();
+                // The footer (or what a reflowing terminal made of it) is always below the output cursor.
+                _w.BeginSync().ResetStyle().EraseBelow();
+                if (!_sgr.IsDefault) _w.Sgr(_sgr);
+                _w.EndSync();
                 FooterBytesWritten += _w.Flush(_out);
             }
+            _col = Math.Min(_col, _width - 1);
+            _known = false;
             _reserved = 0;
             _regionValid = false;
             _drawn = [];
@@ -220,10 +304,16 @@ internal sealed class FooterRenderer
         {
             if (_tornDown) return;
             _tornDown = true;
-            _w.SaveCursor().ResetScrollRegion();
-            for (int r = _height - _reserved + 1; r <= _height; r++) _w.MoveTo(r, 1).ResetStyle().EraseLine();
-            _w.RestoreCursor().AutoWrap(true).ResetStyle().ShowCursor();
-            if (!_atLineStart) _w.Text("\r\n");
+            if (_known && _regionValid)
+            {
+                // DECSTBM homes the cursor: clear the footer rows, then back to the output's position.
+                _w.ResetScrollRegion().ResetStyle();
+                for (int r = _height - _reserved + 1; r <= _height; r++) _w.MoveTo(r, 1).EraseLine();
+                _w.MoveTo(_row, Math.Min(_col, _width - 1) + 1);
+            }
+            _w.AutoWrap(true).ResetStyle().ShowCursor();
+            // Pending wrap: CUP put the cursor on the last column; CR LF still starts the next line.
+            if (_col != 0 || _pendingWrap) _w.Text("\r\n");
             _reserved = 0;
             FooterBytesWritten += _w.Flush(_out);
             _out.Flush();

@@ -1,4 +1,5 @@
 using System.Text;
+using Zeroshot.Terminal.Escapes;
 
 namespace Zeroshot.Terminal;
 
@@ -8,7 +9,8 @@ namespace Zeroshot.Terminal;
 /// autowrap with the pending-wrap ("last column") rule, CR/LF/IND/NEL/RI, cursor movement, EL/ED,
 /// IL/DL/ICH/DCH/ECH/SU/SD, DECSTBM, DECSC/DECRC, SGR (parsed, not tracked), RIS, DECSTR, the alternate
 /// screen (?1049/?1047/?47), DECTCEM (?25), DECAWM (?7); ?2026 and unknown modes are ignored; OSC/DCS
-/// strings are skipped. Lines scrolled off the top of a region that starts at row 1 on the main screen
+/// strings, charset designations (<c>ESC ( B</c>) and SI/SO are consumed without effect. Parsing is
+/// <see cref="EscapeParser"/>'s (C1 controls U+0084 IND, U+0085 NEL and U+008D RI are executed). Lines scrolled off the top of a region that starts at row 1 on the main screen
 /// are appended to <see cref="Scrollback"/>, as xterm and tmux do. Origin mode (DECOM) is not supported.
 /// It is the test oracle for the footer and is shaped to become attach's screen model later.
 /// Coordinates in this API are 0-based.
@@ -26,21 +28,11 @@ internal sealed class VirtualTerminal
         public Cell[][] Lines = NewLines(rows, cols);
     }
 
-    private enum State { Ground, Escape, EscapeIntermediate, Csi, String, StringEscape }
-
     private Buffer _main;
     private Buffer? _alternate;
     private Buffer _active;
     private readonly List<string> _scrollback = [];
-    private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
-    private char[] _decoded = new char[1024];
-    private char _highSurrogate;
-
-    private State _state;
-    private readonly List<int> _params = [];
-    private int _currentParam = -1;
-    private char _private;       // '?', '>', '<', '=' or 0
-    private char _intermediate;  // e.g. '!' for DECSTR, '(' for charset designation
+    private readonly EscapeParser _parser = new();
 
     private (int Row, int Col, bool PendingWrap) _saved;
     private (int Row, int Col, bool PendingWrap) _savedBeforeAlternate;
@@ -115,72 +107,43 @@ internal sealed class VirtualTerminal
     /// <summary>Feeds UTF-8 bytes (may be split anywhere, including inside a character or sequence).</summary>
     public void Feed(ReadOnlySpan<byte> bytes)
     {
-        int max = _utf8.GetCharCount(bytes, flush: false);
-        if (_decoded.Length < max) _decoded = new char[max];
-        int n = _utf8.GetChars(bytes, _decoded, flush: false);
-        Feed(_decoded.AsSpan(0, n));
+        var handler = new Handler(this);
+        _parser.Feed(bytes, ref handler);
     }
 
     /// <summary>Feeds text (may be split anywhere).</summary>
     public void Feed(ReadOnlySpan<char> text)
     {
-        foreach (char c in text) Process(c);
+        var handler = new Handler(this);
+        _parser.Feed(text, ref handler);
     }
 
     /// <summary>Feeds text.</summary>
     public void Feed(string text) => Feed(text.AsSpan());
 
-    private void Process(char c)
+    /// <summary>Routes the parser's actions to the screen.</summary>
+    private readonly struct Handler(VirtualTerminal vt) : IEscapeHandler
     {
-        switch (_state)
+        public void Print(Rune rune) => vt.Print(rune);
+        public void Execute(int control) => vt.Control(control);
+        public void EscDispatch(ReadOnlySpan<byte> intermediates, char final)
         {
-            case State.Ground:
-                Ground(c);
-                return;
-            case State.Escape:
-                EscapeChar(c);
-                return;
-            case State.EscapeIntermediate:
-                if (c is >= (char)0x20 and <= (char)0x2F) return; // more intermediates
-                _state = State.Ground; // charset designation etc.: ignored
-                return;
-            case State.Csi:
-                CsiChar(c);
-                return;
-            case State.String:
-                if (c == '\u0007') _state = State.Ground;
-                else if (c == '\u001b') _state = State.StringEscape;
-                return;
-            case State.StringEscape:
-                _state = c == '\\' ? State.Ground : State.String;
-                return;
+            if (intermediates.IsEmpty) vt.EscapeFinal(final); // ESC ( B, ESC # 8…: no effect here
         }
+        public void CsiDispatch(CsiSequence csi) => vt.Dispatch(csi);
+        public void DcsHook(CsiSequence header) { }
+        public void DcsPut(int codePoint) { }
+        public void DcsUnhook() { }
+        public void OscDispatch(ReadOnlySpan<char> data, bool truncated) { }
     }
 
-    private void Ground(char c)
-    {
-        if (char.IsHighSurrogate(c)) { _highSurrogate = c; return; }
-        Rune rune;
-        if (char.IsLowSurrogate(c))
-        {
-            if (_highSurrogate == 0) return;
-            rune = new Rune(_highSurrogate, c);
-            _highSurrogate = (char)0;
-        }
-        else
-        {
-            _highSurrogate = (char)0;
-            if (c < 0x20 || c == 0x7F) { Control(c); return; }
-            rune = new Rune(c);
-        }
-        Print(rune);
-    }
-
-    private void Control(char c)
+    private void Control(int c)
     {
         switch (c)
         {
-            case '\u001b': _state = State.Escape; _intermediate = (char)0; break;
+            case 0x84: LineFeed(); break;                    // IND (C1)
+            case 0x85: CursorColumn = 0; LineFeed(); break;  // NEL (C1)
+            case 0x8D: ReverseIndex(); break;                // RI (C1)
             case '\r': CursorColumn = 0; _pendingWrap = false; break;
             case '\n' or '\v' or '\f': LineFeed(); break;
             case '\b': if (CursorColumn > 0) CursorColumn--; _pendingWrap = false; break;
@@ -287,76 +250,39 @@ internal sealed class VirtualTerminal
         return sb.ToString().TrimEnd(' ');
     }
 
-    private void EscapeChar(char c)
+    private void EscapeFinal(char c)
     {
-        _state = State.Ground;
         switch (c)
         {
-            case '[':
-                _state = State.Csi;
-                _params.Clear();
-                _currentParam = -1;
-                _private = (char)0;
-                _intermediate = (char)0;
-                break;
-            case ']' or 'P' or '_' or '^' or 'X': _state = State.String; break; // OSC, DCS, APC, PM, SOS
             case '7': SaveCursor(); break;
             case '8': RestoreCursor(); break;
             case 'D': LineFeed(); break;
             case 'E': CursorColumn = 0; LineFeed(); break;
             case 'M': ReverseIndex(); break;
             case 'c': FullReset(); break;
-            default:
-                if (c is >= (char)0x20 and <= (char)0x2F) { _intermediate = c; _state = State.EscapeIntermediate; }
-                break;
         }
     }
 
-    private void CsiChar(char c)
+    private void Dispatch(CsiSequence csi)
     {
-        if (c is >= '0' and <= '9')
+        char final = csi.Final;
+        if (csi.Private == '?')
         {
-            _currentParam = _currentParam < 0 ? c - '0' : Math.Min(_currentParam * 10 + (c - '0'), 99999);
-            return;
-        }
-        if (c is ';' or ':')
-        {
-            _params.Add(_currentParam < 0 ? 0 : _currentParam);
-            _currentParam = -1;
-            return;
-        }
-        if (c is '?' or '>' or '<' or '=') { _private = c; return; }
-        if (c is >= (char)0x20 and <= (char)0x2F) { _intermediate = c; return; }
-        if (c < 0x20) { Control(c); return; } // C0 inside CSI executes (VT500)
-        if (_currentParam >= 0 || _params.Count > 0) _params.Add(_currentParam < 0 ? 0 : _currentParam);
-        _state = State.Ground;
-        if (c is >= '@' and <= '~') Dispatch(c);
-    }
-
-    private int Param(int index, int fallback)
-    {
-        int v = index < _params.Count ? _params[index] : 0;
-        return v == 0 ? fallback : v;
-    }
-
-    private void Dispatch(char final)
-    {
-        if (_private == '?')
-        {
-            if (final is 'h' or 'l')
+            if (final is 'h' or 'l' && csi.Intermediates.IsEmpty)
             {
-                foreach (int mode in _params) SetPrivateMode(mode, final == 'h');
+                foreach (int mode in csi.Parameters) SetPrivateMode(mode, final == 'h');
             }
             return;
         }
-        if (_private != 0) return;
-        if (_intermediate == '!')
+        if (csi.Private != 0) return;
+        if (csi.Intermediates.Length == 1 && csi.Intermediates[0] == '!')
         {
             if (final == 'p') SoftReset();
             return;
         }
-        if (_intermediate != 0) return;
-        int n = Param(0, 1);
+        if (!csi.Intermediates.IsEmpty) return;
+        var parameters = csi.Parameters;
+        int n = csi.Param(0, 1);
         switch (final)
         {
             case 'A': CursorRow = Math.Max(CursorRow >= ScrollTop ? ScrollTop : 0, CursorRow - n); break;
@@ -367,9 +293,9 @@ internal sealed class VirtualTerminal
             case 'F': CursorRow = Math.Max(CursorRow >= ScrollTop ? ScrollTop : 0, CursorRow - n); CursorColumn = 0; break;
             case 'G' or '`': CursorColumn = Clamp(n - 1, Columns); break;
             case 'd': CursorRow = Clamp(n - 1, Rows); break;
-            case 'H' or 'f': CursorRow = Clamp(n - 1, Rows); CursorColumn = Clamp(Param(1, 1) - 1, Columns); break;
-            case 'J': EraseDisplay(_params.Count > 0 ? _params[0] : 0); break;
-            case 'K': EraseLine(_params.Count > 0 ? _params[0] : 0); break;
+            case 'H' or 'f': CursorRow = Clamp(n - 1, Rows); CursorColumn = Clamp(csi.Param(1, 1) - 1, Columns); break;
+            case 'J': EraseDisplay(parameters.Length > 0 ? parameters[0] : 0); break;
+            case 'K': EraseLine(parameters.Length > 0 ? parameters[0] : 0); break;
             case 'L': if (CursorRow >= ScrollTop && CursorRow <= ScrollBottom) { ScrollDown(CursorRow, ScrollBottom, n); CursorColumn = 0; } break;
             case 'M': if (CursorRow >= ScrollTop && CursorRow <= ScrollBottom) { ScrollUpNoHistory(CursorRow, ScrollBottom, n); CursorColumn = 0; } break;
             case '@': InsertChars(n); break;
@@ -377,7 +303,7 @@ internal sealed class VirtualTerminal
             case 'X': for (int i = 0; i < n && CursorColumn + i < Columns; i++) ClearCell(CursorRow, CursorColumn + i); break;
             case 'S': ScrollUp(n); break;
             case 'T': ScrollDown(n); break;
-            case 'r': SetScrollRegion(Param(0, 1), Param(1, Rows)); break;
+            case 'r': SetScrollRegion(csi.Param(0, 1), csi.Param(1, Rows)); break;
             case 's': SaveCursor(); break;
             case 'u': RestoreCursor(); break;
             case 'm': break; // SGR: attributes are not part of this model's text

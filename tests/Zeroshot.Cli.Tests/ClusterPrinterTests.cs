@@ -58,4 +58,30 @@ public class ClusterPrinterTests
         Assert.Equal(Enumerable.Range(0, 500).Select(i => $"{(i % 2 == 0 ? "a" : "b")}        │ n{i}"), lines[..500]);
         Assert.Equal("zeroshot │ done", lines[500]);
     }
+
+    [Fact]
+    public async Task Without_a_terminal_an_agents_escapes_and_Claudes_exit_bytes_leave_no_junk()
+    {
+        var output = new StringWriter();
+        var printer = new ClusterPrinter(output, color: false, ["worker"]);
+        printer.OnLine("worker", new DisplayLine("\u001b[1;32mok\u001b[0m \u001b]0;title\u0007done\u001b(B\u000f", DisplayStyle.Raw));
+        printer.OnLine("worker", new DisplayLine("\u001b7\u001b[r\u001b8\u001b(B", DisplayStyle.Raw));
+        printer.OnLine("worker", new DisplayLine("", DisplayStyle.Raw)); // an empty line stays a line
+        await printer.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("worker   │ ok done\nworker   │ \n", output.ToString());
+    }
+
+    [Fact]
+    public async Task On_a_terminal_colours_stay_cursor_control_goes_and_every_line_ends_reset()
+    {
+        var output = new StringWriter();
+        var printer = new ClusterPrinter(output, color: true, ["worker"]);
+        printer.OnLine("worker", new DisplayLine("\u001b[31mred\u001b7\u001b[r\u001b8\u001b[?1049h\u001b[5;1H", DisplayStyle.Raw));
+        await printer.DrainAsync(TimeSpan.FromSeconds(10));
+        string text = output.ToString();
+        Assert.Contains("\u001b[31mred", text, StringComparison.Ordinal);
+        foreach (var gone in new[] { "\u001b7", "\u001b8", "\u001b[r", "\u001b[?1049h", "\u001b[5;1H" })
+            Assert.DoesNotContain(gone, text, StringComparison.Ordinal);
+        Assert.EndsWith("\u001b[0m\n", text, StringComparison.Ordinal);
+    }
 }

@@ -148,6 +148,46 @@ public sealed class FooterTerminalTests : IDisposable
         AssertTerminalRestored(tmux);
     }
 
+    /// <summary>A stand-in for Claude Code's exit: numbered lines with its exit bytes between them, on a
+    /// line of their own, at the end of a line and before a line, while the footer refreshes.</summary>
+    private static string ClaudeExitScript(int count) =>
+        $"for i in $(seq 1 {count}); do echo num-$i; sleep 0.03; "
+        + $"case $((i % 10)) in 3) printf '{TerminalChecks.ClaudeExitPrintf}';; 6) printf 'tail{TerminalChecks.ClaudeExitPrintf}\\033(B\\017\\n';; "
+        + $"9) printf '{TerminalChecks.ClaudeExitPrintf}\\n';; esac; done; printf '{TerminalChecks.ClaudeExitPrintf}\\033(B'";
+
+    [Fact]
+    public void Claudes_exit_bytes_between_lines_leave_the_footer_at_the_bottom_and_every_line_once_in_order()
+    {
+        const int count = 80;
+        using var tmux = Shell();
+        var file = Cluster(("worker", ClaudeExitScript(count) + "; sleep 3"));
+        Type(tmux, Zeroshot($"run {file}") + "; echo EXIT=$?");
+
+        var screens = TerminalChecks.WatchFooter(tmux, Height, "num-",
+            s => TerminalChecks.FooterAtBottom(s, Height) && s.Any(l => l.Contains($"num-{count}", StringComparison.Ordinal)), TimeSpan.FromSeconds(60));
+        Assert.NotEmpty(screens);
+        var last = screens[^1];
+        Assert.Contains(last[..TerminalChecks.FooterTop(last)], l => l.Contains($"│ num-{count}", StringComparison.Ordinal));
+
+        tmux.WaitForText("EXIT=0", TimeSpan.FromSeconds(60));
+        var history = tmux.Capture(scrollback: true);
+        TerminalChecks.AssertEveryNumberedLineOnceInOrder(history, "num-", count);
+        Assert.DoesNotContain(history, l => l.Contains("B\u000f", StringComparison.Ordinal) || l.Contains('\u000f'));
+        AssertTerminalRestored(tmux);
+    }
+
+    [Fact]
+    public void Claudes_exit_bytes_leave_plain_output_without_escapes_or_junk()
+    {
+        var file = Cluster(("worker", ClaudeExitScript(30)));
+        var r = ZeroshotProcess.RunIn(_home, "run", file, "--status-interval", "0");
+        Assert.Equal(0, r.ExitCode);
+        TerminalChecks.AssertPlain(r.Out);
+        TerminalChecks.AssertEveryNumberedLineOnceInOrder(r.Out.Split('\n'), "num-", 30);
+        Assert.Contains("worker   │ tail", r.Out, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(?m)^worker +│ *$", r.Out); // no line for the bare exit bytes
+    }
+
     [Fact]
     public void Without_a_terminal_there_are_no_escape_codes_and_a_plain_status_line_comes_every_interval()
     {

@@ -9,9 +9,9 @@ public class AnsiWriterTests
     public void Sequences()
     {
         var w = new AnsiWriter(TerminalCapabilities.Full);
-        w.BeginSync().SaveCursor().MoveTo(24, 1).EraseLine().SetScrollRegion(1, 20).ResetScrollRegion()
-            .RestoreCursor().HideCursor().ShowCursor().Index().CursorUp(3).EndSync();
-        Assert.Equal("\e[?2026h\e7\e[24;1H\e[2K\e[1;20r\e[r\e8\e[?25l\e[?25h\eD\e[3A\e[?2026l", w.Buffered.ToString());
+        w.BeginSync().MoveTo(24, 1).EraseLine().SetScrollRegion(1, 20).ResetScrollRegion()
+            .HideCursor().ShowCursor().Index().CursorUp(3).EndSync();
+        Assert.Equal("\e[?2026h\e[24;1H\e[2K\e[1;20r\e[r\e[?25l\e[?25h\eD\e[3A\e[?2026l", w.Buffered.ToString());
     }
 
     [Fact]
@@ -26,15 +26,16 @@ public class AnsiWriterTests
     }
 
     [Fact]
-    public void SameStyleTwiceEmitsOnceButAfterRestoreCursorAgain()
+    public void SameStyleTwiceEmitsOnceButAfterRelayedSgrAgain()
     {
         var w = new AnsiWriter(TerminalCapabilities.Full);
         var s = new Style(Color.Green);
         w.Style(s).Text("a").Style(s).Text("b");
         Assert.Equal("\e[0;32mab", w.Buffered.ToString());
         w.Clear();
-        w.RestoreCursor().Style(s);
-        Assert.Equal("\e8\e[0;32m", w.Buffered.ToString());
+        var state = new Zeroshot.Terminal.Escapes.SgrState { Foreground = Color.Indexed(208), Underline = 3 };
+        w.Sgr(state).Style(s);
+        Assert.Equal("\e[0;4:3;38;5;208m\e[0;32m", w.Buffered.ToString());
     }
 
     [Fact]

@@ -57,6 +57,9 @@ public class FooterRendererTests
 
         public int LinesWritten => _line;
 
+        /// <summary>The next numbered line with <paramref name="inside"/> after its number.</summary>
+        public void LineWith(string inside) => Output($"output line {++_line} {inside}\r\n");
+
         public void Resize(int width, int height)
         {
             Width = width;
@@ -123,15 +126,40 @@ public class FooterRendererTests
     }
 
     [Fact]
-    public void FooterGrowingOnAFreshScreenMovesNothing()
+    public void OnAFreshScreenTheFirstFooterKeepsEarlierLinesAndOutputContinuesAboveIt()
     {
         var h = new Harness();
+        h.Output("$ zeroshot run\r\n");
         h.Lines(2);
         h.Draw();
         h.AssertFooterPinned();
         Assert.Empty(h.Vt.Scrollback);
-        Assert.Equal(["output line 1", "output line 2"], h.Vt.ScreenLines().Take(2));
-        Assert.Equal((2, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+        Assert.Equal(["$ zeroshot run", "output line 1", "output line 2"], h.Vt.ScreenLines().Take(3));
+        int bottom = h.Height - h.Frame!.Height - 1;
+        Assert.Equal((bottom, 0), (h.Vt.CursorRow, h.Vt.CursorColumn)); // the anchor: last row of the output area
+        h.Lines(1);
+        Assert.Equal("output line 3", h.Vt.RowText(bottom - 1));
+        h.AssertOutputInOrder();
+    }
+
+    [Fact]
+    public void TheFooterNeverUsesTheSavedCursorSlot()
+    {
+        var bytes = new MemoryStream();
+        var r = new FooterRenderer(bytes, TerminalCapabilities.Full, 80, 24);
+        var model = FooterViewTests.Model(agents: 3);
+        r.WriteOutput("a\r\n"u8);
+        r.Draw(FooterView.Render(model, 80, 24));
+        r.WriteOutput("b\r\n"u8);
+        r.Draw(FooterView.Render(model with { State = "stopping" }, 80, 24));
+        r.Resize(70, 20);
+        r.Draw(FooterView.Render(model, 70, 20));
+        r.Teardown();
+        var text = Encoding.UTF8.GetString(bytes.ToArray());
+        Assert.DoesNotContain("\e7", text);
+        Assert.DoesNotContain("\e8", text);
+        Assert.DoesNotContain("\e[s", text);
+        Assert.DoesNotContain("\e[u", text);
     }
 
     [Fact]
@@ -143,6 +171,7 @@ public class FooterRendererTests
         h.AssertFooterPinned();
         h.AssertOutputInOrder();
         Assert.Equal("output line 40", h.Vt.RowText(h.Vt.CursorRow - 1));
+        Assert.Equal(h.Height - h.Frame!.Height - 1, h.Vt.CursorRow);
     }
 
     [Fact]
@@ -174,35 +203,85 @@ public class FooterRendererTests
         h.AssertOutputInOrder();
     }
 
+    /// <summary>What agents write that used to move the cursor or reset the terminal under the footer.</summary>
+    public static TheoryData<string> CursorGames => new()
+    {
+        "\e7\e[r\e8",                    // Claude Code at exit (the bug: ESC 8 restored the footer's DECSC)
+        "\e7\e[r\e8\e(B\x0f",
+        "\e[r",                           // Claude Code at start-up
+        "\e[1;24r",
+        "\e[s\e[1;1Hmoved\e[u",
+        "\ec",
+        "\e[!p",
+        "\e[2J\e[H",
+        "\e[?1049h\e[Hfull screen app\e[?1049l",
+        "\e[?1049h",                      // entered and never left
+        "\e7",                            // saved and never restored
+        "\e8",                            // restored without a save
+        "\e[?7l",                         // autowrap off
+        "\e[24;1Hbottom row",
+        "\eM\eM\eM\e[10A",
+    };
+
     [Theory]
-    [InlineData("\e[r")]                    // Claude Code at start-up
-    [InlineData("\e[1;24r")]
-    [InlineData("\ec")]
-    [InlineData("\e[!p")]
-    [InlineData("\e[2J")]
-    [InlineData("\e[?1049h\e[Hfull screen app\e[?1049l")]
-    public void ResetsInTheRelayedOutputAreRepaired(string reset)
+    [MemberData(nameof(CursorGames))]
+    public void CursorGamesBeforeAfterAndAroundRefreshesNeverMoveTheFooterNorReorderLines(string games)
     {
         var h = new Harness();
         h.Draw();
         h.Lines(30);
-        h.Output("before" + reset + "after\r\n");
-        h.AssertFooterPinned();
+        h.LineWith(games);                                         // inside a line
+        h.Model = h.Model with { State = "a" };
+        h.Draw();                                                  // after
+        h.Output(games);                                           // before the next refresh…
+        h.Model = h.Model with { State = "b" };
+        h.Draw();
+        h.Output("\r\n" + games[..(games.Length / 2)]);           // …and straddling one
+        h.Model = h.Model with { State = "b2" };
+        h.Draw();
+        h.Output(games[(games.Length / 2)..] + "\r\n");
+        h.Lines(5);
+        h.Model = h.Model with { State = "c" };
+        h.Draw();
         h.Lines(40);
         h.AssertFooterPinned();
-        Assert.Contains(h.Vt.History(), l => l.Contains("after", StringComparison.Ordinal));
+        var seen = h.Vt.History().Where(l => l.StartsWith("output line ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+        Assert.Equal(Enumerable.Range(1, h.LinesWritten).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), seen);
+        Assert.False(h.Vt.IsAlternateScreen);
+        Assert.True(h.Vt.AutoWrap);
     }
 
     [Fact]
-    public void AlternateScreenAppSeesTheFooterToo()
+    public void ClaudeExitBytesBetweenLinesLeaveEveryLineInOrder()
+    {
+        var h = new Harness(80, 20);
+        h.Draw();
+        for (int i = 1; i <= 60; i++)
+        {
+            h.Output($"n{i}\r\n");
+            if (i % 7 == 0) h.Output("\e7\e[r\e8");
+            if (i % 5 == 0) h.Draw();
+        }
+        h.AssertFooterPinned();
+        var numbered = h.Vt.History().Where(l => l.StartsWith('n')).ToList();
+        Assert.Equal(Enumerable.Range(1, 60).Select(i => $"n{i}"), numbered);
+    }
+
+    [Fact]
+    public void AgentColoursSurviveAFooterRefreshAndTabsBecomeSpaces()
     {
         var h = new Harness();
         h.Draw();
-        h.Output("\e[?1049h\e[H\e[2Jvim");
-        Assert.True(h.Vt.IsAlternateScreen);
-        h.AssertFooterPinned();
-        h.Output("\e[?1049l");
-        h.AssertFooterPinned();
+        var bytes = new MemoryStream();
+        var r = new FooterRenderer(bytes, TerminalCapabilities.Full, 80, 24);
+        r.Draw(FooterView.Render(h.Model, 80, 24));
+        r.WriteOutput("\e[1;38;5;208mhot"u8);
+        bytes.SetLength(0);
+        r.Draw(FooterView.Render(h.Model with { State = "x" }, 80, 24));
+        var frame = Encoding.UTF8.GetString(bytes.ToArray());
+        Assert.EndsWith("\e[0;1;38;5;208m", frame.Replace("\e[?2026l", "", StringComparison.Ordinal)); // attributes back after the frame
+        h.Output("a\tb\r\n");
+        Assert.Equal("a       b", h.Vt.RowText(h.Vt.CursorRow - 1));
     }
 
     [Fact]
@@ -215,7 +294,7 @@ public class FooterRendererTests
         h.Output("\e[");                       // chunk ends inside a CSI
         h.Model = FooterViewTests.Model(agents: 3);
         h.Draw();                              // must wait
-        Assert.Equal(writes + 1, h.Stream.Writes);
+        Assert.Equal(writes, h.Stream.Writes); // nothing relayed yet, no frame either
         h.Output("1;32mgreen\e[0m\r\n");       // the sequence completes; the frame follows
         Assert.Equal("green", h.Vt.RowText(h.Vt.CursorRow - 1));
         h.AssertFooterPinned();
@@ -244,7 +323,7 @@ public class FooterRendererTests
     {
         var h = new Harness();
         h.Draw();
-        h.Output($"\e7\e[{h.Height};1Hgarbage\e8"); // a program writes below its PTY size
+        h.Vt.Feed($"\e7\e[{h.Height};1Hgarbage\e8"); // someone else writes to the terminal
         h.Draw();
         Assert.StartsWith("garbage", h.Vt.RowText(h.Height - 1));
         h.Renderer.Invalidate();
@@ -340,7 +419,8 @@ public class FooterRendererTests
         h.Draw();
         h.Lines(3);
         h.Renderer.Teardown();
-        Assert.Equal((3, 0), (h.Vt.CursorRow, h.Vt.CursorColumn));
+        Assert.Equal(0, h.Vt.CursorColumn);
+        Assert.Equal("output line 3", h.Vt.RowText(h.Vt.CursorRow - 1));
     }
 
     [Fact]

@@ -154,4 +154,31 @@ public class VirtualTerminalTests
         Assert.Equal(["row4", "row5", "row6", "", ""], vt.ScreenLines());
         Assert.Equal((0, 4), (vt.ScrollTop, vt.ScrollBottom));
     }
+
+    [Fact]
+    public void CharsetDesignationsAndShiftControlsPrintNothing()
+    {
+        var vt = new VirtualTerminal(3, 20);
+        vt.Feed("done\e(B\x0f\e)0\e#8\x0e!");
+        Assert.Equal("done!", vt.RowText(0));
+    }
+
+    [Fact]
+    public void ClaudeExitBytesRestoreTheCursorTheySaved()
+    {
+        var vt = new VirtualTerminal(5, 20);
+        vt.Feed("\e[1;3rone\r\ntwo");
+        vt.Feed("\e7\e[r\e8");                       // DECSTBM homes; DECRC brings the cursor back
+        Assert.Equal((0, 4, 1, 3), (vt.ScrollTop, vt.ScrollBottom, vt.CursorRow, vt.CursorColumn));
+        vt.Feed("\e[s\e[5;1Hx\e[u!");
+        Assert.Equal("two!", vt.RowText(1));
+    }
+
+    [Fact]
+    public void C1ControlsAsCodePointsAreExecuted()
+    {
+        var vt = new VirtualTerminal(4, 10);
+        vt.Feed("a\u0085b\u009b3;1Hc");
+        Assert.Equal(["a", "b", "c", ""], vt.ScreenLines());
+    }
 }

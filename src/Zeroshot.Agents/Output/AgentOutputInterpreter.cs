@@ -508,33 +508,10 @@ internal sealed class AgentOutputInterpreter
     }
 
     /// <summary>
-    /// Skips leading ECMA-48 escape sequences: CSI (ESC [ … final byte 0x40–0x7E), OSC (ESC ] … BEL or
-    /// ESC \), and two-byte ESC sequences such as ESC = and ESC >.
+    /// Skips leading escape sequences (CSI, OSC ended by BEL or ST, DCS, nF sequences such as ESC ( B,
+    /// and ESC = / ESC &gt;) with the product's one parser, <see cref="Zeroshot.Terminal.Escapes.EscapeParser"/>;
+    /// an incomplete sequence is not skipped.
     /// </summary>
-    internal static ReadOnlySpan<byte> SkipEscapeSequences(ReadOnlySpan<byte> line)
-    {
-        while (line.Length >= 2 && line[0] == 0x1B)
-        {
-            int i;
-            if (line[1] == (byte)'[')
-            {
-                i = 2;
-                while (i < line.Length && line[i] is < 0x40 or > 0x7E) i++;
-                if (i == line.Length) return line;
-                line = line[(i + 1)..];
-            }
-            else if (line[1] == (byte)']')
-            {
-                i = 2;
-                while (i < line.Length && line[i] != 0x07 && !(line[i] == 0x1B && i + 1 < line.Length && line[i + 1] == (byte)'\\')) i++;
-                if (i == line.Length) return line;
-                line = line[(line[i] == 0x07 ? i + 1 : i + 2)..];
-            }
-            else
-            {
-                line = line[2..];
-            }
-        }
-        return line;
-    }
+    internal static ReadOnlySpan<byte> SkipEscapeSequences(ReadOnlySpan<byte> line) =>
+        Zeroshot.Terminal.Escapes.EscapeStripper.SkipLeading(line);
 }

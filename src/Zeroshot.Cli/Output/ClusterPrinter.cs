@@ -2,6 +2,7 @@ using System.Text;
 using System.Threading.Channels;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Supervision;
+using Zeroshot.Terminal.Escapes;
 
 namespace Zeroshot.Cli.Output;
 
@@ -9,7 +10,10 @@ namespace Zeroshot.Cli.Output;
 /// Foreground output of <c>run</c> and <c>logs</c>: every agent's output interleaved one whole line
 /// at a time, rendered for people (stream-json) or as written (plain output, <c>--raw</c>), prefixed
 /// <c>agent │ </c> in a stable colour per agent, plus the supervisor's own events prefixed
-/// <c>zeroshot │ </c>. Colours only on a terminal; without one, no escape codes at all.
+/// <c>zeroshot │ </c>. Colours only on a terminal; without one, no escape codes at all
+/// (<see cref="EscapeStripper"/>). On a terminal an agent's text goes through the
+/// <see cref="DisplayPolicy"/>: its colours are kept, nothing that moves the cursor, saves it, sets
+/// margins, switches modes or resets the terminal reaches it, and each line ends with SGR 0.
 /// </summary>
 /// <remarks>
 /// Lines are formatted on the caller's thread (an agent's pump) and written by a task of their own:
@@ -88,6 +92,9 @@ internal sealed class ClusterPrinter : IClusterObserver
 
     public void OnLine(string agentId, DisplayLine line)
     {
+        // A line of nothing but escape sequences and controls (Claude Code's exit: ESC 7 ESC [ r ESC 8 ESC ( B)
+        // shows nothing: no empty prefixed line for it.
+        if (line.Text.Length > 0 && EscapeStripper.Strip(line.Text).Length == 0) return;
         string? sgr = line.Style switch
         {
             DisplayStyle.Dim => "2",
@@ -131,7 +138,8 @@ internal sealed class ClusterPrinter : IClusterObserver
     private string Format(string who, string text, string prefixSgr, string? textSgr)
     {
         string prefix = _prefix ? who.PadRight(_width) + " │ " : "";
-        if (!_color) return prefix + StripEscapes(text) + "\n";
+        if (!_color) return prefix + EscapeStripper.Strip(text) + "\n";
+        text = DisplayPolicy.SanitizeLine(text);
         if (textSgr is null) return $"\u001b[{prefixSgr}m{prefix}\u001b[0m{text}\u001b[0m\n";
         return $"\u001b[{prefixSgr}m{prefix}\u001b[0m\u001b[{textSgr}m{text}\u001b[0m\n";
     }
@@ -158,33 +166,5 @@ internal sealed class ClusterPrinter : IClusterObserver
         uint hash = 2166136261;
         foreach (char c in agentId) hash = (hash ^ c) * 16777619; // FNV-1a: the same agent gets the same colour in every run
         return Palette[hash % (uint)Palette.Length];
-    }
-
-    /// <summary>Without a terminal there are no escape codes at all, not even the agent's own.</summary>
-    internal static string StripEscapes(string text)
-    {
-        if (text.IndexOf('\u001b') < 0) return text;
-        var sb = new StringBuilder(text.Length);
-        for (int i = 0; i < text.Length; i++)
-        {
-            if (text[i] != '\u001b') { sb.Append(text[i]); continue; }
-            if (i + 1 < text.Length && text[i + 1] == '[')
-            {
-                i += 2;
-                while (i < text.Length && text[i] is < '@' or > '~') i++;
-            }
-            else if (i + 1 < text.Length && text[i + 1] == ']')
-            {
-                // OSC: up to BEL or ST.
-                i += 2;
-                while (i < text.Length && text[i] != '\a' && !(text[i] == '\u001b' && i + 1 < text.Length && text[i + 1] == '\\')) i++;
-                if (i < text.Length && text[i] == '\u001b') i++;
-            }
-            else
-            {
-                i++;
-            }
-        }
-        return sb.ToString();
     }
 }
