@@ -67,6 +67,7 @@ internal sealed class AgentOutputInterpreter
     private long _unparsed;
     private string? _finalText;
     private Verdict? _structuredVerdict;
+    private Verdict? _lastStatedVerdict;
     private string? _runError;
     private int _toolCalls;
     private int _deniedTools;
@@ -103,8 +104,12 @@ internal sealed class AgentOutputInterpreter
     /// </summary>
     public string? FinalText => Volatile.Read(ref _finalText);
 
-    /// <summary>The validator's verdict: the CLI's structured output when it gave one, else a JSON object in <see cref="FinalText"/>.</summary>
-    public Verdict? Verdict => Volatile.Read(ref _structuredVerdict) ?? Output.Verdict.FromText(FinalText);
+    /// <summary>
+    /// The validator's verdict: the CLI's structured output when it gave one, else a JSON object in
+    /// <see cref="FinalText"/>, else the last verdict any of its messages gave (a CLI may send one more turn after
+    /// the answer, e.g. Claude Code asking for its StructuredOutput tool under <c>--json-schema</c>).
+    /// </summary>
+    public Verdict? Verdict => Volatile.Read(ref _structuredVerdict) ?? Output.Verdict.FromText(FinalText) ?? Volatile.Read(ref _lastStatedVerdict);
 
     /// <summary>Why the run failed by its own account (an error result, a failed turn, an API error), null when it did not.</summary>
     public string? RunError => Volatile.Read(ref _runError);
@@ -258,6 +263,13 @@ internal sealed class AgentOutputInterpreter
                         else if (block.Str("type") == "text" && root.Get("parent_tool_use_id") is null && block.Str("text") is { Length: > 0 } text)
                         {
                             Volatile.Write(ref _finalText, text);
+                            NoteStatedVerdict(text);
+                        }
+                        else if (block.Str("type") == "tool_use" && block.Str("name") == "StructuredOutput" && block.Obj("input") is { } input
+                            && Output.Verdict.FromJson(input) is { } structuredVerdict)
+                        {
+                            // --json-schema: the answer is the input of Claude Code's StructuredOutput tool.
+                            Volatile.Write(ref _structuredVerdict, structuredVerdict);
                         }
                     }
                 break;
@@ -366,7 +378,10 @@ internal sealed class AgentOutputInterpreter
                 {
                     Activity.ModelResponded();
                     if (done.Str("text") is { Length: > 0 } message)
+                    {
                         Volatile.Write(ref _finalText, message);
+                        NoteStatedVerdict(message);
+                    }
                 }
                 else if (done.Str("type") == "error" && done.Str("message") is { Length: > 0 } itemError)
                 {
@@ -464,12 +479,21 @@ internal sealed class AgentOutputInterpreter
         }
     }
 
+    /// <summary>Remembers a verdict stated in a message that may not be the last one. Only text that mentions
+    /// "approved" is parsed, so ordinary messages cost one substring search.</summary>
+    private void NoteStatedVerdict(string text)
+    {
+        if (text.Contains("\"approved\"", StringComparison.Ordinal) && Output.Verdict.FromText(text) is { } stated)
+            Volatile.Write(ref _lastStatedVerdict, stated);
+    }
+
     /// <summary>Gemini streams assistant text in fragments: they are shown as whole lines once the message ends.</summary>
     private void FlushGeminiText()
     {
         if (!_geminiTurnText)
             return;
         _geminiTurnText = false;
+        NoteStatedVerdict(_geminiText.ToString());
         if (!_options.Raw && _sink is not null)
             StreamJsonRenderer.AddText(_geminiText.ToString(), DisplayStyle.Text, _pending);
     }

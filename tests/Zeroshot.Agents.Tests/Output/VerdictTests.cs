@@ -68,4 +68,21 @@ public sealed class VerdictTests
         Assert.Equal(["a", "b"], interpreter.Verdict.Issues);
         Assert.Null(interpreter.RunError);
     }
+
+    [Fact]
+    public void A_verdict_given_through_claude_s_structured_output_tool_or_stated_before_a_last_turn_counts()
+    {
+        var tool = string.Join('\n',
+            """{"type":"assistant","message":{"id":"m1","content":[{"type":"tool_use","id":"t1","name":"StructuredOutput","input":{"approved":true,"summary":"via tool","issues":[]}}],"usage":{"input_tokens":1,"output_tokens":1}}}""",
+            """{"type":"result","subtype":"success","is_error":false,"result":"","usage":{"input_tokens":1,"output_tokens":1}}""") + "\n";
+        Assert.Equal("via tool", OutputTestKit.Run(Encoding.UTF8.GetBytes(tool)).Interpreter.Verdict?.Summary);
+
+        var earlier = string.Join('\n',
+            """{"type":"assistant","message":{"id":"m1","content":[{"type":"text","text":"```json\n{\"approved\": false, \"summary\": \"stated\", \"issues\": [\"x\"]}\n```"}],"usage":{"input_tokens":1,"output_tokens":1}}}""",
+            """{"type":"assistant","message":{"id":"m2","content":[{"type":"text","text":"Anything else?"}],"usage":{"input_tokens":1,"output_tokens":1}}}""",
+            """{"type":"result","subtype":"success","is_error":false,"result":"Anything else?","usage":{"input_tokens":2,"output_tokens":2}}""") + "\n";
+        var verdict = OutputTestKit.Run(Encoding.UTF8.GetBytes(earlier)).Interpreter.Verdict;
+        Assert.False(verdict!.Approved);
+        Assert.Equal("stated", verdict.Summary);
+    }
 }
