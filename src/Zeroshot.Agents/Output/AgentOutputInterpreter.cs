@@ -259,17 +259,14 @@ internal sealed class AgentOutputInterpreter
                             _toolNames[toolId] = name;
                             if (root.Get("parent_tool_use_id") is null)
                                 Interlocked.Increment(ref _toolCalls);
+                            // --json-schema: the answer is the input of Claude Code's StructuredOutput tool.
+                            if (name == "StructuredOutput" && block.Obj("input") is { } input && Output.Verdict.FromJson(input) is { } structuredVerdict)
+                                Volatile.Write(ref _structuredVerdict, structuredVerdict);
                         }
                         else if (block.Str("type") == "text" && root.Get("parent_tool_use_id") is null && block.Str("text") is { Length: > 0 } text)
                         {
                             Volatile.Write(ref _finalText, text);
                             NoteStatedVerdict(text);
-                        }
-                        else if (block.Str("type") == "tool_use" && block.Str("name") == "StructuredOutput" && block.Obj("input") is { } input
-                            && Output.Verdict.FromJson(input) is { } structuredVerdict)
-                        {
-                            // --json-schema: the answer is the input of Claude Code's StructuredOutput tool.
-                            Volatile.Write(ref _structuredVerdict, structuredVerdict);
                         }
                     }
                 break;

@@ -249,6 +249,26 @@ public sealed class RealAgentRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Claude_refusing_to_bypass_permissions_as_root_is_explained_in_one_line()
+    {
+        if (!RealAgentClis.IsRoot)
+            return; // the refusal only exists for root; CI runs as root, so this always runs there
+        await using var server = new ModelServer();
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions
+        {
+            Environment = new Dictionary<string, string> { ["IS_SANDBOX"] = "" },
+        });
+
+        var r = Zeroshot(sandbox, TimeSpan.FromSeconds(60), "task", "run", "--cwd", sandbox.WorkDir, "Write hi into out.txt");
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Matches(@"(?m)^worker +│ ✗ Claude Code refuses --permission-mode bypassPermissions as root: .*IS_SANDBOX=1", r.Out);
+        Assert.Empty(server.ModelRequests);
+        using var status = Status(OnlyClusterId());
+        Assert.StartsWith("Claude Code refuses", status.RootElement.GetProperty("agents")[0].GetProperty("lastError").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Retries_show_as_retrying_with_status_attempt_and_delay_and_live_tokens_follow_the_server()
     {
         await using var server = new ModelServer();
