@@ -94,6 +94,35 @@ public sealed class SupervisorTests : IDisposable
     }
 
     [Fact]
+    public void Status_and_list_text_show_tokens_cost_activity_and_verdicts()
+    {
+        var file = ClusterFile("""
+            { "name": "texty", "prompt": "Do it.", "maxIterations": 2, "agents": [
+              { "id": "worker", "role": "worker", "provider": "sim", "options": { "durationSeconds": 1, "seed": 1, "cpu": 0 } },
+              { "id": "judge", "role": "validator", "provider": "sim", "after": ["worker"],
+                "options": { "durationSeconds": 1, "seed": 2, "cpu": 0, "rejectIterations": [1] } } ] }
+            """);
+        var run = Z("run", file);
+        Assert.True(run.ExitCode == 0, run.Out + run.Error);
+        var list = Z("list");
+        var id = list.Out.Split('\n')[1].Split(' ')[0];
+        using var json = Status(id);
+        var judge = json.RootElement.GetProperty("agents")[1];
+
+        var status = Z("status", id);
+        Assert.True(status.ExitCode == 0, status.Error);
+        var lines = status.Out.Split('\n');
+        // The header carries the cluster's tokens and cost; each agent row its tokens, cost and activity or verdict.
+        Assert.Matches(@"^\S+  cluster ""texty""  completed  iteration 2/2  started .*  tokens \d+(\.\d)?K  cost \$\d+\.\d\d$", lines[0]);
+        Assert.Matches(@"^  AGENT +ROLE +PROVIDER/MODEL +STATE +ACTIVITY +TOKENS +COST +METRICS$", lines[1]);
+        Assert.Matches(@"^  worker +worker +sim/claude-sonnet-4-5-20250929 +completed +completed +\d+(\.\d)?K +\$\d+\.\d\d$", lines[2]);
+        Assert.Matches(@"^  judge +validator +sim/claude-sonnet-4-5-20250929 +completed +approved +\d+(\.\d)?K +\$\d+\.\d\d$", lines[3]);
+        Assert.Equal($"      verdict (iteration 2): approved · {judge.GetProperty("verdict").GetProperty("summary").GetString()}", lines[4]);
+        // list: the cluster's tokens, cost, and each agent's last word.
+        Assert.Matches(@"^\S+ +cluster +completed +2/2 +\d+(\.\d)?K +\$\d+\.\d\d  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  texty +worker completed, judge approved$", list.Out.Split('\n')[1]);
+    }
+
+    [Fact]
     public void The_demo_cluster_runs_sim_agents_with_a_rejection_and_completes()
     {
         var r = ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(180), "run", "--demo");

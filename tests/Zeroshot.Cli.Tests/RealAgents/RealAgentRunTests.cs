@@ -269,6 +269,48 @@ public sealed class RealAgentRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Claude_in_its_own_default_permission_mode_shows_the_denied_bash_and_the_worker_fails()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > out.txt", ToolTurn),
+            ScriptedTurn.Text("I could not write the file.", FinalTurn));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+        // A user who overrode the claude command without a permission mode (Claude Code's own default).
+        File.WriteAllText(Path.Combine(_home, "settings.json"),
+            """{"providers": {"claude": {"command": ["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose"]}}}""");
+
+        var r = Zeroshot(sandbox, TimeSpan.FromSeconds(120), "task", "run", "--cwd", sandbox.WorkDir, "Write hi into out.txt");
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "out.txt")));
+        // The reason is Claude Code's own words, cut to one line (the log has them whole).
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(r.Out, @"(?m)^worker +│ ✗ Bash denied: Output redirection to '/"), r.Out);
+        Assert.Contains("worker: failed: exit code 0 · all 1 tool calls were refused by the CLI's permission mode or sandbox", r.Out);
+        AssertPlain(r.Out);
+    }
+
+    [Fact]
+    public async Task Codex_in_its_read_only_sandbox_shows_the_failed_write_and_the_worker_fails()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > out.txt", ToolTurn with { CacheCreation = 0 }),
+            ScriptedTurn.Text("I could not write the file.", FinalTurn with { CacheCreation = 0 }));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server);
+        // Codex's own default sandbox (read-only), as a user who overrode the command would get.
+        File.WriteAllText(Path.Combine(_home, "settings.json"),
+            """{"providers": {"codex": {"command": ["codex", "exec", "--json", "--skip-git-repo-check", "{modelArgs}", "{prompt}"]}}}""");
+
+        var r = Zeroshot(sandbox, TimeSpan.FromSeconds(120), "task", "run", "--provider", "codex", "--cwd", sandbox.WorkDir, "Write hi into out.txt");
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "out.txt")));
+        Assert.Matches(@"(?m)^worker +│ ✗ shell failed: read-only file system$", r.Out);
+        Assert.Contains("all 1 tool calls were refused", r.Out);
+    }
+
+    [Fact]
     public async Task Retries_show_as_retrying_with_status_attempt_and_delay_and_live_tokens_follow_the_server()
     {
         await using var server = new ModelServer();
