@@ -361,15 +361,7 @@ internal sealed class AgentOutputInterpreter
                     Activity.ModelRequested();
                     if (!_toolNames.ContainsKey(doneId))
                         Interlocked.Increment(ref _toolCalls);
-                    switch (StreamJsonRenderer.CodexToolFailure(done))
-                    {
-                        case ToolFailure.Denied:
-                            Interlocked.Increment(ref _deniedTools);
-                            break;
-                        case ToolFailure.Sandbox:
-                            Interlocked.Increment(ref _failedTools);
-                            break;
-                    }
+                    CountFailure(StreamJsonRenderer.CodexToolFailure(done));
                 }
                 else if (done.Str("type") == "agent_message")
                 {
@@ -435,15 +427,7 @@ internal sealed class AgentOutputInterpreter
                 if (root.Str("tool_id") is { } resultId)
                     Activity.ToolFinished(resultId);
                 Activity.ModelRequested();
-                switch (StreamJsonRenderer.GeminiToolFailure(root))
-                {
-                    case ToolFailure.Denied:
-                        Interlocked.Increment(ref _deniedTools);
-                        break;
-                    case ToolFailure.Sandbox:
-                        Interlocked.Increment(ref _failedTools);
-                        break;
-                }
+                CountFailure(StreamJsonRenderer.GeminiToolFailure(root));
                 break;
             case "error":
                 var message = StreamJsonRenderer.OneLine(root.Str("message") ?? "error", StreamJsonRenderer.MaxDetailChars);
@@ -474,6 +458,15 @@ internal sealed class AgentOutputInterpreter
                 }
                 break;
         }
+    }
+
+    /// <summary>Counts a tool call the permission mode refused or the sandbox failed.</summary>
+    private void CountFailure(ToolFailure failure)
+    {
+        if (failure == ToolFailure.Denied)
+            Interlocked.Increment(ref _deniedTools);
+        else if (failure == ToolFailure.Sandbox)
+            Interlocked.Increment(ref _failedTools);
     }
 
     /// <summary>Remembers a verdict stated in a message that may not be the last one. Only text that mentions

@@ -99,34 +99,12 @@ internal sealed class SimScript
         var exitCode = reject ? ExitCodes.Failure : options.ExitCode;
 
         // Phases are first laid out in abstract weights, then scaled so the whole run lasts DurationSeconds.
-        var plan = new List<(SimStep Step, double Weight)>();
-        var totals = default(SimUsage);
-        var context = 0L; // tokens already in the prompt cache: what the next request reads from it
-        var turns = 0;
+        var planner = new Planner(rng, model, sessionId);
+        var plan = planner.Plan;
         var testsTotal = 8 + rng.Next(20);
         var testsFailed = reject ? 1 + rng.Next(3) : 0;
 
-        SimUsage Message(IReadOnlyList<SimBlock> blocks, bool first)
-        {
-            turns++;
-            var id = "msg_01" + Base62(rng, 22);
-            var usage = new SimUsage(
-                InputTokens: 3 + rng.Next(40),
-                CacheCreationInputTokens: first ? 9_000 + rng.Next(6_000) : 150 + rng.Next(2_500),
-                CacheReadInputTokens: context,
-                OutputTokens: blocks.Count * 20 + 40 + rng.Next(600));
-            context += usage.CacheCreationInputTokens + usage.InputTokens;
-            plan.Add((new SimThink(TimeSpan.Zero), 1.0 + rng.NextDouble()));
-            // Like the real CLI, every content block arrives on its own line with the same message id and
-            // the usage so far; output_tokens grows and the last line carries the final count.
-            for (var i = 0; i < blocks.Count; i++)
-            {
-                var partial = usage with { OutputTokens = usage.OutputTokens * (i + 1) / blocks.Count };
-                plan.Add((new SimEmit(SimStreamJson.Assistant(id, model, blocks[i], partial, sessionId, Uuid(rng))), 0));
-            }
-            totals += usage;
-            return usage;
-        }
+        SimUsage Message(IReadOnlyList<SimBlock> blocks, bool first) => planner.Message(blocks, first);
 
         SimToolUseBlock BashUse(string command, string description) =>
             new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
@@ -210,21 +188,8 @@ internal sealed class SimScript
                 : $"Done. Implemented the change, the build succeeds and all {testsTotal} tests pass.";
         Message([new SimTextBlock(resultText)], first: false);
 
-        // Scale weights to the target duration; milliseconds keep the script printable and comparable.
-        var totalWeight = plan.Sum(p => p.Weight);
-        var msPerWeight = options.DurationSeconds * 1000 / totalWeight;
-        foreach (var (step, weight) in plan)
-        {
-            var d = TimeSpan.FromMilliseconds(Math.Round(weight * msPerWeight));
-            steps.Add(step switch
-            {
-                SimThink => new SimThink(d),
-                SimPause => new SimPause(d),
-                SimBash b => b with { Budget = d },
-                _ => step,
-            });
-        }
-        return new SimScript(steps, sessionId, model, totals, turns, exitCode, resultText, Uuid(rng));
+        planner.ScaleInto(steps, options.DurationSeconds);
+        return new SimScript(steps, sessionId, model, planner.Totals, planner.Turns, exitCode, resultText, Uuid(rng));
     }
 
     /// <summary>A validator's run: read the change, run the tests, give a verdict (exit 0 unless the exitCode option says otherwise).</summary>
@@ -235,31 +200,12 @@ internal sealed class SimScript
         var sessionId = Uuid(rng);
         var steps = new List<SimStep> { new SimEmit(SimStreamJson.Init(cwd, sessionId, model, Uuid(rng))) };
         var reject = options.RejectIterations.Contains(iteration);
-        var plan = new List<(SimStep Step, double Weight)>();
-        var totals = default(SimUsage);
-        var context = 0L;
-        var turns = 0;
+        var planner = new Planner(rng, model, sessionId);
+        var plan = planner.Plan;
         var testsTotal = 8 + rng.Next(20);
         var testsFailed = reject ? 1 + rng.Next(3) : 0;
 
-        void Message(IReadOnlyList<SimBlock> blocks, bool first)
-        {
-            turns++;
-            var id = "msg_01" + Base62(rng, 22);
-            var usage = new SimUsage(
-                InputTokens: 3 + rng.Next(40),
-                CacheCreationInputTokens: first ? 9_000 + rng.Next(6_000) : 150 + rng.Next(2_500),
-                CacheReadInputTokens: context,
-                OutputTokens: blocks.Count * 20 + 40 + rng.Next(600));
-            context += usage.CacheCreationInputTokens + usage.InputTokens;
-            plan.Add((new SimThink(TimeSpan.Zero), 1.0 + rng.NextDouble()));
-            for (var i = 0; i < blocks.Count; i++)
-            {
-                var partial = usage with { OutputTokens = usage.OutputTokens * (i + 1) / blocks.Count };
-                plan.Add((new SimEmit(SimStreamJson.Assistant(id, model, blocks[i], partial, sessionId, Uuid(rng))), 0));
-            }
-            totals += usage;
-        }
+        void Message(IReadOnlyList<SimBlock> blocks, bool first) => planner.Message(blocks, first);
 
         SimToolUseBlock BashUse(string command, string description) =>
             new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
@@ -288,20 +234,66 @@ internal sealed class SimScript
         var resultText = $"{summary}\n\n```json\n{verdict}\n```";
         Message([new SimTextBlock(resultText)], first: false);
 
-        var totalWeight = plan.Sum(p => p.Weight);
-        var msPerWeight = options.DurationSeconds * 1000 / totalWeight;
-        foreach (var (step, weight) in plan)
+        planner.ScaleInto(steps, options.DurationSeconds);
+        return new SimScript(steps, sessionId, model, planner.Totals, planner.Turns, options.ExitCode, resultText, Uuid(rng));
+    }
+
+    /// <summary>
+    /// Lays a run out in abstract weights (API round trips with their stream-json lines and usage, tool work,
+    /// pauses), then scales the weights so the whole run lasts the requested duration.
+    /// </summary>
+    private sealed class Planner(Random rng, string model, string sessionId)
+    {
+        private long _context; // tokens already in the prompt cache: what the next request reads from it
+
+        public List<(SimStep Step, double Weight)> Plan { get; } = [];
+
+        /// <summary>Sum over unique assistant message ids of each id's last usage.</summary>
+        public SimUsage Totals { get; private set; }
+
+        /// <summary>Assistant messages (API round trips).</summary>
+        public int Turns { get; private set; }
+
+        /// <summary>One API round trip: "thinking", then each content block on its own line.</summary>
+        public SimUsage Message(IReadOnlyList<SimBlock> blocks, bool first)
         {
-            var d = TimeSpan.FromMilliseconds(Math.Round(weight * msPerWeight));
-            steps.Add(step switch
+            Turns++;
+            var id = "msg_01" + Base62(rng, 22);
+            var usage = new SimUsage(
+                InputTokens: 3 + rng.Next(40),
+                CacheCreationInputTokens: first ? 9_000 + rng.Next(6_000) : 150 + rng.Next(2_500),
+                CacheReadInputTokens: _context,
+                OutputTokens: blocks.Count * 20 + 40 + rng.Next(600));
+            _context += usage.CacheCreationInputTokens + usage.InputTokens;
+            Plan.Add((new SimThink(TimeSpan.Zero), 1.0 + rng.NextDouble()));
+            // Like the real CLI, every content block arrives on its own line with the same message id and
+            // the usage so far; output_tokens grows and the last line carries the final count.
+            for (var i = 0; i < blocks.Count; i++)
             {
-                SimThink => new SimThink(d),
-                SimPause => new SimPause(d),
-                SimBash b => b with { Budget = d },
-                _ => step,
-            });
+                var partial = usage with { OutputTokens = usage.OutputTokens * (i + 1) / blocks.Count };
+                Plan.Add((new SimEmit(SimStreamJson.Assistant(id, model, blocks[i], partial, sessionId, Uuid(rng))), 0));
+            }
+            Totals += usage;
+            return usage;
         }
-        return new SimScript(steps, sessionId, model, totals, turns, options.ExitCode, resultText, Uuid(rng));
+
+        /// <summary>Scales the weights to <paramref name="durationSeconds"/>; milliseconds keep the script printable and comparable.</summary>
+        public void ScaleInto(List<SimStep> steps, double durationSeconds)
+        {
+            var totalWeight = Plan.Sum(p => p.Weight);
+            var msPerWeight = durationSeconds * 1000 / totalWeight;
+            foreach (var (step, weight) in Plan)
+            {
+                var d = TimeSpan.FromMilliseconds(Math.Round(weight * msPerWeight));
+                steps.Add(step switch
+                {
+                    SimThink => new SimThink(d),
+                    SimPause => new SimPause(d),
+                    SimBash b => b with { Budget = d },
+                    _ => step,
+                });
+            }
+        }
     }
 
     /// <summary>Environment variable through which the executor hands each Bash tool its CPU burn (<see cref="BurnScript"/>).</summary>

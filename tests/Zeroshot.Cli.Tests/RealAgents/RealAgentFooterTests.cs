@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Zeroshot.Terminal.Tests.Support;
 using Zeroshot.TestModelServer;
 
@@ -85,25 +84,15 @@ public sealed class RealAgentFooterTests : IDisposable
     public async Task A_two_claude_agent_cluster_keeps_each_agent_s_lines_in_order()
     {
         await using var server = new ModelServer();
-        var workerKey = "sk-zeroshot-worker-0123456789abcdefghij";
-        var validatorKey = "sk-zeroshot-validator-0123456789abcdefg";
+        var workerKey = RealAgentCluster.WorkerKey;
+        var validatorKey = RealAgentCluster.ValidatorKey;
         server.Script(workerKey).Then(ScriptedTurn.Text(Numbered("work-", 25), Usage));
         // A Claude validator runs with --json-schema: the model answers through Claude Code's StructuredOutput tool.
         server.Script(validatorKey).Then(ScriptedTurn.Tool("StructuredOutput", """{"approved": true, "summary": "fine", "issues": []}""", Usage,
             preamble: Numbered("review-", 25)));
         using var worker = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = workerKey });
         using var validator = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = validatorKey });
-        var cluster = Path.Combine(_home, "cluster.json");
-        File.WriteAllText(cluster, JsonSerializer.Serialize(new
-        {
-            name = "two",
-            prompt = "Count.",
-            agents = new object[]
-            {
-                new { id = "worker", role = "worker", provider = "claude", cwd = worker.WorkDir, env = worker.Environment },
-                new { id = "reviewer", role = "validator", provider = "claude", cwd = validator.WorkDir, after = new[] { "worker" }, env = validator.Environment },
-            },
-        }));
+        var cluster = RealAgentCluster.Write(_home, "two", "Count.", ("claude", worker), "reviewer", ("claude", validator));
         using var tmux = Shell(worker.Environment);
 
         Type(tmux, $"dotnet {ZeroshotProcess.Dll} run {cluster}; echo EXIT=$?");

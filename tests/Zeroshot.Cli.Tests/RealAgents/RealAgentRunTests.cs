@@ -158,8 +158,8 @@ public sealed class RealAgentRunTests : IDisposable
     public async Task A_codex_validator_rejects_once_with_issues_the_claude_worker_gets_them_and_the_second_iteration_is_approved()
     {
         await using var server = new ModelServer();
-        var workerKey = "sk-zeroshot-worker-0123456789abcdefghij";
-        var validatorKey = "sk-zeroshot-validator-0123456789abcdefg";
+        var workerKey = RealAgentCluster.WorkerKey;
+        var validatorKey = RealAgentCluster.ValidatorKey;
         server.Script(workerKey).Then(
             ScriptedTurn.Text("First attempt done.", FinalTurn),
             ScriptedTurn.Text("Second attempt: fixed the empty-input case.", ToolTurn));
@@ -169,18 +169,7 @@ public sealed class RealAgentRunTests : IDisposable
             ScriptedTurn.Text("""{"approved": true, "summary": "All good now.", "issues": []}""", noCache));
         using var claude = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = workerKey });
         using var codex = RealAgentClis.Sandbox(AgentCli.Codex, server, new AgentSandboxOptions { ApiKey = validatorKey });
-        var cluster = Path.Combine(_home, "cluster.json");
-        File.WriteAllText(cluster, JsonSerializer.Serialize(new
-        {
-            name = "verdicts",
-            prompt = "Add input validation to signup().",
-            maxIterations = 3,
-            agents = new object[]
-            {
-                new { id = "worker", role = "worker", provider = "claude", cwd = claude.WorkDir, env = claude.Environment },
-                new { id = "checker", role = "validator", provider = "codex", cwd = codex.WorkDir, after = new[] { "worker" }, env = codex.Environment },
-            },
-        }));
+        var cluster = RealAgentCluster.Write(_home, "verdicts", "Add input validation to signup().", ("claude", claude), "checker", ("codex", codex));
 
         var r = Zeroshot(claude, TimeSpan.FromSeconds(240), "run", cluster);
 
@@ -215,24 +204,13 @@ public sealed class RealAgentRunTests : IDisposable
     public async Task A_validator_that_hits_401_fails_the_cluster_with_its_error_and_the_worker_runs_once()
     {
         await using var server = new ModelServer();
-        var workerKey = "sk-zeroshot-worker-0123456789abcdefghij";
-        var validatorKey = "sk-zeroshot-validator-0123456789abcdefg";
+        var workerKey = RealAgentCluster.WorkerKey;
+        var validatorKey = RealAgentCluster.ValidatorKey;
         server.Script(workerKey).Then(ScriptedTurn.Text("Done.", FinalTurn));
         server.Script(validatorKey).Then(ScriptedTurn.Error(401), ScriptedTurn.Error(401), ScriptedTurn.Error(401));
         using var worker = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = workerKey });
         using var validator = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = validatorKey, MaxRetries = 1 });
-        var cluster = Path.Combine(_home, "cluster.json");
-        File.WriteAllText(cluster, JsonSerializer.Serialize(new
-        {
-            name = "unauthorized",
-            prompt = "Do the thing.",
-            maxIterations = 3,
-            agents = new object[]
-            {
-                new { id = "worker", role = "worker", provider = "claude", cwd = worker.WorkDir, env = worker.Environment },
-                new { id = "reviewer", role = "validator", provider = "claude", cwd = validator.WorkDir, after = new[] { "worker" }, env = validator.Environment },
-            },
-        }));
+        var cluster = RealAgentCluster.Write(_home, "unauthorized", "Do the thing.", ("claude", worker), "reviewer", ("claude", validator));
 
         var r = Zeroshot(worker, TimeSpan.FromSeconds(180), "run", cluster);
 
