@@ -13,6 +13,17 @@ internal static class ClusterConfigLoader
     public const int MaxAgents = 32;
     public const int MaxIterationsLimit = 100;
 
+    /// <summary>Largest cluster file read (a cluster of hundreds of agents is a few hundred KB).</summary>
+    public const int MaxFileBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Longest prompt an agent can be given, in UTF-8 bytes: Linux caps every single argument and environment string
+    /// at MAX_ARG_STRLEN (32 pages, 131 072 bytes with its NUL), and a prompt travels as both (an argument of the
+    /// provider's CLI, and ZEROSHOT_PROMPT). Checked before anything is created, instead of posix_spawn failing with
+    /// E2BIG ("Argument list too long") after the cluster was recorded.
+    /// </summary>
+    public const int MaxPromptBytes = 131_072 - 1 - 16;
+
     public const int MaxValidatorRetries = 10;
 
     private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "validatorRetries", "kind", "agents"];
@@ -26,19 +37,7 @@ internal static class ClusterConfigLoader
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path))
             throw new UserErrorException($"{path}: is a directory, not a cluster file", ExitCodes.Usage);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new UserErrorException($"{path}: no such file", ExitCodes.Usage);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserErrorException($"{path}: cannot read: {e.Message}", ExitCodes.Usage);
-        }
+        var text = ConfigFile.ReadText(path, MaxFileBytes, "cluster file");
         return LoadFromJson(text, path, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
@@ -86,6 +85,14 @@ internal static class ClusterConfigLoader
             agents.Add(ReadAgent(reader, element, JsonFieldReader.Index("agents", index++), baseDirectory));
 
         CheckIdsAndDependencies(reader, agents);
+        for (int i = 0; i < agents.Count; i++)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetByteCount(ProviderCatalog.AgentPrompt(agents[i], prompt));
+            // ZEROSHOT_PROMPT= is 16 bytes of the same environment string.
+            if (bytes > MaxPromptBytes)
+                throw reader.Error(JsonFieldReader.Index("agents", i),
+                    $"the prompt of agent '{agents[i].Id}' (cluster prompt and its own) is {bytes} bytes; at most {MaxPromptBytes} fit in one argument on Linux (MAX_ARG_STRLEN): put the details in a file in the agent's cwd and point the prompt at it");
+        }
         return new ClusterConfig(name, prompt, maxIterations, agents, kind) { ValidatorRetries = validatorRetries };
     }
 
@@ -160,6 +167,15 @@ internal static class ClusterConfigLoader
             foreach (var option in optionsElement.EnumerateObject())
                 if (!options.TryAdd(option.Name, option.Value.Clone()))
                     throw reader.Error(JsonFieldReader.Child(optionsPath, option.Name), "field appears twice");
+            // Wrong option types are the file's error, found now (exit 2), not when the agent starts.
+            try
+            {
+                _ = Sim.SimAgentOptions.Parse(optionsElement);
+            }
+            catch (UserErrorException e)
+            {
+                throw reader.Error(optionsPath, e.Message);
+            }
         }
 
         return new AgentConfig(id, role, provider, command, model, prompt, cwd, env, after, options);

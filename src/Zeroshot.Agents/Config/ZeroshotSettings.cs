@@ -106,20 +106,9 @@ internal sealed class ZeroshotSettings
     /// <summary>Reads settings.json; a missing file yields <see cref="Default"/>. Invalid content → exit 2 naming the file.</summary>
     public static ZeroshotSettings Load(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
+        if (!File.Exists(path) && !Directory.Exists(path))
             return Default;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserErrorException($"{path}: cannot read: {e.Message}", ExitCodes.Usage);
-        }
-        return Parse(text, path);
+        return Parse(ConfigFile.ReadText(path, 1024 * 1024, "settings file"), path);
     }
 
     /// <summary>Parses settings JSON; <paramref name="sourceName"/> prefixes error messages.</summary>

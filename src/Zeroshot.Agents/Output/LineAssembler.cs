@@ -31,6 +31,7 @@ internal sealed class LineAssembler
     private byte[] _buffer;
     private int _length;
     private long _skipped;
+    private bool _skippedEndsInCr;
 
     public LineAssembler(LineHandler onLine, int maxLineBytes = DefaultMaxLineBytes)
     {
@@ -88,6 +89,11 @@ internal sealed class LineAssembler
     {
         bool truncated = _skipped > 0 || line.Length > MaxLineBytes;
         long total = line.Length + _skipped;
+        // The terminal's CR of CRLF (ONLCR) is not part of the line, even when it was skipped with a long tail:
+        // a 100 000 000-byte line reads 100 000 000 bytes, not 100 000 001.
+        if (_skipped > 0 ? _skippedEndsInCr : line.Length > MaxLineBytes && line[^1] == (byte)'\r')
+            total--;
+        _skippedEndsInCr = false;
         if (line.Length > MaxLineBytes)
         {
             // Only on the fast path: a single chunk longer than the cap.
@@ -119,6 +125,7 @@ internal sealed class LineAssembler
         if (data.Length > room)
         {
             _skipped += data.Length - room;
+            _skippedEndsInCr = data[^1] == (byte)'\r';
             data = data[..room];
         }
 

@@ -45,7 +45,7 @@ public class ClusterConfigLoaderTests
     {
         var config = ClusterConfigLoader.LoadFromJson(J("""
             { 'agents': [ { 'id': 'w', 'role': 'worker', 'provider': 'sim', 'cwd': 'sub/dir', 'env': { 'A': '1', 'EMPTY': '' },
-                            'options': { 'durationSeconds': 2, 'rejectIterations': [1, 2], 'nested': { 'x': null } } } ],
+                            'options': { 'durationSeconds': 2, 'rejectIterations': [1, 2], 'model': 'claude-haiku-4-5' } } ],
               // comments and trailing commas are fine in hand-edited files
             }
             """), "/tmp/some/my-cluster.json", baseDirectory: "/base");
@@ -58,7 +58,7 @@ public class ClusterConfigLoaderTests
         Assert.Equal("", agent.Env["EMPTY"]);
         Assert.Equal(2, agent.Options!["durationSeconds"].GetInt32());
         Assert.Equal(JsonValueKind.Array, agent.Options["rejectIterations"].ValueKind);
-        Assert.Equal("""{"durationSeconds":2,"rejectIterations":[1,2],"nested":{"x":null}}""", ClusterConfigJson.OptionsJson(agent));
+        Assert.Equal("""{"durationSeconds":2,"rejectIterations":[1,2],"model":"claude-haiku-4-5"}""", ClusterConfigJson.OptionsJson(agent));
     }
 
     public static TheoryData<string, string> Errors => new()
@@ -145,6 +145,38 @@ public class ClusterConfigLoaderTests
         File.WriteAllText(path, J("{'agents':[{'id':'worker','role':'worker','provider':'claude'},{'id':'v','role':'validator','provider':'claude','after':['wroker']}]}"));
         var error = Assert.Throws<UserErrorException>(() => ClusterConfigLoader.Load(path));
         Assert.Equal($"{path}: agents[1].after[0]: unknown agent 'wroker'; did you mean 'worker'?", error.Message);
+    }
+
+    [Fact]
+    public void Endless_and_huge_files_are_one_line_usage_errors()
+    {
+        var error = Assert.Throws<UserErrorException>(() => ClusterConfigLoader.Load("/dev/zero"));
+        Assert.Equal("/dev/zero: too large for a cluster file (the limit is 4 MiB)", error.Message);
+        Assert.Equal(ExitCodes.Usage, error.ExitCode);
+        using var dir = new StoreTempDir();
+        var big = dir.File("big.json");
+        File.WriteAllText(big, "{\"name\": \"" + new string('x', ClusterConfigLoader.MaxFileBytes) + "\"}");
+        Assert.StartsWith($"{big}: too large for a cluster file", Assert.Throws<UserErrorException>(() => ClusterConfigLoader.Load(big)).Message);
+    }
+
+    [Fact]
+    public void Sim_option_types_are_checked_when_the_file_is_loaded()
+    {
+        var error = Assert.Throws<UserErrorException>(() => ClusterConfigLoader.LoadFromJson(
+            """{"agents":[{"id":"w","role":"worker","provider":"sim","options":{"durationSeconds":"ten"}}]}""", "x.json"));
+        Assert.Equal("x.json: agents[0].options: sim option 'durationSeconds' must be a number", error.Message);
+        Assert.Equal(ExitCodes.Usage, error.ExitCode);
+    }
+
+    [Fact]
+    public void A_prompt_too_long_for_one_argument_is_refused_before_anything_starts()
+    {
+        var prompt = new string('p', ClusterConfigLoader.MaxPromptBytes - 5);
+        var json = $$"""{"prompt":"{{prompt}}","agents":[{"id":"w","role":"worker","provider":"sim","prompt":"12345"}]}""";
+        var error = Assert.Throws<UserErrorException>(() => ClusterConfigLoader.LoadFromJson(json, "x.json"));
+        Assert.StartsWith($"x.json: agents[0]: the prompt of agent 'w' (cluster prompt and its own) is {ClusterConfigLoader.MaxPromptBytes + 2} bytes; at most {ClusterConfigLoader.MaxPromptBytes} fit", error.Message);
+        // One byte less fits ("\n\n" joins the two prompts).
+        ClusterConfigLoader.LoadFromJson(json.Replace("12345", "123", StringComparison.Ordinal), "x.json");
     }
 
     [Fact]

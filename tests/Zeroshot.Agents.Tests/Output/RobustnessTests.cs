@@ -125,6 +125,18 @@ public sealed class RobustnessTests
     }
 
     [Fact]
+    public void A_long_line_from_a_terminal_counts_its_bytes_without_the_crlf()
+    {
+        // Through a PTY (ONLCR) every line ends in CR LF; the CR is not the agent's byte, cut or not.
+        var line = new byte[100_000];
+        line.AsSpan().Fill((byte)'x');
+        var (lines, _) = Run([.. line, (byte)'\r', (byte)'\n'], new AgentOutputOptions { MaxLineBytes = 1000 }, chunkSizes: [4096]);
+        Assert.EndsWith(" … [100000 bytes, cut]", lines[0].Text, StringComparison.Ordinal);
+        var (whole, _) = Run([.. line, (byte)'\r', (byte)'\n'], new AgentOutputOptions { MaxLineBytes = 1000 });
+        Assert.EndsWith(" … [100000 bytes, cut]", whole[0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Raw_display_cut_never_splits_a_utf8_sequence()
     {
         var line = string.Concat(Enumerable.Repeat("é", 20)); // 40 bytes
