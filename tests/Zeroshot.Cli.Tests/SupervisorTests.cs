@@ -94,6 +94,15 @@ public sealed class SupervisorTests : IDisposable
     }
 
     [Fact]
+    public void Run_of_an_endless_file_is_a_one_line_usage_error_and_creates_nothing()
+    {
+        var r = Z("run", "/dev/zero");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("zeroshot: /dev/zero: too large for a cluster file (the limit is 4 MiB)\n", r.Error);
+        Assert.Equal("no clusters yet: try 'zeroshot run --demo'\n", Z("list").Out);
+    }
+
+    [Fact]
     public void Status_and_list_text_show_tokens_cost_activity_and_verdicts()
     {
         var file = ClusterFile("""
