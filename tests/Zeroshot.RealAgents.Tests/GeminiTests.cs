@@ -47,21 +47,6 @@ public sealed class GeminiTests
     }
 
     [Fact]
-    public async Task Errors_429_and_500_are_retried_then_succeed()
-    {
-        await using var server = new ModelServer();
-        server.Default.Then(ScriptedTurn.Error(429), ScriptedTurn.Error(500), ScriptedTurn.Text("Recovered.", FinalTurnUsage));
-        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
-
-        var run = await sandbox.RunAsync(Args("Say something"));
-        Transcript.Save("gemini-429-500-retry", run, server);
-
-        Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(3, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
-        AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
-    }
-
-    [Fact]
     public async Task Unauthorized_401_fails()
     {
         await using var server = new ModelServer();
@@ -158,20 +143,4 @@ public sealed class GeminiTests
         AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
     }
 
-    [Fact]
-    public async Task Stalled_stream_is_not_abandoned_within_20_seconds()
-    {
-        await using var server = new ModelServer();
-        server.Default.Then(ScriptedTurn.Stall("Thinking about", FinalTurnUsage), ScriptedTurn.Text("Recovered after a stall.", FinalTurnUsage));
-        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
-
-        var run = await sandbox.RunAsync(Args("Say something"), timeout: TimeSpan.FromSeconds(20));
-        Transcript.Save("gemini-stall", run, server);
-
-        // Gemini CLI 0.61 has no stream idle timeout that fires this soon: the partial text is shown and the run
-        // waits (killed by the test). A supervisor must detect such a stall itself.
-        Assert.True(run.TimedOut, run.ToString());
-        Assert.Single(server.ModelRequests, r => r.Kind == RequestKind.Scripted);
-        Assert.Contains(run.OfType("message"), m => m.GetProperty("content").GetString() == "Thinking about");
-    }
 }

@@ -270,7 +270,11 @@ public sealed class AgentSandbox : IDisposable
 
     /// <summary>Runs the CLI to its end (or kills its tree after <paramref name="timeout"/>), feeding <paramref name="stdin"/>.</summary>
     /// <remarks>Stdout is read line by line as it comes: <see cref="AgentRun.Timeline"/> has each line's arrival time.</remarks>
-    public async Task<AgentRun> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
+    /// <param name="arguments">The CLI's arguments.</param>
+    /// <param name="stdin">Written to stdin, which is then closed (closed at once when null).</param>
+    /// <param name="timeout">Kills the process tree after this long (default 60 s).</param>
+    /// <param name="kill">Kills the process tree when cancelled (e.g. some time after a condition); counts as timed out.</param>
+    public async Task<AgentRun> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null, CancellationToken kill = default)
     {
         var args = arguments.ToList();
         var info = StartInfo(args);
@@ -299,8 +303,9 @@ public sealed class AgentSandbox : IDisposable
             // The CLI does not read stdin and already exited.
         }
         bool timedOut = false;
-        using (var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60)))
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(kill))
         {
+            cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(60));
             try
             {
                 await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
