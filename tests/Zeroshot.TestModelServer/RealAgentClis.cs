@@ -117,7 +117,7 @@ public sealed class AgentSandbox : IDisposable
         var path = $"{RealAgentClis.BinDirectory}:{System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin"}";
         _environment["PATH"] = path;
         _environment["HOME"] = Home;
-        _environment["USER"] = System.Environment.GetEnvironmentVariable("USER") ?? "root";
+        _environment["USER"] = System.Environment.UserName;
         _environment["LANG"] = "C.UTF-8";
         _environment["TERM"] = "dumb";
         _environment["TMPDIR"] = Path.Combine(Root, "tmp");
