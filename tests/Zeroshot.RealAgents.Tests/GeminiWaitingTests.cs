@@ -18,7 +18,8 @@ public sealed class GeminiWaitingTests
         server.Default.Then(ScriptedTurn.Error(429), ScriptedTurn.Error(500), ScriptedTurn.Text("Recovered.", FinalTurnUsage));
         using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
 
-        var run = await sandbox.RunAsync(Args("Say something"));
+        // Gemini backs off ≈ 5 s then ≈ 10 s (21 s in all unloaded; 56 s seen on a 2-core machine at load 18).
+        var run = await sandbox.RunAsync(Args("Say something"), timeout: TimeSpan.FromSeconds(120));
         Transcript.Save("gemini-429-500-retry", run, server);
 
         Assert.True(run.ExitCode == 0, run.ToString());
