@@ -272,7 +272,8 @@ public sealed class AgentSandbox : IDisposable
     /// <remarks>Stdout is read line by line as it comes: <see cref="AgentRun.Timeline"/> has each line's arrival time.</remarks>
     /// <param name="arguments">The CLI's arguments.</param>
     /// <param name="stdin">Written to stdin, which is then closed (closed at once when null).</param>
-    /// <param name="timeout">Kills the process tree after this long (default 60 s).</param>
+    /// <param name="timeout">Kills the process tree after this long (default 90 s: runs take 1–25 s, but Gemini alone
+    /// took 44 s to start on a 2-core machine at load average 18).</param>
     /// <param name="kill">Kills the process tree when cancelled (e.g. some time after a condition); counts as timed out.</param>
     public async Task<AgentRun> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null, CancellationToken kill = default)
     {
@@ -305,7 +306,7 @@ public sealed class AgentSandbox : IDisposable
         bool timedOut = false;
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(kill))
         {
-            cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(60));
+            cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(90));
             try
             {
                 await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
