@@ -322,15 +322,24 @@ public sealed class AgentSandbox : IDisposable
         return new AgentRun(args, process.ExitCode, output, await stderr.ConfigureAwait(false), timedOut, clock.Elapsed) { Timeline = timeline };
     }
 
-    /// <summary>Deletes <see cref="Root"/>.</summary>
+    /// <summary>Deletes <see cref="Root"/>, retrying for up to 2 s: a shell the CLI started may still be writing
+    /// (a leftover <c>home/.bash_history</c> was seen once).</summary>
     public void Dispose()
     {
-        try
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (Directory.Exists(Root))
         {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (DateTime.UtcNow > deadline)
+                    return;
+                using var pause = new ManualResetEventSlim();
+                pause.Wait(100);
+            }
         }
     }
 }
