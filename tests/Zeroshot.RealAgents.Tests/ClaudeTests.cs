@@ -231,4 +231,44 @@ public sealed class ClaudeTests
         Assert.Equal((ToolTurnUsage + FinalTurnUsage).Input, usage.GetProperty("input_tokens").GetInt64());
         Assert.Equal((ToolTurnUsage + FinalTurnUsage).Output, usage.GetProperty("output_tokens").GetInt64());
     }
+
+    [Fact]
+    public async Task Rate_limit_429_honours_retry_after()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Error(429, retryAfterSeconds: 2), ScriptedTurn.Text("Recovered.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { MaxRetries = 2 });
+
+        var run = await sandbox.RunAsync(Args("Say something"));
+        Transcript.Save("claude-rate-limit-retry", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var retry = Assert.Single(run.OfType("system", "api_retry"));
+        Assert.Equal(429, retry.GetProperty("error_status").GetInt32());
+        Assert.Equal("rate_limit", retry.GetProperty("error").GetString());
+        // retry-after: 2 is honoured (plus jitter: 2222 and 2439 ms seen).
+        Assert.InRange(retry.GetProperty("retry_delay_ms").GetInt32(), 2000, 3000);
+        var requests = server.ModelRequests;
+        Assert.True(requests[1].At - requests[0].At >= TimeSpan.FromMilliseconds(1900));
+    }
+
+    [Theory]
+    [InlineData("sonnet", "claude-sonnet-5-5")]
+    [InlineData("haiku", "claude-haiku-5-5")]
+    [InlineData("claude-sonnet-4-5", "claude-sonnet-4-5")]
+    public async Task Model_alias_is_resolved_before_the_request_and_named_in_init(string model, string expected)
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Text("Hi.", FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+
+        var run = await sandbox.RunAsync([.. Args("Say hi"), "--model", model]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var requested = Assert.Single(server.ModelRequests).Json!.Value.GetProperty("model").GetString();
+        var init = Assert.Single(run.OfType("system", "init")).GetProperty("model").GetString();
+        Assert.Equal(requested, init);
+        Assert.Contains(requested, Assert.Single(run.OfType("result")).GetProperty("modelUsage").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(expected, requested);
+    }
 }

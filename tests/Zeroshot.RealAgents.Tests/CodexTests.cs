@@ -10,6 +10,12 @@ public sealed class CodexTests
     private static string[] Args(string prompt, string sandbox = "workspace-write") =>
         ["exec", "--json", "--skip-git-repo-check", "--sandbox", sandbox, prompt];
 
+    /// <summary>The function_call_output items Codex sent back in a request (what the model learns of a tool run).</summary>
+    internal static string FunctionCallOutput(RecordedRequest request) =>
+        string.Join("\n", request.Json!.Value.GetProperty("input").EnumerateArray()
+            .Where(i => i.TryGetProperty("type", out var t) && t.GetString() == "function_call_output")
+            .Select(i => i.GetProperty("output").ToString()));
+
     internal static void AssertTurnUsage(JsonElement turnCompleted, TokenUsage expected)
     {
         var usage = turnCompleted.GetProperty("usage");
@@ -57,12 +63,20 @@ public sealed class CodexTests
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.False(File.Exists(Path.Combine(sandbox.WorkDir, "out.txt")));
-        var command = run.OfType("item.completed").Select(i => i.GetProperty("item"))
-            .Single(i => i.GetProperty("type").GetString() == "command_execution");
-        // The sandbox lets the command run and the write fail: exit_code 1, status "failed", the shell's error as output.
-        Assert.Equal(1, command.GetProperty("exit_code").GetInt32());
-        Assert.Equal("failed", command.GetProperty("status").GetString());
-        Assert.Contains("Read-only file system", command.GetProperty("aggregated_output").GetString(), StringComparison.Ordinal);
+        // The model always learns of the failure (function_call_output "Process exited with code 1 … Read-only file
+        // system"). But exec --json shows the command only sometimes: measured 2/8 and 4/6 runs with a
+        // command_execution item (exit_code 1, status "failed", the shell's error as output), the others with no
+        // item at all for this sandbox-denied command (a fast command that fails on its own is always shown).
+        Assert.Contains("Read-only file system", FunctionCallOutput(server.ModelRequests[^1]), StringComparison.Ordinal);
+        var commands = run.OfType("item.completed").Select(i => i.GetProperty("item"))
+            .Where(i => i.GetProperty("type").GetString() == "command_execution").ToList();
+        Assert.True(commands.Count <= 1, run.ToString());
+        foreach (var command in commands)
+        {
+            Assert.Equal(1, command.GetProperty("exit_code").GetInt32());
+            Assert.Equal("failed", command.GetProperty("status").GetString());
+            Assert.Contains("Read-only file system", command.GetProperty("aggregated_output").GetString(), StringComparison.Ordinal);
+        }
         AssertTurnUsage(Assert.Single(run.OfType("turn.completed")), ToolTurnUsage + FinalTurnUsage);
     }
 

@@ -47,21 +47,6 @@ public sealed class GeminiTests
     }
 
     [Fact]
-    public async Task Errors_429_and_500_are_retried_then_succeed()
-    {
-        await using var server = new ModelServer();
-        server.Default.Then(ScriptedTurn.Error(429), ScriptedTurn.Error(500), ScriptedTurn.Text("Recovered.", FinalTurnUsage));
-        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
-
-        var run = await sandbox.RunAsync(Args("Say something"));
-        Transcript.Save("gemini-429-500-retry", run, server);
-
-        Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(3, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
-        AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
-    }
-
-    [Fact]
     public async Task Unauthorized_401_fails()
     {
         await using var server = new ModelServer();
@@ -139,4 +124,23 @@ public sealed class GeminiTests
         AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
         Assert.Contains(":streamGenerateContent", scripted.Target, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Trickled_text_arrives_as_separate_delta_messages()
+    {
+        await using var server = new ModelServer();
+        string[] pieces = ["One ", "two ", "three ", "four."];
+        server.Default.Then(ScriptedTurn.Trickle(pieces, TimeSpan.FromMilliseconds(800), FinalTurnUsage));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+
+        var run = await sandbox.RunAsync(Args("Count"));
+        Transcript.Save("gemini-trickle", run, server);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var deltas = run.Timeline.Where(l => l.Line.Contains("\"role\":\"assistant\"", StringComparison.Ordinal)).ToList();
+        Assert.Equal(pieces.Length, deltas.Count);
+        Assert.True(deltas[^1].At - deltas[0].At >= TimeSpan.FromMilliseconds(2000), string.Join("\n", deltas.Select(d => d.At.ToString())));
+        AssertStats(Assert.Single(run.OfType("result")), FinalTurnUsage);
+    }
+
 }

@@ -185,4 +185,32 @@ public sealed class ModelServerTests
     [InlineData(AgentCli.Codex)]
     [InlineData(AgentCli.Gemini)]
     public void The_pinned_clis_are_installed(AgentCli cli) => Assert.True(File.Exists(RealAgentClis.Locate(cli)));
+
+    [Fact]
+    public async Task Stops_by_itself_after_its_lifetime()
+    {
+        await using var server = new ModelServer(maxLifetime: TimeSpan.FromMilliseconds(500));
+        server.Default.Then(ScriptedTurn.Stall("partial", Usage));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Port);
+        var stream = tcp.GetStream();
+        var body = $"{{\"model\":\"m\",\"stream\":true,{Tools}}}";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: {body.Length}\r\n\r\n{body}"));
+
+        // The stalled connection is closed by the server when its lifetime ends, and nothing listens any more.
+        var buffer = new byte[65536];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await stream.ReadAsync(buffer, cts.Token) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+        }
+        Assert.True(server.Stopped);
+        using var late = new TcpClient();
+        await Assert.ThrowsAnyAsync<SocketException>(() => late.ConnectAsync(IPAddress.Loopback, server.Port));
+    }
 }

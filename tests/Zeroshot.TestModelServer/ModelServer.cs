@@ -86,14 +86,16 @@ public sealed class ModelServer : IAsyncDisposable, IDisposable
     public const string DefaultRoute = "*";
 
     /// <summary>Starts a server on 127.0.0.1 and an ephemeral port.</summary>
-    public ModelServer()
+    /// <param name="maxLifetime">When it stops by itself (listener and every connection), at most <see cref="MaxLifetime"/>.</param>
+    public ModelServer(TimeSpan? maxLifetime = null)
     {
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         Default = Script(DefaultRoute);
-        _stop.CancelAfter(MaxLifetime);
-        _stop.Token.Register(() => _listener.Stop());
+        var lifetime = maxLifetime is { } wanted && wanted < MaxLifetime ? wanted : MaxLifetime;
+        _stop.CancelAfter(lifetime);
+        _stop.Token.Register(StopListening);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -331,16 +333,24 @@ public sealed class ModelServer : IAsyncDisposable, IDisposable
         return connection.WriteFullAsync(200, "application/json", Encoding.UTF8.GetBytes(json), ct, headOnly: request.Method == "HEAD");
     }
 
+    /// <summary>Whether the server stopped (disposed or past its lifetime).</summary>
+    public bool Stopped => _stop.IsCancellationRequested;
+
+    private void StopListening()
+    {
+        _listener.Stop();
+        lock (_socketsGate)
+            foreach (var socket in _sockets)
+                socket.Dispose();
+    }
+
     /// <summary>Stops listening, ends every connection (stalled streams included) and waits for them.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        lock (_socketsGate)
-            foreach (var socket in _sockets)
-                socket.Dispose();
+        StopListening();
         try
         {
             await Task.WhenAll([_acceptLoop, .. _connections.Keys]).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

@@ -117,7 +117,7 @@ public sealed class AgentSandbox : IDisposable
         var path = $"{RealAgentClis.BinDirectory}:{System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin"}";
         _environment["PATH"] = path;
         _environment["HOME"] = Home;
-        _environment["USER"] = System.Environment.GetEnvironmentVariable("USER") ?? "root";
+        _environment["USER"] = System.Environment.UserName;
         _environment["LANG"] = "C.UTF-8";
         _environment["TERM"] = "dumb";
         _environment["TMPDIR"] = Path.Combine(Root, "tmp");
@@ -270,7 +270,12 @@ public sealed class AgentSandbox : IDisposable
 
     /// <summary>Runs the CLI to its end (or kills its tree after <paramref name="timeout"/>), feeding <paramref name="stdin"/>.</summary>
     /// <remarks>Stdout is read line by line as it comes: <see cref="AgentRun.Timeline"/> has each line's arrival time.</remarks>
-    public async Task<AgentRun> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
+    /// <param name="arguments">The CLI's arguments.</param>
+    /// <param name="stdin">Written to stdin, which is then closed (closed at once when null).</param>
+    /// <param name="timeout">Kills the process tree after this long (default 90 s: runs take 1–25 s, but Gemini alone
+    /// took 44 s to start on a 2-core machine at load average 18).</param>
+    /// <param name="kill">Kills the process tree when cancelled (e.g. some time after a condition); counts as timed out.</param>
+    public async Task<AgentRun> RunAsync(IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null, CancellationToken kill = default)
     {
         var args = arguments.ToList();
         var info = StartInfo(args);
@@ -299,8 +304,9 @@ public sealed class AgentSandbox : IDisposable
             // The CLI does not read stdin and already exited.
         }
         bool timedOut = false;
-        using (var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60)))
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(kill))
         {
+            cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(90));
             try
             {
                 await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
@@ -316,15 +322,24 @@ public sealed class AgentSandbox : IDisposable
         return new AgentRun(args, process.ExitCode, output, await stderr.ConfigureAwait(false), timedOut, clock.Elapsed) { Timeline = timeline };
     }
 
-    /// <summary>Deletes <see cref="Root"/>.</summary>
+    /// <summary>Deletes <see cref="Root"/>, retrying for up to 2 s: a shell the CLI started may still be writing
+    /// (a leftover <c>home/.bash_history</c> was seen once).</summary>
     public void Dispose()
     {
-        try
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (Directory.Exists(Root))
         {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (DateTime.UtcNow > deadline)
+                    return;
+                using var pause = new ManualResetEventSlim();
+                pause.Wait(100);
+            }
         }
     }
 }

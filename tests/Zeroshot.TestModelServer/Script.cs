@@ -30,6 +30,10 @@ public readonly record struct TokenUsage(long Input, long Output, long CacheRead
     public static TokenUsage operator +(TokenUsage a, TokenUsage b) =>
         new(a.Input + b.Input, a.Output + b.Output, a.CacheRead + b.CacheRead, a.CacheCreation + b.CacheCreation, a.Reasoning + b.Reasoning);
 
+    /// <summary>Every field times <paramref name="n"/>.</summary>
+    public static TokenUsage operator *(long n, TokenUsage u) =>
+        new(n * u.Input, n * u.Output, n * u.CacheRead, n * u.CacheCreation, n * u.Reasoning);
+
     /// <summary>OpenAI/Gemini style input: uncached plus cache reads.</summary>
     public long InputIncludingCache => Input + CacheRead;
 }
