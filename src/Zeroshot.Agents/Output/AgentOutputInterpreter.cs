@@ -162,6 +162,13 @@ internal sealed class AgentOutputInterpreter
         if (json.IsEmpty || json[0] != (byte)'{')
         {
             EmitRaw(line, totalLength);
+            // Gemini CLI reports its retries only on stderr, which shares the agent's terminal:
+            // "Attempt 1 failed with status 429. Retrying with backoff... _ApiError: {…}".
+            if (line.StartsWith("Attempt "u8) && CliRefusal.GeminiRetry(Encoding.UTF8.GetString(line[..Math.Min(line.Length, 4096)])) is { } retry)
+            {
+                Activity.Retrying(retry.Detail, retry.Error);
+                return;
+            }
             if (line.Length < 1024 && CliRefusal.Explain(Encoding.UTF8.GetString(line)) is { } advice)
             {
                 // The CLI refused to start and said why in plain text: say what to do, once, as the run's error.

@@ -21,6 +21,24 @@ internal static class CliRefusal
             "Gemini CLI has no credentials: set GEMINI_API_KEY in the agent's \"env\" or the environment"),
     ];
 
+    /// <summary>
+    /// Gemini CLI's retry line on stderr (0.61): "Attempt 2 failed with status 500. Retrying with backoff... _ApiError:
+    /// {"error":{"code":500,"message":"An internal error has occurred.",…}}": the retry ("500 attempt 2") and the
+    /// error ("500 An internal error has occurred."), or null for other lines.
+    /// </summary>
+    public static (string Detail, string Error)? GeminiRetry(string line)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(line, @"^Attempt (\d+) failed(?: with status (\d{3}))?\. Retrying",
+            System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(50));
+        if (!match.Success)
+            return null;
+        var status = match.Groups[2].Success ? match.Groups[2].Value : null;
+        var message = System.Text.RegularExpressions.Regex.Match(line, "\"message\":\"((?:[^\"\\\\]|\\\\.)*)\"",
+            System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(50));
+        var error = (status is null ? "" : status + " ") + (message.Success ? message.Groups[1].Value : "request failed");
+        return ((status is null ? "" : status + " ") + "attempt " + match.Groups[1].Value, error);
+    }
+
     /// <summary>The advice for a refusal line, or null when <paramref name="line"/> is not one.</summary>
     public static string? Explain(string line)
     {

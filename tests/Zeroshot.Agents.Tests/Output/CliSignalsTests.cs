@@ -95,4 +95,20 @@ public sealed class CliSignalsTests
         Assert.Equal(DisplayStyle.Error, lines[^1].Style);
         Assert.DoesNotContain('\n', interpreter.RunError!);
     }
+
+    [Fact]
+    public void Gemini_retries_on_stderr_read_as_retrying_until_a_response_arrives()
+    {
+        // As Gemini CLI 0.61 printed it against the test server (Transcripts/gemini-429-500-retry.notes.txt); on a
+        // PTY stderr and stdout share the terminal.
+        var (_, interpreter) = Feed("gemini", complete: false,
+            """{"type":"init","timestamp":"2026-12-02T08:17:09.778Z","session_id":"s","model":"gemini-2.5-flash"}""",
+            """Attempt 2 failed with status 500. Retrying with backoff... _ApiError: {"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}""",
+            "    at throwErrorIfNotOK (file:///x/chunk.js:267833:24)");
+        Assert.Equal((AgentActivity.Retrying, "500 attempt 2"), interpreter.Activity.Current());
+        Assert.Equal("500 An internal error has occurred.", interpreter.Activity.LastError);
+        OutputTestKit.Feed(interpreter, Encoding.UTF8.GetBytes("""{"type":"message","role":"assistant","content":"Recovered.","delta":true}""" + "\n"));
+        Assert.NotEqual(AgentActivity.Retrying, interpreter.Activity.Current().Activity);
+        Assert.Null(interpreter.Activity.LastError);
+    }
 }
