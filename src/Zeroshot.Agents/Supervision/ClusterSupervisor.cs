@@ -49,6 +49,9 @@ internal sealed record SupervisorServices(
 
     /// <summary>How often the agents' process trees are sampled.</summary>
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the end of a run waits for the state database to take every queued write.</summary>
+    public TimeSpan StoreFlushTimeout { get; init; } = StoreWriter.DefaultFlushTimeout;
 }
 
 /// <summary>
@@ -69,6 +72,7 @@ internal sealed class ClusterSupervisor
     private readonly List<AgentRuntime> _agents;
     private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _snapshotGate = new();
+    private readonly StoreWriter _writer;
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
     private string? _feedbackText;
@@ -88,7 +92,19 @@ internal sealed class ClusterSupervisor
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
         _columns = services.TerminalColumns;
         _rows = services.TerminalRows;
+        _writer = new StoreWriter(services.Store, services.Time);
     }
+
+    /// <summary>What the store writer could not write by the end of <see cref="RunAsync"/> (null before it ended).</summary>
+    public StoreWriterReport? StoreReport { get; private set; }
+
+    /// <summary>The store writer (every database write of this supervisor goes through it).</summary>
+    internal StoreWriter Writer => _writer;
+
+    private DateTimeOffset Now => _services.Time.GetUtcNow();
+
+    /// <summary>Records an event in the database (through the writer).</summary>
+    private void Record(StoredEvent e) => _writer.Post(new EventWrite(e));
 
     /// <summary>
     /// Sets the window size of every agent's terminal (now and for agents started later): the space
@@ -126,14 +142,14 @@ internal sealed class ClusterSupervisor
     /// <summary>Runs the cluster to its end and returns its final state.</summary>
     public async Task<ClusterState> RunAsync()
     {
-        var store = _services.Store;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(() => SampleLoopAsync(sampling.Token));
         try
         {
             for (_iteration = 1; _iteration <= _config.MaxIterations; _iteration++)
             {
-                store.SetClusterIteration(_clusterId, _iteration, resetAgents: true);
+                _writer.Post(new ClusterIterationWrite(_clusterId, _iteration));
+                Record(ClusterEvents.Iteration(Now, _clusterId, _iteration, _config.MaxIterations));
                 foreach (var agent in _agents) SetWaiting(agent);
                 Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
                 var outcome = await RunIterationAsync().ConfigureAwait(false);
@@ -171,6 +187,9 @@ internal sealed class ClusterSupervisor
             await sampling.CancelAsync().ConfigureAwait(false);
             // The sampling loop ends by cancellation; its own errors were already contained per tick.
             await sampler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Everything recorded reaches the database before the supervisor's process may exit (bounded: a database
+            // locked for longer leaves the cluster to read as crashed, and the report says what was lost).
+            StoreReport = await _writer.CompleteAsync(_services.StoreFlushTimeout).ConfigureAwait(false);
         }
     }
 
@@ -204,7 +223,9 @@ internal sealed class ClusterSupervisor
     private ClusterState Finish(ClusterState state)
     {
         lock (_snapshotGate) _state = state;
-        _services.Store.UpdateClusterState(_clusterId, state, state == ClusterState.Completed ? 0 : 1);
+        int exitCode = state == ClusterState.Completed ? 0 : 1;
+        _writer.Post(new ClusterStateWrite(_clusterId, state, exitCode, Now));
+        Record(ClusterEvents.Ended(Now, _clusterId, state, Math.Min(_iteration, _config.MaxIterations), exitCode));
         Notify(null, $"cluster {StateNames.Text(state)}");
         return state;
     }
@@ -325,7 +346,8 @@ internal sealed class ClusterSupervisor
                     agent.Retries++;
                     Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({agent.Retries}/{_config.ValidatorRetries})");
                     lock (_snapshotGate) agent.State = AgentState.Waiting;
-                    _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Waiting);
+                    _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
+                    Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, agent.Retries, _config.ValidatorRetries, agent.LastError));
                     return;
                 }
                 failed = true;
@@ -365,11 +387,13 @@ internal sealed class ClusterSupervisor
                     break;
                 case SupervisorEventKind.Stop when !stopping:
                     stopping = true;
+                    Record(ClusterEvents.Stop(Now, _clusterId, kill: false));
                     StopAll(kill: false);
                     Notify(null, "stopping: SIGTERM to every agent");
                     break;
                 case SupervisorEventKind.Kill:
                     stopping = true;
+                    Record(ClusterEvents.Stop(Now, _clusterId, kill: true));
                     StopAll(kill: true);
                     break;
             }
@@ -378,7 +402,7 @@ internal sealed class ClusterSupervisor
         foreach (var agent in _agents.Where(a => a.State == AgentState.Waiting))
         {
             lock (_snapshotGate) agent.State = AgentState.Stopped;
-            _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Stopped);
+            _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Stopped));
         }
         if (stopping && !failed) return IterationOutcome.Stopped;
         if (failed) return IterationOutcome.Failed;
@@ -443,7 +467,8 @@ internal sealed class ClusterSupervisor
                 agent.State = AgentState.Failed;
                 agent.ExitCode = 127;
             }
-            _services.Store.MarkAgentEnded(_clusterId, agent.Id, AgentState.Failed, 127);
+            _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
+            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, $"could not start: {e.Message}"));
             return false;
         }
 
@@ -487,7 +512,8 @@ internal sealed class ClusterSupervisor
                 agent.State = AgentState.Failed;
                 agent.ExitCode = 127;
             }
-            _services.Store.MarkAgentEnded(_clusterId, agent.Id, AgentState.Failed, 127);
+            _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
+            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, $"could not open its log {logPath}: {e.Message}"));
             return false;
         }
         lock (_snapshotGate)
@@ -500,8 +526,9 @@ internal sealed class ClusterSupervisor
             agent.PidStartTime = startTime;
             if (agent.Config.Model is null && fallbackModel is not null) agent.SeenModel = fallbackModel;
         }
-        _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
-        if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
+        _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
+        if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
+        Record(ClusterEvents.Started(Now, _clusterId, agent.Id, _iteration, process.Pid));
         Notify(agent.Id, $"started (pid {process.Pid})");
         _ = WatchExitAsync(agent, process);
         return true;
@@ -533,7 +560,7 @@ internal sealed class ClusterSupervisor
             if (pump.LastOutputAt is { } last)
             {
                 agent.LastOutputAt = last;
-                _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+                _writer.Post(new AgentLastOutputWrite(_clusterId, agent.Id, last));
             }
             await pump.DisposeAsync().ConfigureAwait(false);
         }
@@ -562,10 +589,12 @@ internal sealed class ClusterSupervisor
                 agent.VerdictIteration = _iteration;
             }
         }
-        _services.Store.SetAgentUsage(_clusterId, agent.Id, agent.FinishedUsage);
-        if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
-        _services.Store.SetAgentOutcome(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error);
-        _services.Store.MarkAgentEnded(_clusterId, agent.Id, judged, agent.ExitCode);
+        _writer.Post(new AgentUsageWrite(_clusterId, agent.Id, agent.FinishedUsage));
+        if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
+        _writer.Post(new AgentOutcomeWrite(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error));
+        _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, judged, agent.ExitCode, Now));
+        Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, judged, agent.ExitCode, error));
+        if (verdict is not null) Record(ClusterEvents.Verdict(Now, _clusterId, agent.Id, _iteration, verdict));
         Notify(agent.Id, RunOutcome.Describe(judged, how, verdict, error));
         if (verdict is not null)
             foreach (var issue in verdict.Issues)
@@ -619,25 +648,25 @@ internal sealed class ClusterSupervisor
                         owners[i].History.Add(samples[i]);
                     }
                     // Live token counts reach the database once a tick, so `list` shows them without asking
-                    // us. Under the lock, and only while running: the final figure (written when the agent
-                    // ends) must never be overwritten by a late live one.
+                    // us. Queued to the writer (never SQLite here) under the lock, and only while running: the
+                    // final figure (queued after the agent ended) must never be overwritten by a late live one.
                     foreach (var agent in owners)
                     {
                         if (agent.State != AgentState.Running) continue;
                         // `lastOutputAt` reaches the database once a tick too.
                         if (agent.Pump?.LastOutputAt is { } last && last != agent.StoredLastOutput)
                         {
-                            _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+                            _writer.Post(new AgentLastOutputWrite(_clusterId, agent.Id, last));
                             agent.StoredLastOutput = last;
                         }
                         var usage = agent.Usage;
                         if (usage == agent.StoredUsage) continue;
-                        _services.Store.SetAgentUsage(_clusterId, agent.Id, usage);
+                        _writer.Post(new AgentUsageWrite(_clusterId, agent.Id, usage));
                         agent.StoredUsage = usage;
                     }
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception e) when (e is IOException or InvalidDataException)
             {
                 // One failed tick blanks one tick; the next one tries again.
                 SampleFailures++;
@@ -646,7 +675,7 @@ internal sealed class ClusterSupervisor
         while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
     }
 
-    /// <summary>Sampling ticks that failed (metrics or the database), for diagnostics.</summary>
+    /// <summary>Sampling ticks that failed (metrics), for diagnostics.</summary>
     public long SampleFailures { get; private set; }
 
     /// <summary>An immutable view of the cluster and its agents, with their latest metrics and history.</summary>
