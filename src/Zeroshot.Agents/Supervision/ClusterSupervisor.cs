@@ -146,25 +146,28 @@ internal sealed class ClusterSupervisor
         var sampler = Task.Run(() => SampleLoopAsync(sampling.Token));
         try
         {
-            for (_iteration = 1; _iteration <= _config.MaxIterations; _iteration++)
+            // The decisions are the machine's; this loop feeds it what happens and carries out what it says.
+            var machine = IterationMachine.For(_config);
+            Execute(machine, machine.On(SupervisorInput.Begin));
+            while (!machine.Finished)
             {
-                _writer.Post(new ClusterIterationWrite(_clusterId, _iteration));
-                Record(ClusterEvents.Iteration(Now, _clusterId, _iteration, _config.MaxIterations));
-                foreach (var agent in _agents) SetWaiting(agent);
-                Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
-                var outcome = await RunIterationAsync().ConfigureAwait(false);
-                if (outcome == IterationOutcome.Accepted) return Finish(ClusterState.Completed);
-                if (outcome == IterationOutcome.Stopped) return Finish(ClusterState.Stopped);
-                if (outcome == IterationOutcome.Failed) return Finish(ClusterState.Failed);
-                if (_iteration < _config.MaxIterations)
+                SupervisorEvent e;
+                if (machine.Idle)
                 {
-                    PrepareFeedback();
-                    Notify(null, "rejected: starting another iteration with the validators' issues");
+                    // No agent runs: hand over a pending stop or kill, else the iteration is over.
+                    if (!_events.Reader.TryRead(out e))
+                    {
+                        Execute(machine, machine.On(SupervisorInput.Idle));
+                        continue;
+                    }
                 }
+                else
+                {
+                    e = await _events.Reader.ReadAsync().ConfigureAwait(false);
+                }
+                Execute(machine, machine.On(await InputAsync(e).ConfigureAwait(false)));
             }
-            _iteration = _config.MaxIterations;
-            Notify(null, $"rejected in all {_config.MaxIterations} iterations");
-            return Finish(ClusterState.Failed);
+            return _state;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -323,106 +326,90 @@ internal sealed class ClusterSupervisor
         return sb.ToString();
     }
 
-    private async Task<IterationOutcome> RunIterationAsync()
+    /// <summary>Turns a supervisor event into the machine's input; an exit is first collected and judged.</summary>
+    private async Task<SupervisorInput> InputAsync(SupervisorEvent e)
     {
-        bool rejected = false;
-        bool failed = false;
-        bool stopping = false;
-        void Judge(AgentRuntime agent)
+        switch (e.Kind)
         {
-            if (agent.Config.Role == AgentRole.Validator)
-            {
-                // Only a verdict rejects. A validator that failed (an API error, a crash, no verdict) has not judged
-                // the work: re-running the worker on it would spend again for nothing (issue: a 401 re-ran the worker
-                // with an identical prompt). It is re-run itself when the cluster allows, else the cluster fails.
-                if (agent.Verdict is { } verdict && agent.VerdictIteration == _iteration)
-                {
-                    if (!verdict.Approved) rejected = true;
-                    return;
-                }
-                if (agent.State != AgentState.Failed || stopping) return;
-                if (agent.Retries < _config.ValidatorRetries)
-                {
-                    agent.Retries++;
-                    Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({agent.Retries}/{_config.ValidatorRetries})");
-                    lock (_snapshotGate) agent.State = AgentState.Waiting;
-                    _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
-                    Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, agent.Retries, _config.ValidatorRetries, agent.LastError));
-                    return;
-                }
-                failed = true;
-                stopping = true;
-                StopAll(kill: false);
-                Notify(null, $"validator {agent.Id} failed: {agent.LastError ?? "no verdict"}");
-            }
-            else if (agent.State == AgentState.Failed && !failed)
-            {
-                // A worker that fails leaves nothing to validate: stop the rest.
-                failed = true;
-                stopping = true;
-                StopAll(kill: false);
-            }
+            case SupervisorEventKind.Exited:
+                var agent = e.Agent!;
+                await CollectAsync(agent, e.Exit).ConfigureAwait(false);
+                bool? approved = agent.Verdict is { } verdict && agent.VerdictIteration == _iteration ? verdict.Approved : null;
+                return new AgentExitedInput(agent.Id, agent.State, approved);
+            case SupervisorEventKind.Stop:
+                return SupervisorInput.Stop;
+            default:
+                return SupervisorInput.Kill;
         }
-        void StartReady()
-        {
-            // A validator that failed to start may be retried by Judge: start again until nothing new is ready.
-            for (int pass = 0; pass <= _config.ValidatorRetries + 1 && !stopping; pass++)
-            {
-                var failedToStart = StartReadyAgents();
-                if (failedToStart.Count == 0) return;
-                foreach (var agent in failedToStart) Judge(agent);
-            }
-        }
-
-        StartReady();
-        while (_agents.Any(a => a.State == AgentState.Running))
-        {
-            var e = await _events.Reader.ReadAsync().ConfigureAwait(false);
-            switch (e.Kind)
-            {
-                case SupervisorEventKind.Exited:
-                    await CollectAsync(e.Agent!, e.Exit).ConfigureAwait(false);
-                    Judge(e.Agent!);
-                    StartReady();
-                    break;
-                case SupervisorEventKind.Stop when !stopping:
-                    stopping = true;
-                    Record(ClusterEvents.Stop(Now, _clusterId, kill: false));
-                    StopAll(kill: false);
-                    Notify(null, "stopping: SIGTERM to every agent");
-                    break;
-                case SupervisorEventKind.Kill:
-                    stopping = true;
-                    Record(ClusterEvents.Stop(Now, _clusterId, kill: true));
-                    StopAll(kill: true);
-                    break;
-            }
-        }
-        // Agents that never became ready (a dependency failed, or the cluster is stopping) are stopped.
-        foreach (var agent in _agents.Where(a => a.State == AgentState.Waiting))
-        {
-            lock (_snapshotGate) agent.State = AgentState.Stopped;
-            _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Stopped));
-        }
-        if (stopping && !failed) return IterationOutcome.Stopped;
-        if (failed) return IterationOutcome.Failed;
-        if (_events.Reader.TryPeek(out var pending) && pending.Kind is SupervisorEventKind.Stop or SupervisorEventKind.Kill)
-            return IterationOutcome.Stopped;
-        return rejected ? IterationOutcome.Rejected : IterationOutcome.Accepted;
     }
 
-    /// <summary>Starts every waiting agent whose dependencies completed; returns those that could not start.</summary>
-    private List<AgentRuntime> StartReadyAgents()
+    /// <summary>Carries out the machine's commands in order; agents that could not start are reported back together.</summary>
+    private void Execute(IterationMachine machine, IReadOnlyList<SupervisorCommand> commands)
     {
-        var failedToStart = new List<AgentRuntime>();
-        foreach (var agent in _agents)
+        while (commands.Count > 0)
         {
-            if (agent.State != AgentState.Waiting) continue;
-            bool ready = agent.Config.AfterOrEmpty.All(dep => _agents.First(a => a.Id == dep).State == AgentState.Completed);
-            if (ready && !Start(agent)) failedToStart.Add(agent);
+            var failedToStart = new List<string>();
+            foreach (var command in commands)
+            {
+                switch (command)
+                {
+                    case BeginIterationCommand begin:
+                        _iteration = begin.Iteration;
+                        _writer.Post(new ClusterIterationWrite(_clusterId, _iteration));
+                        Record(ClusterEvents.Iteration(Now, _clusterId, _iteration, _config.MaxIterations));
+                        foreach (var agent in _agents) SetWaiting(agent);
+                        Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
+                        break;
+                    case PrepareFeedbackCommand:
+                        PrepareFeedback();
+                        Notify(null, "rejected: starting another iteration with the validators' issues");
+                        break;
+                    case StartAgentCommand start:
+                        if (!Start(Agent(start.AgentId))) failedToStart.Add(start.AgentId);
+                        break;
+                    case RetryValidatorCommand retry:
+                        {
+                            var agent = Agent(retry.AgentId);
+                            agent.Retries = retry.Retry;
+                            Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({retry.Retry}/{retry.Of})");
+                            lock (_snapshotGate) agent.State = AgentState.Waiting;
+                            _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
+                            Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, retry.Retry, retry.Of, agent.LastError));
+                            break;
+                        }
+                    case StopAllCommand stop:
+                        StopAll(stop.Kill);
+                        break;
+                    case AnnounceStopCommand announce:
+                        Record(ClusterEvents.Stop(Now, _clusterId, announce.Kill));
+                        if (!announce.Kill) Notify(null, "stopping: SIGTERM to every agent");
+                        break;
+                    case ValidatorFailedCommand failed:
+                        Notify(null, $"validator {failed.AgentId} failed: {Agent(failed.AgentId).LastError ?? "no verdict"}");
+                        break;
+                    case MarkStoppedCommand stopped:
+                        foreach (var id in stopped.AgentIds)
+                        {
+                            lock (_snapshotGate) Agent(id).State = AgentState.Stopped;
+                            _writer.Post(new AgentStateWrite(_clusterId, id, AgentState.Stopped));
+                        }
+                        break;
+                    case RejectedInAllCommand all:
+                        _iteration = Math.Max(1, all.MaxIterations);
+                        Notify(null, $"rejected in all {all.MaxIterations} iterations");
+                        break;
+                    case FinishCommand finish:
+                        Finish(finish.State);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"unknown supervisor command {command}");
+                }
+            }
+            commands = failedToStart.Count == 0 ? [] : machine.On(new AgentsFailedToStartInput(failedToStart));
         }
-        return failedToStart;
     }
+
+    private AgentRuntime Agent(string id) => _agents.First(a => a.Id == id);
 
     private bool Start(AgentRuntime agent)
     {
@@ -695,14 +682,6 @@ internal sealed class ClusterSupervisor
             return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
                 _config.MaxIterations, _startedAt, agents);
         }
-    }
-
-    private enum IterationOutcome
-    {
-        Accepted,
-        Rejected,
-        Failed,
-        Stopped,
     }
 
     private enum SupervisorEventKind
