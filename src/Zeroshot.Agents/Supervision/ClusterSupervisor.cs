@@ -60,8 +60,11 @@ internal sealed record SupervisorServices(
 /// the state store, samples the agents' process trees once a second, and stops them on request.
 /// </summary>
 /// <remarks>
-/// All decisions happen on one loop fed by a channel of events (an agent exited, stop, kill), so
-/// the state machine has no locks; readers take immutable <see cref="Snapshot"/>s.
+/// One loop fed by a channel of events (an agent exited, stop, kill) hands them to the pure
+/// <see cref="IterationMachine"/>, which decides, and carries out its commands (start an agent, stop all,
+/// begin an iteration, finish); readers take immutable <see cref="Snapshot"/>s. Every database write goes
+/// to a <see cref="StoreWriter"/> queue: no SQLite call happens on this loop, in the sampler or under the
+/// snapshot lock, so a database locked by another process delays the records, never the agents or the status.
 /// </remarks>
 internal sealed class ClusterSupervisor
 {
@@ -512,8 +515,9 @@ internal sealed class ClusterSupervisor
             agent.Pid = process.Pid;
             agent.PidStartTime = startTime;
             if (agent.Config.Model is null && fallbackModel is not null) agent.SeenModel = fallbackModel;
+            // Queued under the lock, before the sampler can queue this run's first figures (it clears the last ones).
+            _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
         }
-        _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
         if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
         Record(ClusterEvents.Started(Now, _clusterId, agent.Id, _iteration, process.Pid));
         Notify(agent.Id, $"started (pid {process.Pid})");
