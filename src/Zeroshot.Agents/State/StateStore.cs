@@ -19,7 +19,7 @@ namespace Zeroshot.Agents.State;
 internal sealed class StateStore : IDisposable
 {
     /// <summary>The schema this code reads and writes (PRAGMA user_version).</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     /// <summary>How long a statement waits for another process's write lock before failing.</summary>
     public const int BusyTimeoutMilliseconds = 10_000;
@@ -83,6 +83,19 @@ internal sealed class StateStore : IDisposable
         ALTER TABLE agents ADD COLUMN last_error   TEXT;
         """;
 
+    // Version 4: what happened, in order (iterations, agents started and exited, verdicts, the end): the run's history.
+    private const string EventsMigration = """
+        CREATE TABLE IF NOT EXISTS events (
+            seq         INTEGER PRIMARY KEY,
+            time        INTEGER NOT NULL,
+            cluster_id  TEXT    NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+            agent_id    TEXT,
+            kind        TEXT    NOT NULL,
+            fields_json TEXT    NOT NULL
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS events_by_cluster ON events (cluster_id, seq);
+        """;
+
     private const string UsageColumns = "tokens_input, tokens_output, tokens_cache_read, tokens_cache_creation, cost_usd, cost_estimated, seen_model, verdict_json, last_error";
 
     private const string ClusterColumns =
@@ -118,22 +131,29 @@ internal sealed class StateStore : IDisposable
     /// Opens (creating if needed) the database at <paramref name="databasePath"/>; its directory must exist
     /// (<see cref="ZeroshotHome.EnsureCreated"/>). An unreadable or foreign file → <see cref="UserErrorException"/>.
     /// </summary>
-    public static StateStore Open(string databasePath, TimeProvider? time = null)
+    public static StateStore Open(string databasePath, TimeProvider? time = null) => Open(databasePath, time, null);
+
+    /// <summary>
+    /// As <see cref="Open(string, TimeProvider?)"/> with another busy timeout (how long a statement waits for another
+    /// process's write lock before failing with SQLITE_BUSY; default <see cref="BusyTimeoutMilliseconds"/>).
+    /// </summary>
+    public static StateStore Open(string databasePath, TimeProvider? time, TimeSpan? busyTimeout)
     {
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
+        int busyMs = busyTimeout is { } b ? (int)Math.Max(0, b.TotalMilliseconds) : BusyTimeoutMilliseconds;
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             // No pooling: Dispose really closes the file (tests delete temp dirs; short-lived CLI commands gain nothing).
             Pooling = false,
-            DefaultTimeout = BusyTimeoutMilliseconds / 1000,
+            DefaultTimeout = Math.Max(1, busyMs / 1000),
         };
         var connection = new SqliteConnection(builder.ToString());
         try
         {
             connection.Open();
-            Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds};");
+            Execute(connection, $"PRAGMA busy_timeout = {busyMs};");
             var mode = Scalar(connection, "PRAGMA journal_mode = WAL;") as string;
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                 throw new UserErrorException($"cannot use the state database {databasePath}: its file system does not support WAL mode", ExitCodes.Failure);
@@ -166,13 +186,16 @@ internal sealed class StateStore : IDisposable
             Execute(connection, Schema, transaction);
             Execute(connection, UsageMigration, transaction);
             Execute(connection, VerdictMigration, transaction);
+            Execute(connection, EventsMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
-        else if (version is 1 or 2)
+        else if (version is >= 1 and < SchemaVersion)
         {
             if (version == 1)
                 Execute(connection, UsageMigration, transaction);
-            Execute(connection, VerdictMigration, transaction);
+            if (version <= 2)
+                Execute(connection, VerdictMigration, transaction);
+            Execute(connection, EventsMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version > SchemaVersion)
@@ -348,6 +371,43 @@ internal sealed class StateStore : IDisposable
         }
     }
 
+    /// <summary>Appends events (in the given order) in one transaction.</summary>
+    public void AppendEvents(IReadOnlyList<StoredEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+            return;
+        lock (_gate)
+        {
+            using var transaction = _connection.BeginTransaction();
+            foreach (var e in events)
+                Execute(_connection, """
+                    INSERT INTO events (time, cluster_id, agent_id, kind, fields_json) VALUES ($time, $cluster, $agent, $kind, $fields)
+                    """, transaction, ("$time", Ms(e.Time)), ("$cluster", e.ClusterId), ("$agent", e.AgentId), ("$kind", e.Kind),
+                    ("$fields", e.FieldsJson));
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>The cluster's events in the order they were recorded; with <paramref name="last"/>, only the last that many.</summary>
+    public IReadOnlyList<StoredEvent> ReadEvents(string clusterId, int? last = null)
+    {
+        var events = new List<StoredEvent>();
+        lock (_gate)
+        {
+            using var command = Command(_connection, """
+                SELECT time, agent_id, kind, fields_json FROM
+                    (SELECT seq, time, agent_id, kind, fields_json FROM events WHERE cluster_id = $id ORDER BY seq DESC LIMIT $limit)
+                ORDER BY seq
+                """, null, ("$id", clusterId), ("$limit", last ?? -1));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                events.Add(new StoredEvent(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), clusterId,
+                    reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        }
+        return events;
+    }
+
     /// <summary>The cluster with exactly this id, with its agents; null if there is none.</summary>
     public ClusterRecord? GetCluster(string id)
     {
@@ -430,6 +490,7 @@ internal sealed class StateStore : IDisposable
         lock (_gate)
         {
             using var transaction = _connection.BeginTransaction();
+            Execute(_connection, "DELETE FROM events WHERE cluster_id = $id", transaction, ("$id", id));
             Execute(_connection, "DELETE FROM agents WHERE cluster_id = $id", transaction, ("$id", id));
             var deleted = Execute(_connection, "DELETE FROM clusters WHERE id = $id", transaction, ("$id", id));
             transaction.Commit();

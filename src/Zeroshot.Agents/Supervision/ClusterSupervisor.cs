@@ -49,6 +49,9 @@ internal sealed record SupervisorServices(
 
     /// <summary>How often the agents' process trees are sampled.</summary>
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the end of a run waits for the state database to take every queued write.</summary>
+    public TimeSpan StoreFlushTimeout { get; init; } = StoreWriter.DefaultFlushTimeout;
 }
 
 /// <summary>
@@ -57,8 +60,11 @@ internal sealed record SupervisorServices(
 /// the state store, samples the agents' process trees once a second, and stops them on request.
 /// </summary>
 /// <remarks>
-/// All decisions happen on one loop fed by a channel of events (an agent exited, stop, kill), so
-/// the state machine has no locks; readers take immutable <see cref="Snapshot"/>s.
+/// One loop fed by a channel of events (an agent exited, stop, kill) hands them to the pure
+/// <see cref="IterationMachine"/>, which decides, and carries out its commands (start an agent, stop all,
+/// begin an iteration, finish); readers take immutable <see cref="Snapshot"/>s. Every database write goes
+/// to a <see cref="StoreWriter"/> queue: no SQLite call happens on this loop, in the sampler or under the
+/// snapshot lock, so a database locked by another process delays the records, never the agents or the status.
 /// </remarks>
 internal sealed class ClusterSupervisor
 {
@@ -69,6 +75,7 @@ internal sealed class ClusterSupervisor
     private readonly List<AgentRuntime> _agents;
     private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _snapshotGate = new();
+    private readonly StoreWriter _writer;
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
     private string? _feedbackText;
@@ -88,7 +95,19 @@ internal sealed class ClusterSupervisor
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
         _columns = services.TerminalColumns;
         _rows = services.TerminalRows;
+        _writer = new StoreWriter(services.Store, services.Time);
     }
+
+    /// <summary>What the store writer could not write by the end of <see cref="RunAsync"/> (null before it ended).</summary>
+    public StoreWriterReport? StoreReport { get; private set; }
+
+    /// <summary>The store writer (every database write of this supervisor goes through it).</summary>
+    internal StoreWriter Writer => _writer;
+
+    private DateTimeOffset Now => _services.Time.GetUtcNow();
+
+    /// <summary>Records an event in the database (through the writer).</summary>
+    private void Record(StoredEvent e) => _writer.Post(new EventWrite(e));
 
     /// <summary>
     /// Sets the window size of every agent's terminal (now and for agents started later): the space
@@ -126,29 +145,32 @@ internal sealed class ClusterSupervisor
     /// <summary>Runs the cluster to its end and returns its final state.</summary>
     public async Task<ClusterState> RunAsync()
     {
-        var store = _services.Store;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(() => SampleLoopAsync(sampling.Token));
         try
         {
-            for (_iteration = 1; _iteration <= _config.MaxIterations; _iteration++)
+            // The decisions are the machine's; this loop feeds it what happens and carries out what it says.
+            var machine = IterationMachine.For(_config);
+            Execute(machine, machine.On(SupervisorInput.Begin));
+            while (!machine.Finished)
             {
-                store.SetClusterIteration(_clusterId, _iteration, resetAgents: true);
-                foreach (var agent in _agents) SetWaiting(agent);
-                Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
-                var outcome = await RunIterationAsync().ConfigureAwait(false);
-                if (outcome == IterationOutcome.Accepted) return Finish(ClusterState.Completed);
-                if (outcome == IterationOutcome.Stopped) return Finish(ClusterState.Stopped);
-                if (outcome == IterationOutcome.Failed) return Finish(ClusterState.Failed);
-                if (_iteration < _config.MaxIterations)
+                SupervisorEvent e;
+                if (machine.Idle)
                 {
-                    PrepareFeedback();
-                    Notify(null, "rejected: starting another iteration with the validators' issues");
+                    // No agent runs: hand over a pending stop or kill, else the iteration is over.
+                    if (!_events.Reader.TryRead(out e))
+                    {
+                        Execute(machine, machine.On(SupervisorInput.Idle));
+                        continue;
+                    }
                 }
+                else
+                {
+                    e = await _events.Reader.ReadAsync().ConfigureAwait(false);
+                }
+                Execute(machine, machine.On(await InputAsync(e).ConfigureAwait(false)));
             }
-            _iteration = _config.MaxIterations;
-            Notify(null, $"rejected in all {_config.MaxIterations} iterations");
-            return Finish(ClusterState.Failed);
+            return _state;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -171,6 +193,9 @@ internal sealed class ClusterSupervisor
             await sampling.CancelAsync().ConfigureAwait(false);
             // The sampling loop ends by cancellation; its own errors were already contained per tick.
             await sampler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Everything recorded reaches the database before the supervisor's process may exit (bounded: a database
+            // locked for longer leaves the cluster to read as crashed, and the report says what was lost).
+            StoreReport = await _writer.CompleteAsync(_services.StoreFlushTimeout).ConfigureAwait(false);
         }
     }
 
@@ -204,7 +229,9 @@ internal sealed class ClusterSupervisor
     private ClusterState Finish(ClusterState state)
     {
         lock (_snapshotGate) _state = state;
-        _services.Store.UpdateClusterState(_clusterId, state, state == ClusterState.Completed ? 0 : 1);
+        int exitCode = state == ClusterState.Completed ? 0 : 1;
+        _writer.Post(new ClusterStateWrite(_clusterId, state, exitCode, Now));
+        Record(ClusterEvents.Ended(Now, _clusterId, state, Math.Min(_iteration, _config.MaxIterations), exitCode));
         Notify(null, $"cluster {StateNames.Text(state)}");
         return state;
     }
@@ -302,103 +329,90 @@ internal sealed class ClusterSupervisor
         return sb.ToString();
     }
 
-    private async Task<IterationOutcome> RunIterationAsync()
+    /// <summary>Turns a supervisor event into the machine's input; an exit is first collected and judged.</summary>
+    private async Task<SupervisorInput> InputAsync(SupervisorEvent e)
     {
-        bool rejected = false;
-        bool failed = false;
-        bool stopping = false;
-        void Judge(AgentRuntime agent)
+        switch (e.Kind)
         {
-            if (agent.Config.Role == AgentRole.Validator)
-            {
-                // Only a verdict rejects. A validator that failed (an API error, a crash, no verdict) has not judged
-                // the work: re-running the worker on it would spend again for nothing (issue: a 401 re-ran the worker
-                // with an identical prompt). It is re-run itself when the cluster allows, else the cluster fails.
-                if (agent.Verdict is { } verdict && agent.VerdictIteration == _iteration)
-                {
-                    if (!verdict.Approved) rejected = true;
-                    return;
-                }
-                if (agent.State != AgentState.Failed || stopping) return;
-                if (agent.Retries < _config.ValidatorRetries)
-                {
-                    agent.Retries++;
-                    Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({agent.Retries}/{_config.ValidatorRetries})");
-                    lock (_snapshotGate) agent.State = AgentState.Waiting;
-                    _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Waiting);
-                    return;
-                }
-                failed = true;
-                stopping = true;
-                StopAll(kill: false);
-                Notify(null, $"validator {agent.Id} failed: {agent.LastError ?? "no verdict"}");
-            }
-            else if (agent.State == AgentState.Failed && !failed)
-            {
-                // A worker that fails leaves nothing to validate: stop the rest.
-                failed = true;
-                stopping = true;
-                StopAll(kill: false);
-            }
+            case SupervisorEventKind.Exited:
+                var agent = e.Agent!;
+                await CollectAsync(agent, e.Exit).ConfigureAwait(false);
+                bool? approved = agent.Verdict is { } verdict && agent.VerdictIteration == _iteration ? verdict.Approved : null;
+                return new AgentExitedInput(agent.Id, agent.State, approved);
+            case SupervisorEventKind.Stop:
+                return SupervisorInput.Stop;
+            default:
+                return SupervisorInput.Kill;
         }
-        void StartReady()
-        {
-            // A validator that failed to start may be retried by Judge: start again until nothing new is ready.
-            for (int pass = 0; pass <= _config.ValidatorRetries + 1 && !stopping; pass++)
-            {
-                var failedToStart = StartReadyAgents();
-                if (failedToStart.Count == 0) return;
-                foreach (var agent in failedToStart) Judge(agent);
-            }
-        }
-
-        StartReady();
-        while (_agents.Any(a => a.State == AgentState.Running))
-        {
-            var e = await _events.Reader.ReadAsync().ConfigureAwait(false);
-            switch (e.Kind)
-            {
-                case SupervisorEventKind.Exited:
-                    await CollectAsync(e.Agent!, e.Exit).ConfigureAwait(false);
-                    Judge(e.Agent!);
-                    StartReady();
-                    break;
-                case SupervisorEventKind.Stop when !stopping:
-                    stopping = true;
-                    StopAll(kill: false);
-                    Notify(null, "stopping: SIGTERM to every agent");
-                    break;
-                case SupervisorEventKind.Kill:
-                    stopping = true;
-                    StopAll(kill: true);
-                    break;
-            }
-        }
-        // Agents that never became ready (a dependency failed, or the cluster is stopping) are stopped.
-        foreach (var agent in _agents.Where(a => a.State == AgentState.Waiting))
-        {
-            lock (_snapshotGate) agent.State = AgentState.Stopped;
-            _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Stopped);
-        }
-        if (stopping && !failed) return IterationOutcome.Stopped;
-        if (failed) return IterationOutcome.Failed;
-        if (_events.Reader.TryPeek(out var pending) && pending.Kind is SupervisorEventKind.Stop or SupervisorEventKind.Kill)
-            return IterationOutcome.Stopped;
-        return rejected ? IterationOutcome.Rejected : IterationOutcome.Accepted;
     }
 
-    /// <summary>Starts every waiting agent whose dependencies completed; returns those that could not start.</summary>
-    private List<AgentRuntime> StartReadyAgents()
+    /// <summary>Carries out the machine's commands in order; agents that could not start are reported back together.</summary>
+    private void Execute(IterationMachine machine, IReadOnlyList<SupervisorCommand> commands)
     {
-        var failedToStart = new List<AgentRuntime>();
-        foreach (var agent in _agents)
+        while (commands.Count > 0)
         {
-            if (agent.State != AgentState.Waiting) continue;
-            bool ready = agent.Config.AfterOrEmpty.All(dep => _agents.First(a => a.Id == dep).State == AgentState.Completed);
-            if (ready && !Start(agent)) failedToStart.Add(agent);
+            var failedToStart = new List<string>();
+            foreach (var command in commands)
+            {
+                switch (command)
+                {
+                    case BeginIterationCommand begin:
+                        _iteration = begin.Iteration;
+                        _writer.Post(new ClusterIterationWrite(_clusterId, _iteration));
+                        Record(ClusterEvents.Iteration(Now, _clusterId, _iteration, _config.MaxIterations));
+                        foreach (var agent in _agents) SetWaiting(agent);
+                        Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
+                        break;
+                    case PrepareFeedbackCommand:
+                        PrepareFeedback();
+                        Notify(null, "rejected: starting another iteration with the validators' issues");
+                        break;
+                    case StartAgentCommand start:
+                        if (!Start(Agent(start.AgentId))) failedToStart.Add(start.AgentId);
+                        break;
+                    case RetryValidatorCommand retry:
+                        {
+                            var agent = Agent(retry.AgentId);
+                            agent.Retries = retry.Retry;
+                            Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({retry.Retry}/{retry.Of})");
+                            lock (_snapshotGate) agent.State = AgentState.Waiting;
+                            _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
+                            Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, retry.Retry, retry.Of, agent.LastError));
+                            break;
+                        }
+                    case StopAllCommand stop:
+                        StopAll(stop.Kill);
+                        break;
+                    case AnnounceStopCommand announce:
+                        Record(ClusterEvents.Stop(Now, _clusterId, announce.Kill));
+                        if (!announce.Kill) Notify(null, "stopping: SIGTERM to every agent");
+                        break;
+                    case ValidatorFailedCommand failed:
+                        Notify(null, $"validator {failed.AgentId} failed: {Agent(failed.AgentId).LastError ?? "no verdict"}");
+                        break;
+                    case MarkStoppedCommand stopped:
+                        foreach (var id in stopped.AgentIds)
+                        {
+                            lock (_snapshotGate) Agent(id).State = AgentState.Stopped;
+                            _writer.Post(new AgentStateWrite(_clusterId, id, AgentState.Stopped));
+                        }
+                        break;
+                    case RejectedInAllCommand all:
+                        _iteration = Math.Max(1, all.MaxIterations);
+                        Notify(null, $"rejected in all {all.MaxIterations} iterations");
+                        break;
+                    case FinishCommand finish:
+                        Finish(finish.State);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"unknown supervisor command {command}");
+                }
+            }
+            commands = failedToStart.Count == 0 ? [] : machine.On(new AgentsFailedToStartInput(failedToStart));
         }
-        return failedToStart;
     }
+
+    private AgentRuntime Agent(string id) => _agents.First(a => a.Id == id);
 
     private bool Start(AgentRuntime agent)
     {
@@ -443,7 +457,8 @@ internal sealed class ClusterSupervisor
                 agent.State = AgentState.Failed;
                 agent.ExitCode = 127;
             }
-            _services.Store.MarkAgentEnded(_clusterId, agent.Id, AgentState.Failed, 127);
+            _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
+            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, $"could not start: {e.Message}"));
             return false;
         }
 
@@ -487,7 +502,8 @@ internal sealed class ClusterSupervisor
                 agent.State = AgentState.Failed;
                 agent.ExitCode = 127;
             }
-            _services.Store.MarkAgentEnded(_clusterId, agent.Id, AgentState.Failed, 127);
+            _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
+            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, $"could not open its log {logPath}: {e.Message}"));
             return false;
         }
         lock (_snapshotGate)
@@ -499,9 +515,11 @@ internal sealed class ClusterSupervisor
             agent.Pid = process.Pid;
             agent.PidStartTime = startTime;
             if (agent.Config.Model is null && fallbackModel is not null) agent.SeenModel = fallbackModel;
+            // Queued under the lock, before the sampler can queue this run's first figures (it clears the last ones).
+            _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
         }
-        _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
-        if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
+        if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
+        Record(ClusterEvents.Started(Now, _clusterId, agent.Id, _iteration, process.Pid));
         Notify(agent.Id, $"started (pid {process.Pid})");
         _ = WatchExitAsync(agent, process);
         return true;
@@ -533,7 +551,7 @@ internal sealed class ClusterSupervisor
             if (pump.LastOutputAt is { } last)
             {
                 agent.LastOutputAt = last;
-                _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+                _writer.Post(new AgentLastOutputWrite(_clusterId, agent.Id, last));
             }
             await pump.DisposeAsync().ConfigureAwait(false);
         }
@@ -562,10 +580,12 @@ internal sealed class ClusterSupervisor
                 agent.VerdictIteration = _iteration;
             }
         }
-        _services.Store.SetAgentUsage(_clusterId, agent.Id, agent.FinishedUsage);
-        if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
-        _services.Store.SetAgentOutcome(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error);
-        _services.Store.MarkAgentEnded(_clusterId, agent.Id, judged, agent.ExitCode);
+        _writer.Post(new AgentUsageWrite(_clusterId, agent.Id, agent.FinishedUsage));
+        if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
+        _writer.Post(new AgentOutcomeWrite(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error));
+        _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, judged, agent.ExitCode, Now));
+        Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, judged, agent.ExitCode, error));
+        if (verdict is not null) Record(ClusterEvents.Verdict(Now, _clusterId, agent.Id, _iteration, verdict));
         Notify(agent.Id, RunOutcome.Describe(judged, how, verdict, error));
         if (verdict is not null)
             foreach (var issue in verdict.Issues)
@@ -619,25 +639,25 @@ internal sealed class ClusterSupervisor
                         owners[i].History.Add(samples[i]);
                     }
                     // Live token counts reach the database once a tick, so `list` shows them without asking
-                    // us. Under the lock, and only while running: the final figure (written when the agent
-                    // ends) must never be overwritten by a late live one.
+                    // us. Queued to the writer (never SQLite here) under the lock, and only while running: the
+                    // final figure (queued after the agent ended) must never be overwritten by a late live one.
                     foreach (var agent in owners)
                     {
                         if (agent.State != AgentState.Running) continue;
                         // `lastOutputAt` reaches the database once a tick too.
                         if (agent.Pump?.LastOutputAt is { } last && last != agent.StoredLastOutput)
                         {
-                            _services.Store.TouchLastOutput(_clusterId, agent.Id, last);
+                            _writer.Post(new AgentLastOutputWrite(_clusterId, agent.Id, last));
                             agent.StoredLastOutput = last;
                         }
                         var usage = agent.Usage;
                         if (usage == agent.StoredUsage) continue;
-                        _services.Store.SetAgentUsage(_clusterId, agent.Id, usage);
+                        _writer.Post(new AgentUsageWrite(_clusterId, agent.Id, usage));
                         agent.StoredUsage = usage;
                     }
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception e) when (e is IOException or InvalidDataException)
             {
                 // One failed tick blanks one tick; the next one tries again.
                 SampleFailures++;
@@ -646,7 +666,7 @@ internal sealed class ClusterSupervisor
         while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
     }
 
-    /// <summary>Sampling ticks that failed (metrics or the database), for diagnostics.</summary>
+    /// <summary>Sampling ticks that failed (metrics), for diagnostics.</summary>
     public long SampleFailures { get; private set; }
 
     /// <summary>An immutable view of the cluster and its agents, with their latest metrics and history.</summary>
@@ -666,14 +686,6 @@ internal sealed class ClusterSupervisor
             return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
                 _config.MaxIterations, _startedAt, agents);
         }
-    }
-
-    private enum IterationOutcome
-    {
-        Accepted,
-        Rejected,
-        Failed,
-        Stopped,
     }
 
     private enum SupervisorEventKind

@@ -216,10 +216,19 @@ internal static class ClusterCommands
                 context.Out.WriteLine("(the supervisor did not answer: showing the stored state, without live metrics)");
             StatusText.WriteStatus(context.Out, (snapshot.Document ?? stored)!.RootElement, MetricsLine);
             snapshot.Document?.Dispose();
+            var events = env.Store.ReadEvents(record.Id, last: StatusEvents);
+            if (events.Count > 0)
+            {
+                context.Out.WriteLine("  recent events:");
+                foreach (var e in events) context.Out.WriteLine("    " + ClusterEvents.Line(e));
+            }
             return ExitCodes.Success;
         });
         return command;
     }
+
+    /// <summary>How many of the latest recorded events <c>status</c> shows.</summary>
+    private const int StatusEvents = 5;
 
     private static string MetricsLine(JsonElement m)
     {

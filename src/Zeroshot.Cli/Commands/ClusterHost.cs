@@ -117,17 +117,32 @@ internal static class ClusterHost
             using var kill = context.ForceKill.Register(supervisor.RequestKill);
             state = await supervisor.RunAsync().ConfigureAwait(false);
         }
+        catch
+        {
+            ReportStore(supervisor, context);
+            throw;
+        }
         finally
         {
             fanout.CompleteAll();
             await server.DisposeAsync().ConfigureAwait(false);
         }
+        ReportStore(supervisor, context);
         return state switch
         {
             ClusterState.Completed => ExitCodes.Success,
             ClusterState.Stopped => ExitCodes.Interrupted,
             _ => ExitCodes.Failure,
         };
+    }
+
+    /// <summary>Says what the state database did not get (it stayed locked past the flush deadline, or refused writes).</summary>
+    private static void ReportStore(ClusterSupervisor supervisor, CliContext context)
+    {
+        if (supervisor.StoreReport is not { Complete: false } report) return;
+        var lost = report.Unwritten.Count == 0 ? "" : $"{report.Unwritten.Count} state changes could not be written (the database stayed locked); ";
+        var failed = report.Failed == 0 ? "" : $"{report.Failed} were refused; ";
+        context.Error.WriteLine($"zeroshot: the state database {supervisor.Writer.DatabasePath}: {lost}{failed}last error: {report.LastError ?? "none"}");
     }
 
     /// <summary>The status document of a live cluster, as the control socket would answer it.</summary>

@@ -93,6 +93,7 @@ internal static class LogsCommand
         {
             foreach (var agent in agents) CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
             await Finish().ConfigureAwait(false);
+            if (!bytes) WriteEvents(env.Store.ReadEvents(record.Id), agents, output);
             return ExitCodes.Success;
         }
         {
@@ -156,6 +157,19 @@ internal static class LogsCommand
                 CopyRange(home.AgentLogPath(record.Id, agent), position, b => Emit(agent, b));
             }
         }
+    }
+
+    /// <summary>
+    /// The cluster's recorded events after its output, one per line in time order: those of the cluster itself and of
+    /// the agents shown.
+    /// </summary>
+    internal static void WriteEvents(IReadOnlyList<StoredEvent> events, IReadOnlyCollection<string> agents, TextWriter output)
+    {
+        var shown = events.Where(e => e.AgentId is null || agents.Contains(e.AgentId)).ToList();
+        if (shown.Count == 0) return;
+        output.WriteLine("── events ──");
+        foreach (var e in shown) output.WriteLine(ClusterEvents.Line(e));
+        output.Flush();
     }
 
     /// <summary>Copies the last <paramref name="lines"/> lines of the first <paramref name="limit"/> bytes of a log.</summary>

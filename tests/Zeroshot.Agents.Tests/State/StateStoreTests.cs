@@ -58,7 +58,7 @@ public sealed class StateStoreTests : IDisposable
         using var raw = Raw();
         Assert.Equal((long)StateStore.SchemaVersion, Scalar(raw, "PRAGMA user_version"));
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode"));
-        Assert.Equal(2L, Scalar(raw, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
+        Assert.Equal(3L, Scalar(raw, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
         Assert.Equal("ok", _store.IntegrityCheck());
         // Opening again is a no-op on the schema.
         using var again = StateStore.Open(DbPath);
@@ -378,6 +378,57 @@ public sealed class StateStoreTests : IDisposable
         Assert.Equal(2, read.Verdict!.Value.Iteration);
         Assert.Equal("529 overloaded", read.LastError);
         Assert.Equal("gpt-5.5", read.SeenModel);
+    }
+
+    [Fact]
+    public void A_version_3_database_is_migrated_and_records_events()
+    {
+        var config = ClusterTemplates.Task("migrate me", "sim");
+        _store.CreateCluster(ClusterRecord.New("old-three-3", config, DateTimeOffset.UnixEpoch));
+        _store.Dispose();
+        using (var raw = Raw())
+        {
+            Scalar(raw, "DROP TABLE events");
+            Scalar(raw, "PRAGMA user_version = 3");
+        }
+        using var reopened = StateStore.Open(DbPath);
+        using (var raw = Raw())
+            Assert.Equal((long)StateStore.SchemaVersion, Scalar(raw, "PRAGMA user_version"));
+        Assert.Equal("old-three-3", reopened.GetCluster("old-three-3")!.Id);
+        Assert.Empty(reopened.ReadEvents("old-three-3"));
+        reopened.AppendEvents([
+            ClusterEvents.Iteration(T0, "old-three-3", 1, 3),
+            ClusterEvents.Verdict(T0.AddSeconds(5), "old-three-3", "agent", 1, new Zeroshot.Agents.Output.Verdict(false, "no tests", ["add tests"])),
+            ClusterEvents.Ended(T0.AddSeconds(9), "old-three-3", ClusterState.Failed, 1, 1),
+        ]);
+        var events = reopened.ReadEvents("old-three-3");
+        Assert.Equal([ClusterEvents.IterationStarted, ClusterEvents.VerdictGiven, ClusterEvents.ClusterEnded], events.Select(e => e.Kind));
+        Assert.Equal((T0.AddSeconds(5), "agent"), (events[1].Time, events[1].AgentId!));
+        Assert.Equal("rejected (1 issue): no tests", ClusterEvents.Describe(events[1]));
+        Assert.Equal("iteration 1/3 started", ClusterEvents.Describe(events[0]));
+        Assert.Equal("cluster failed (iteration 1, exit code 1)", ClusterEvents.Describe(events[2]));
+        Assert.Equal([ClusterEvents.ClusterEnded], reopened.ReadEvents("old-three-3", last: 1).Select(e => e.Kind));
+        // Deleting the cluster deletes its events.
+        Assert.True(reopened.DeleteCluster("old-three-3"));
+        Assert.Empty(reopened.ReadEvents("old-three-3"));
+    }
+
+    [Fact]
+    public void A_version_1_database_is_migrated_through_every_version()
+    {
+        _store.Dispose();
+        using (var raw = Raw())
+        {
+            foreach (var column in new[] { "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation", "cost_usd", "cost_estimated", "seen_model", "verdict_json", "last_error" })
+                Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
+            Scalar(raw, "DROP TABLE events");
+            Scalar(raw, "PRAGMA user_version = 1");
+        }
+        using var reopened = StateStore.Open(DbPath);
+        reopened.CreateCluster(ClusterRecord.New("new-one-1", Example, T0));
+        reopened.AppendEvents([ClusterEvents.Stop(T0, "new-one-1", kill: true)]);
+        Assert.Equal("kill requested", ClusterEvents.Describe(Assert.Single(reopened.ReadEvents("new-one-1"))));
+        Assert.Equal("ok", reopened.IntegrityCheck());
     }
 
     [Fact]

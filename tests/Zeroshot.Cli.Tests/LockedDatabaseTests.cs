@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Zeroshot.Cli.Tests;
+
+/// <summary>
+/// Another process holding the state database's write lock for 15 s delays the supervisor's writes, never the
+/// cluster: agents run and end, <c>status</c> answers from the supervisor's memory, and everything reaches the
+/// database once the lock is gone.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class LockedDatabaseTests : IDisposable
+{
+    private readonly string _home = Path.Combine(Path.GetTempPath(), "zs-home-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public LockedDatabaseTests() => Directory.CreateDirectory(_home);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_home, recursive: true); }
+        catch (IOException) { /* a temp dir */ }
+    }
+
+    private ZeroshotProcess.Result Z(params string[] args) => ZeroshotProcess.RunIn(_home, args);
+
+    private string Db => Path.Combine(_home, "state.db");
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Db, Pooling = false, DefaultTimeout = 30 }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static object? Scalar(SqliteConnection db, string sql, string id)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteScalar();
+    }
+
+    [Fact]
+    public void A_database_locked_for_15s_delays_writes_but_not_status_or_agents_and_every_state_lands_afterwards()
+    {
+        var file = Path.Combine(_home, "cluster.json");
+        File.WriteAllText(file, """
+            { "name": "locked", "maxIterations": 1, "agents": [
+              { "id": "worker", "role": "worker", "provider": "sim", "options": { "durationSeconds": 6, "seed": 3 } },
+              { "id": "check", "role": "validator", "after": ["worker"], "command": ["bash", "-c", "echo checked"] } ] }
+            """);
+        var run = Z("run", file, "--detach");
+        Assert.True(run.ExitCode == 0, run.Error);
+        string id = run.Out.Trim();
+        Wait.Until(() => StatusJson(id).GetProperty("agents")[0].GetProperty("state").GetString() == "running", "the worker to run");
+
+        using var holder = Open();
+        using (var begin = holder.CreateCommand())
+        {
+            begin.CommandText = "PRAGMA busy_timeout = 30000; BEGIN IMMEDIATE; UPDATE clusters SET name = name;";
+            begin.ExecuteNonQuery();
+        }
+        var locked = Stopwatch.StartNew();
+        var seen = new List<(string Cluster, string Worker, string Check, long Tokens)>();
+        var slowest = TimeSpan.Zero;
+        while (locked.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            var asked = Stopwatch.StartNew();
+            var status = StatusJson(id);
+            slowest = asked.Elapsed > slowest ? asked.Elapsed : slowest;
+            var agents = status.GetProperty("agents");
+            seen.Add((status.GetProperty("state").GetString()!, agents[0].GetProperty("state").GetString()!, agents[1].GetProperty("state").GetString()!,
+                status.GetProperty("tokens").GetProperty("total").GetInt64()));
+            Thread.Sleep(TimeSpan.FromMilliseconds(Math.Max(0, 1000 - asked.Elapsed.TotalMilliseconds)));
+        }
+        // During the lock the database still says what it said before it: the cluster is running, nothing recorded its end.
+        Assert.Equal("running", Scalar(holder, "SELECT state FROM clusters WHERE id = $id", id));
+        var released = DateTimeOffset.UtcNow;
+        using (var commit = holder.CreateCommand())
+        {
+            commit.CommandText = "COMMIT;";
+            commit.ExecuteNonQuery();
+        }
+
+        // Status kept answering (from the supervisor's memory, not the database: a process start plus one request)...
+        Assert.True(slowest < TimeSpan.FromSeconds(4), $"the slowest status took {slowest}");
+        Assert.True(seen.Count >= 8, $"only {seen.Count} status answers in 15 s");
+        // ...and kept changing: live tokens grew, the worker ended, the validator ran and the cluster completed, all
+        // during the lock. Nothing was killed.
+        Assert.Contains(seen, s => s.Worker == "running");
+        Assert.Contains(seen, s => s.Cluster == "completed" && s.Worker == "completed" && s.Check == "completed");
+        Assert.True(seen.Select(s => s.Tokens).Distinct().Count() >= 2, "the tokens never changed during the lock");
+        Assert.DoesNotContain(seen, s => s.Cluster is "failed" or "stopped" || s.Worker is "failed" or "stopped");
+        long finalTokens = seen[^1].Tokens;
+
+        // Once the lock is gone, the supervisor's queued writes land: final states, usage, events.
+        Wait.Until(() => StatusJson(id).GetProperty("state").GetString() != "running", "the final state in the database", 60_000);
+        using var db = Open();
+        Assert.Equal("completed", Scalar(db, "SELECT state FROM clusters WHERE id = $id", id));
+        Assert.Equal(0L, Scalar(db, "SELECT exit_code FROM clusters WHERE id = $id", id));
+        Assert.Equal(2L, Scalar(db, "SELECT count(*) FROM agents WHERE cluster_id = $id AND state = 'completed' AND exit_code = 0", id));
+        long stored = (long)Scalar(db, "SELECT tokens_input + tokens_output + tokens_cache_read + tokens_cache_creation FROM agents WHERE cluster_id = $id AND agent_id = 'worker'", id)!;
+        Assert.True(stored > 0);
+        Assert.Equal(finalTokens, stored);
+        // The end was recorded as it happened (during the lock), not when it could be written.
+        long endedAt = (long)Scalar(db, "SELECT ended_at FROM clusters WHERE id = $id", id)!;
+        Assert.True(endedAt < released.ToUnixTimeMilliseconds(), "ended_at is the time of writing, not of the end");
+
+        var events = new List<(string? Agent, string Kind, JsonElement Fields, long Time)>();
+        using (var command = db.CreateCommand())
+        {
+            command.CommandText = "SELECT agent_id, kind, fields_json, time FROM events WHERE cluster_id = $id ORDER BY seq";
+            command.Parameters.AddWithValue("$id", id);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                events.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetString(1), JsonDocument.Parse(reader.GetString(2)).RootElement.Clone(), reader.GetInt64(3)));
+        }
+        Assert.Equal([
+            (null, "iteration_started"), ("worker", "agent_started"), ("worker", "agent_exited"), ("check", "agent_started"),
+            ("check", "agent_exited"), ("check", "verdict"), (null, "cluster_ended"),
+        ], events.Select(e => (e.Agent, e.Kind)));
+        Assert.Equal("completed", events[2].Fields.GetProperty("state").GetString());
+        Assert.True(events[5].Fields.GetProperty("approved").GetBoolean());
+        Assert.Equal("completed", events[^1].Fields.GetProperty("state").GetString());
+        Assert.True(events[1].Fields.GetProperty("pid").GetInt32() > 0);
+
+        // logs and status show them for people.
+        var logs = Z("logs", id);
+        Assert.Contains("── events ──", logs.Out);
+        Assert.Matches(@"(?m)^\d\d:\d\d:\d\d check: approved", logs.Out);
+        Assert.Matches(@"(?m)^\d\d:\d\d:\d\d cluster completed \(iteration 1, exit code 0\)$", logs.Out);
+        var text = Z("status", id);
+        Assert.Contains("recent events:", text.Out);
+        Assert.Contains("cluster completed", text.Out);
+    }
+
+    private JsonElement StatusJson(string id)
+    {
+        var r = Z("status", id, "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        return JsonDocument.Parse(r.Out).RootElement.Clone();
+    }
+}
