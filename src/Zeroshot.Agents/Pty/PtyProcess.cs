@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -736,9 +735,9 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         var list = new List<string>();
         if (environment is null)
         {
-            foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            foreach ((string name, string value) in ProcessEnvironment.Snapshot())
             {
-                list.Add($"{entry.Key}={entry.Value}");
+                list.Add($"{name}={value}");
             }
 
             return list;
