@@ -83,9 +83,9 @@ internal static class Format
     /// <summary>
     /// US dollars: <c>$0.00</c> for nothing, <c>$0.42</c>, <c>$12.30</c>; three decimals under a cent so a small run
     /// does not read as free (<c>$0.004</c>, and 0.0049 reads <c>$0.005</c>; 0.0095 rounds to a cent and reads
-    /// <c>$0.01</c>); <c>~</c> in front when <paramref name="estimated"/> (computed from a price table, not reported by
-    /// the agent). <paramref name="compact"/> shows whole dollars from $100 up (<c>$123</c>). Negative amounts keep
-    /// their sign: <c>-$0.42</c>.
+    /// <c>$0.01</c>; under a tenth of a cent, <c>$0.000</c>); <c>~</c> in front when <paramref name="estimated"/>
+    /// (computed from a price table, not reported by the agent). <paramref name="compact"/> shows whole dollars from
+    /// $100 up (<c>$123</c>). Negative amounts keep their sign: <c>-$0.42</c>.
     /// </summary>
     public static string Cost(decimal usd, bool estimated, bool compact = false)
     {
