@@ -566,12 +566,13 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// Starts a process in a new session with no terminal: stdin from /dev/null, stdout and stderr
     /// appended to <paramref name="outputPath"/>. Used for the detached supervisor, which must survive
     /// the terminal closing and must not hold the caller's pipes open. The caller does not reap it:
-    /// the caller exits at once and init adopts the child.
+    /// the caller exits at once and init adopts the child. A null <paramref name="environment"/> passes this
+    /// process's own (<see cref="ProcessEnvironment.Snapshot"/>).
     /// </summary>
-    public static int SpawnDetached(string executable, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+    public static int SpawnDetached(string executable, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string>? environment,
         string? workingDirectory, string outputPath)
     {
-        var envp = environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        var envp = BuildEnvironment(environment);
         return Spawn(executable, NullTerminated("/dev/null"), workingDirectory, argv.ToList(), envp, NullTerminated(outputPath));
     }
 
