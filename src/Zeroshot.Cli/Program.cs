@@ -19,7 +19,7 @@ var context = new CliContext(
     Out: Console.Out,
     Error: Console.Error,
     Time: TimeProvider.System,
-    CreateSampler: options => MetricsEngine.CreatePlatformSampler(options, TimeProvider.System),
+    CreateSampler: options => PlatformSampler.Create(options, TimeProvider.System),
     Shutdown: shutdown.Token,
     RawOut: rawOut,
     Colors: !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null or "" && Environment.GetEnvironmentVariable("TERM") != "dumb",

@@ -44,7 +44,7 @@ internal static class FooterView
         {
             parts.Add(m.MaxIterations > 0 ? $"iteration {m.Iteration}/{m.MaxIterations}" : $"iteration {m.Iteration}");
         }
-        parts.Add(Format.Duration(m.Elapsed));
+        parts.Add(Format.Duration(m.Elapsed, compact: true));
         var b = new LineBuilder(width) { Inner = width - 1 };
         b.Add("┌─ ", Border);
         b.Add(m.ClusterId, Title);
@@ -67,17 +67,17 @@ internal static class FooterView
         b.Add($"{active}/{a.Count} active", Style.Plain);
         b.Add(" │ ", Border);
         b.Add("Σ CPU ", Label);
-        b.Add(Format.Percent(Format.SumKnown(a.Select(x => x.CpuPercent))), Style.Plain);
+        b.Add(Format.Percent(Format.SumKnown(a.Select(x => x.CpuPercent)), compact: true), Style.Plain);
         b.Add(" MEM ", Label);
-        b.Add(Format.MegaBytes(Format.SumKnown(a.Select(x => x.MemoryMB))), Style.Plain);
+        b.Add(Format.MegaBytes(Format.SumKnown(a.Select(x => x.MemoryMB)), compact: true), Style.Plain);
         b.Add(" NET ", Label);
         var rx = Format.SumKnown(a.Select(x => x.NetRxBytesPerSec));
         var tx = Format.SumKnown(a.Select(x => x.NetTxBytesPerSec));
-        b.Add(rx is null && tx is null ? Format.Unknown : $"↓{Format.Rate(rx)} ↑{Format.Rate(tx)}", Style.Plain);
+        b.Add(rx is null && tx is null ? Format.Unknown : $"↓{Format.Rate(rx, compact: true)} ↑{Format.Rate(tx, compact: true)}", Style.Plain);
         b.Add(" │ ", Border);
-        b.Add($"{Format.Count(a.Sum(x => x.Tokens))} tokens", Style.Plain);
+        b.Add($"{Format.Tokens(a.Sum(x => x.Tokens))} tokens", Style.Plain);
         b.Add(" │ ", Border);
-        b.Add(Format.Cost(a.Sum(x => x.CostUsd), a.Any(x => x.CostEstimated)), Style.Plain);
+        b.Add(Format.Cost(a.Sum(x => x.CostUsd), a.Any(x => x.CostEstimated), compact: true), Style.Plain);
         b.Add(" ", Border);
         return b.CloseWithFill('─', "┘", Border);
     }
@@ -108,18 +108,18 @@ internal static class FooterView
         b.Add(" ", Style.Plain);
         b.Add(TextWidth.Fit(a.Status, w.Status), a.Running ? new Style(color) : Label);
         b.Add("  CPU ", Label);
-        b.Add(Format.Percent(a.CpuPercent).PadLeft(4), Style.Plain);
+        b.Add(Format.Percent(a.CpuPercent, compact: true).PadLeft(4), Style.Plain);
         b.Add("  MEM ", Label);
-        b.Add(Format.MegaBytes(a.MemoryMB).PadRight(6), Style.Plain);
+        b.Add(Format.MegaBytes(a.MemoryMB, compact: true).PadRight(6), Style.Plain);
         b.Add("  NET ", Label);
         string net = a.NetRxBytesPerSec is null && a.NetTxBytesPerSec is null
             ? Format.Unknown
-            : $"↓{Format.Rate(a.NetRxBytesPerSec),-6} ↑{Format.Rate(a.NetTxBytesPerSec),-6}";
-        b.Add(net.PadRight(15), Style.Plain);
+            : $"↓{Format.Rate(a.NetRxBytesPerSec, compact: true),-7} ↑{Format.Rate(a.NetTxBytesPerSec, compact: true),-7}";
+        b.Add(net.PadRight(17), Style.Plain);
         b.Add("  TOK ", Label);
-        b.Add(Format.Count(a.Tokens).PadRight(5), Style.Plain);
+        b.Add(Format.Tokens(a.Tokens).PadRight(5), Style.Plain);
         b.Add("  ", Style.Plain);
-        b.Add(Format.Cost(a.CostUsd, a.CostEstimated).PadRight(7), Style.Plain);
+        b.Add(Format.Cost(a.CostUsd, a.CostEstimated, compact: true).PadRight(7), Style.Plain);
         b.Add("  ", Style.Plain);
         b.Add(Format.Ago(a.LastOutputAgo), Label);
         b.PadTo(width - 2);

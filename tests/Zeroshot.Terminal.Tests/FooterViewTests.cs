@@ -18,9 +18,9 @@ public class FooterViewTests
         Assert.Equal(4, t.Length);
         Assert.StartsWith("┌─ cosmic-meteor-87 ─ running ─ iteration 2/3 ─ 3m12s ─", t[0]);
         Assert.EndsWith("─┐", t[0]);
-        Assert.Matches(@"^│ ● worker\s+sonnet\s+tool:Bash\s+CPU  23%  MEM 67MB\s+NET ↓4.2K/s ↑1.1K/s\s+TOK 3.4K\s+\$0.12\s+2s ago\s+│$", t[1]);
+        Assert.Matches(@"^│ ● worker\s+sonnet\s+tool:Bash\s+CPU  23%  MEM 67MB\s+NET ↓4.2KB/s ↑1.1KB/s\s+TOK 3.4K\s+\$0.12\s+2s ago\s+│$", t[1]);
         Assert.Matches(@"^│ ○ validator-1\s+haiku\s+waiting\s+CPU    -  MEM -\s+NET -\s+TOK 0\s+\$0.00\s+-\s+│$", t[2]);
-        Assert.StartsWith("└─ 1/2 active │ Σ CPU 23% MEM 67MB NET ↓4.2K/s ↑1.1K/s │ 3.4K tokens │ $0.12 ─", t[3]);
+        Assert.StartsWith("└─ 1/2 active │ Σ CPU 23% MEM 67MB NET ↓4.2KB/s ↑1.1KB/s │ 3.4K tokens │ $0.12 ─", t[3]);
         Assert.EndsWith("─┘", t[3]);
         Assert.All(t, l => Assert.Equal(110, TextWidth.Columns(l)));
     }
@@ -88,7 +88,7 @@ public class FooterViewTests
     public void PlainStatusIsOneLineWithoutEscapes()
     {
         var s = PlainStatus.Render(Model());
-        Assert.Equal("[cosmic-meteor-87] running iteration 2/3 3m12s | 1/2 active | CPU 23% MEM 67MB NET rx 4.2K/s tx 1.1K/s | 3.4K tokens | $0.12 | worker: tool:Bash, validator-1: waiting", s);
+        Assert.Equal("[cosmic-meteor-87] running iteration 2/3 3m12s | 1/2 active | CPU 23% MEM 67MB NET rx 4.2KB/s tx 1.1KB/s | 3.4K tokens | $0.12 | worker: tool:Bash, validator-1: waiting", s);
         Assert.DoesNotContain('\e', s);
         Assert.DoesNotContain('\n', s);
     }

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -567,12 +566,13 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// Starts a process in a new session with no terminal: stdin from /dev/null, stdout and stderr
     /// appended to <paramref name="outputPath"/>. Used for the detached supervisor, which must survive
     /// the terminal closing and must not hold the caller's pipes open. The caller does not reap it:
-    /// the caller exits at once and init adopts the child.
+    /// the caller exits at once and init adopts the child. A null <paramref name="environment"/> passes this
+    /// process's own (<see cref="ProcessEnvironment.Snapshot"/>).
     /// </summary>
-    public static int SpawnDetached(string executable, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+    public static int SpawnDetached(string executable, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string>? environment,
         string? workingDirectory, string outputPath)
     {
-        var envp = environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        var envp = BuildEnvironment(environment);
         return Spawn(executable, NullTerminated("/dev/null"), workingDirectory, argv.ToList(), envp, NullTerminated(outputPath));
     }
 
@@ -736,9 +736,9 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         var list = new List<string>();
         if (environment is null)
         {
-            foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            foreach ((string name, string value) in ProcessEnvironment.Snapshot())
             {
-                list.Add($"{entry.Key}={entry.Value}");
+                list.Add($"{name}={value}");
             }
 
             return list;

@@ -604,7 +604,7 @@ internal sealed class ClusterSupervisor
 
     private async Task SampleLoopAsync(CancellationToken cancel)
     {
-        // The sampler directly, not a MetricsEngine: each agent keeps one history across its runs
+        // The sampler directly, not a history per pid: each agent keeps one history across its runs
         // (AgentRuntime.History), and an engine would keep a second, per-pid copy nobody reads.
         using var sampler = _services.CreateSampler(new SamplerOptions());
         var samples = new List<TreeSample>();

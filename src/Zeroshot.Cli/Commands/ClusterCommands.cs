@@ -9,6 +9,7 @@ using Zeroshot.Agents.State;
 using Zeroshot.Agents.Supervision;
 using Zeroshot.Cli.Output;
 using Zeroshot.Metrics;
+using Zeroshot.Terminal;
 
 namespace Zeroshot.Cli.Commands;
 
@@ -233,9 +234,8 @@ internal static class ClusterCommands
     private static string MetricsLine(JsonElement m)
     {
         double? D(string name) => m.GetProperty(name).ValueKind == JsonValueKind.Number ? m.GetProperty(name).GetDouble() : null;
-        return $"CPU {(D("cpuPercent") is { } c ? c.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + "%" : "-")}  " +
-               $"MEM {(D("memoryMB") is { } mem ? mem.ToString("0", System.Globalization.CultureInfo.InvariantCulture) + "MB" : "-")}  " +
-               $"NET {(D("netRxBytesPerSec") is { } rx && D("netTxBytesPerSec") is { } tx ? $"↓{MetricsText.Rate(rx)} ↑{MetricsText.Rate(tx)}" : "-")}";
+        return $"CPU {Format.Percent(D("cpuPercent"), compact: true)}  MEM {Format.MegaBytes(D("memoryMB"), compact: true)}  " +
+               $"NET {(D("netRxBytesPerSec") is { } rx && D("netTxBytesPerSec") is { } tx ? $"↓{Format.Rate(rx, compact: true)} ↑{Format.Rate(tx, compact: true)}" : "-")}";
     }
 
     private sealed record LiveStatus(string? Json, JsonDocument? Document);

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Runtime.Versioning;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
 using Zeroshot.Agents.Control;

@@ -90,6 +90,17 @@ public sealed class PtyProcessTests
     }
 
     [Fact]
+    public async Task WithoutAnEnvironmentTheChildInheritsThisProcessEnvironment()
+    {
+        Assert.Equal(Environment.GetEnvironmentVariable("PATH"), ProcessEnvironment.Snapshot()["PATH"]);
+        await using PtyProcess pty = PtyProcess.Start(new PtyStartInfo { FileName = "bash", Arguments = ["-c", "printf 'home=%s\\n' \"$HOME\""] });
+
+        string text = await new OutputCollector(pty).ToEndAsync();
+
+        Assert.Contains($"home={Environment.GetEnvironmentVariable("HOME")}", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ExitCodeIsReported()
     {
         await using PtyProcess pty = PtyProcess.Start(Bash("exit 7"));

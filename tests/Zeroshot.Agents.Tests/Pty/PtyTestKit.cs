@@ -17,14 +17,14 @@ internal static class PtyTestKit
 
     public static PtyStartInfo Bash(string script, Dictionary<string, string>? environment = null, string? workingDirectory = null,
         int columns = 80, int rows = 24) => new()
-    {
-        FileName = "bash",
-        Arguments = ["-c", script],
-        Environment = environment ?? BaseEnvironment(),
-        WorkingDirectory = workingDirectory,
-        Columns = columns,
-        Rows = rows,
-    };
+        {
+            FileName = "bash",
+            Arguments = ["-c", script],
+            Environment = environment ?? BaseEnvironment(),
+            WorkingDirectory = workingDirectory,
+            Columns = columns,
+            Rows = rows,
+        };
 
     /// <summary>Polls <paramref name="condition"/> every 20 ms; fails with <paramref name="what"/> after the deadline.</summary>
     public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
