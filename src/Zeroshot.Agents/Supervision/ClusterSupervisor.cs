@@ -425,9 +425,7 @@ internal sealed class ClusterSupervisor
             config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
         var resolved = _services.Catalog.Resolve(config, clusterPrompt, _iteration, _clusterId,
             config.Role == AgentRole.Validator && config.Provider is not null ? VerdictSchemaFile() : null);
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
-            environment[(string)entry.Key] = (string?)entry.Value ?? "";
+        var environment = ProcessEnvironment.Snapshot();
         foreach (var (key, value) in resolved.Environment) environment[key] = value;
         environment.TryAdd("TERM", "xterm-256color");
         if (_feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = _feedbackFile;
