@@ -16,8 +16,11 @@ internal interface IClusterObserver
     /// </summary>
     void OnOutput(string agentId, ReadOnlyMemory<byte> chunk);
 
-    /// <summary>A change of cluster or agent state worth a line (iteration started, agent exited…).</summary>
-    void OnEvent(string? agentId, string message);
+    /// <summary>A change of cluster or agent state (iteration started, agent exited…), in order.</summary>
+    void OnEvent(ClusterEvent e);
+
+    /// <summary>The cluster's snapshot, once per sampling tick and after each event, in order; it must not block.</summary>
+    void OnSnapshot(ClusterSnapshot snapshot) { }
 
     /// <summary>A line of an agent's output rendered for people (or as written, in raw mode), on the agent's pump thread.</summary>
     void OnLine(string agentId, DisplayLine line) { }
@@ -58,7 +61,7 @@ internal sealed record SupervisorServices(
 /// </summary>
 /// <remarks>
 /// All decisions happen on one loop fed by a channel of events (an agent exited, stop, kill), so
-/// the state machine has no locks; readers take immutable <see cref="Snapshot"/>s.
+/// the state machine has no locks; readers take immutable <see cref="Snapshot()"/>s.
 /// </remarks>
 internal sealed class ClusterSupervisor
 {
@@ -69,6 +72,9 @@ internal sealed class ClusterSupervisor
     private readonly List<AgentRuntime> _agents;
     private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _snapshotGate = new();
+    private readonly object _publishGate = new();
+    private readonly SnapshotBuilder _builder;
+    private ClusterSnapshot? _latest;
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
     private string? _feedbackText;
@@ -86,6 +92,7 @@ internal sealed class ClusterSupervisor
         _services = services;
         _observer = observer;
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
+        _builder = new SnapshotBuilder(_agents.Count);
         _columns = services.TerminalColumns;
         _rows = services.TerminalRows;
     }
@@ -135,20 +142,15 @@ internal sealed class ClusterSupervisor
             {
                 store.SetClusterIteration(_clusterId, _iteration, resetAgents: true);
                 foreach (var agent in _agents) SetWaiting(agent);
-                Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
+                Notify(new IterationStartedEvent(Now, _iteration, _config.MaxIterations, AfterRejection: _iteration > 1));
                 var outcome = await RunIterationAsync().ConfigureAwait(false);
                 if (outcome == IterationOutcome.Accepted) return Finish(ClusterState.Completed);
                 if (outcome == IterationOutcome.Stopped) return Finish(ClusterState.Stopped);
                 if (outcome == IterationOutcome.Failed) return Finish(ClusterState.Failed);
-                if (_iteration < _config.MaxIterations)
-                {
-                    PrepareFeedback();
-                    Notify(null, "rejected: starting another iteration with the validators' issues");
-                }
+                if (_iteration < _config.MaxIterations) PrepareFeedback();
             }
             _iteration = _config.MaxIterations;
-            Notify(null, $"rejected in all {_config.MaxIterations} iterations");
-            return Finish(ClusterState.Failed);
+            return Finish(ClusterState.Failed, $"rejected in all {_config.MaxIterations} iterations");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -188,24 +190,33 @@ internal sealed class ClusterSupervisor
         foreach (var agent in _agents) agent.Process?.Dispose();
     }
 
-    /// <summary>Tells the observers about an event; a broken observer (a closed terminal) never stops the supervisor.</summary>
-    private void Notify(string? agentId, string message)
+    private DateTimeOffset Now => _services.Time.GetUtcNow();
+
+    /// <summary>Tells the observers about an event, then publishes the snapshot it changed.</summary>
+    private void Notify(ClusterEvent e)
+    {
+        lock (_publishGate) Deliver(e);
+        Publish();
+    }
+
+    /// <summary>A broken observer (a closed terminal) never stops the supervisor.</summary>
+    private void Deliver(ClusterEvent e)
     {
         try
         {
-            _observer.OnEvent(agentId, message);
+            _observer.OnEvent(e);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // The display is gone (terminal closed, pipe reader exited): the logs and the store still have everything.
         }
     }
 
-    private ClusterState Finish(ClusterState state)
+    private ClusterState Finish(ClusterState state, string? reason = null)
     {
         lock (_snapshotGate) _state = state;
         _services.Store.UpdateClusterState(_clusterId, state, state == ClusterState.Completed ? 0 : 1);
-        Notify(null, $"cluster {StateNames.Text(state)}");
+        Notify(new ClusterEndedEvent(Now, state, reason));
         return state;
     }
 
@@ -265,7 +276,7 @@ internal sealed class ClusterSupervisor
         {
             // The prompt still carries the feedback; the file is a convenience.
             _feedbackFile = null;
-            Notify(null, $"could not write {path}: {e.Message}");
+            Notify(new ErrorEvent(Now, null, $"could not write {path}: {e.Message}"));
         }
     }
 
@@ -283,7 +294,7 @@ internal sealed class ClusterSupervisor
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Notify(null, $"could not write {path}: {e.Message}");
+            Notify(new ErrorEvent(Now, null, $"could not write {path}: {e.Message}"));
         }
         return path;
     }
@@ -323,7 +334,7 @@ internal sealed class ClusterSupervisor
                 if (agent.Retries < _config.ValidatorRetries)
                 {
                     agent.Retries++;
-                    Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({agent.Retries}/{_config.ValidatorRetries})");
+                    Notify(new ValidatorRerunEvent(Now, agent.Id, agent.LastError ?? "no verdict", agent.Retries, _config.ValidatorRetries));
                     lock (_snapshotGate) agent.State = AgentState.Waiting;
                     _services.Store.SetAgentState(_clusterId, agent.Id, AgentState.Waiting);
                     return;
@@ -331,7 +342,7 @@ internal sealed class ClusterSupervisor
                 failed = true;
                 stopping = true;
                 StopAll(kill: false);
-                Notify(null, $"validator {agent.Id} failed: {agent.LastError ?? "no verdict"}");
+                Notify(new ValidatorFailedEvent(Now, agent.Id, agent.LastError ?? "no verdict"));
             }
             else if (agent.State == AgentState.Failed && !failed)
             {
@@ -366,7 +377,7 @@ internal sealed class ClusterSupervisor
                 case SupervisorEventKind.Stop when !stopping:
                     stopping = true;
                     StopAll(kill: false);
-                    Notify(null, "stopping: SIGTERM to every agent");
+                    Notify(new StoppingEvent(Now));
                     break;
                 case SupervisorEventKind.Kill:
                     stopping = true;
@@ -437,7 +448,7 @@ internal sealed class ClusterSupervisor
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
-            Notify(agent.Id, $"could not start: {e.Message}");
+            Notify(new ErrorEvent(Now, agent.Id, $"could not start: {e.Message}"));
             lock (_snapshotGate)
             {
                 agent.State = AgentState.Failed;
@@ -481,7 +492,7 @@ internal sealed class ClusterSupervisor
         {
             // The log cannot be opened: the agent must not run unlogged.
             process.Dispose();
-            Notify(agent.Id, $"could not open its log {logPath}: {e.Message}");
+            Notify(new ErrorEvent(Now, agent.Id, $"could not open its log {logPath}: {e.Message}"));
             lock (_snapshotGate)
             {
                 agent.State = AgentState.Failed;
@@ -502,7 +513,7 @@ internal sealed class ClusterSupervisor
         }
         _services.Store.MarkAgentStarted(_clusterId, agent.Id, _iteration, process.Pid, startTime);
         if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
-        Notify(agent.Id, $"started (pid {process.Pid})");
+        Notify(new AgentStartedEvent(Now, agent.Id, process.Pid));
         _ = WatchExitAsync(agent, process);
         return true;
     }
@@ -566,10 +577,10 @@ internal sealed class ClusterSupervisor
         if (agent.SeenModel is not null) _services.Store.SetAgentModel(_clusterId, agent.Id, agent.SeenModel);
         _services.Store.SetAgentOutcome(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error);
         _services.Store.MarkAgentEnded(_clusterId, agent.Id, judged, agent.ExitCode);
-        Notify(agent.Id, RunOutcome.Describe(judged, how, verdict, error));
+        Notify(new AgentExitedEvent(Now, agent.Id, judged, exit.ExitCode, exit.Signal,
+            verdict is null ? null : VerdictSnapshot.From(verdict, _iteration), error));
         if (verdict is not null)
-            foreach (var issue in verdict.Issues)
-                Notify(agent.Id, "  issue: " + issue);
+            Notify(new VerdictEvent(Now, agent.Id, verdict.Approved, verdict.Summary, verdict.Issues));
     }
 
     private void StopAll(bool kill)
@@ -642,6 +653,7 @@ internal sealed class ClusterSupervisor
                 // One failed tick blanks one tick; the next one tries again.
                 SampleFailures++;
             }
+            Publish();
         }
         while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
     }
@@ -649,22 +661,51 @@ internal sealed class ClusterSupervisor
     /// <summary>Sampling ticks that failed (metrics or the database), for diagnostics.</summary>
     public long SampleFailures { get; private set; }
 
-    /// <summary>An immutable view of the cluster and its agents, with their latest metrics and history.</summary>
-    public ClusterSnapshot Snapshot()
+    /// <summary>
+    /// The cluster now: the snapshot built at the last sampling tick or event, the same object for every reader in
+    /// this process (built here when there is none yet). Agents carry no history.
+    /// </summary>
+    public ClusterSnapshot Snapshot() => Volatile.Read(ref _latest) ?? Publish();
+
+    /// <summary>The current snapshot; with <paramref name="history"/>, each agent also carries its last samples.</summary>
+    public ClusterSnapshot Snapshot(bool history)
     {
+        var snapshot = Snapshot();
+        if (!history) return snapshot;
         lock (_snapshotGate)
         {
-            var now = _services.Time.GetUtcNow();
-            var agents = _agents.Select(a =>
+            var agents = new AgentSnapshot[snapshot.Agents.Count];
+            for (int i = 0; i < agents.Length; i++) agents[i] = snapshot.Agents[i] with { History = _agents[i].History.Snapshot() };
+            return snapshot with { Agents = agents };
+        }
+    }
+
+    /// <summary>
+    /// Builds the snapshot (once per tick and after each event), caches it for <see cref="Snapshot()"/> and hands it to
+    /// the observers, with the events the agents' activity implies (retrying, a new API error). In order: one at a time.
+    /// </summary>
+    private ClusterSnapshot Publish()
+    {
+        lock (_publishGate)
+        {
+            ClusterSnapshot snapshot;
+            List<ClusterEvent>? detected = null;
+            lock (_snapshotGate)
             {
-                (AgentActivity Activity, string? Detail)? activity = a.State == AgentState.Running && a.Interpreter is { } i ? i.Activity.Current(now) : null;
-                return new AgentSnapshot(
-                    a.Id, a.Config.Role, a.Config.ProviderLabel, a.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
-                    a.Pump?.LastOutputAt ?? a.LastOutputAt, a.Latest, a.History.Snapshot(), a.Usage, activity?.Activity, activity?.Detail,
-                    a.Verdict, a.VerdictIteration, a.Interpreter?.Activity.LastError ?? a.LastError);
-            }).ToList();
-            return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
-                _config.MaxIterations, _startedAt, agents);
+                snapshot = _builder.Build(_clusterId, _config, _state, _iteration, _startedAt, _agents, Now, ref detected);
+                Volatile.Write(ref _latest, snapshot);
+            }
+            if (detected is not null)
+                foreach (var e in detected) Deliver(e);
+            try
+            {
+                _observer.OnSnapshot(snapshot);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // A display that is gone; the next tick tries again.
+            }
+            return snapshot;
         }
     }
 
