@@ -21,7 +21,7 @@ namespace Zeroshot.Agents.Supervision;
 [JsonDerivedType(typeof(ErrorEvent), "error")]
 [JsonDerivedType(typeof(StoppingEvent), "stopping")]
 [JsonDerivedType(typeof(ClusterEndedEvent), "cluster-ended")]
-internal abstract record ClusterEvent(DateTimeOffset Time);
+internal abstract record ClusterEvent([property: JsonPropertyOrder(-1)] DateTimeOffset Time);
 
 /// <summary>An agent's process started.</summary>
 /// <param name="Time">When.</param>
