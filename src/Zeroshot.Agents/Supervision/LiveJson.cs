@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Zeroshot.Agents.Config;
@@ -43,9 +42,6 @@ internal sealed partial class LiveJson : JsonSerializerContext
 /// <summary>ISO 8601 UTC with milliseconds (<c>2026-12-02T08:15:20.123Z</c>), as everywhere in Zeroshot's JSON.</summary>
 internal sealed class IsoTimeConverter : JsonConverter<DateTimeOffset>
 {
-    /// <summary>The format.</summary>
-    public const string Format = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
-
     /// <inheritdoc/>
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         reader.TryGetDateTimeOffset(out var value) ? value : throw new JsonException("expected an ISO 8601 time");
@@ -54,9 +50,8 @@ internal sealed class IsoTimeConverter : JsonConverter<DateTimeOffset>
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        Span<byte> text = stackalloc byte[32];
-        value.UtcDateTime.TryFormat(text, out int written, Format, CultureInfo.InvariantCulture);
-        writer.WriteStringValue(text[..written]);
+        Span<byte> text = stackalloc byte[TreeSampleJson.IsoLength];
+        writer.WriteStringValue(TreeSampleJson.FormatIso(value, text));
     }
 }
 
@@ -141,8 +136,17 @@ internal sealed class TreeSampleConverter : JsonConverter<TreeSample>
 internal abstract class WordEnumConverter<T> : JsonConverter<T>
     where T : struct, Enum
 {
-    /// <summary>The word for <paramref name="value"/>.</summary>
-    protected abstract string Word(T value);
+    // The words, encoded once (small enums: indexed by value).
+    private readonly JsonEncodedText[] _encoded;
+
+    /// <summary>Encodes every value's word once.</summary>
+    protected WordEnumConverter(Func<T, string> word)
+    {
+        ArgumentNullException.ThrowIfNull(word);
+        var values = Enum.GetValues<T>();
+        _encoded = new JsonEncodedText[values.Max(v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)) + 1];
+        foreach (var value in values) _encoded[Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture)] = JsonEncodedText.Encode(word(value));
+    }
 
     /// <summary>The value of <paramref name="word"/>; throws <see cref="InvalidDataException"/> for an unknown one.</summary>
     protected abstract T Parse(string word);
@@ -165,15 +169,18 @@ internal abstract class WordEnumConverter<T> : JsonConverter<T>
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(Word(value));
+        writer.WriteStringValue(_encoded[System.Runtime.CompilerServices.Unsafe.As<T, int>(ref value)]);
     }
 }
 
 /// <summary>running, completed, failed, stopped, crashed.</summary>
 internal sealed class ClusterStateConverter : WordEnumConverter<ClusterState>
 {
-    /// <inheritdoc/>
-    protected override string Word(ClusterState value) => StateNames.Text(value);
+    /// <summary>The converter.</summary>
+    public ClusterStateConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
 
     /// <inheritdoc/>
     protected override ClusterState Parse(string word) => StateNames.ParseClusterState(word);
@@ -182,8 +189,11 @@ internal sealed class ClusterStateConverter : WordEnumConverter<ClusterState>
 /// <summary>waiting, running, completed, failed, stopped.</summary>
 internal sealed class AgentStateConverter : WordEnumConverter<AgentState>
 {
-    /// <inheritdoc/>
-    protected override string Word(AgentState value) => StateNames.Text(value);
+    /// <summary>The converter.</summary>
+    public AgentStateConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
 
     /// <inheritdoc/>
     protected override AgentState Parse(string word) => StateNames.ParseAgentState(word);
@@ -192,8 +202,11 @@ internal sealed class AgentStateConverter : WordEnumConverter<AgentState>
 /// <summary>cluster, task.</summary>
 internal sealed class ClusterKindConverter : WordEnumConverter<ClusterKind>
 {
-    /// <inheritdoc/>
-    protected override string Word(ClusterKind value) => StateNames.Text(value);
+    /// <summary>The converter.</summary>
+    public ClusterKindConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
 
     /// <inheritdoc/>
     protected override ClusterKind Parse(string word) => StateNames.ParseKind(word);
@@ -202,8 +215,11 @@ internal sealed class ClusterKindConverter : WordEnumConverter<ClusterKind>
 /// <summary>worker, validator.</summary>
 internal sealed class AgentRoleConverter : WordEnumConverter<AgentRole>
 {
-    /// <inheritdoc/>
-    protected override string Word(AgentRole value) => StateNames.Text(value);
+    /// <summary>The converter.</summary>
+    public AgentRoleConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
 
     /// <inheritdoc/>
     protected override AgentRole Parse(string word) => StateNames.ParseRole(word);
@@ -212,8 +228,11 @@ internal sealed class AgentRoleConverter : WordEnumConverter<AgentRole>
 /// <summary>quiet, output, model, tool, retrying.</summary>
 internal sealed class AgentActivityConverter : WordEnumConverter<AgentActivity>
 {
-    /// <inheritdoc/>
-    protected override string Word(AgentActivity value) => value.ToJsonName();
+    /// <summary>The converter.</summary>
+    public AgentActivityConverter()
+        : base(value => value.ToJsonName())
+    {
+    }
 
     /// <inheritdoc/>
     protected override AgentActivity Parse(string word) => word switch

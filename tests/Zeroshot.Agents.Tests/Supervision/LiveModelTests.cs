@@ -50,6 +50,55 @@ public sealed class LiveModelTests
     }
 
     [Fact]
+    public void Metrics_and_times_are_written_exactly_as_the_rounded_doubles_and_the_iso_format_they_always_were()
+    {
+        var random = new Random(7);
+        var fast = new System.Buffers.ArrayBufferWriter<byte>();
+        var reference = new System.Buffers.ArrayBufferWriter<byte>();
+        for (int i = 0; i < 20_000; i++)
+        {
+            double magnitude = Math.Pow(10, random.Next(-4, 16));
+            double value = i % 50 == 0 ? 0 : i % 97 == 0 ? -random.NextDouble() : random.NextDouble() * magnitude;
+            if (i % 3 == 0) value = Math.Round(value, random.Next(0, 3));
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(random.NextInt64(0, 253_402_300_799_999)).AddTicks(random.Next(0, 10_000));
+            var sample = new TreeSample
+            {
+                Timestamp = time, Pid = i, Exists = true, State = 'R', CpuPercent = value, MemoryMB = value / 3, IoReadBytesPerSec = value,
+                IoWriteBytesPerSec = value * 7, ReadCharsPerSec = value / 7, WriteCharsPerSec = value, NetRxBytesPerSec = value + 0.5, NetTxBytesPerSec = -value,
+            };
+            fast.ResetWrittenCount();
+            reference.ResetWrittenCount();
+            using (var w = new Utf8JsonWriter(fast)) TreeSampleJson.Write(w, sample);
+            using (var w = new Utf8JsonWriter(reference))
+            {
+                void N(string name, double? v, int d)
+                {
+                    if (v is { } x && double.IsFinite(x)) w.WriteNumber(name, Math.Round(x, d));
+                    else w.WriteNull(name);
+                }
+                w.WriteStartObject();
+                w.WriteString("timestamp", sample.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteNumber("pid", sample.Pid);
+                w.WriteBoolean("exists", true);
+                w.WriteString("state", "R");
+                N("cpuPercent", sample.CpuPercent, 1);
+                N("memoryMB", sample.MemoryMB, 1);
+                N("ioReadBytesPerSec", sample.IoReadBytesPerSec, 0);
+                N("ioWriteBytesPerSec", sample.IoWriteBytesPerSec, 0);
+                N("readCharsPerSec", sample.ReadCharsPerSec, 0);
+                N("writeCharsPerSec", sample.WriteCharsPerSec, 0);
+                N("netRxBytesPerSec", sample.NetRxBytesPerSec, 0);
+                N("netTxBytesPerSec", sample.NetTxBytesPerSec, 0);
+                w.WriteNull("networkState");
+                w.WriteNull("childCount");
+                w.WriteNull("threads");
+                w.WriteEndObject();
+            }
+            Assert.Equal(Encoding.UTF8.GetString(reference.WrittenSpan), Encoding.UTF8.GetString(fast.WrittenSpan));
+        }
+    }
+
+    [Fact]
     public void A_document_reads_back_into_the_same_records()
     {
         var original = Sample();
