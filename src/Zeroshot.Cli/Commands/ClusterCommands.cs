@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using System.Text.Json;
 using Zeroshot.Agents;
 using Zeroshot.Agents.Config;
@@ -349,11 +348,4 @@ internal static class ClusterCommands
     }
 
     private static void ReconcileCrashed(StateStore store) => store.ReconcileCrashed(ProcessIdentity.IsAlive);
-
-    internal static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer)) write(writer);
-        output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-    }
 }
