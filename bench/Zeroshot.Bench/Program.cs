@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["tree"] = TreeSamplingBenchmark.Run,
     ["sockdiag"] = SockDiagBenchmark.Run,
     ["footer"] = FooterCostBenchmark.Run,
+    ["snapshot"] = SnapshotBenchmark.Run,
 };
 if (name == "all")
 {

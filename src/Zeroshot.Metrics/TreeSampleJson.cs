@@ -11,47 +11,126 @@ namespace Zeroshot.Metrics;
 /// </summary>
 public static class TreeSampleJson
 {
+    private static readonly JsonEncodedText TimestampName = JsonEncodedText.Encode("timestamp"), PidName = JsonEncodedText.Encode("pid"),
+        ExistsName = JsonEncodedText.Encode("exists"), StateName = JsonEncodedText.Encode("state"), CpuName = JsonEncodedText.Encode("cpuPercent"),
+        MemoryName = JsonEncodedText.Encode("memoryMB"), IoReadName = JsonEncodedText.Encode("ioReadBytesPerSec"),
+        IoWriteName = JsonEncodedText.Encode("ioWriteBytesPerSec"), ReadCharsName = JsonEncodedText.Encode("readCharsPerSec"),
+        WriteCharsName = JsonEncodedText.Encode("writeCharsPerSec"), RxName = JsonEncodedText.Encode("netRxBytesPerSec"),
+        TxName = JsonEncodedText.Encode("netTxBytesPerSec"), NetworkName = JsonEncodedText.Encode("networkState"),
+        EstablishedName = JsonEncodedText.Encode("established"), SendQueueName = JsonEncodedText.Encode("sendQueueBytes"),
+        RecvQueueName = JsonEncodedText.Encode("recvQueueBytes"), ChildCountName = JsonEncodedText.Encode("childCount"),
+        ThreadsName = JsonEncodedText.Encode("threads");
+
     /// <summary>Writes one sample as a JSON object.</summary>
     public static void Write(Utf8JsonWriter writer, TreeSample sample)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(sample);
         writer.WriteStartObject();
-        writer.WriteString("timestamp", sample.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-        writer.WriteNumber("pid", sample.Pid);
-        writer.WriteBoolean("exists", sample.Exists);
-        if (sample.State is { } state) writer.WriteString("state", state.ToString());
-        else writer.WriteNull("state");
-        Number(writer, "cpuPercent", sample.CpuPercent, 1);
-        Number(writer, "memoryMB", sample.MemoryMB, 1);
-        Number(writer, "ioReadBytesPerSec", sample.IoReadBytesPerSec, 0);
-        Number(writer, "ioWriteBytesPerSec", sample.IoWriteBytesPerSec, 0);
-        Number(writer, "readCharsPerSec", sample.ReadCharsPerSec, 0);
-        Number(writer, "writeCharsPerSec", sample.WriteCharsPerSec, 0);
-        Number(writer, "netRxBytesPerSec", sample.NetRxBytesPerSec, 0);
-        Number(writer, "netTxBytesPerSec", sample.NetTxBytesPerSec, 0);
+        Span<byte> time = stackalloc byte[IsoLength];
+        writer.WriteString(TimestampName, FormatIso(sample.Timestamp, time));
+        writer.WriteNumber(PidName, sample.Pid);
+        writer.WriteBoolean(ExistsName, sample.Exists);
+        if (sample.State is { } state && state < 128)
+        {
+            Span<byte> letter = [(byte)state];
+            writer.WriteString(StateName, letter);
+        }
+        else if (sample.State is { } other) writer.WriteString(StateName, other.ToString());
+        else writer.WriteNull(StateName);
+        Number(writer, CpuName, sample.CpuPercent, 1);
+        Number(writer, MemoryName, sample.MemoryMB, 1);
+        Number(writer, IoReadName, sample.IoReadBytesPerSec, 0);
+        Number(writer, IoWriteName, sample.IoWriteBytesPerSec, 0);
+        Number(writer, ReadCharsName, sample.ReadCharsPerSec, 0);
+        Number(writer, WriteCharsName, sample.WriteCharsPerSec, 0);
+        Number(writer, RxName, sample.NetRxBytesPerSec, 0);
+        Number(writer, TxName, sample.NetTxBytesPerSec, 0);
         if (sample.NetworkState is { } net)
         {
-            writer.WriteStartObject("networkState");
-            writer.WriteNumber("established", net.Established);
-            writer.WriteNumber("sendQueueBytes", net.SendQueueBytes);
-            writer.WriteNumber("recvQueueBytes", net.RecvQueueBytes);
+            writer.WriteStartObject(NetworkName);
+            writer.WriteNumber(EstablishedName, net.Established);
+            writer.WriteNumber(SendQueueName, net.SendQueueBytes);
+            writer.WriteNumber(RecvQueueName, net.RecvQueueBytes);
             writer.WriteEndObject();
         }
         else
         {
-            writer.WriteNull("networkState");
+            writer.WriteNull(NetworkName);
         }
-        if (sample.ChildCount is { } children) writer.WriteNumber("childCount", children);
-        else writer.WriteNull("childCount");
-        if (sample.Threads is { } threads) writer.WriteNumber("threads", threads);
-        else writer.WriteNull("threads");
+        if (sample.ChildCount is { } children) writer.WriteNumber(ChildCountName, children);
+        else writer.WriteNull(ChildCountName);
+        if (sample.Threads is { } threads) writer.WriteNumber(ThreadsName, threads);
+        else writer.WriteNull(ThreadsName);
         writer.WriteEndObject();
     }
 
-    private static void Number(Utf8JsonWriter writer, string name, double? value, int decimals)
+    /// <summary>Length of <see cref="FormatIso"/>'s text.</summary>
+    public const int IsoLength = 24;
+
+    /// <summary>
+    /// <paramref name="time"/> as ISO 8601 UTC with milliseconds (<c>2026-11-23T23:33:27.289Z</c>, the format of every
+    /// time in Zeroshot's JSON) in <paramref name="destination"/> (at least <see cref="IsoLength"/> bytes); returns the text.
+    /// </summary>
+    public static ReadOnlySpan<byte> FormatIso(DateTimeOffset time, Span<byte> destination)
     {
-        if (value is { } v && double.IsFinite(v)) writer.WriteNumber(name, Math.Round(v, decimals));
-        else writer.WriteNull(name);
+        var utc = time.UtcDateTime;
+        if (utc.Year > 9999 || destination.Length < IsoLength) throw new ArgumentOutOfRangeException(nameof(destination));
+        Digits(destination[..4], utc.Year);
+        destination[4] = (byte)'-';
+        Digits(destination.Slice(5, 2), utc.Month);
+        destination[7] = (byte)'-';
+        Digits(destination.Slice(8, 2), utc.Day);
+        destination[10] = (byte)'T';
+        Digits(destination.Slice(11, 2), utc.Hour);
+        destination[13] = (byte)':';
+        Digits(destination.Slice(14, 2), utc.Minute);
+        destination[16] = (byte)':';
+        Digits(destination.Slice(17, 2), utc.Second);
+        destination[19] = (byte)'.';
+        Digits(destination.Slice(20, 3), utc.Millisecond);
+        destination[23] = (byte)'Z';
+        return destination[..IsoLength];
+
+        static void Digits(Span<byte> into, int value)
+        {
+            for (int i = into.Length - 1; i >= 0; i--)
+            {
+                into[i] = (byte)('0' + value % 10);
+                value /= 10;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A metric rounded to <paramref name="decimals"/> (0 or 1), written as the shortest text that reads back as the
+    /// rounded double (what <see cref="Utf8JsonWriter.WriteNumber(string, double)"/> writes), without its cost: an
+    /// integral value as an integer, one decimal as a scaled decimal.
+    /// </summary>
+    private static void Number(Utf8JsonWriter writer, JsonEncodedText name, double? value, int decimals)
+    {
+        if (value is not { } v || !double.IsFinite(v))
+        {
+            writer.WriteNull(name);
+            return;
+        }
+        double rounded = Math.Round(v, decimals);
+        if (rounded > 0 && rounded < 1e14)
+        {
+            long scaled = (long)Math.Round(decimals == 0 ? rounded : rounded * 10);
+            if (decimals == 0 || scaled % 10 == 0)
+            {
+                writer.WriteNumber(name, decimals == 0 ? scaled : scaled / 10);
+                return;
+            }
+            writer.WriteNumber(name, new decimal((int)(scaled & 0xFFFFFFFF), (int)(scaled >> 32), 0, false, 1));
+            return;
+        }
+        if (rounded == 0 && !double.IsNegative(rounded))
+        {
+            writer.WriteNumber(name, 0L);
+            return;
+        }
+        writer.WriteNumber(name, rounded);
     }
 }

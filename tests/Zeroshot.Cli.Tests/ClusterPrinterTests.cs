@@ -52,7 +52,7 @@ public class ClusterPrinterTests
         var output = new StringWriter();
         var printer = new ClusterPrinter(output, color: false, ["a", "b"], lossy: false, capacity: 4);
         for (int i = 0; i < 500; i++) printer.OnLine(i % 2 == 0 ? "a" : "b", new DisplayLine($"n{i}", DisplayStyle.Text));
-        printer.OnEvent(null, "done");
+        printer.Notice("done");
         await printer.DrainAsync(TimeSpan.FromSeconds(30));
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(Enumerable.Range(0, 500).Select(i => $"{(i % 2 == 0 ? "a" : "b")}        │ n{i}"), lines[..500]);

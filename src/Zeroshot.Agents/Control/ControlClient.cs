@@ -112,6 +112,13 @@ internal sealed class ControlClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// True for the failures that mean "no supervisor to talk to" (not running, gone mid-request, refused, or speaking
+    /// nonsense): callers fall back to the state database or the logs.
+    /// </summary>
+    public static bool IsUnavailable(Exception e) =>
+        e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException or System.Text.Json.JsonException;
+
     /// <summary>How long <see cref="ConnectAsync(string, CancellationToken)"/> waits for the hello response.</summary>
     internal static readonly TimeSpan DefaultHelloTimeout = TimeSpan.FromSeconds(10);
 
@@ -133,7 +140,7 @@ internal sealed class ControlClient : IAsyncDisposable
         }
         try
         {
-            await SendAsync(ControlProtocol.MessageFrame(id, type, fields), cancellationToken).ConfigureAwait(false);
+            await SendAsync(ControlProtocol.MessageFrame(id, type, fields, ProtocolVersion == 0 ? ControlProtocol.Version : ProtocolVersion), cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -6,8 +6,11 @@ namespace Zeroshot.Agents.Control;
 /// <summary>Constants and JSON helpers of the control protocol (PROTOCOL.md).</summary>
 internal static class ControlProtocol
 {
-    /// <summary>The newest protocol version this build speaks; also the "v" of every message it sends.</summary>
-    public const int Version = 1;
+    /// <summary>The newest protocol version this build speaks (2: the <c>snapshots</c> stream); the "v" of its hello.</summary>
+    public const int Version = 2;
+
+    /// <summary>Stream names.</summary>
+    public const string OutputStream = "output", SnapshotsStream = "snapshots";
 
     /// <summary>A write up to this size is delivered as exactly one data frame; larger writes are split.</summary>
     public const int MaxDataFrameBytes = FrameLimits.DefaultMax;
@@ -29,13 +32,17 @@ internal static class ControlProtocol
     /// Encodes one JSON message as a complete frame: <c>{"v":1,"id":id,"type":type, …fields}</c>.
     /// Allocates; control messages are small and rare next to data frames.
     /// </summary>
-    public static byte[] MessageFrame(long id, string type, Action<Utf8JsonWriter>? fields)
+    /// <param name="id">The request id (0 for server messages).</param>
+    /// <param name="type">The message type.</param>
+    /// <param name="fields">Writes the other fields.</param>
+    /// <param name="version">The envelope's "v": the negotiated version once there is one.</param>
+    public static byte[] MessageFrame(long id, string type, Action<Utf8JsonWriter>? fields, int version = Version)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteNumber("v", Version);
+            writer.WriteNumber("v", version);
             writer.WriteNumber("id", id);
             writer.WriteString("type", type);
             fields?.Invoke(writer);
@@ -45,7 +52,7 @@ internal static class ControlProtocol
     }
 
     /// <summary>A response frame: ok with an optional raw JSON result, or an error.</summary>
-    public static byte[] ResponseFrame(long id, ControlReply reply) => MessageFrame(id, Response, w =>
+    public static byte[] ResponseFrame(long id, ControlReply reply, int version = Version) => MessageFrame(id, Response, w =>
     {
         w.WriteBoolean("ok", reply.IsOk);
         if (reply.IsOk)
@@ -55,7 +62,7 @@ internal static class ControlProtocol
             else w.WriteRawValue(reply.ResultJson.Span); // validated: a handler bug must not corrupt the stream
         }
         else WriteError(w, reply.ErrorCode!, reply.ErrorMessage!);
-    });
+    }, version);
 
     /// <summary>Writes <c>"error":{"code":…,"message":…}</c>.</summary>
     public static void WriteError(Utf8JsonWriter w, string code, string message)

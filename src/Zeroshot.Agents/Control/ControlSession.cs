@@ -46,6 +46,9 @@ internal sealed class ControlSession
     /// <summary>The negotiated protocol version; 0 before the hello.</summary>
     public int ProtocolVersion { get; private set; }
 
+    /// <summary>The "v" of the messages this server sends: the negotiated version, or its newest before the hello.</summary>
+    internal int OutVersion => ProtocolVersion == 0 ? ControlProtocol.Version : ProtocolVersion;
+
     /// <summary>Cancelled when the connection closes.</summary>
     public CancellationToken Closing => _closing.Token;
 
@@ -322,18 +325,18 @@ internal sealed class ControlSession
         byte[] frame;
         try
         {
-            frame = ControlProtocol.ResponseFrame(id, reply);
+            frame = ControlProtocol.ResponseFrame(id, reply, OutVersion);
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
             // The handler produced invalid JSON: a bug, reported to the client instead of corrupting the stream.
-            frame = ControlProtocol.ResponseFrame(id, ControlReply.Error("internal-error", $"invalid result JSON: {e.Message}"));
+            frame = ControlProtocol.ResponseFrame(id, ControlReply.Error("internal-error", $"invalid result JSON: {e.Message}"), OutVersion);
         }
         EnqueueControl(frame);
     }
 
     private void SendFatal(long id, string code, string message) =>
-        EnqueueControl(ControlProtocol.MessageFrame(id, ControlProtocol.Error, w => ControlProtocol.WriteError(w, code, message)));
+        EnqueueControl(ControlProtocol.MessageFrame(id, ControlProtocol.Error, w => ControlProtocol.WriteError(w, code, message), OutVersion));
 
     internal void EnqueueControl(byte[] frame)
     {
@@ -500,7 +503,7 @@ internal sealed class ControlSession
                 {
                     w.WriteNumber("streamId", streamId);
                     w.WriteString("reason", reason);
-                }));
+                }, session.OutVersion));
             _closed.Cancel();
         }
     }

@@ -13,6 +13,7 @@ internal readonly record struct TokenCounts(long Input, long Output, long CacheR
     public long Total => Input + Output + CacheRead + CacheCreation;
 
     /// <summary>True when every count is zero.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsZero => Input == 0 && Output == 0 && CacheRead == 0 && CacheCreation == 0;
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace Zeroshot.Agents.Supervision;
 
 /// <summary>
 /// What the supervisor knows about one agent while the cluster runs. Mutated only by the
-/// supervisor's loop; other threads read it through <see cref="ClusterSupervisor.Snapshot"/>.
+/// supervisor's loop; other threads read it through <see cref="ClusterSupervisor.Snapshot()"/>.
 /// </summary>
 internal sealed class AgentRuntime(AgentConfig config)
 {
@@ -66,39 +66,4 @@ internal sealed class AgentRuntime(AgentConfig config)
 
     /// <summary>The last samples of the agent's process tree, across iterations.</summary>
     public SampleHistory History { get; } = new();
-}
-
-/// <summary>An immutable view of one agent for status readers.</summary>
-internal sealed record AgentSnapshot(
-    string Id,
-    AgentRole Role,
-    string Provider,
-    string? Model,
-    AgentState State,
-    int? Pid,
-    int Iteration,
-    int? ExitCode,
-    DateTimeOffset? LastOutputAt,
-    TreeSample? Metrics,
-    TreeSample[] History,
-    UsageTotals Usage = default,
-    AgentActivity? Activity = null,
-    string? ActivityDetail = null,
-    Verdict? Verdict = null,
-    int VerdictIteration = 0,
-    string? LastError = null);
-
-/// <summary>An immutable view of a running cluster for status readers.</summary>
-internal sealed record ClusterSnapshot(
-    string Id,
-    ClusterKind Kind,
-    string Name,
-    ClusterState State,
-    int Iteration,
-    int MaxIterations,
-    DateTimeOffset StartedAt,
-    IReadOnlyList<AgentSnapshot> Agents)
-{
-    /// <summary>Tokens and cost of every agent together.</summary>
-    public UsageTotals Usage => UsageTotals.Sum(Agents.Select(a => a.Usage));
 }

@@ -16,8 +16,11 @@ internal interface IClusterObserver
     /// </summary>
     void OnOutput(string agentId, ReadOnlyMemory<byte> chunk);
 
-    /// <summary>A change of cluster or agent state worth a line (iteration started, agent exited…).</summary>
-    void OnEvent(string? agentId, string message);
+    /// <summary>A change of cluster or agent state (iteration started, agent exited…), in order.</summary>
+    void OnEvent(ClusterEvent e);
+
+    /// <summary>The cluster's snapshot, once per sampling tick and after each event, in order; it must not block.</summary>
+    void OnSnapshot(ClusterSnapshot snapshot) { }
 
     /// <summary>A line of an agent's output rendered for people (or as written, in raw mode), on the agent's pump thread.</summary>
     void OnLine(string agentId, DisplayLine line) { }
@@ -62,7 +65,7 @@ internal sealed record SupervisorServices(
 /// <remarks>
 /// One loop fed by a channel of events (an agent exited, stop, kill) hands them to the pure
 /// <see cref="IterationMachine"/>, which decides, and carries out its commands (start an agent, stop all,
-/// begin an iteration, finish); readers take immutable <see cref="Snapshot"/>s. Every database write goes
+/// begin an iteration, finish); readers take immutable <see cref="Snapshot()"/>s. Every database write goes
 /// to a <see cref="StoreWriter"/> queue: no SQLite call happens on this loop, in the sampler or under the
 /// snapshot lock, so a database locked by another process delays the records, never the agents or the status.
 /// </remarks>
@@ -76,9 +79,14 @@ internal sealed class ClusterSupervisor
     private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _snapshotGate = new();
     private readonly StoreWriter _writer;
+    private readonly object _publishGate = new();
+    private readonly SnapshotBuilder _builder;
+    private ClusterSnapshot? _latest;
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
     private string? _feedbackText;
+    private bool _afterRejection;     // the next iteration starts because the validators rejected the last one
+    private string? _endReason;       // why the cluster ends, when not obvious
     private string? _feedbackFile;
     private DateTimeOffset _startedAt;
     private int _columns;
@@ -93,6 +101,7 @@ internal sealed class ClusterSupervisor
         _services = services;
         _observer = observer;
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
+        _builder = new SnapshotBuilder(_agents.Count);
         _columns = services.TerminalColumns;
         _rows = services.TerminalRows;
         _writer = new StoreWriter(services.Store, services.Time);
@@ -213,26 +222,34 @@ internal sealed class ClusterSupervisor
         foreach (var agent in _agents) agent.Process?.Dispose();
     }
 
-    /// <summary>Tells the observers about an event; a broken observer (a closed terminal) never stops the supervisor.</summary>
-    private void Notify(string? agentId, string message)
+
+    /// <summary>Tells the observers about an event, then publishes the snapshot it changed.</summary>
+    private void Notify(ClusterEvent e)
+    {
+        lock (_publishGate) Deliver(e);
+        Publish();
+    }
+
+    /// <summary>A broken observer (a closed terminal) never stops the supervisor.</summary>
+    private void Deliver(ClusterEvent e)
     {
         try
         {
-            _observer.OnEvent(agentId, message);
+            _observer.OnEvent(e);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // The display is gone (terminal closed, pipe reader exited): the logs and the store still have everything.
         }
     }
 
-    private ClusterState Finish(ClusterState state)
+    private ClusterState Finish(ClusterState state, string? reason = null)
     {
         lock (_snapshotGate) _state = state;
         int exitCode = state == ClusterState.Completed ? 0 : 1;
         _writer.Post(new ClusterStateWrite(_clusterId, state, exitCode, Now));
         Record(ClusterEvents.Ended(Now, _clusterId, state, Math.Min(_iteration, _config.MaxIterations), exitCode));
-        Notify(null, $"cluster {StateNames.Text(state)}");
+        Notify(new ClusterEndedEvent(Now, state, reason));
         return state;
     }
 
@@ -292,7 +309,7 @@ internal sealed class ClusterSupervisor
         {
             // The prompt still carries the feedback; the file is a convenience.
             _feedbackFile = null;
-            Notify(null, $"could not write {path}: {e.Message}");
+            Notify(new ErrorEvent(Now, null, $"could not write {path}: {e.Message}"));
         }
     }
 
@@ -310,7 +327,7 @@ internal sealed class ClusterSupervisor
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Notify(null, $"could not write {path}: {e.Message}");
+            Notify(new ErrorEvent(Now, null, $"could not write {path}: {e.Message}"));
         }
         return path;
     }
@@ -361,11 +378,12 @@ internal sealed class ClusterSupervisor
                         _writer.Post(new ClusterIterationWrite(_clusterId, _iteration));
                         Record(ClusterEvents.Iteration(Now, _clusterId, _iteration, _config.MaxIterations));
                         foreach (var agent in _agents) SetWaiting(agent);
-                        Notify(null, $"iteration {_iteration}/{_config.MaxIterations}");
+                        Notify(new IterationStartedEvent(Now, _iteration, _config.MaxIterations, AfterRejection: _afterRejection));
+                        _afterRejection = false;
                         break;
                     case PrepareFeedbackCommand:
                         PrepareFeedback();
-                        Notify(null, "rejected: starting another iteration with the validators' issues");
+                        _afterRejection = true;
                         break;
                     case StartAgentCommand start:
                         if (!Start(Agent(start.AgentId))) failedToStart.Add(start.AgentId);
@@ -374,7 +392,7 @@ internal sealed class ClusterSupervisor
                         {
                             var agent = Agent(retry.AgentId);
                             agent.Retries = retry.Retry;
-                            Notify(agent.Id, $"failed ({agent.LastError ?? "no verdict"}): running it again ({retry.Retry}/{retry.Of})");
+                            Notify(new ValidatorRerunEvent(Now, agent.Id, agent.LastError ?? "no verdict", retry.Retry, retry.Of));
                             lock (_snapshotGate) agent.State = AgentState.Waiting;
                             _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
                             Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, retry.Retry, retry.Of, agent.LastError));
@@ -385,10 +403,10 @@ internal sealed class ClusterSupervisor
                         break;
                     case AnnounceStopCommand announce:
                         Record(ClusterEvents.Stop(Now, _clusterId, announce.Kill));
-                        if (!announce.Kill) Notify(null, "stopping: SIGTERM to every agent");
+                        if (!announce.Kill) Notify(new StoppingEvent(Now));
                         break;
                     case ValidatorFailedCommand failed:
-                        Notify(null, $"validator {failed.AgentId} failed: {Agent(failed.AgentId).LastError ?? "no verdict"}");
+                        Notify(new ValidatorFailedEvent(Now, failed.AgentId, Agent(failed.AgentId).LastError ?? "no verdict"));
                         break;
                     case MarkStoppedCommand stopped:
                         foreach (var id in stopped.AgentIds)
@@ -399,10 +417,10 @@ internal sealed class ClusterSupervisor
                         break;
                     case RejectedInAllCommand all:
                         _iteration = Math.Max(1, all.MaxIterations);
-                        Notify(null, $"rejected in all {all.MaxIterations} iterations");
+                        _endReason = $"rejected in all {all.MaxIterations} iterations";
                         break;
                     case FinishCommand finish:
-                        Finish(finish.State);
+                        Finish(finish.State, _endReason);
                         break;
                     default:
                         throw new InvalidOperationException($"unknown supervisor command {command}");
@@ -449,7 +467,7 @@ internal sealed class ClusterSupervisor
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
-            Notify(agent.Id, $"could not start: {e.Message}");
+            Notify(new ErrorEvent(Now, agent.Id, $"could not start: {e.Message}"));
             lock (_snapshotGate)
             {
                 agent.State = AgentState.Failed;
@@ -494,7 +512,7 @@ internal sealed class ClusterSupervisor
         {
             // The log cannot be opened: the agent must not run unlogged.
             process.Dispose();
-            Notify(agent.Id, $"could not open its log {logPath}: {e.Message}");
+            Notify(new ErrorEvent(Now, agent.Id, $"could not open its log {logPath}: {e.Message}"));
             lock (_snapshotGate)
             {
                 agent.State = AgentState.Failed;
@@ -518,7 +536,7 @@ internal sealed class ClusterSupervisor
         }
         if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
         Record(ClusterEvents.Started(Now, _clusterId, agent.Id, _iteration, process.Pid));
-        Notify(agent.Id, $"started (pid {process.Pid})");
+        Notify(new AgentStartedEvent(Now, agent.Id, process.Pid));
         _ = WatchExitAsync(agent, process);
         return true;
     }
@@ -584,10 +602,10 @@ internal sealed class ClusterSupervisor
         _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, judged, agent.ExitCode, Now));
         Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, judged, agent.ExitCode, error));
         if (verdict is not null) Record(ClusterEvents.Verdict(Now, _clusterId, agent.Id, _iteration, verdict));
-        Notify(agent.Id, RunOutcome.Describe(judged, how, verdict, error));
+        Notify(new AgentExitedEvent(Now, agent.Id, judged, exit.ExitCode, exit.Signal,
+            verdict is null ? null : VerdictSnapshot.From(verdict, _iteration), error));
         if (verdict is not null)
-            foreach (var issue in verdict.Issues)
-                Notify(agent.Id, "  issue: " + issue);
+            Notify(new VerdictEvent(Now, agent.Id, verdict.Approved, verdict.Summary, verdict.Issues));
     }
 
     private void StopAll(bool kill)
@@ -660,6 +678,7 @@ internal sealed class ClusterSupervisor
                 // One failed tick blanks one tick; the next one tries again.
                 SampleFailures++;
             }
+            Publish();
         }
         while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
     }
@@ -667,22 +686,51 @@ internal sealed class ClusterSupervisor
     /// <summary>Sampling ticks that failed (metrics), for diagnostics.</summary>
     public long SampleFailures { get; private set; }
 
-    /// <summary>An immutable view of the cluster and its agents, with their latest metrics and history.</summary>
-    public ClusterSnapshot Snapshot()
+    /// <summary>
+    /// The cluster now: the snapshot built at the last sampling tick or event, the same object for every reader in
+    /// this process (built here when there is none yet). Agents carry no history.
+    /// </summary>
+    public ClusterSnapshot Snapshot() => Volatile.Read(ref _latest) ?? Publish();
+
+    /// <summary>The current snapshot; with <paramref name="history"/>, each agent also carries its last samples.</summary>
+    public ClusterSnapshot Snapshot(bool history)
     {
+        var snapshot = Snapshot();
+        if (!history) return snapshot;
         lock (_snapshotGate)
         {
-            var now = _services.Time.GetUtcNow();
-            var agents = _agents.Select(a =>
+            var agents = new AgentSnapshot[snapshot.Agents.Count];
+            for (int i = 0; i < agents.Length; i++) agents[i] = snapshot.Agents[i] with { History = _agents[i].History.Snapshot() };
+            return snapshot with { Agents = agents };
+        }
+    }
+
+    /// <summary>
+    /// Builds the snapshot (once per tick and after each event), caches it for <see cref="Snapshot()"/> and hands it to
+    /// the observers, with the events the agents' activity implies (retrying, a new API error). In order: one at a time.
+    /// </summary>
+    private ClusterSnapshot Publish()
+    {
+        lock (_publishGate)
+        {
+            ClusterSnapshot snapshot;
+            List<ClusterEvent>? detected = null;
+            lock (_snapshotGate)
             {
-                (AgentActivity Activity, string? Detail)? activity = a.State == AgentState.Running && a.Interpreter is { } i ? i.Activity.Current(now) : null;
-                return new AgentSnapshot(
-                    a.Id, a.Config.Role, a.Config.ProviderLabel, a.Model, a.State, a.Pid, a.Iteration, a.ExitCode,
-                    a.Pump?.LastOutputAt ?? a.LastOutputAt, a.Latest, a.History.Snapshot(), a.Usage, activity?.Activity, activity?.Detail,
-                    a.Verdict, a.VerdictIteration, a.Interpreter?.Activity.LastError ?? a.LastError);
-            }).ToList();
-            return new ClusterSnapshot(_clusterId, _config.Kind, _config.Name, _state, Math.Min(_iteration, _config.MaxIterations),
-                _config.MaxIterations, _startedAt, agents);
+                snapshot = _builder.Build(_clusterId, _config, _state, _iteration, _startedAt, _agents, Now, ref detected);
+                Volatile.Write(ref _latest, snapshot);
+            }
+            if (detected is not null)
+                foreach (var e in detected) Deliver(e);
+            try
+            {
+                _observer.OnSnapshot(snapshot);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // A display that is gone; the next tick tries again.
+            }
+            return snapshot;
         }
     }
 

@@ -4,24 +4,24 @@ using Zeroshot.Agents.Control;
 namespace Zeroshot.Agents.Supervision;
 
 /// <summary>
-/// Answers the control socket for one supervisor: <c>status</c> (the <c>status --json</c> document with
-/// live metrics; <c>"history": true</c> adds each agent's last samples), <c>stop</c>, <c>kill</c>, and
-/// the <c>output</c> stream (an agent's output as it arrives, after what its log already holds).
+/// Answers the control socket for one supervisor: <c>status</c> (the cluster's snapshot, the <c>status --json</c>
+/// document; <c>"history": true</c> adds each agent's last samples), <c>stop</c>, <c>kill</c>, the <c>output</c>
+/// stream (an agent's output as it arrives, after what its log already holds) and the <c>snapshots</c> stream
+/// (the snapshot at once, then one per tick and the events as they happen; protocol version 2).
 /// </summary>
-internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, OutputFanout output) : IControlHandler
+internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, OutputFanout output, LiveFeed live) : IControlHandler
 {
     public ValueTask<ControlReply> HandleAsync(ControlRequest request, CancellationToken cancellationToken)
     {
         switch (request.Type)
         {
-            case "status":
+            case ControlProtocol.Status:
                 bool history = request.Message.TryGetProperty("history", out var h) && h.ValueKind == JsonValueKind.True;
-                var snapshot = supervisor.Snapshot();
-                return ValueTask.FromResult(ControlReply.Ok(w => StatusJson.WriteStatus(w, snapshot, history)));
-            case "stop":
+                return ValueTask.FromResult(ControlReply.Ok(LiveJson.ToUtf8(supervisor.Snapshot(history))));
+            case ControlProtocol.Stop:
                 supervisor.RequestStop();
                 return ValueTask.FromResult(ControlReply.Ok());
-            case "kill":
+            case ControlProtocol.Kill:
                 supervisor.RequestKill();
                 return ValueTask.FromResult(ControlReply.Ok());
             default:
@@ -31,7 +31,14 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
 
     public ValueTask<ControlReply> SubscribeAsync(ControlRequest request, string stream, IStreamSink sink, CancellationToken cancellationToken)
     {
-        if (stream != "output")
+        if (stream == ControlProtocol.SnapshotsStream)
+        {
+            if (request.Session.ProtocolVersion < 2)
+                return ValueTask.FromResult(ControlReply.Error("unsupported-version", "the snapshots stream needs control protocol version 2"));
+            live.Add(sink, supervisor.Snapshot());
+            return ValueTask.FromResult(ControlReply.Ok());
+        }
+        if (stream != ControlProtocol.OutputStream)
             return ValueTask.FromResult(ControlReply.Error("unknown-stream", $"unknown stream '{stream}'"));
         string? agent = null;
         if (request.Message.TryGetProperty("args", out var args) && args.ValueKind == JsonValueKind.Object &&
@@ -46,6 +53,71 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
             w.WriteNumber("offset", offset);
             w.WriteEndObject();
         }));
+    }
+}
+
+/// <summary>
+/// The <c>snapshots</c> stream's subscribers: each gets the snapshot current when it subscribed, then every published
+/// snapshot and event, one JSON <see cref="LiveMessage"/> per data frame, serialized once for all of them. Never waits:
+/// a subscriber whose queue is full is dropped from the stream by the transport (slow-consumer), the supervisor and the
+/// other subscribers go on.
+/// </summary>
+internal sealed class LiveFeed : IClusterObserver
+{
+    private readonly object _gate = new();
+    private readonly LiveMessageWriter _writer = new();
+    private IStreamSink[] _sinks = [];
+
+    /// <summary>Adds a subscriber; <paramref name="current"/> is its first message.</summary>
+    public void Add(IStreamSink sink, ClusterSnapshot current)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        lock (_gate)
+        {
+            if (!sink.TryWrite(_writer.Write(new LiveMessage(current, null)))) return;
+            _sinks = [.. _sinks, sink];
+        }
+        sink.Closed.Register(() => Remove(sink));
+    }
+
+    /// <summary>Subscribers now.</summary>
+    public int Count => Volatile.Read(ref _sinks).Length;
+
+    private void Remove(IStreamSink sink)
+    {
+        lock (_gate) _sinks = Array.FindAll(_sinks, s => !ReferenceEquals(s, sink));
+    }
+
+    public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk)
+    {
+    }
+
+    public void OnSnapshot(ClusterSnapshot snapshot) => Broadcast(new LiveMessage(snapshot, null));
+
+    public void OnEvent(ClusterEvent e) => Broadcast(new LiveMessage(null, e));
+
+    private void Broadcast(LiveMessage message)
+    {
+        if (Volatile.Read(ref _sinks).Length == 0) return;
+        lock (_gate)
+        {
+            var sinks = _sinks; // a failed write removes its sink (re-entrantly): walk this array, not the field
+            if (sinks.Length == 0) return;
+            var bytes = _writer.Write(message);
+            foreach (var sink in sinks) sink.TryWrite(bytes);
+        }
+    }
+
+    /// <summary>Ends every stream (the cluster is over).</summary>
+    public void CompleteAll()
+    {
+        IStreamSink[] sinks;
+        lock (_gate)
+        {
+            sinks = _sinks;
+            _sinks = [];
+        }
+        foreach (var sink in sinks) sink.Complete();
     }
 }
 
@@ -89,7 +161,7 @@ internal sealed class OutputFanout : IClusterObserver
         }
     }
 
-    public void OnEvent(string? agentId, string message)
+    public void OnEvent(ClusterEvent e)
     {
     }
 
@@ -113,9 +185,14 @@ internal sealed class CompositeObserver(params IClusterObserver[] observers) : I
         foreach (var o in observers) o.OnOutput(agentId, chunk);
     }
 
-    public void OnEvent(string? agentId, string message)
+    public void OnEvent(ClusterEvent e)
     {
-        foreach (var o in observers) o.OnEvent(agentId, message);
+        foreach (var o in observers) o.OnEvent(e);
+    }
+
+    public void OnSnapshot(ClusterSnapshot snapshot)
+    {
+        foreach (var o in observers) o.OnSnapshot(snapshot);
     }
 
     public void OnLine(string agentId, Output.DisplayLine line)

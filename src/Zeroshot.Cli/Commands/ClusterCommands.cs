@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using System.Text.Json;
 using Zeroshot.Agents;
 using Zeroshot.Agents.Config;
@@ -159,17 +158,13 @@ internal static class ClusterCommands
         command.Aliases.Add("ls");
         command.SetAction(parse =>
         {
-            using var env = new ClusterHost.Environment(context);
+            using var env = new ClusterHost.HomeServices(context);
             ReconcileCrashed(env.Store);
             var clusters = env.Store.ListClusters();
             if (parse.GetValue(json))
             {
-                WriteJson(context.Out, w =>
-                {
-                    w.WriteStartArray();
-                    foreach (var c in clusters) StatusJson.WriteListEntry(w, c);
-                    w.WriteEndArray();
-                });
+                var entries = clusters.Select(c => ClusterListEntry.From(ClusterSnapshot.FromRecord(c))).ToList();
+                context.Out.WriteLine(JsonSerializer.Serialize(entries, LiveJson.Default.ListClusterListEntry));
                 return ExitCodes.Success;
             }
             if (clusters.Count == 0)
@@ -181,10 +176,9 @@ internal static class ClusterCommands
             foreach (var c in clusters)
             {
                 // Running clusters are asked for their live state (activity); the others are read from the database.
-                using var live = c.State == ClusterState.Running ? LiveSnapshotAsync(c, false, default).GetAwaiter().GetResult().Document : null;
-                using var stored = live is null ? StatusJson.ToDocument(StatusJson.FromRecord(c)) : null;
-                var view = (live ?? stored)!.RootElement;
-                context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {view.GetProperty("state").GetString(),-10} {c.Iteration + "/" + c.MaxIterations,-5} {StatusText.Tokens(view),7} {StatusText.Cost(view),9}  {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Agents.Output.StreamJsonRenderer.OneLine(c.Name, 20),-20} {StatusText.AgentSummary(view)}");
+                var view = (c.State == ClusterState.Running ? LiveSnapshotAsync(c, false, default).GetAwaiter().GetResult().Snapshot : null)
+                    ?? ClusterSnapshot.FromRecord(c);
+                context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {StateNames.Text(view.State),-10} {c.Iteration + "/" + c.MaxIterations,-5} {StatusText.Tokens(view.Usage),7} {StatusText.Cost(view.Usage),9}  {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Agents.Output.StreamJsonRenderer.OneLine(c.Name, 20),-20} {StatusText.AgentSummary(view)}");
             }
             return ExitCodes.Success;
         });
@@ -201,22 +195,21 @@ internal static class ClusterCommands
         var command = new Command("status", "Show a cluster's state and each agent's state and live metrics.") { id, json, history };
         command.SetAction(async (parse, cancel) =>
         {
-            using var env = new ClusterHost.Environment(context);
+            using var env = new ClusterHost.HomeServices(context);
             ReconcileCrashed(env.Store);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             bool withHistory = parse.GetValue(history);
             var snapshot = await LiveSnapshotAsync(record, withHistory, cancel).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
-                if (snapshot.Json is { } live) context.Out.WriteLine(live);
-                else WriteJson(context.Out, w => StatusJson.WriteStatus(w, StatusJson.FromRecord(record), withHistory));
+                // The supervisor's answer is the document (the same record, serialized once, there).
+                context.Out.WriteLine(snapshot.Json
+                    ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory), LiveJson.Default.ClusterSnapshot));
                 return ExitCodes.Success;
             }
-            using var stored = snapshot.Document is null ? StatusJson.ToDocument(StatusJson.FromRecord(record)) : null;
-            if (snapshot.Document is null && record.State == ClusterState.Running)
+            if (snapshot.Snapshot is null && record.State == ClusterState.Running)
                 context.Out.WriteLine("(the supervisor did not answer: showing the stored state, without live metrics)");
-            StatusText.WriteStatus(context.Out, (snapshot.Document ?? stored)!.RootElement, MetricsLine);
-            snapshot.Document?.Dispose();
+            StatusText.WriteStatus(context.Out, snapshot.Snapshot ?? ClusterSnapshot.FromRecord(record), MetricsLine);
             var events = env.Store.ReadEvents(record.Id, last: StatusEvents);
             if (events.Count > 0)
             {
@@ -231,16 +224,17 @@ internal static class ClusterCommands
     /// <summary>How many of the latest recorded events <c>status</c> shows.</summary>
     private const int StatusEvents = 5;
 
-    private static string MetricsLine(JsonElement m)
+    private static string MetricsLine(TreeSample m)
     {
-        double? D(string name) => m.GetProperty(name).ValueKind == JsonValueKind.Number ? m.GetProperty(name).GetDouble() : null;
-        return $"CPU {Format.Percent(D("cpuPercent"), compact: true)}  MEM {Format.MegaBytes(D("memoryMB"), compact: true)}  " +
-               $"NET {(D("netRxBytesPerSec") is { } rx && D("netTxBytesPerSec") is { } tx ? $"↓{Format.Rate(rx, compact: true)} ↑{Format.Rate(tx, compact: true)}" : "-")}";
+        // Rounded as in the JSON document first, so the text and status --json agree.
+        static double? D(double? value, int decimals) => value is { } v && double.IsFinite(v) ? Math.Round(v, decimals) : null;
+        return $"CPU {Format.Percent(D(m.CpuPercent, 1), compact: true)}  MEM {Format.MegaBytes(D(m.MemoryMB, 1), compact: true)}  " +
+               $"NET {(D(m.NetRxBytesPerSec, 0) is { } rx && D(m.NetTxBytesPerSec, 0) is { } tx ? $"↓{Format.Rate(rx, compact: true)} ↑{Format.Rate(tx, compact: true)}" : "-")}";
     }
 
-    private sealed record LiveStatus(string? Json, JsonDocument? Document);
+    private sealed record LiveStatus(string? Json, ClusterSnapshot? Snapshot);
 
-    /// <summary>Asks the cluster's supervisor for its live status; null fields when it does not answer.</summary>
+    /// <summary>Asks the cluster's supervisor for its live snapshot; null fields when it does not answer.</summary>
     private static async Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, bool history, CancellationToken cancel)
     {
         if (record.State != ClusterState.Running || record.SocketPath is null) return new LiveStatus(null, null);
@@ -249,12 +243,11 @@ internal static class ClusterCommands
             var client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
-                var result = await client.RequestAsync("status", history ? w => w.WriteBoolean("history", true) : null, cancel).ConfigureAwait(false);
-                string text = result.GetRawText();
-                return new LiveStatus(text, JsonDocument.Parse(text));
+                var result = await client.RequestAsync(ControlProtocol.Status, history ? w => w.WriteBoolean("history", true) : null, cancel).ConfigureAwait(false);
+                return new LiveStatus(result.GetRawText(), LiveJson.ReadSnapshot(result));
             }
         }
-        catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException)
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
         {
             return new LiveStatus(null, null);
         }
@@ -273,7 +266,7 @@ internal static class ClusterCommands
         live.AddTo(command);
         command.SetAction(async (parse, cancel) =>
         {
-            using var env = new ClusterHost.Environment(context);
+            using var env = new ClusterHost.HomeServices(context);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             string? only = parse.GetValue(agentOption);
             if (only is not null && record.FindAgent(only) is null)
@@ -290,7 +283,7 @@ internal static class ClusterCommands
         var command = new Command(name, description) { id };
         command.SetAction(async (parse, cancel) =>
         {
-            using var env = new ClusterHost.Environment(context);
+            using var env = new ClusterHost.HomeServices(context);
             ReconcileCrashed(env.Store);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             if (record.State != ClusterState.Running)
@@ -300,11 +293,12 @@ internal static class ClusterCommands
             }
             try
             {
-                var client = await ControlClient.ConnectAsync(record.SocketPath!, cancel).ConfigureAwait(false);
+                var client = await ControlClient.ConnectAsync(record.SocketPath ?? throw new ControlUnavailableException("no control socket recorded"), cancel)
+                    .ConfigureAwait(false);
                 await using (client.ConfigureAwait(false))
-                    await client.RequestAsync(kill ? "kill" : "stop", null, cancel).ConfigureAwait(false);
+                    await client.RequestAsync(kill ? ControlProtocol.Kill : ControlProtocol.Stop, null, cancel).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException or ArgumentNullException)
+            catch (Exception e) when (ControlClient.IsUnavailable(e))
             {
                 throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
             }
@@ -338,7 +332,7 @@ internal static class ClusterCommands
         command.Hidden = true;
         command.SetAction(async (parse, _) =>
         {
-            using var env = new ClusterHost.Environment(context);
+            using var env = new ClusterHost.HomeServices(context);
             var printer = new Output.ClusterPrinter(context.Out, false, []);
             try
             {
@@ -359,15 +353,8 @@ internal static class ClusterCommands
         {
         }
 
-        public void OnEvent(string? agentId, string message) => inner.OnEvent(agentId, message);
+        public void OnEvent(ClusterEvent e) => inner.OnEvent(e);
     }
 
     private static void ReconcileCrashed(StateStore store) => store.ReconcileCrashed(ProcessIdentity.IsAlive);
-
-    internal static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer)) write(writer);
-        output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-    }
 }

@@ -12,9 +12,9 @@ namespace Zeroshot.Cli.Commands;
 internal static class ClusterHost
 {
     /// <summary>The state store, settings and provider catalog of this user's ZEROSHOT_HOME.</summary>
-    internal sealed class Environment : IDisposable
+    internal sealed class HomeServices : IDisposable
     {
-        public Environment(CliContext context)
+        public HomeServices(CliContext context)
         {
             Home = context.Home().EnsureCreated();
             Store = StateStore.Open(Home, context.Time);
@@ -34,7 +34,7 @@ internal static class ClusterHost
     /// <summary>Creates the cluster's record and runs it here, or in a detached supervisor.</summary>
     public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, Output.LiveStatusOptions live, CliContext context)
     {
-        using var env = new Environment(context);
+        using var env = new HomeServices(context);
         // Fail before anything starts when a provider's executable is missing.
         foreach (var agent in config.Agents) env.Catalog.Resolve(agent, config.Prompt, 1, null);
 
@@ -44,16 +44,18 @@ internal static class ClusterHost
         {
             var observer = new DeferredObserver();
             ClusterSupervisor? supervisor = null;
+            Output.ClusterPrinter? printer = null;
+            // The footer reads the supervisor's own snapshot object: no copy, no JSON.
             var status = Output.LiveStatus.Start(context, live,
-                _ => Task.FromResult(supervisor is null ? null : StatusDocument(supervisor.Snapshot())),
+                () => supervisor?.Snapshot(),
                 (columns, rows) => supervisor?.ResizeTerminals(columns, rows),
-                line => observer.OnEvent(null, line));
+                line => printer?.Notice(line));
             // Every exit path (completion, Ctrl+C, SIGTERM, SIGHUP, an exception) passes here and restores the terminal.
             await using (status.ConfigureAwait(false))
             {
-                var printer = new Output.ClusterPrinter(status.Out, context.Colors, config.Agents.Select(a => a.Id), lossy: context.Colors);
+                printer = new Output.ClusterPrinter(status.Out, context.Colors, config.Agents.Select(a => a.Id), lossy: context.Colors);
                 observer.Inner = printer;
-                printer.OnEvent(null, $"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
+                printer.Notice($"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
                 try
                 {
                     return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s).ConfigureAwait(false);
@@ -69,7 +71,7 @@ internal static class ClusterHost
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var argv = context.SelfCommand.Concat(["__supervise", id]).ToList();
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             variables[(string)e.Key] = (string?)e.Value ?? "";
         int pid = PtyProcess.SpawnDetached(argv[0], argv, variables, null, logPath);
 
@@ -86,7 +88,7 @@ internal static class ClusterHost
     }
 
     /// <summary>Runs an existing cluster's supervisor in this process until the cluster ends.</summary>
-    public static async Task<int> SuperviseAsync(string id, Environment env, CliContext context, IClusterObserver observer, bool raw = false,
+    public static async Task<int> SuperviseAsync(string id, HomeServices env, CliContext context, IClusterObserver observer, bool raw = false,
         Action<ClusterSupervisor>? onCreated = null)
     {
         var record = env.Store.GetCluster(id) ?? throw new UserErrorException($"no such cluster or task: {id}");
@@ -95,12 +97,13 @@ internal static class ClusterHost
         var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler,
             TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw);
         var fanout = new OutputFanout();
-        var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout), record.StartedAt);
+        var feed = new LiveFeed();
+        var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout, feed), record.StartedAt);
         onCreated?.Invoke(supervisor);
         ControlServer server;
         try
         {
-            server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout));
+            server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout, feed));
         }
         catch (UserErrorException)
         {
@@ -111,7 +114,7 @@ internal static class ClusterHost
         ClusterState state;
         try
         {
-            env.Store.SetSupervisor(id, System.Environment.ProcessId, ProcessIdentity.StartTime(System.Environment.ProcessId) ?? 0, server.SocketPath);
+            env.Store.SetSupervisor(id, Environment.ProcessId, ProcessIdentity.StartTime(Environment.ProcessId) ?? 0, server.SocketPath);
             using var stop = context.Shutdown.Register(supervisor.RequestStop);
             // A second Ctrl+C does not wait for the grace period.
             using var kill = context.ForceKill.Register(supervisor.RequestKill);
@@ -125,6 +128,7 @@ internal static class ClusterHost
         finally
         {
             fanout.CompleteAll();
+            feed.CompleteAll();
             await server.DisposeAsync().ConfigureAwait(false);
         }
         ReportStore(supervisor, context);
@@ -145,14 +149,6 @@ internal static class ClusterHost
         context.Error.WriteLine($"zeroshot: the state database {supervisor.Writer.DatabasePath}: {lost}{failed}last error: {report.LastError ?? "none"}");
     }
 
-    /// <summary>The status document of a live cluster, as the control socket would answer it.</summary>
-    internal static System.Text.Json.JsonDocument StatusDocument(ClusterSnapshot snapshot)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer)) StatusJson.WriteStatus(writer, snapshot);
-        return System.Text.Json.JsonDocument.Parse(buffer.ToArray());
-    }
-
     /// <summary>An observer whose target is set once the output it writes to exists.</summary>
     private sealed class DeferredObserver : IClusterObserver
     {
@@ -160,7 +156,7 @@ internal static class ClusterHost
 
         public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk) => Inner?.OnOutput(agentId, chunk);
 
-        public void OnEvent(string? agentId, string message) => Inner?.OnEvent(agentId, message);
+        public void OnEvent(ClusterEvent e) => Inner?.OnEvent(e);
 
         public void OnLine(string agentId, Agents.Output.DisplayLine line) => Inner?.OnLine(agentId, line);
     }

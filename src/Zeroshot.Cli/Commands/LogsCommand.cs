@@ -3,6 +3,7 @@ using Zeroshot.Agents;
 using Zeroshot.Agents.Control;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
 using Zeroshot.Cli.Output;
 
 namespace Zeroshot.Cli.Commands;
@@ -13,7 +14,7 @@ namespace Zeroshot.Cli.Commands;
 /// </summary>
 internal static class LogsCommand
 {
-    public static async Task<int> RunAsync(ClusterRecord record, ClusterHost.Environment env, List<string> agents, int lines, bool follow,
+    public static async Task<int> RunAsync(ClusterRecord record, ClusterHost.HomeServices env, List<string> agents, int lines, bool follow,
         bool raw, LiveStatusOptions liveOptions, CliContext context, CancellationToken cancel)
     {
         // One agent with --raw: the log byte for byte. Otherwise lines through an interpreter per agent
@@ -26,26 +27,17 @@ internal static class LogsCommand
             {
                 client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException or InvalidDataException)
+            catch (Exception e) when (ControlClient.IsUnavailable(e))
             {
                 // The supervisor is gone (the cluster just ended, or crashed): what is logged is all there is.
             }
         }
-        // Following a live cluster shows its status footer too; raw bytes to a pipe get none.
-        var live = client is null || bytes
+        // Following a live cluster shows its status footer too, drawn from the supervisor's snapshots stream (pushed
+        // once a tick, no polling); raw bytes to a pipe get none.
+        SnapshotFollower? follower = client is null || bytes ? null : await SnapshotFollower.StartAsync(client, cancel).ConfigureAwait(false);
+        var live = follower is null
             ? null
-            : LiveStatus.Start(context, liveOptions, async ct =>
-            {
-                try
-                {
-                    var result = await client.RequestAsync("status", null, ct).ConfigureAwait(false);
-                    return JsonDocument.Parse(result.GetRawText());
-                }
-                catch (Exception e) when (e is ControlUnavailableException or IOException or ControlErrorException)
-                {
-                    return null;
-                }
-            }, null, line => context.Out.WriteLine("zeroshot │ " + line));
+            : LiveStatus.Start(context, liveOptions, () => follower.Latest, null, line => context.Out.WriteLine("zeroshot │ " + line));
         try
         {
             return await RunAsync(record, env, agents, lines, client, bytes, raw, live?.Out ?? context.Out, context, cancel).ConfigureAwait(false);
@@ -53,11 +45,12 @@ internal static class LogsCommand
         finally
         {
             if (live is not null) await live.DisposeAsync().ConfigureAwait(false);
+            if (follower is not null) await follower.DisposeAsync().ConfigureAwait(false);
             if (client is not null) await client.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private static async Task<int> RunAsync(ClusterRecord record, ClusterHost.Environment env, List<string> agents, int lines, ControlClient? client,
+    private static async Task<int> RunAsync(ClusterRecord record, ClusterHost.HomeServices env, List<string> agents, int lines, ControlClient? client,
         bool bytes, bool raw, TextWriter output, CliContext context, CancellationToken cancel)
     {
         var home = env.Home;
@@ -104,14 +97,14 @@ internal static class LogsCommand
                 ControlSubscription subscription;
                 try
                 {
-                    subscription = await client.SubscribeAsync("output", w =>
+                    subscription = await client.SubscribeAsync(ControlProtocol.OutputStream, w =>
                     {
                         w.WriteStartObject();
                         w.WriteString("agent", agent);
                         w.WriteEndObject();
                     }, cancellationToken: cancel).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or ControlErrorException or InvalidDataException)
+                catch (Exception e) when (ControlClient.IsUnavailable(e))
                 {
                     // The cluster ended between our connect and this subscribe: the log is complete.
                     CopyTail(home.AgentLogPath(record.Id, agent), lines, long.MaxValue, b => Emit(agent, b));
@@ -146,7 +139,7 @@ internal static class LogsCommand
                     }
                 }
             }
-            catch (Exception e) when (e is IOException or ControlErrorException or InvalidDataException)
+            catch (Exception e) when (ControlClient.IsUnavailable(e))
             {
                 // The stream ended early (the supervisor exited before its last frames reached us, or we
                 // were too slow): the log has every byte.
@@ -224,5 +217,62 @@ internal static class LogsCommand
             }
         }
         return 0;
+    }
+}
+
+/// <summary>
+/// Follows a supervisor's <c>snapshots</c> stream and keeps the latest snapshot for the footer. A supervisor that does
+/// not offer the stream (protocol version 1), or a stream that ends, leaves the last one (or none) in place.
+/// </summary>
+internal sealed class SnapshotFollower : IAsyncDisposable
+{
+    private readonly ControlSubscription? _subscription;
+    private readonly Task _reader;
+    private ClusterSnapshot? _latest;
+
+    private SnapshotFollower(ControlSubscription? subscription)
+    {
+        _subscription = subscription;
+        _reader = subscription is null ? Task.CompletedTask : ReadAsync(subscription);
+    }
+
+    /// <summary>The newest snapshot received; null before the first.</summary>
+    public ClusterSnapshot? Latest => Volatile.Read(ref _latest);
+
+    /// <summary>Subscribes on <paramref name="client"/>; without the stream, a follower that never has a snapshot.</summary>
+    public static async Task<SnapshotFollower> StartAsync(ControlClient client, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        try
+        {
+            return new SnapshotFollower(await client.SubscribeAsync(ControlProtocol.SnapshotsStream, cancellationToken: cancel).ConfigureAwait(false));
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            return new SnapshotFollower(null);
+        }
+    }
+
+    private async Task ReadAsync(ControlSubscription subscription)
+    {
+        try
+        {
+            await foreach (var frame in subscription.ReadAllAsync().ConfigureAwait(false))
+            {
+                var message = LiveJson.ReadMessage(frame.Span);
+                if (message.Snapshot is { } snapshot) Volatile.Write(ref _latest, snapshot);
+            }
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e) || e is OperationCanceledException)
+        {
+            // The cluster ended or the connection went: the footer keeps the last snapshot until the logs are done.
+        }
+    }
+
+    /// <summary>Unsubscribes and waits for the reader.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_subscription is not null) await _subscription.DisposeAsync().ConfigureAwait(false);
+        await _reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }

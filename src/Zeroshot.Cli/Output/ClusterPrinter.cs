@@ -132,8 +132,14 @@ internal sealed class ClusterPrinter : IClusterObserver
     }
 
 
-    public void OnEvent(string? agentId, string message) =>
-        Enqueue(Format("zeroshot", agentId is null ? message : $"{agentId}: {message}", "2", "2"));
+    /// <summary>The event's lines (<see cref="ClusterEventText"/>), prefixed <c>zeroshot │ </c>.</summary>
+    public void OnEvent(ClusterEvent e)
+    {
+        foreach (var line in ClusterEventText.Lines(e)) Notice(line);
+    }
+
+    /// <summary>A line of Zeroshot's own (not an agent's), prefixed <c>zeroshot │ </c>.</summary>
+    public void Notice(string text) => Enqueue(Format("zeroshot", text, "2", "2"));
 
     private string Format(string who, string text, string prefixSgr, string? textSgr)
     {

@@ -1,7 +1,8 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
+using Zeroshot.Agents.Output;
+using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
 using Zeroshot.Terminal;
 
 namespace Zeroshot.Cli.Output;
@@ -15,13 +16,14 @@ internal sealed record LiveStatusOptions(bool Footer, TimeSpan Refresh, TimeSpan
 /// <summary>
 /// The status shown while a cluster runs: on a terminal, the footer pinned under the scrolling agent
 /// output; elsewhere, a plain status line every <see cref="LiveStatusOptions.StatusInterval"/>.
-/// It renders from the supervisor's status document (its samples), never sampling on its own.
+/// It renders from the supervisor's snapshot (its samples), never sampling on its own: the same object in the
+/// supervisor's process, the latest one of the <c>snapshots</c> stream elsewhere.
 /// All output to the terminal goes through <see cref="Out"/>, so the footer sees every byte.
 /// </summary>
 internal sealed class LiveStatus : IAsyncDisposable
 {
     private readonly FooterRenderer? _renderer;
-    private readonly Func<CancellationToken, Task<JsonDocument?>> _status;
+    private readonly Func<ClusterSnapshot?> _status;
     private readonly Action<int, int>? _onOutputArea;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
@@ -34,7 +36,7 @@ internal sealed class LiveStatus : IAsyncDisposable
     private int _lastOutputRows = -1;
     private volatile bool _disposed;
 
-    private LiveStatus(TextWriter output, FooterRenderer? renderer, Func<CancellationToken, Task<JsonDocument?>> status,
+    private LiveStatus(TextWriter output, FooterRenderer? renderer, Func<ClusterSnapshot?> status,
         Action<int, int>? onOutputArea, Action<string>? plainLine, LiveStatusOptions options, TimeProvider time, int width, int height)
     {
         Out = output;
@@ -65,11 +67,11 @@ internal sealed class LiveStatus : IAsyncDisposable
     public TextWriter Out { get; }
 
     /// <summary>
-    /// Starts the live status. <paramref name="status"/> returns the current status document (the
-    /// shape of <c>status --json</c>), or null when there is none. <paramref name="onOutputArea"/> is
-    /// told the columns and rows left for output whenever they change (the agents' PTY size).
+    /// Starts the live status. <paramref name="status"/> returns the cluster's current snapshot, or null
+    /// when there is none (it must not block). <paramref name="onOutputArea"/> is told the columns and rows
+    /// left for output whenever they change (the agents' PTY size).
     /// </summary>
-    public static LiveStatus Start(CliContext context, LiveStatusOptions options, Func<CancellationToken, Task<JsonDocument?>> status,
+    public static LiveStatus Start(CliContext context, LiveStatusOptions options, Func<ClusterSnapshot?> status,
         Action<int, int>? onOutputArea, Action<string> plainLine)
     {
         var caps = TerminalCapabilities.FromEnvironment(Environment.GetEnvironmentVariable);
@@ -109,23 +111,28 @@ internal sealed class LiveStatus : IAsyncDisposable
         {
             await tick(_stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or KeyNotFoundException or FormatException or JsonException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
         {
             // Next tick tries again.
         }
     }
 
-    private async Task DrawAsync(CancellationToken cancel)
+    private Task DrawAsync(CancellationToken cancel)
     {
-        using var doc = await _status(cancel).ConfigureAwait(false);
-        if (doc is null || _renderer is null) return;
+        Draw();
+        return Task.CompletedTask;
+    }
+
+    private void Draw()
+    {
+        if (_renderer is null || _status() is not { } snapshot) return;
         int width, height;
         lock (_stop)
         {
             width = _width;
             height = _height;
         }
-        _renderer.Draw(FooterView.Render(FooterModelFromStatus(doc.RootElement, _time.GetUtcNow()), width, height));
+        _renderer.Draw(FooterView.Render(FooterModelFrom(snapshot, _time.GetUtcNow()), width, height));
         int rows = _renderer.OutputRows;
         if (rows != _lastOutputRows)
         {
@@ -134,10 +141,10 @@ internal sealed class LiveStatus : IAsyncDisposable
         }
     }
 
-    private async Task PrintPlainAsync(CancellationToken cancel)
+    private Task PrintPlainAsync(CancellationToken cancel)
     {
-        using var doc = await _status(cancel).ConfigureAwait(false);
-        if (doc is not null) _plainLine?.Invoke(PlainStatus.Render(FooterModelFromStatus(doc.RootElement, _time.GetUtcNow())));
+        if (_status() is { } snapshot) _plainLine?.Invoke(PlainStatus.Render(FooterModelFrom(snapshot, _time.GetUtcNow())));
+        return Task.CompletedTask;
     }
 
     private void OnResized()
@@ -163,58 +170,50 @@ internal sealed class LiveStatus : IAsyncDisposable
         _ = Safely(DrawAsync);
     }
 
-    /// <summary>Maps the <c>status --json</c> document to the footer's view model.</summary>
-    internal static FooterModel FooterModelFromStatus(JsonElement status, DateTimeOffset now)
+    /// <summary>
+    /// Maps a cluster's snapshot to the footer's view model. Metrics are rounded as in <c>status --json</c>
+    /// (<see cref="Zeroshot.Metrics.TreeSampleJson"/>), so the footer and the document of one snapshot show the same numbers.
+    /// </summary>
+    internal static FooterModel FooterModelFrom(ClusterSnapshot status, DateTimeOffset now)
     {
-        var agents = new List<FooterAgent>();
-        foreach (var a in status.GetProperty("agents").EnumerateArray())
+        ArgumentNullException.ThrowIfNull(status);
+        var agents = new List<FooterAgent>(status.Agents.Count);
+        foreach (var a in status.Agents)
         {
-            string state = a.GetProperty("state").GetString() ?? "waiting";
-            string? activity = a.TryGetProperty("activity", out var act) ? act.GetString() : null;
-            string? detail = a.TryGetProperty("activityDetail", out var det) ? det.GetString() : null;
-            bool running = state == "running";
-            var (word, kind) = (state, activity) switch
+            bool running = a.State == AgentState.Running;
+            string? detail = a.ActivityDetail;
+            var (word, kind) = (a.State, a.Activity) switch
             {
-                ("running", "tool") => (detail is null ? "tool" : "tool:" + detail, ActivityKind.Tool),
-                ("running", "retrying") => (detail is null ? "retrying" : "retrying " + detail, ActivityKind.Failed),
-                ("running", "model") => ("model", ActivityKind.Model),
-                ("running", "output") => ("output", ActivityKind.Output),
-                ("running", _) => ("quiet", ActivityKind.Quiet),
-                ("completed", _) => ("completed", ActivityKind.Completed),
-                ("failed", _) => ("failed", ActivityKind.Failed),
-                ("stopped", _) => ("stopped", ActivityKind.Stopped),
+                (AgentState.Running, AgentActivity.Tool) => (detail is null ? "tool" : "tool:" + detail, ActivityKind.Tool),
+                (AgentState.Running, AgentActivity.Retrying) => (detail is null ? "retrying" : "retrying " + detail, ActivityKind.Failed),
+                (AgentState.Running, AgentActivity.Model) => ("model", ActivityKind.Model),
+                (AgentState.Running, AgentActivity.Output) => ("output", ActivityKind.Output),
+                (AgentState.Running, _) => ("quiet", ActivityKind.Quiet),
+                (AgentState.Completed, _) => ("completed", ActivityKind.Completed),
+                (AgentState.Failed, _) => ("failed", ActivityKind.Failed),
+                (AgentState.Stopped, _) => ("stopped", ActivityKind.Stopped),
                 _ => ("waiting", ActivityKind.Idle),
             };
-            string model = (a.TryGetProperty("model", out var m1) ? m1.GetString() : null)
-                ?? (a.TryGetProperty("provider", out var p1) ? p1.GetString() : null) ?? "";
-            long tokens = a.TryGetProperty("tokens", out var t) ? t.GetProperty("total").GetInt64() : 0;
-            decimal cost = a.TryGetProperty("costUsd", out var c) ? c.GetDecimal() : 0;
-            bool estimated = a.TryGetProperty("costEstimated", out var e) && e.GetBoolean();
-            TimeSpan? ago = a.TryGetProperty("lastOutputAt", out var lo) && lo.GetString() is { } last
-                ? now - DateTimeOffset.Parse(last, CultureInfo.InvariantCulture)
-                : null;
-            var agent = new FooterAgent(a.GetProperty("id").GetString()!, model, word, running, kind, Tokens: tokens, CostUsd: cost,
-                CostEstimated: estimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago);
-            if (running && a.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.Object)
+            TimeSpan? ago = a.LastOutputAt is { } last ? now - last : null;
+            var agent = new FooterAgent(a.Id, a.Model ?? a.Provider, word, running, kind, Tokens: a.Tokens.Total, CostUsd: a.CostUsd,
+                CostEstimated: a.CostEstimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago);
+            if (running && a.Metrics is { } m)
             {
                 agent = agent with
                 {
-                    CpuPercent = Number(m, "cpuPercent"),
-                    MemoryMB = Number(m, "memoryMB"),
-                    NetRxBytesPerSec = Number(m, "netRxBytesPerSec"),
-                    NetTxBytesPerSec = Number(m, "netTxBytesPerSec"),
+                    CpuPercent = Rounded(m.CpuPercent, 1),
+                    MemoryMB = Rounded(m.MemoryMB, 1),
+                    NetRxBytesPerSec = Rounded(m.NetRxBytesPerSec, 0),
+                    NetTxBytesPerSec = Rounded(m.NetTxBytesPerSec, 0),
                 };
             }
             agents.Add(agent);
         }
-        var started = DateTimeOffset.Parse(status.GetProperty("startedAt").GetString()!, CultureInfo.InvariantCulture);
-        return new FooterModel(status.GetProperty("id").GetString()!, status.GetProperty("state").GetString()!,
-            Math.Max(1, status.GetProperty("iteration").GetInt32()), status.GetProperty("maxIterations").GetInt32(),
-            now - started, agents);
+        return new FooterModel(status.Id, StateNames.Text(status.State), Math.Max(1, status.Iteration), status.MaxIterations,
+            now - status.StartedAt, agents);
     }
 
-    private static double? Number(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+    private static double? Rounded(double? value, int decimals) => value is { } v && double.IsFinite(v) ? Math.Round(v, decimals) : null;
 
     /// <summary>Stops refreshing and leaves the terminal as it was found (full scroll region, cursor visible, footer cleared).</summary>
     public async ValueTask DisposeAsync()

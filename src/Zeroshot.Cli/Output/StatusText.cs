@@ -1,11 +1,14 @@
 using System.Globalization;
-using System.Text.Json;
+using Zeroshot.Agents.Config;
 using Zeroshot.Agents.Output;
+using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
+using Zeroshot.Metrics;
 
 namespace Zeroshot.Cli.Output;
 
 /// <summary>
-/// The text forms of <c>status</c> and <c>list</c>, drawn from the <c>status --json</c> document (live from a
+/// The text forms of <c>status</c> and <c>list</c>, drawn from the cluster's <see cref="ClusterSnapshot"/> (live from a
 /// supervisor, or built from the state database), so both sources read the same: tokens, cost (<c>~</c> when
 /// estimated from the price table rather than reported by the CLI), activity, verdicts and errors.
 /// </summary>
@@ -14,48 +17,49 @@ internal static class StatusText
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>The word for an agent's state and activity: <c>tool:Bash</c>, <c>retrying 529 3/10 in 4s</c>, <c>approved</c>…</summary>
-    public static string Activity(JsonElement agent)
+    public static string Activity(AgentSnapshot agent)
     {
-        string state = agent.Str("state") ?? "waiting";
-        if (state == "running")
+        ArgumentNullException.ThrowIfNull(agent);
+        if (agent.State == AgentState.Running)
         {
-            string? detail = agent.Str("activityDetail");
-            return agent.Str("activity") switch
+            string? detail = agent.ActivityDetail;
+            return agent.Activity switch
             {
-                "tool" => detail is null ? "tool" : "tool:" + detail,
-                "retrying" => detail is null ? "retrying" : "retrying " + detail,
-                "model" => "model",
-                "output" => "output",
+                AgentActivity.Tool => detail is null ? "tool" : "tool:" + detail,
+                AgentActivity.Retrying => detail is null ? "retrying" : "retrying " + detail,
+                AgentActivity.Model => "model",
+                AgentActivity.Output => "output",
                 _ => "quiet",
             };
         }
-        if (agent.Obj("verdict") is { } verdict && agent.Str("role") == "validator")
-            return verdict.Bool("approved") ? "approved" : "rejected";
-        return state;
+        if (agent.Verdict is { } verdict && agent.Role == AgentRole.Validator)
+            return verdict.Approved ? "approved" : "rejected";
+        return StateNames.Text(agent.State);
     }
 
-    /// <summary>"12.4K" tokens of an agent or cluster document.</summary>
-    public static string Tokens(JsonElement e) => OutputFormat.Tokens(e.Obj("tokens")?.Long("total") ?? 0);
+    /// <summary>"12.4K" tokens.</summary>
+    public static string Tokens(UsageTotals usage) => OutputFormat.Tokens(usage.Total);
 
     /// <summary>"$0.12", "~$0.12" when estimated.</summary>
-    public static string Cost(JsonElement e) => OutputFormat.Cost(e.Decimal("costUsd") ?? 0, e.Bool("costEstimated"));
+    public static string Cost(UsageTotals usage) => OutputFormat.Cost(usage.CostUsd, usage.CostEstimated);
 
     /// <summary>Writes the text form of <c>status</c>.</summary>
-    public static void WriteStatus(TextWriter output, JsonElement status, Func<JsonElement, string> metrics)
+    public static void WriteStatus(TextWriter output, ClusterSnapshot status, Func<TreeSample, string> metrics)
     {
         ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(status);
         ArgumentNullException.ThrowIfNull(metrics);
-        var started = status.Str("startedAt") is { } s ? DateTimeOffset.Parse(s, Invariant).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", Invariant) : "?";
-        output.WriteLine($"{status.Str("id")}  {status.Str("kind")} \"{Clean(status.Str("name"))}\"  {status.Str("state")}  " +
-            $"iteration {status.Long("iteration")}/{status.Long("maxIterations")}  started {started}  tokens {Tokens(status)}  cost {Cost(status)}");
-        var rows = new List<(JsonElement Agent, string[] Cells)>();
-        foreach (var agent in status.GetProperty("agents").EnumerateArray())
+        var started = status.StartedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", Invariant);
+        output.WriteLine($"{status.Id}  {StateNames.Text(status.Kind)} \"{Clean(status.Name)}\"  {StateNames.Text(status.State)}  " +
+            $"iteration {status.Iteration.ToString(Invariant)}/{status.MaxIterations.ToString(Invariant)}  started {started}  tokens {Tokens(status.Usage)}  cost {Cost(status.Usage)}");
+        var rows = new List<(AgentSnapshot Agent, string[] Cells)>();
+        foreach (var agent in status.Agents)
         {
-            string model = agent.Str("provider") + (agent.Str("model") is { } m ? "/" + m : "");
-            string state = agent.Str("state") ?? "?";
-            if (state == "failed" && agent.Long("exitCode") is { } code) state += $" ({code.ToString(Invariant)})";
-            rows.Add((agent, [Clean(agent.Str("id")), agent.Str("role") ?? "", Clean(model), state, Clean(Activity(agent)), Tokens(agent), Cost(agent),
-                agent.Obj("metrics") is { } m2 ? metrics(m2) : ""]));
+            string model = agent.Provider + (agent.Model is { } m ? "/" + m : "");
+            string state = StateNames.Text(agent.State);
+            if (agent.State == AgentState.Failed && agent.ExitCode is { } code) state += $" ({code.ToString(Invariant)})";
+            rows.Add((agent, [Clean(agent.Id), StateNames.Text(agent.Role), Clean(model), state, Clean(Activity(agent)), Tokens(agent.Usage), Cost(agent.Usage),
+                agent.Metrics is { } sample ? metrics(sample) : ""]));
         }
         string[] header = ["AGENT", "ROLE", "PROVIDER/MODEL", "STATE", "ACTIVITY", "TOKENS", "COST", "METRICS"];
         var widths = new int[header.Length];
@@ -77,17 +81,16 @@ internal static class StatusText
         bool anyEstimated = false;
         foreach (var (agent, cells) in rows)
         {
-            anyEstimated |= agent.Bool("costEstimated");
+            anyEstimated |= agent.CostEstimated;
             output.WriteLine(Row(cells));
-            if (agent.Obj("verdict") is { } verdict)
+            if (agent.Verdict is { } verdict)
             {
-                output.WriteLine($"      verdict (iteration {verdict.Long("iteration")}): {(verdict.Bool("approved") ? "approved" : "rejected")}" +
-                    (verdict.Str("summary") is { Length: > 0 } summary ? " · " + Clean(summary) : ""));
-                if (verdict.Arr("issues") is { } issues)
-                    foreach (var issue in issues.EnumerateArray())
-                        output.WriteLine("        - " + Clean(issue.GetString()));
+                output.WriteLine($"      verdict (iteration {verdict.Iteration.ToString(Invariant)}): {(verdict.Approved ? "approved" : "rejected")}" +
+                    (verdict.Summary is { Length: > 0 } summary ? " · " + Clean(summary) : ""));
+                foreach (var issue in verdict.Issues)
+                    output.WriteLine("        - " + Clean(issue));
             }
-            if (agent.Str("lastError") is { Length: > 0 } error)
+            if (agent.LastError is { Length: > 0 } error)
                 output.WriteLine("      error: " + Clean(error));
         }
         if (anyEstimated)
@@ -95,12 +98,10 @@ internal static class StatusText
     }
 
     /// <summary>One cluster's agents in a few words: "worker tool:Bash, reviewer approved".</summary>
-    public static string AgentSummary(JsonElement status)
+    public static string AgentSummary(ClusterSnapshot status)
     {
-        var parts = new List<string>();
-        foreach (var agent in status.GetProperty("agents").EnumerateArray())
-            parts.Add($"{Clean(agent.Str("id"))} {Clean(Activity(agent))}");
-        return string.Join(", ", parts);
+        ArgumentNullException.ThrowIfNull(status);
+        return string.Join(", ", status.Agents.Select(agent => $"{Clean(agent.Id)} {Clean(Activity(agent))}"));
     }
 
     /// <summary>One line of text: control characters from agent output never reach the terminal.</summary>

@@ -80,7 +80,7 @@ public sealed class ControlServerTests : IDisposable
             Assert.Equal(_temp.Combine("rt/c1.sock"), server.SocketPath);
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.SocketPath));
             await using var client = await ControlClient.ConnectAsync(server.SocketPath);
-            Assert.Equal((1, "c1", Environment.ProcessId), (client.ProtocolVersion, client.ClusterId, client.ServerPid));
+            Assert.Equal((ControlProtocol.Version, "c1", Environment.ProcessId), (client.ProtocolVersion, client.ClusterId, client.ServerPid));
             Assert.StartsWith("zeroshot ", client.ServerVersion);
 
             var status = await client.RequestAsync(ControlProtocol.Status);

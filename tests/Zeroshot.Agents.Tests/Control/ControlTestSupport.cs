@@ -193,5 +193,26 @@ internal sealed class RawClient : IDisposable
         return messages;
     }
 
+    /// <summary>Reads until <paramref name="count"/> JSON messages arrived (data frames skipped); the connection stays open.</summary>
+    public async Task<List<JsonElement>> ReadMessages(int count)
+    {
+        var pending = new List<byte>();
+        var buffer = new byte[65536];
+        var messages = new List<JsonElement>();
+        using var timeout = new CancellationTokenSource(ControlTestSupport.Deadline);
+        while (messages.Count < count)
+        {
+            int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            if (n == 0) break;
+            pending.AddRange(buffer.AsSpan(0, n).ToArray());
+            var sequence = new ReadOnlySequence<byte>(pending.ToArray());
+            while (FrameReader.TryRead(ref sequence, new FrameLimits(1 << 24, 1 << 24), out var frame))
+                if (frame.Type == FrameType.Json)
+                    messages.Add(JsonDocument.Parse(Encoding.UTF8.GetString(frame.Payload.ToArray())).RootElement.Clone());
+            pending = sequence.ToArray().ToList();
+        }
+        return messages;
+    }
+
     public void Dispose() => _socket.Dispose();
 }

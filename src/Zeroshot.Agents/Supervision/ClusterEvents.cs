@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Zeroshot.Agents.State;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>
+/// Something that happened in a cluster, as it happens: a small closed hierarchy. The foreground printer formats
+/// each into <c>zeroshot │ …</c> lines (<see cref="ClusterEventText"/>); the control socket's <c>snapshots</c> stream
+/// sends them as JSON with a <c>type</c>.
+/// </summary>
+/// <param name="Time">When it happened.</param>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(AgentStartedEvent), "agent-started")]
+[JsonDerivedType(typeof(AgentExitedEvent), "agent-exited")]
+[JsonDerivedType(typeof(IterationStartedEvent), "iteration-started")]
+[JsonDerivedType(typeof(VerdictEvent), "verdict")]
+[JsonDerivedType(typeof(RetryingEvent), "retrying")]
+[JsonDerivedType(typeof(ValidatorRerunEvent), "validator-rerun")]
+[JsonDerivedType(typeof(ValidatorFailedEvent), "validator-failed")]
+[JsonDerivedType(typeof(ErrorEvent), "error")]
+[JsonDerivedType(typeof(StoppingEvent), "stopping")]
+[JsonDerivedType(typeof(ClusterEndedEvent), "cluster-ended")]
+internal abstract record ClusterEvent([property: JsonPropertyOrder(-1)] DateTimeOffset Time);
+
+/// <summary>An agent's process started.</summary>
+/// <param name="Time">When.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="Pid">Its process id.</param>
+internal sealed record AgentStartedEvent(DateTimeOffset Time, string AgentId, int Pid) : ClusterEvent(Time);
+
+/// <summary>An agent's run ended and was judged.</summary>
+/// <param name="Time">When.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="State">Its state after judging (completed, failed, stopped).</param>
+/// <param name="ExitCode">Its exit code, null when a signal killed it.</param>
+/// <param name="Signal">The signal that killed it, else null.</param>
+/// <param name="Verdict">A validator's verdict on this run, else null.</param>
+/// <param name="Error">Why it failed, else null.</param>
+internal sealed record AgentExitedEvent(DateTimeOffset Time, string AgentId, AgentState State, int? ExitCode, int? Signal,
+    VerdictSnapshot? Verdict, string? Error) : ClusterEvent(Time)
+{
+    /// <summary>"exit code 1" or "killed by signal 9".</summary>
+    [JsonIgnore]
+    public string How => Signal is int s
+        ? string.Create(CultureInfo.InvariantCulture, $"killed by signal {s}")
+        : string.Create(CultureInfo.InvariantCulture, $"exit code {ExitCode}");
+}
+
+/// <summary>An iteration started.</summary>
+/// <param name="Time">When.</param>
+/// <param name="Iteration">Its number (1-based).</param>
+/// <param name="MaxIterations">The limit.</param>
+/// <param name="AfterRejection">True when the validators rejected the previous one.</param>
+internal sealed record IterationStartedEvent(DateTimeOffset Time, int Iteration, int MaxIterations, bool AfterRejection) : ClusterEvent(Time);
+
+/// <summary>A validator judged the iteration.</summary>
+/// <param name="Time">When.</param>
+/// <param name="Validator">The validator.</param>
+/// <param name="Approved">Its answer.</param>
+/// <param name="Summary">Its summary.</param>
+/// <param name="Issues">What must change.</param>
+internal sealed record VerdictEvent(DateTimeOffset Time, string Validator, bool Approved, string Summary, IReadOnlyList<string> Issues)
+    : ClusterEvent(Time);
+
+/// <summary>An agent's CLI retries an API request.</summary>
+/// <param name="Time">When it was seen.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="Detail">The retry: "529 3/10 in 4.0s".</param>
+internal sealed record RetryingEvent(DateTimeOffset Time, string AgentId, string Detail) : ClusterEvent(Time);
+
+/// <summary>A validator that failed (without a verdict) runs again in the same iteration.</summary>
+/// <param name="Time">When.</param>
+/// <param name="Validator">The validator.</param>
+/// <param name="Error">Why its run failed.</param>
+/// <param name="Attempt">The re-run's number (1-based).</param>
+/// <param name="MaxAttempts">How many re-runs the cluster allows.</param>
+internal sealed record ValidatorRerunEvent(DateTimeOffset Time, string Validator, string Error, int Attempt, int MaxAttempts) : ClusterEvent(Time);
+
+/// <summary>A validator failed without a verdict and may not run again: the cluster fails.</summary>
+/// <param name="Time">When.</param>
+/// <param name="Validator">The validator.</param>
+/// <param name="Error">Why.</param>
+internal sealed record ValidatorFailedEvent(DateTimeOffset Time, string Validator, string Error) : ClusterEvent(Time);
+
+/// <summary>An error: an agent that could not start, an API error an agent's CLI reported, a file not written.</summary>
+/// <param name="Time">When.</param>
+/// <param name="AgentId">The agent, or null for the cluster.</param>
+/// <param name="Message">What went wrong.</param>
+internal sealed record ErrorEvent(DateTimeOffset Time, string? AgentId, string Message) : ClusterEvent(Time);
+
+/// <summary>The cluster is stopping: SIGTERM to every agent.</summary>
+/// <param name="Time">When.</param>
+internal sealed record StoppingEvent(DateTimeOffset Time) : ClusterEvent(Time);
+
+/// <summary>The cluster ended.</summary>
+/// <param name="Time">When.</param>
+/// <param name="State">Its final state.</param>
+/// <param name="Reason">Why, when not obvious ("rejected in all 3 iterations").</param>
+internal sealed record ClusterEndedEvent(DateTimeOffset Time, ClusterState State, string? Reason = null) : ClusterEvent(Time);
+
+/// <summary>The <c>zeroshot │ …</c> lines of an event, as the foreground printer and the supervisor log show them.</summary>
+internal static class ClusterEventText
+{
+    /// <summary>The lines for <paramref name="e"/> (without the <c>zeroshot │ </c> prefix); none for events shown otherwise.</summary>
+    public static IReadOnlyList<string> Lines(ClusterEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e switch
+        {
+            AgentStartedEvent s => [string.Create(CultureInfo.InvariantCulture, $"{s.AgentId}: started (pid {s.Pid})")],
+            AgentExitedEvent x => [$"{x.AgentId}: {RunOutcome.Describe(x.State, x.How, x.Verdict?.Verdict, x.Error)}"],
+            IterationStartedEvent i => i.AfterRejection
+                ? ["rejected: starting another iteration with the validators' issues", Iteration(i)]
+                : [Iteration(i)],
+            VerdictEvent v => v.Issues.Select(issue => $"{v.Validator}:   issue: {issue}").ToList(),
+            RetryingEvent r => [$"{r.AgentId}: retrying {r.Detail}"],
+            ValidatorRerunEvent v => [string.Create(CultureInfo.InvariantCulture,
+                $"{v.Validator}: failed ({v.Error}): running it again ({v.Attempt}/{v.MaxAttempts})")],
+            ValidatorFailedEvent f => [$"validator {f.Validator} failed: {f.Error}"],
+            ErrorEvent err => [err.AgentId is null ? err.Message : $"{err.AgentId}: {err.Message}"],
+            StoppingEvent => ["stopping: SIGTERM to every agent"],
+            ClusterEndedEvent c => c.Reason is null ? [$"cluster {StateNames.Text(c.State)}"] : [c.Reason, $"cluster {StateNames.Text(c.State)}"],
+            _ => [],
+        };
+
+        static string Iteration(IterationStartedEvent i) => string.Create(CultureInfo.InvariantCulture, $"iteration {i.Iteration}/{i.MaxIterations}");
+    }
+}

@@ -1,0 +1,278 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Output;
+using Zeroshot.Agents.State;
+using Zeroshot.Metrics;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>
+/// The source-generated JSON of the live model (no reflection: AOT-clean). camelCase names, every field present
+/// (null when unknown) unless marked otherwise, enums as their lower-case words, times as ISO 8601 UTC with
+/// milliseconds, metrics as in <c>zeroshot metrics --json</c>. The documents of <c>status --json</c>,
+/// <c>list --json</c> and the control socket's <c>status</c> and <c>snapshots</c>.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    Converters =
+    [
+        typeof(IsoTimeConverter), typeof(TreeSampleConverter), typeof(ClusterStateConverter), typeof(AgentStateConverter),
+        typeof(ClusterKindConverter), typeof(AgentRoleConverter), typeof(AgentActivityConverter),
+    ])]
+[JsonSerializable(typeof(ClusterSnapshot))]
+[JsonSerializable(typeof(List<ClusterListEntry>))]
+[JsonSerializable(typeof(LiveMessage))]
+[JsonSerializable(typeof(ClusterEvent))]
+internal sealed partial class LiveJson : JsonSerializerContext
+{
+    /// <summary>The UTF-8 JSON of <paramref name="snapshot"/>.</summary>
+    public static byte[] ToUtf8(ClusterSnapshot snapshot) => JsonSerializer.SerializeToUtf8Bytes(snapshot, Default.ClusterSnapshot);
+
+    /// <summary>Reads a snapshot (a <c>status</c> answer); <see cref="JsonException"/> when it is not one.</summary>
+    public static ClusterSnapshot ReadSnapshot(JsonElement element) =>
+        element.Deserialize(Default.ClusterSnapshot) ?? throw new JsonException("null status document");
+
+    /// <summary>Reads one frame of the <c>snapshots</c> stream; <see cref="JsonException"/> when it is not one.</summary>
+    public static LiveMessage ReadMessage(ReadOnlySpan<byte> utf8) =>
+        JsonSerializer.Deserialize(utf8, Default.LiveMessage) ?? throw new JsonException("null stream message");
+}
+
+/// <summary>ISO 8601 UTC with milliseconds (<c>2026-12-02T08:15:20.123Z</c>), as everywhere in Zeroshot's JSON.</summary>
+internal sealed class IsoTimeConverter : JsonConverter<DateTimeOffset>
+{
+    /// <inheritdoc/>
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TryGetDateTimeOffset(out var value) ? value : throw new JsonException("expected an ISO 8601 time");
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        Span<byte> text = stackalloc byte[TreeSampleJson.IsoLength];
+        writer.WriteStringValue(TreeSampleJson.FormatIso(value, text));
+    }
+}
+
+/// <summary>A <see cref="TreeSample"/> as the object of <c>zeroshot metrics --json</c> (<see cref="TreeSampleJson"/>).</summary>
+internal sealed class TreeSampleConverter : JsonConverter<TreeSample>
+{
+    /// <inheritdoc/>
+    public override TreeSample Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException("expected a metrics object");
+        DateTimeOffset timestamp = default;
+        int pid = 0;
+        bool exists = false;
+        char? state = null;
+        double? cpu = null, memory = null, ioRead = null, ioWrite = null, readChars = null, writeChars = null, rx = null, tx = null;
+        NetworkState? network = null;
+        int? children = null, threads = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName) throw new JsonException("expected a property");
+            string name = reader.GetString()!;
+            reader.Read();
+            bool isNull = reader.TokenType == JsonTokenType.Null;
+            switch (name)
+            {
+                case "timestamp": timestamp = isNull ? default : reader.GetDateTimeOffset(); break;
+                case "pid": pid = reader.GetInt32(); break;
+                case "exists": exists = reader.GetBoolean(); break;
+                case "state": state = isNull ? null : reader.GetString() is { Length: > 0 } s ? s[0] : null; break;
+                case "cpuPercent": cpu = Double(ref reader); break;
+                case "memoryMB": memory = Double(ref reader); break;
+                case "ioReadBytesPerSec": ioRead = Double(ref reader); break;
+                case "ioWriteBytesPerSec": ioWrite = Double(ref reader); break;
+                case "readCharsPerSec": readChars = Double(ref reader); break;
+                case "writeCharsPerSec": writeChars = Double(ref reader); break;
+                case "netRxBytesPerSec": rx = Double(ref reader); break;
+                case "netTxBytesPerSec": tx = Double(ref reader); break;
+                case "childCount": children = isNull ? null : reader.GetInt32(); break;
+                case "threads": threads = isNull ? null : reader.GetInt32(); break;
+                case "networkState":
+                    network = isNull ? null : ReadNetwork(ref reader);
+                    break;
+                default: reader.Skip(); break;
+            }
+        }
+        return new TreeSample
+        {
+            Timestamp = timestamp, Pid = pid, Exists = exists, State = state, CpuPercent = cpu, MemoryMB = memory,
+            IoReadBytesPerSec = ioRead, IoWriteBytesPerSec = ioWrite, ReadCharsPerSec = readChars, WriteCharsPerSec = writeChars,
+            NetRxBytesPerSec = rx, NetTxBytesPerSec = tx, NetworkState = network, ChildCount = children, Threads = threads,
+        };
+    }
+
+    private static double? Double(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.Null ? null : reader.GetDouble();
+
+    private static NetworkState ReadNetwork(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException("expected a networkState object");
+        int established = 0;
+        long send = 0, receive = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            string name = reader.GetString()!;
+            reader.Read();
+            switch (name)
+            {
+                case "established": established = reader.GetInt32(); break;
+                case "sendQueueBytes": send = reader.GetInt64(); break;
+                case "recvQueueBytes": receive = reader.GetInt64(); break;
+                default: reader.Skip(); break;
+            }
+        }
+        return new NetworkState(established, send, receive);
+    }
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, TreeSample value, JsonSerializerOptions options) => TreeSampleJson.Write(writer, value);
+}
+
+/// <summary>An enum as its lower-case word (the names of the state database and the CLI).</summary>
+/// <typeparam name="T">The enum.</typeparam>
+internal abstract class WordEnumConverter<T> : JsonConverter<T>
+    where T : struct, Enum
+{
+    // The words, encoded once (small enums: indexed by value).
+    private readonly JsonEncodedText[] _encoded;
+
+    /// <summary>Encodes every value's word once.</summary>
+    protected WordEnumConverter(Func<T, string> word)
+    {
+        ArgumentNullException.ThrowIfNull(word);
+        var values = Enum.GetValues<T>();
+        _encoded = new JsonEncodedText[values.Max(v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)) + 1];
+        foreach (var value in values) _encoded[Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture)] = JsonEncodedText.Encode(word(value));
+    }
+
+    /// <summary>The value of <paramref name="word"/>; throws <see cref="InvalidDataException"/> for an unknown one.</summary>
+    protected abstract T Parse(string word);
+
+    /// <inheritdoc/>
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String) throw new JsonException($"expected a {typeof(T).Name} word");
+        try
+        {
+            return Parse(reader.GetString()!);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStringValue(_encoded[System.Runtime.CompilerServices.Unsafe.As<T, int>(ref value)]);
+    }
+}
+
+/// <summary>running, completed, failed, stopped, crashed.</summary>
+internal sealed class ClusterStateConverter : WordEnumConverter<ClusterState>
+{
+    /// <summary>The converter.</summary>
+    public ClusterStateConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override ClusterState Parse(string word) => StateNames.ParseClusterState(word);
+}
+
+/// <summary>waiting, running, completed, failed, stopped.</summary>
+internal sealed class AgentStateConverter : WordEnumConverter<AgentState>
+{
+    /// <summary>The converter.</summary>
+    public AgentStateConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override AgentState Parse(string word) => StateNames.ParseAgentState(word);
+}
+
+/// <summary>cluster, task.</summary>
+internal sealed class ClusterKindConverter : WordEnumConverter<ClusterKind>
+{
+    /// <summary>The converter.</summary>
+    public ClusterKindConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override ClusterKind Parse(string word) => StateNames.ParseKind(word);
+}
+
+/// <summary>worker, validator.</summary>
+internal sealed class AgentRoleConverter : WordEnumConverter<AgentRole>
+{
+    /// <summary>The converter.</summary>
+    public AgentRoleConverter()
+        : base(value => StateNames.Text(value))
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override AgentRole Parse(string word) => StateNames.ParseRole(word);
+}
+
+/// <summary>quiet, output, model, tool, retrying.</summary>
+internal sealed class AgentActivityConverter : WordEnumConverter<AgentActivity>
+{
+    /// <summary>The converter.</summary>
+    public AgentActivityConverter()
+        : base(value => value.ToJsonName())
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override AgentActivity Parse(string word) => word switch
+    {
+        "quiet" => AgentActivity.Quiet,
+        "output" => AgentActivity.Output,
+        "model" => AgentActivity.Model,
+        "tool" => AgentActivity.Tool,
+        "retrying" => AgentActivity.Retrying,
+        _ => throw new InvalidDataException($"unknown activity '{word}'"),
+    };
+}
+
+/// <summary>Serializes live messages into one reused buffer (one writer thread at a time: callers lock).</summary>
+internal sealed class LiveMessageWriter
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
+    private readonly Utf8JsonWriter _writer;
+
+    /// <summary>A writer with an empty buffer.</summary>
+    // The serializer writes well-formed JSON by construction: the writer need not check each token again.
+    public LiveMessageWriter() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+    /// <summary>The UTF-8 JSON of <paramref name="message"/>, valid until the next call.</summary>
+    public ReadOnlySpan<byte> Write(LiveMessage message)
+    {
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        JsonSerializer.Serialize(_writer, message, LiveJson.Default.LiveMessage);
+        _writer.Flush();
+        return _buffer.WrittenSpan;
+    }
+
+    /// <summary>The UTF-8 JSON of <paramref name="snapshot"/>, valid until the next call.</summary>
+    public ReadOnlySpan<byte> Write(ClusterSnapshot snapshot)
+    {
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        JsonSerializer.Serialize(_writer, snapshot, LiveJson.Default.ClusterSnapshot);
+        _writer.Flush();
+        return _buffer.WrittenSpan;
+    }
+}

@@ -1,0 +1,189 @@
+using System.Text.Json.Serialization;
+using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Output;
+using Zeroshot.Agents.State;
+using Zeroshot.Metrics;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>A validator's verdict on one iteration: <c>{approved, summary, issues, iteration}</c>.</summary>
+/// <param name="Approved">True when the validator accepted the work.</param>
+/// <param name="Summary">Its summary (may be empty).</param>
+/// <param name="Issues">What must change.</param>
+/// <param name="Iteration">The iteration it judged.</param>
+internal sealed record VerdictSnapshot(bool Approved, string Summary, IReadOnlyList<string> Issues, int Iteration)
+{
+    /// <summary>The verdict of <paramref name="iteration"/>.</summary>
+    public static VerdictSnapshot From(Verdict verdict, int iteration) => new(verdict.Approved, verdict.Summary, verdict.Issues, iteration);
+
+    /// <summary>The verdict itself, without the iteration.</summary>
+    [JsonIgnore]
+    public Verdict Verdict => new(Approved, Summary, Issues);
+}
+
+/// <summary>
+/// One agent in the live model: what <c>status --json</c> shows of it, what the footer and the text views draw.
+/// Immutable; built once per tick by the supervisor (or from the state database for a cluster without one).
+/// </summary>
+/// <param name="Id">Agent id.</param>
+/// <param name="Role">Worker or validator.</param>
+/// <param name="Provider">Provider name, or "command".</param>
+/// <param name="Model">The model its CLI named, else the configured one; null when unknown.</param>
+/// <param name="State">Lifecycle state in the current iteration.</param>
+/// <param name="Pid">Its process id while running, else null.</param>
+/// <param name="Iteration">The iteration it belongs to.</param>
+/// <param name="ExitCode">Exit code of its last run.</param>
+/// <param name="LastOutputAt">When it last wrote output.</param>
+/// <param name="Activity">What it is doing while running, else null.</param>
+/// <param name="ActivityDetail">The tool name, or the retry ("529 3/10 in 4s").</param>
+/// <param name="Tokens">Tokens of all its runs so far.</param>
+/// <param name="CostUsd">Cost of all its runs so far.</param>
+/// <param name="CostEstimated">Whether any of the cost comes from the price table.</param>
+/// <param name="Verdict">A validator's latest verdict.</param>
+/// <param name="LastError">Why its last run failed, or the current run's last API error.</param>
+/// <param name="Metrics">The latest sample of its process tree while running, else null.</param>
+internal sealed record AgentSnapshot(
+    string Id,
+    AgentRole Role,
+    string Provider,
+    string? Model,
+    AgentState State,
+    int? Pid,
+    int Iteration,
+    int? ExitCode,
+    DateTimeOffset? LastOutputAt,
+    AgentActivity? Activity,
+    string? ActivityDetail,
+    TokenCounts Tokens,
+    decimal CostUsd,
+    bool CostEstimated,
+    VerdictSnapshot? Verdict,
+    string? LastError,
+    TreeSample? Metrics)
+{
+    /// <summary>The last samples of its process tree, only for a reader that asked (<c>status --json --history</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<TreeSample>? History { get; init; }
+
+    /// <summary>Tokens and cost together.</summary>
+    [JsonIgnore]
+    public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
+}
+
+/// <summary>
+/// A cluster in the live model, one shape for every view: the supervisor's per-tick snapshot (shared in-process by
+/// reference), the control socket's <c>status</c> answer and <c>snapshots</c> stream, <c>status --json</c>, the
+/// footer and the text of <c>status</c> and <c>list</c>. A cluster without a supervisor maps from its
+/// <see cref="ClusterRecord"/> (<see cref="FromRecord"/>).
+/// </summary>
+/// <param name="Id">Cluster id.</param>
+/// <param name="Kind">Cluster or task.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="State">Lifecycle state.</param>
+/// <param name="Iteration">Current iteration.</param>
+/// <param name="MaxIterations">Iteration limit.</param>
+/// <param name="StartedAt">When it started.</param>
+/// <param name="Tokens">Tokens of every agent together.</param>
+/// <param name="CostUsd">Cost of every agent together.</param>
+/// <param name="CostEstimated">Whether any of the cost is estimated.</param>
+/// <param name="Agents">Agents in cluster-file order.</param>
+internal sealed record ClusterSnapshot(
+    string Id,
+    ClusterKind Kind,
+    string Name,
+    ClusterState State,
+    int Iteration,
+    int MaxIterations,
+    DateTimeOffset StartedAt,
+    TokenCounts Tokens,
+    decimal CostUsd,
+    bool CostEstimated,
+    IReadOnlyList<AgentSnapshot> Agents)
+{
+    /// <summary>Tokens and cost of every agent together.</summary>
+    [JsonIgnore]
+    public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
+
+    /// <summary>A snapshot whose totals are the sum of <paramref name="agents"/>.</summary>
+    public static ClusterSnapshot Create(string id, ClusterKind kind, string name, ClusterState state, int iteration, int maxIterations,
+        DateTimeOffset startedAt, IReadOnlyList<AgentSnapshot> agents)
+    {
+        ArgumentNullException.ThrowIfNull(agents);
+        var sum = UsageTotals.Zero;
+        for (int i = 0; i < agents.Count; i++) sum += agents[i].Usage;
+        return new ClusterSnapshot(id, kind, name, state, iteration, maxIterations, startedAt, sum.Tokens, sum.CostUsd, sum.CostEstimated, agents);
+    }
+
+    /// <summary>A cluster from its database record alone (no live metrics or activity); <paramref name="history"/> adds
+    /// an empty history to each agent (there are no samples without a supervisor).</summary>
+    public static ClusterSnapshot FromRecord(ClusterRecord record, bool history = false)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var agents = new AgentSnapshot[record.Agents.Count];
+        for (int i = 0; i < agents.Length; i++)
+        {
+            var a = record.Agents[i];
+            agents[i] = new AgentSnapshot(a.AgentId, a.Role, a.Provider, a.SeenModel ?? a.Model, a.State, a.State == AgentState.Running ? a.Pid : null,
+                a.Iteration, a.ExitCode, a.LastOutputAt, null, null, a.Usage.Tokens, a.Usage.CostUsd, a.Usage.CostEstimated,
+                a.Verdict is { } v ? VerdictSnapshot.From(v.Verdict, v.Iteration) : null, a.LastError, null)
+            {
+                History = history ? [] : null,
+            };
+        }
+        return Create(record.Id, record.Kind, record.Name, record.State, record.Iteration, record.MaxIterations, record.StartedAt, agents);
+    }
+}
+
+/// <summary>One entry of <c>list --json</c>: <c>{id, kind, name, state, agents: [{id, role, state, verdict?}], startedAt,
+/// tokens: {total}, costUsd, costEstimated}</c>.</summary>
+/// <param name="Id">Cluster id.</param>
+/// <param name="Kind">Cluster or task.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="State">Lifecycle state.</param>
+/// <param name="Agents">Its agents, briefly.</param>
+/// <param name="StartedAt">When it started.</param>
+/// <param name="Tokens">Total tokens.</param>
+/// <param name="CostUsd">Total cost.</param>
+/// <param name="CostEstimated">Whether any of the cost is estimated.</param>
+internal sealed record ClusterListEntry(
+    string Id,
+    ClusterKind Kind,
+    string Name,
+    ClusterState State,
+    IReadOnlyList<AgentListEntry> Agents,
+    DateTimeOffset StartedAt,
+    TokenTotal Tokens,
+    decimal CostUsd,
+    bool CostEstimated)
+{
+    /// <summary>The list entry of a cluster.</summary>
+    public static ClusterListEntry From(ClusterSnapshot cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        return new ClusterListEntry(cluster.Id, cluster.Kind, cluster.Name, cluster.State,
+            cluster.Agents.Select(a => new AgentListEntry(a.Id, a.Role, a.State, a.Verdict)).ToList(),
+            cluster.StartedAt, new TokenTotal(cluster.Tokens.Total), cluster.CostUsd, cluster.CostEstimated);
+    }
+}
+
+/// <summary>An agent in <c>list --json</c>.</summary>
+/// <param name="Id">Agent id.</param>
+/// <param name="Role">Worker or validator.</param>
+/// <param name="State">Lifecycle state.</param>
+/// <param name="Verdict">A validator's latest verdict (absent when none).</param>
+internal sealed record AgentListEntry(
+    string Id,
+    AgentRole Role,
+    AgentState State,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] VerdictSnapshot? Verdict);
+
+/// <summary><c>{"total": N}</c>.</summary>
+/// <param name="Total">All tokens.</param>
+internal readonly record struct TokenTotal(long Total);
+
+/// <summary>One data frame of the control socket's <c>snapshots</c> stream: a snapshot or an event.</summary>
+/// <param name="Snapshot">The cluster at this tick.</param>
+/// <param name="Event">Something that happened.</param>
+internal sealed record LiveMessage(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClusterSnapshot? Snapshot,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClusterEvent? Event);
