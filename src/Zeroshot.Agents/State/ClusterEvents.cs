@@ -124,18 +124,18 @@ internal static class ClusterEvents
                 case AgentStarted:
                     return $"started (pid {N("pid")}, iteration {N("iteration")})";
                 case AgentExited:
-                    {
-                        var text = $"{S("state")} (exit code {N("exitCode")})";
-                        return S("error") is { Length: > 0 } error ? $"{text} · {error}" : text;
-                    }
+                {
+                    var text = $"{S("state")} (exit code {N("exitCode")})";
+                    return S("error") is { Length: > 0 } error ? $"{text} · {error}" : text;
+                }
                 case VerdictGiven:
-                    {
-                        int issues = f.TryGetProperty("issues", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
-                        var sb = new StringBuilder(B("approved") ? "approved" : "rejected");
-                        if (issues > 0) sb.Append(CultureInfo.InvariantCulture, $" ({issues} issue{(issues == 1 ? "" : "s")})");
-                        if (S("summary") is { Length: > 0 } summary) sb.Append(": ").Append(summary);
-                        return sb.ToString();
-                    }
+                {
+                    int issues = f.TryGetProperty("issues", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
+                    var sb = new StringBuilder(B("approved") ? "approved" : "rejected");
+                    if (issues > 0) sb.Append(CultureInfo.InvariantCulture, $" ({issues} issue{(issues == 1 ? "" : "s")})");
+                    if (S("summary") is { Length: > 0 } summary) sb.Append(": ").Append(summary);
+                    return sb.ToString();
+                }
                 case ValidatorRetry:
                     return $"failed ({(S("error") is { Length: > 0 } why ? why : "no verdict")}): running it again ({N("retry")}/{N("of")})";
                 case StopRequested:

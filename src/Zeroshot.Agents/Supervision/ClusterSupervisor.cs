@@ -389,15 +389,15 @@ internal sealed class ClusterSupervisor
                         if (!Start(Agent(start.AgentId))) failedToStart.Add(start.AgentId);
                         break;
                     case RetryValidatorCommand retry:
-                        {
-                            var agent = Agent(retry.AgentId);
-                            agent.Retries = retry.Retry;
-                            Notify(new ValidatorRerunEvent(Now, agent.Id, agent.LastError ?? "no verdict", retry.Retry, retry.Of));
-                            lock (_snapshotGate) agent.State = AgentState.Waiting;
-                            _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
-                            Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, retry.Retry, retry.Of, agent.LastError));
-                            break;
-                        }
+                    {
+                        var agent = Agent(retry.AgentId);
+                        agent.Retries = retry.Retry;
+                        Notify(new ValidatorRerunEvent(Now, agent.Id, agent.LastError ?? "no verdict", retry.Retry, retry.Of));
+                        lock (_snapshotGate) agent.State = AgentState.Waiting;
+                        _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
+                        Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, retry.Retry, retry.Of, agent.LastError));
+                        break;
+                    }
                     case StopAllCommand stop:
                         StopAll(stop.Kill);
                         break;
