@@ -79,6 +79,8 @@ internal sealed class ClusterSupervisor
     private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _snapshotGate = new();
     private readonly StoreWriter _writer;
+    private readonly AgentLauncher _launcher;
+    private readonly SamplerLoop _sampling;
     private readonly object _publishGate = new();
     private readonly SnapshotBuilder _builder;
     private ClusterSnapshot? _latest;
@@ -102,6 +104,8 @@ internal sealed class ClusterSupervisor
         _observer = observer;
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
         _builder = new SnapshotBuilder(_agents.Count);
+        _launcher = new AgentLauncher(clusterId, services, observer);
+        _sampling = new SamplerLoop(services);
         _columns = services.TerminalColumns;
         _rows = services.TerminalRows;
         _writer = new StoreWriter(services.Store, services.Time);
@@ -434,94 +438,25 @@ internal sealed class ClusterSupervisor
 
     private bool Start(AgentRuntime agent)
     {
-        var config = agent.Config;
-        var clusterPrompt = _config.Prompt;
-        if (config.Role == AgentRole.Worker && _feedbackText is not null)
-            clusterPrompt = string.IsNullOrWhiteSpace(clusterPrompt) ? _feedbackText : clusterPrompt.TrimEnd() + "\n\n" + _feedbackText;
-        // A provider validator is asked for the verdict the supervisor reads; a command validator answers by exit code.
-        if (config.Role == AgentRole.Validator && config.Provider is not null)
-            config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
-        var resolved = _services.Catalog.Resolve(config, clusterPrompt, _iteration, _clusterId,
-            config.Role == AgentRole.Validator && config.Provider is not null ? VerdictSchemaFile() : null);
-        var environment = ProcessEnvironment.Snapshot();
-        foreach (var (key, value) in resolved.Environment) environment[key] = value;
-        environment.TryAdd("TERM", "xterm-256color");
-        if (_feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = _feedbackFile;
-        // Codex prints no model: the one it will use is in its own config file unless the agent names one.
-        string? fallbackModel = config.Model;
-        if (fallbackModel is null && config.Provider == ProviderCatalog.Codex)
-            fallbackModel = CodexConfigFile.ReadModel(CodexConfigFile.PathFor(environment)) ?? ProviderCatalog.CodexDefaultModel;
-
-        PtyProcess process;
+        LaunchedAgent launched;
         try
         {
-            process = PtyProcess.Start(new PtyStartInfo
-            {
-                FileName = resolved.Executable,
-                Arguments = resolved.Argv.Skip(1).ToList(),
-                Environment = environment,
-                WorkingDirectory = resolved.WorkingDirectory,
-                Columns = Volatile.Read(ref _columns),
-                Rows = Volatile.Read(ref _rows),
-            });
+            launched = _launcher.Launch(agent.Config, _config.Prompt, _iteration, _feedbackText, _feedbackFile, VerdictSchemaFile,
+                Volatile.Read(ref _columns), Volatile.Read(ref _rows));
         }
-        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        catch (LaunchFailedException e)
         {
-            Notify(new ErrorEvent(Now, agent.Id, $"could not start: {e.Message}"));
+            Notify(new ErrorEvent(Now, agent.Id, e.Message));
             lock (_snapshotGate)
             {
                 agent.State = AgentState.Failed;
                 agent.ExitCode = 127;
             }
             _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
-            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, $"could not start: {e.Message}"));
+            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, e.Message));
             return false;
         }
-
-        long startTime = ProcessIdentity.StartTime(process.Pid) ?? 0;
-        var logPath = _services.Home.AgentLogPath(_clusterId, agent.Id);
-        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-        var interpreter = new AgentOutputInterpreter(line => _observer.OnLine(agent.Id, line), new AgentOutputOptions
-        {
-            Raw = _services.RawOutput,
-            PriceFor = _services.PriceFor,
-            Model = fallbackModel,
-            TimeProvider = _services.Time,
-            Provider = config.Provider,
-        });
-        // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
-        AgentOutputPump pump;
-        try
-        {
-            pump = AgentOutputPump.Start(process, logPath, _services.Time, displayCapacity: 0, onLogged: chunk =>
-            {
-                // Nothing downstream of the log may stop the pump: a stopped pump stops the agent
-                // (its terminal fills up) and loses its output.
-                try
-                {
-                    _observer.OnOutput(agent.Id, chunk);
-                    interpreter.Feed(chunk.Span);
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // The display is gone, or a follower went away mid-write; the log has the bytes.
-                }
-            });
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The log cannot be opened: the agent must not run unlogged.
-            process.Dispose();
-            Notify(new ErrorEvent(Now, agent.Id, $"could not open its log {logPath}: {e.Message}"));
-            lock (_snapshotGate)
-            {
-                agent.State = AgentState.Failed;
-                agent.ExitCode = 127;
-            }
-            _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
-            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, $"could not open its log {logPath}: {e.Message}"));
-            return false;
-        }
+        var (process, pump, interpreter, startTime, fallbackModel) = launched;
         lock (_snapshotGate)
         {
             agent.Interpreter = interpreter;
@@ -618,34 +553,29 @@ internal sealed class ClusterSupervisor
         }
     }
 
-    private async Task SampleLoopAsync(CancellationToken cancel)
+    /// <summary>The sampler loop with this supervisor's agents: the running ones are sampled, their samples applied,
+    /// their live figures queued to the store, and the snapshot published.</summary>
+    private Task SampleLoopAsync(CancellationToken cancel)
     {
-        // The sampler directly, not a history per pid: each agent keeps one history across its runs
-        // (AgentRuntime.History), and an engine would keep a second, per-pid copy nobody reads.
-        using var sampler = _services.CreateSampler(new SamplerOptions());
-        var samples = new List<TreeSample>();
-        using var timer = new PeriodicTimer(_services.SampleInterval, _services.Time);
-        var pids = new List<int>();
         var owners = new List<AgentRuntime>();
-        do
-        {
-            pids.Clear();
-            owners.Clear();
-            lock (_snapshotGate)
+        return _sampling.RunAsync(
+            collect: pids =>
             {
-                foreach (var agent in _agents)
+                owners.Clear();
+                lock (_snapshotGate)
                 {
-                    if (agent.State == AgentState.Running && agent.Pid is int pid)
+                    foreach (var agent in _agents)
                     {
-                        pids.Add(pid);
-                        owners.Add(agent);
+                        if (agent.State == AgentState.Running && agent.Pid is int pid)
+                        {
+                            pids.Add(pid);
+                            owners.Add(agent);
+                        }
                     }
                 }
-            }
-            try
+            },
+            apply: samples =>
             {
-                samples.Clear();
-                sampler.Sample(pids, samples);
                 lock (_snapshotGate)
                 {
                     for (int i = 0; i < samples.Count; i++)
@@ -672,19 +602,13 @@ internal sealed class ClusterSupervisor
                         agent.StoredUsage = usage;
                     }
                 }
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException)
-            {
-                // One failed tick blanks one tick; the next one tries again.
-                SampleFailures++;
-            }
-            Publish();
-        }
-        while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false));
+            },
+            afterTick: () => Publish(),
+            cancel);
     }
 
     /// <summary>Sampling ticks that failed (metrics), for diagnostics.</summary>
-    public long SampleFailures { get; private set; }
+    public long SampleFailures => _sampling.Failures;
 
     /// <summary>
     /// The cluster now: the snapshot built at the last sampling tick or event, the same object for every reader in

@@ -1,0 +1,109 @@
+using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Output;
+using Zeroshot.Agents.Pty;
+using Zeroshot.Metrics;
+
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>One started run of an agent: its terminal, the pump that logs every byte, the interpreter reading it.</summary>
+/// <param name="Process">The agent on its PTY.</param>
+/// <param name="Pump">Logs the output, then hands it to the observers and the interpreter.</param>
+/// <param name="Interpreter">Tokens, cost, activity, verdict of this run.</param>
+/// <param name="StartTime">The pid's start time in clock ticks (its identity with the pid).</param>
+/// <param name="FallbackModel">The model to show and price by until the CLI names one (Codex's config file).</param>
+internal sealed record LaunchedAgent(PtyProcess Process, AgentOutputPump Pump, AgentOutputInterpreter Interpreter, long StartTime, string? FallbackModel);
+
+/// <summary>Why an agent could not be launched, in one line (the supervisor records it as the agent's failure).</summary>
+internal sealed class LaunchFailedException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Starts one run of an agent: its prompt (the validators' feedback for a worker, the verdict request for a
+/// provider validator), its command line and environment, its PTY, its log and the interpreter of its output.
+/// It holds no cluster state and writes no record: the supervisor decides when to launch and records what happened.
+/// </summary>
+internal sealed class AgentLauncher(string clusterId, SupervisorServices services, IClusterObserver observer)
+{
+    /// <summary>
+    /// Launches <paramref name="agent"/> for <paramref name="iteration"/>. <paramref name="feedbackText"/> and
+    /// <paramref name="feedbackFile"/> carry the last rejection (null in the first iteration);
+    /// <paramref name="verdictSchemaFile"/> is asked for only for provider validators.
+    /// </summary>
+    /// <exception cref="LaunchFailedException">The process or its log could not be started (nothing is left running).</exception>
+    public LaunchedAgent Launch(AgentConfig agent, string? clusterPrompt, int iteration, string? feedbackText, string? feedbackFile,
+        Func<string> verdictSchemaFile, int columns, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(verdictSchemaFile);
+        var config = agent;
+        if (config.Role == AgentRole.Worker && feedbackText is not null)
+            clusterPrompt = string.IsNullOrWhiteSpace(clusterPrompt) ? feedbackText : clusterPrompt.TrimEnd() + "\n\n" + feedbackText;
+        // A provider validator is asked for the verdict the supervisor reads; a command validator answers by exit code.
+        bool providerValidator = config.Role == AgentRole.Validator && config.Provider is not null;
+        if (providerValidator)
+            config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
+        var resolved = services.Catalog.Resolve(config, clusterPrompt, iteration, clusterId, providerValidator ? verdictSchemaFile() : null);
+        var environment = ProcessEnvironment.Snapshot();
+        foreach (var (key, value) in resolved.Environment) environment[key] = value;
+        environment.TryAdd("TERM", "xterm-256color");
+        if (feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = feedbackFile;
+        // Codex prints no model: the one it will use is in its own config file unless the agent names one.
+        string? fallbackModel = config.Model;
+        if (fallbackModel is null && config.Provider == ProviderCatalog.Codex)
+            fallbackModel = CodexConfigFile.ReadModel(CodexConfigFile.PathFor(environment)) ?? ProviderCatalog.CodexDefaultModel;
+
+        PtyProcess process;
+        try
+        {
+            process = PtyProcess.Start(new PtyStartInfo
+            {
+                FileName = resolved.Executable,
+                Arguments = resolved.Argv.Skip(1).ToList(),
+                Environment = environment,
+                WorkingDirectory = resolved.WorkingDirectory,
+                Columns = columns,
+                Rows = rows,
+            });
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            throw new LaunchFailedException($"could not start: {e.Message}", e);
+        }
+
+        long startTime = ProcessIdentity.StartTime(process.Pid) ?? 0;
+        var logPath = services.Home.AgentLogPath(clusterId, agent.Id);
+        var interpreter = new AgentOutputInterpreter(line => observer.OnLine(agent.Id, line), new AgentOutputOptions
+        {
+            Raw = services.RawOutput,
+            PriceFor = services.PriceFor,
+            Model = fallbackModel,
+            TimeProvider = services.Time,
+            Provider = config.Provider,
+        });
+        // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            var pump = AgentOutputPump.Start(process, logPath, services.Time, displayCapacity: 0, onLogged: chunk =>
+            {
+                // Nothing downstream of the log may stop the pump: a stopped pump stops the agent
+                // (its terminal fills up) and loses its output.
+                try
+                {
+                    observer.OnOutput(agent.Id, chunk);
+                    interpreter.Feed(chunk.Span);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // The display is gone, or a follower went away mid-write; the log has the bytes.
+                }
+            });
+            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The log cannot be opened: the agent must not run unlogged.
+            process.Dispose();
+            throw new LaunchFailedException($"could not open its log {logPath}: {e.Message}", e);
+        }
+    }
+}
