@@ -106,8 +106,7 @@ internal sealed class SimScript
 
         SimUsage Message(IReadOnlyList<SimBlock> blocks, bool first) => planner.Message(blocks, first);
 
-        SimToolUseBlock BashUse(string command, string description) =>
-            new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
+        SimToolUseBlock BashUse(string command, string description) => planner.BashUse(command, description);
 
         void Bash(SimToolUseBlock use, double weight) =>
             plan.Add((new SimBash(use.Id, use.Input[0].Value, TimeSpan.Zero, Uuid(rng)), weight));
@@ -207,8 +206,7 @@ internal sealed class SimScript
 
         void Message(IReadOnlyList<SimBlock> blocks, bool first) => planner.Message(blocks, first);
 
-        SimToolUseBlock BashUse(string command, string description) =>
-            new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
+        SimToolUseBlock BashUse(string command, string description) => planner.BashUse(command, description);
 
         var read = BashUse("ls -1AR src tests 2>/dev/null | head -n 40", "Look at the change");
         Message([new SimTextBlock("I'll review the change: first what it touches."), read], first: true);
@@ -276,6 +274,10 @@ internal sealed class SimScript
             Totals += usage;
             return usage;
         }
+
+        /// <summary>A Bash tool call of the next message.</summary>
+        public SimToolUseBlock BashUse(string command, string description) =>
+            new("toolu_01" + Base62(rng, 22), "Bash", [new("command", command), new("description", description)]);
 
         /// <summary>Scales the weights to <paramref name="durationSeconds"/>; milliseconds keep the script printable and comparable.</summary>
         public void ScaleInto(List<SimStep> steps, double durationSeconds)
