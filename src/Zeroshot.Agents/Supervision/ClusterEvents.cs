@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Zeroshot.Agents.State;
 
@@ -126,4 +127,64 @@ internal static class ClusterEventText
 
         static string Iteration(IterationStartedEvent i) => string.Create(CultureInfo.InvariantCulture, $"iteration {i.Iteration}/{i.MaxIterations}");
     }
+}
+
+/// <summary>
+/// Typed events as rows of the <c>events</c> table and back: the row is the event's own JSON (the wire form), its
+/// type tag and its agent, so what <c>logs</c> and <c>status</c> print from the database is what the printer showed live.
+/// </summary>
+internal static class ClusterEventRows
+{
+    /// <summary>The row of <paramref name="e"/> for <paramref name="clusterId"/>.</summary>
+    public static StoredEvent ToRow(string clusterId, ClusterEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var json = JsonSerializer.Serialize(e, LiveJson.Default.ClusterEvent);
+        using var document = JsonDocument.Parse(json);
+        var kind = document.RootElement.TryGetProperty("type", out var type) ? type.GetString() ?? "event" : "event";
+        return new StoredEvent(e.Time, clusterId, AgentOf(e), kind, json);
+    }
+
+    /// <summary>The event a row holds; null when the row cannot be read as one (a newer or damaged row).</summary>
+    public static ClusterEvent? FromRow(StoredEvent row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        try
+        {
+            return JsonSerializer.Deserialize(row.FieldsJson, LiveJson.Default.ClusterEvent);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A line for people: <c>08:15:20 worker: started (pid 42)</c> (local time), the printer's words.</summary>
+    public static string Line(StoredEvent row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var time = row.Time.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
+        string text;
+        if (FromRow(row) is not { } e)
+            text = $"{row.Kind} {row.FieldsJson}";
+        else if (ClusterEventText.Lines(e) is { Count: > 0 } lines)
+            text = string.Join(" · ", lines.Select(l => l.Trim()));
+        else
+            // Events the printer shows as part of another line (a verdict without issues is in its exit line).
+            text = e is VerdictEvent v ? $"{v.Validator}: {(v.Approved ? "approved" : "rejected")}" : row.Kind;
+        return $"{time} {text}";
+    }
+
+    /// <summary>The agent an event concerns, null for the cluster.</summary>
+    public static string? AgentOf(ClusterEvent e) => e switch
+    {
+        AgentStartedEvent s => s.AgentId,
+        AgentExitedEvent x => x.AgentId,
+        VerdictEvent v => v.Validator,
+        RetryingEvent r => r.AgentId,
+        ValidatorRerunEvent v => v.Validator,
+        ValidatorFailedEvent f => f.Validator,
+        ErrorEvent err => err.AgentId,
+        _ => null,
+    };
 }

@@ -119,8 +119,6 @@ internal sealed class ClusterSupervisor
 
     private DateTimeOffset Now => _services.Time.GetUtcNow();
 
-    /// <summary>Records an event in the database (through the writer).</summary>
-    private void Record(StoredEvent e) => _writer.Post(new EventWrite(e));
 
     /// <summary>
     /// Sets the window size of every agent's terminal (now and for agents started later): the space
@@ -237,6 +235,8 @@ internal sealed class ClusterSupervisor
     /// <summary>A broken observer (a closed terminal) never stops the supervisor.</summary>
     private void Deliver(ClusterEvent e)
     {
+        // Every event is recorded, in the order delivered, as the same record the observers get.
+        _writer.Post(new EventWrite(ClusterEventRows.ToRow(_clusterId, e)));
         try
         {
             _observer.OnEvent(e);
@@ -252,7 +252,6 @@ internal sealed class ClusterSupervisor
         lock (_snapshotGate) _state = state;
         int exitCode = state == ClusterState.Completed ? 0 : 1;
         _writer.Post(new ClusterStateWrite(_clusterId, state, exitCode, Now));
-        Record(ClusterEvents.Ended(Now, _clusterId, state, Math.Min(_iteration, _config.MaxIterations), exitCode));
         Notify(new ClusterEndedEvent(Now, state, reason));
         return state;
     }
@@ -380,7 +379,6 @@ internal sealed class ClusterSupervisor
                     case BeginIterationCommand begin:
                         _iteration = begin.Iteration;
                         _writer.Post(new ClusterIterationWrite(_clusterId, _iteration));
-                        Record(ClusterEvents.Iteration(Now, _clusterId, _iteration, _config.MaxIterations));
                         foreach (var agent in _agents) SetWaiting(agent);
                         Notify(new IterationStartedEvent(Now, _iteration, _config.MaxIterations, AfterRejection: _afterRejection));
                         _afterRejection = false;
@@ -399,14 +397,12 @@ internal sealed class ClusterSupervisor
                         Notify(new ValidatorRerunEvent(Now, agent.Id, agent.LastError ?? "no verdict", retry.Retry, retry.Of));
                         lock (_snapshotGate) agent.State = AgentState.Waiting;
                         _writer.Post(new AgentStateWrite(_clusterId, agent.Id, AgentState.Waiting));
-                        Record(ClusterEvents.Retry(Now, _clusterId, agent.Id, _iteration, retry.Retry, retry.Of, agent.LastError));
                         break;
                     }
                     case StopAllCommand stop:
                         StopAll(stop.Kill);
                         break;
                     case AnnounceStopCommand announce:
-                        Record(ClusterEvents.Stop(Now, _clusterId, announce.Kill));
                         if (!announce.Kill) Notify(new StoppingEvent(Now));
                         break;
                     case ValidatorFailedCommand failed:
@@ -453,7 +449,6 @@ internal sealed class ClusterSupervisor
                 agent.ExitCode = 127;
             }
             _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
-            Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, AgentState.Failed, 127, e.Message));
             return false;
         }
         var (process, pump, interpreter, startTime, fallbackModel) = launched;
@@ -470,7 +465,6 @@ internal sealed class ClusterSupervisor
             _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
         }
         if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
-        Record(ClusterEvents.Started(Now, _clusterId, agent.Id, _iteration, process.Pid));
         Notify(new AgentStartedEvent(Now, agent.Id, process.Pid));
         _ = WatchExitAsync(agent, process);
         return true;
@@ -535,8 +529,6 @@ internal sealed class ClusterSupervisor
         if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
         _writer.Post(new AgentOutcomeWrite(_clusterId, agent.Id, agent.Verdict, agent.VerdictIteration, error));
         _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, judged, agent.ExitCode, Now));
-        Record(ClusterEvents.Exited(Now, _clusterId, agent.Id, _iteration, judged, agent.ExitCode, error));
-        if (verdict is not null) Record(ClusterEvents.Verdict(Now, _clusterId, agent.Id, _iteration, verdict));
         Notify(new AgentExitedEvent(Now, agent.Id, judged, exit.ExitCode, exit.Signal,
             verdict is null ? null : VerdictSnapshot.From(verdict, _iteration), error));
         if (verdict is not null)

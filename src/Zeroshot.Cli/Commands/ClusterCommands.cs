@@ -214,7 +214,7 @@ internal static class ClusterCommands
             if (events.Count > 0)
             {
                 context.Out.WriteLine("  recent events:");
-                foreach (var e in events) context.Out.WriteLine("    " + ClusterEvents.Line(e));
+                foreach (var e in events) context.Out.WriteLine("    " + ClusterEventRows.Line(e));
             }
             return ExitCodes.Success;
         });

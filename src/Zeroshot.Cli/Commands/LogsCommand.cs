@@ -161,7 +161,7 @@ internal static class LogsCommand
         var shown = events.Where(e => e.AgentId is null || agents.Contains(e.AgentId)).ToList();
         if (shown.Count == 0) return;
         output.WriteLine("── events ──");
-        foreach (var e in shown) output.WriteLine(ClusterEvents.Line(e));
+        foreach (var e in shown) output.WriteLine(ClusterEventRows.Line(e));
         output.Flush();
     }
 

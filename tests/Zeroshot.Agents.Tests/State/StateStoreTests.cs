@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Zeroshot.Agents.Config;
 using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
 
 namespace Zeroshot.Agents.Tests.State;
 
@@ -397,17 +398,20 @@ public sealed class StateStoreTests : IDisposable
         Assert.Equal("old-three-3", reopened.GetCluster("old-three-3")!.Id);
         Assert.Empty(reopened.ReadEvents("old-three-3"));
         reopened.AppendEvents([
-            ClusterEvents.Iteration(T0, "old-three-3", 1, 3),
-            ClusterEvents.Verdict(T0.AddSeconds(5), "old-three-3", "agent", 1, new Zeroshot.Agents.Output.Verdict(false, "no tests", ["add tests"])),
-            ClusterEvents.Ended(T0.AddSeconds(9), "old-three-3", ClusterState.Failed, 1, 1),
+            ClusterEventRows.ToRow("old-three-3", new IterationStartedEvent(T0, 1, 3, AfterRejection: false)),
+            ClusterEventRows.ToRow("old-three-3", new VerdictEvent(T0.AddSeconds(5), "agent", false, "no tests", ["add tests"])),
+            ClusterEventRows.ToRow("old-three-3", new ClusterEndedEvent(T0.AddSeconds(9), ClusterState.Failed)),
         ]);
         var events = reopened.ReadEvents("old-three-3");
-        Assert.Equal([ClusterEvents.IterationStarted, ClusterEvents.VerdictGiven, ClusterEvents.ClusterEnded], events.Select(e => e.Kind));
+        Assert.Equal(["iteration-started", "verdict", "cluster-ended"], events.Select(e => e.Kind));
         Assert.Equal((T0.AddSeconds(5), "agent"), (events[1].Time, events[1].AgentId!));
-        Assert.Equal("rejected (1 issue): no tests", ClusterEvents.Describe(events[1]));
-        Assert.Equal("iteration 1/3 started", ClusterEvents.Describe(events[0]));
-        Assert.Equal("cluster failed (iteration 1, exit code 1)", ClusterEvents.Describe(events[2]));
-        Assert.Equal([ClusterEvents.ClusterEnded], reopened.ReadEvents("old-three-3", last: 1).Select(e => e.Kind));
+        // Stored events read back as the typed records and print as the printer printed them live.
+        var verdict = Assert.IsType<VerdictEvent>(ClusterEventRows.FromRow(events[1]));
+        Assert.Equal(["add tests"], verdict.Issues);
+        Assert.EndsWith(" iteration 1/3", ClusterEventRows.Line(events[0]), StringComparison.Ordinal);
+        Assert.EndsWith(" agent:   issue: add tests", ClusterEventRows.Line(events[1]), StringComparison.Ordinal);
+        Assert.EndsWith(" cluster failed", ClusterEventRows.Line(events[2]), StringComparison.Ordinal);
+        Assert.Equal(["cluster-ended"], reopened.ReadEvents("old-three-3", last: 1).Select(e => e.Kind));
         // Deleting the cluster deletes its events.
         Assert.True(reopened.DeleteCluster("old-three-3"));
         Assert.Empty(reopened.ReadEvents("old-three-3"));
@@ -426,8 +430,8 @@ public sealed class StateStoreTests : IDisposable
         }
         using var reopened = StateStore.Open(DbPath);
         reopened.CreateCluster(ClusterRecord.New("new-one-1", Example, T0));
-        reopened.AppendEvents([ClusterEvents.Stop(T0, "new-one-1", kill: true)]);
-        Assert.Equal("kill requested", ClusterEvents.Describe(Assert.Single(reopened.ReadEvents("new-one-1"))));
+        reopened.AppendEvents([ClusterEventRows.ToRow("new-one-1", new StoppingEvent(T0))]);
+        Assert.EndsWith(" stopping: SIGTERM to every agent", ClusterEventRows.Line(Assert.Single(reopened.ReadEvents("new-one-1"))), StringComparison.Ordinal);
         Assert.Equal("ok", reopened.IntegrityCheck());
     }
 

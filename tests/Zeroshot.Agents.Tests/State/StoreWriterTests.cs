@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Zeroshot.Agents.Config;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
 
 namespace Zeroshot.Agents.Tests.State;
 
@@ -90,7 +91,7 @@ public sealed class StoreWriterTests : IDisposable
         writer.Post(new AgentStartedWrite(Id, "worker", 1, 4242, 77, T0));
         writer.Post(new AgentUsageWrite(Id, "worker", Tokens(100)));
         writer.Post(new AgentEndedWrite(Id, "worker", AgentState.Completed, 0, T0.AddSeconds(3)));
-        writer.Post(new EventWrite(ClusterEvents.Started(T0, Id, "worker", 1, 4242)));
+        writer.Post(new EventWrite(ClusterEventRows.ToRow(Id, new AgentStartedEvent(T0, "worker", 4242))));
         writer.Post(new ClusterStateWrite(Id, ClusterState.Completed, 0, T0.AddSeconds(4)));
         await writer.DisposeAsync();
 
@@ -100,8 +101,9 @@ public sealed class StoreWriterTests : IDisposable
         var worker = read.FindAgent("worker")!;
         Assert.Equal((AgentState.Completed, 4242, 0, 100L), (worker.State, worker.Pid!.Value, worker.ExitCode!.Value, worker.Usage.Tokens.Output));
         var e = Assert.Single(_store.ReadEvents(Id));
-        Assert.Equal(("worker", ClusterEvents.AgentStarted), (e.AgentId, e.Kind));
-        Assert.Equal("started (pid 4242, iteration 1)", ClusterEvents.Describe(e));
+        Assert.Equal(("worker", "agent-started"), (e.AgentId, e.Kind));
+        Assert.EndsWith(" worker: started (pid 4242)", ClusterEventRows.Line(e), StringComparison.Ordinal);
+        Assert.Equal(new AgentStartedEvent(T0, "worker", 4242), ClusterEventRows.FromRow(e));
     }
 
     [Fact]
@@ -114,7 +116,7 @@ public sealed class StoreWriterTests : IDisposable
             var posting = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 1; i <= 1000; i++) writer.Post(new AgentUsageWrite(Id, "worker", Tokens(i)));
             writer.Post(new AgentEndedWrite(Id, "worker", AgentState.Failed, 3, T0));
-            writer.Post(new EventWrite(ClusterEvents.Ended(T0, Id, ClusterState.Failed, 1, 1)));
+            writer.Post(new EventWrite(ClusterEventRows.ToRow(Id, new ClusterEndedEvent(T0, ClusterState.Failed))));
             writer.Post(new ClusterStateWrite(Id, ClusterState.Failed, 1, T0));
             Assert.True(posting.Elapsed < TimeSpan.FromSeconds(1), $"posting took {posting.Elapsed}");
             // The writer meets the lock and retries instead of failing.
@@ -127,7 +129,7 @@ public sealed class StoreWriterTests : IDisposable
         var read = _store.GetCluster(Id)!;
         Assert.Equal(ClusterState.Failed, read.State);
         Assert.Equal((AgentState.Failed, 3, 1000L), (read.FindAgent("worker")!.State, read.FindAgent("worker")!.ExitCode!.Value, read.FindAgent("worker")!.Usage.Tokens.Output));
-        Assert.Equal(ClusterEvents.ClusterEnded, Assert.Single(_store.ReadEvents(Id)).Kind);
+        Assert.Equal("cluster-ended", Assert.Single(_store.ReadEvents(Id)).Kind);
         // 1000 usage writes for one agent were coalesced: far fewer than 1003 were applied.
         Assert.True(writer.Written < 100, $"{writer.Written} writes");
     }
@@ -152,7 +154,7 @@ public sealed class StoreWriterTests : IDisposable
     {
         var writer = new StoreWriter(_store);
         // An event for a cluster that does not exist violates the foreign key: not a lock, not retried.
-        writer.Post(new EventWrite(ClusterEvents.Stop(T0, "no-such-cluster", kill: false)));
+        writer.Post(new EventWrite(ClusterEventRows.ToRow("no-such-cluster", new StoppingEvent(T0))));
         writer.Post(new AgentStateWrite(Id, "judge", AgentState.Stopped));
         var report = await writer.CompleteAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((0, 1L), (report.Unwritten.Count, report.Failed));

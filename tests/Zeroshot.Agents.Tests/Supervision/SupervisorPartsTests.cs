@@ -37,7 +37,7 @@ public sealed class SupervisorPartsTests : IDisposable
         using var store = StateStore.Open(home);
         var observer = new NullObserver();
         var launcher = new AgentLauncher("launch-test", Services(store, home), observer);
-        var worker = new AgentConfig("worker", AgentRole.Worker, Command: ["sh", "-c", "printf '%s|%s\\n' \"$ZEROSHOT_PROMPT\" \"$ZEROSHOT_FEEDBACK_FILE\""]);
+        var worker = new AgentConfig("worker", AgentRole.Worker, Command: ["sh", "-c", "printf '%s|%s\\n' \"$ZEROSHOT_PROMPT\" \"$ZEROSHOT_FEEDBACK_FILE\"; sleep 0.5"]);
 
         var run = launcher.Launch(worker, "Do it.", 2, "Fix the issues.", "/tmp/feedback-1.json", () => throw new InvalidOperationException("workers need no schema"), 80, 24);
         await run.Process.WaitForExitAsync();
@@ -50,7 +50,7 @@ public sealed class SupervisorPartsTests : IDisposable
         // The prompt: the cluster's, then the feedback; the feedback file in the environment; every byte logged (ONLCR: CRLF).
         Assert.Equal("Do it.\r\n\r\nFix the issues.|/tmp/feedback-1.json\r\n", log);
         Assert.Contains(observer.Lines, l => l.Text == "Fix the issues.|/tmp/feedback-1.json");
-        Assert.True(run.StartTime > 0);
+        Assert.True(run.StartTime > 0);   // read right after the spawn, while the agent runs: its identity with the pid
     }
 
     [Fact]
