@@ -70,10 +70,8 @@ internal static class ClusterHost
         var logPath = Path.Combine(env.Home.LogDirectory(id), "supervisor.log");
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var argv = context.SelfCommand.Concat(["__supervise", id]).ToList();
-        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
-            variables[(string)e.Key] = (string?)e.Value ?? "";
-        int pid = PtyProcess.SpawnDetached(argv[0], argv, variables, null, logPath);
+        // A null environment: the supervisor inherits this process's own (ProcessEnvironment.Snapshot).
+        int pid = PtyProcess.SpawnDetached(argv[0], argv, null, null, logPath);
 
         // Return as soon as the supervisor has taken the cluster (or died trying, which the log says).
         var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
