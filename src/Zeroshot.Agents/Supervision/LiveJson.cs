@@ -19,7 +19,7 @@ namespace Zeroshot.Agents.Supervision;
     Converters =
     [
         typeof(IsoTimeConverter), typeof(TreeSampleConverter), typeof(ClusterStateConverter), typeof(AgentStateConverter),
-        typeof(ClusterKindConverter), typeof(AgentRoleConverter), typeof(AgentActivityConverter),
+        typeof(ClusterKindConverter), typeof(AgentRoleConverter), typeof(AgentActivityConverter), typeof(AgentSnapshotConverter),
     ])]
 [JsonSerializable(typeof(ClusterSnapshot))]
 [JsonSerializable(typeof(List<ClusterListEntry>))]
@@ -37,6 +37,126 @@ internal sealed partial class LiveJson : JsonSerializerContext
     /// <summary>Reads one frame of the <c>snapshots</c> stream; <see cref="JsonException"/> when it is not one.</summary>
     public static LiveMessage ReadMessage(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, Default.LiveMessage) ?? throw new JsonException("null stream message");
+}
+
+/// <summary>
+/// The generated JSON of one <see cref="AgentSnapshot"/>, field by field (the options of <see cref="LiveJson"/> without
+/// <see cref="AgentSnapshotConverter"/>, which calls it).
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    Converters =
+    [
+        typeof(IsoTimeConverter), typeof(TreeSampleConverter), typeof(AgentStateConverter), typeof(AgentRoleConverter),
+        typeof(AgentActivityConverter),
+    ])]
+[JsonSerializable(typeof(AgentSnapshot))]
+internal sealed partial class AgentSnapshotJson : JsonSerializerContext;
+
+/// <summary>
+/// An agent's JSON with only what changed written again. A running agent gets a new snapshot every tick because its
+/// metrics sample is new, while the rest of it (id, state, usage, verdict…) usually is not: the builder hands every
+/// snapshot of one agent the same <see cref="AgentJsonCache"/>, which keeps the JSON of everything before
+/// <c>metrics</c> for as long as those fields are equal, so a tick writes the metrics object and copies the rest. The
+/// fields and their order are those of <see cref="AgentSnapshotJson"/>, which writes any agent without a cache or with
+/// a history.
+/// </summary>
+internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
+{
+    // "metrics":null} ends the generated document of an agent without metrics or history.
+    private static ReadOnlySpan<byte> NullMetricsEnd => "null}"u8;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
+    [ThreadStatic] private static Utf8JsonWriter? t_metricsWriter;
+
+    /// <inheritdoc/>
+    public override AgentSnapshot? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        JsonSerializer.Deserialize(ref reader, AgentSnapshotJson.Default.AgentSnapshot);
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, AgentSnapshot value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.JsonCache is not { IsNone: false } cache || value.History is not null)
+        {
+            JsonSerializer.Serialize(writer, value, AgentSnapshotJson.Default.AgentSnapshot);
+            return;
+        }
+        byte[] prefix = cache.PrefixFor(value);
+        var scratch = t_scratch ??= new ArrayBufferWriter<byte>(4096);
+        scratch.ResetWrittenCount();
+        scratch.Write(prefix);
+        if (value.Metrics is { } metrics)
+        {
+            var json = t_metricsWriter ??= new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true });
+            json.Reset(scratch);
+            TreeSampleJson.Write(json, metrics);
+            json.Flush();
+            scratch.Write("}"u8);
+        }
+        else
+        {
+            scratch.Write(NullMetricsEnd);
+        }
+        writer.WriteRawValue(scratch.WrittenSpan, skipInputValidation: true);
+    }
+
+    /// <summary>The JSON of <paramref name="agent"/> up to and including <c>"metrics":</c>.</summary>
+    internal static byte[] Prefix(AgentSnapshot agent)
+    {
+        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, JsonCache = AgentJsonCache.None },
+            AgentSnapshotJson.Default.AgentSnapshot);
+        if (!whole.AsSpan().EndsWith("\"metrics\":null}"u8))
+            throw new InvalidOperationException("an agent's JSON must end with its metrics");
+        return whole[..^NullMetricsEnd.Length];
+    }
+}
+
+/// <summary>
+/// The JSON of one agent's fields before <c>metrics</c>, shared by that agent's successive snapshots (see
+/// <see cref="AgentSnapshotConverter"/>). Kept while those fields stay equal to the snapshot it was written for;
+/// safe to share between threads (an entry is replaced whole). Not part of the snapshot's value: every cache equals
+/// every other, so records compare as before.
+/// </summary>
+internal sealed class AgentJsonCache : IEquatable<AgentJsonCache>
+{
+    private sealed record Entry(AgentSnapshot Source, byte[] Prefix);
+
+    private volatile Entry? _entry;
+
+    /// <summary>No cache: the snapshot is written whole.</summary>
+    public static AgentJsonCache None { get; } = new();
+
+    /// <summary>True for <see cref="None"/>.</summary>
+    public bool IsNone => ReferenceEquals(this, None);
+
+    /// <summary>The JSON before <c>metrics</c> of <paramref name="agent"/>, written again only when it differs.</summary>
+    public byte[] PrefixFor(AgentSnapshot agent)
+    {
+        var entry = _entry;
+        if (entry is not null && SameBeforeMetrics(entry.Source, agent)) return entry.Prefix;
+        var prefix = AgentSnapshotConverter.Prefix(agent);
+        _entry = new Entry(agent, prefix);
+        return prefix;
+    }
+
+    // Every field the JSON writes before metrics (LiveModel.cs: AgentSnapshot's parameters in order).
+    private static bool SameBeforeMetrics(AgentSnapshot a, AgentSnapshot b) =>
+        ReferenceEquals(a, b)
+        || (a.Id == b.Id && a.Role == b.Role && a.Provider == b.Provider && a.Model == b.Model && a.State == b.State
+            && a.Pid == b.Pid && a.Iteration == b.Iteration && a.ExitCode == b.ExitCode && a.LastOutputAt == b.LastOutputAt
+            && a.Activity == b.Activity && a.ActivityDetail == b.ActivityDetail && a.Tokens == b.Tokens && a.CostUsd == b.CostUsd
+            && a.CostEstimated == b.CostEstimated && Equals(a.Verdict, b.Verdict) && a.LastError == b.LastError);
+
+    /// <inheritdoc/>
+    public bool Equals(AgentJsonCache? other) => other is not null;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is AgentJsonCache;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => 0;
 }
 
 /// <summary>ISO 8601 UTC with milliseconds (<c>2026-12-02T08:15:20.123Z</c>), as everywhere in Zeroshot's JSON.</summary>

@@ -68,6 +68,11 @@ internal sealed record AgentSnapshot(
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
+
+    /// <summary>The JSON of its fields before metrics, shared with the same agent's earlier snapshots (the builder's);
+    /// <see cref="AgentJsonCache.None"/> for a snapshot written whole.</summary>
+    [JsonIgnore]
+    public AgentJsonCache JsonCache { get; init; } = AgentJsonCache.None;
 }
 
 /// <summary>

@@ -18,6 +18,7 @@ internal sealed class SnapshotBuilder(int agentCount)
     private readonly string?[] _apiError = new string?[agentCount];
     private readonly Verdict?[] _verdictSource = new Verdict?[agentCount];
     private readonly VerdictSnapshot?[] _verdict = new VerdictSnapshot?[agentCount];
+    private readonly AgentJsonCache?[] _json = new AgentJsonCache?[agentCount];
 
     /// <summary>
     /// The cluster now. Events the interpreters' activity implies are added to <paramref name="events"/>
@@ -77,7 +78,10 @@ internal sealed class SnapshotBuilder(int agentCount)
 
         var snapshot = new AgentSnapshot(a.Id, a.Config.Role, a.Config.ProviderLabel, a.Model, a.State, running ? a.Pid : null, a.Iteration,
             a.ExitCode, lastOutput, activity, detail, usage.Tokens, usage.CostUsd, usage.CostEstimated, verdict, lastError,
-            running ? a.Latest : null);
+            running ? a.Latest : null)
+        {
+            JsonCache = _json[i] ??= new AgentJsonCache(),
+        };
         _previous[i] = snapshot;
         return snapshot;
     }

@@ -113,6 +113,41 @@ public sealed class LiveModelTests
     }
 
     [Fact]
+    public void An_agent_whose_json_before_metrics_is_reused_is_written_exactly_as_one_written_whole()
+    {
+        // One agent's successive snapshots share a cache (as the builder's do); each must serialize byte for byte as the
+        // same snapshot without one, whichever field changed since the last, including a copy made with `with`.
+        var worker = Sample().Agents[0];
+        var cache = new AgentJsonCache();
+        var steps = new List<Func<AgentSnapshot, AgentSnapshot>>
+        {
+            a => a,
+            a => a with { Metrics = a.Metrics! with { CpuPercent = 99.94 } },
+            a => a with { Metrics = null },
+            a => a with { State = AgentState.Completed, Pid = null, ExitCode = 0 },
+            a => a with { Tokens = a.Tokens + new TokenCounts(1, 2, 3, 4), CostUsd = a.CostUsd + 0.004m },
+            a => a with { Activity = AgentActivity.Retrying, ActivityDetail = "529 3/10 in 4s", LastError = "overloaded" },
+            a => a with { Verdict = new VerdictSnapshot(true, "fine", [], 2), Model = "opus" },
+            a => a with { LastOutputAt = a.LastOutputAt!.Value.AddSeconds(1), Iteration = 3 },
+            a => a with { Id = "worker-2", Provider = "codex", Role = AgentRole.Validator, CostEstimated = false },
+            a => a with { History = [TreeSample.Gone(1, T)] },
+            a => a with { History = null },
+        };
+        var current = worker;
+        foreach (var step in steps)
+        {
+            current = step(current);
+            var cached = current with { JsonCache = cache };
+            var whole = current with { JsonCache = AgentJsonCache.None };
+            var expected = LiveJson.ToUtf8(ClusterSnapshot.Create("c", ClusterKind.Cluster, "n", ClusterState.Running, 1, 3, T, [whole]));
+            for (int twice = 0; twice < 2; twice++)
+                Assert.Equal(Encoding.UTF8.GetString(expected),
+                    Encoding.UTF8.GetString(LiveJson.ToUtf8(ClusterSnapshot.Create("c", ClusterKind.Cluster, "n", ClusterState.Running, 1, 3, T, [cached]))));
+        }
+        Assert.Equal(worker with { JsonCache = cache }, worker);
+    }
+
+    [Fact]
     public void History_is_written_only_for_a_reader_that_asked()
     {
         var snapshot = Sample();
