@@ -165,6 +165,52 @@ public sealed class TcpTrafficMeterTests : IDisposable
         Assert.Equal((200_000L, 0L), sums[1]);
     }
 
+    [Fact]
+    public void Sockets_are_mapped_once_and_fd_links_are_read_again_only_for_a_socket_nobody_claimed()
+    {
+        using var sender = StartSender();
+        var fromSender = new Drain(Accept());
+        var trees = new[] { (3L, new[] { sender.Pid }) };
+        Tick(trees); // the baseline reads the tree's fd links
+
+        // Back-to-back ticks: a tick whose dump holds no socket that is new to the meter reads no fd at all (other
+        // programs on this machine may open sockets meanwhile: those ticks read the tree's one process, once).
+        int quiet = 0;
+        for (int i = 0; i < TcpTrafficMeter.RescanTicks - 2; i++)
+        {
+            long before = _meter.ProcessesScanned;
+            Assert.True(_meter.BeginTick());
+            bool unclaimed = _meter.UnclaimedSockets > 0;
+            _meter.MeasureTree(3, [sender.Pid]);
+            _meter.EndTick();
+            Assert.Equal(unclaimed ? before + 1 : before, _meter.ProcessesScanned);
+            if (!unclaimed) quiet++;
+        }
+        Assert.True(quiet > 0, "every tick saw a new socket: the steady state was never reached");
+
+        // Without reading fds the tree's socket still counts exactly.
+        sender.Send("send 100000");
+        sender.Expect("sent");
+        var sums = TickUntil(trees, new (long, long)[1], s => s[0].Tx >= 100_000, "bytes of a known socket");
+        Assert.Equal((0L, 100_000L), sums[0]);
+
+        // A socket the tree opens is unclaimed in the next dump: the tree reads its fds, claims it, counts it all (+1 SYN).
+        sender.Send("open4");
+        sender.Expect("opened");
+        var fromSecond = new Drain(Accept());
+        sender.Send("send4 40000");
+        sender.Expect("sent");
+        sums = TickUntil(trees, sums, s => s[0].Tx >= 140_000, "bytes of a new socket");
+        Assert.InRange(sums[0].Tx, 140_000, 140_001);
+
+        // And every RescanTicks ticks the tree is read again even when nothing is new.
+        long scanned = _meter.ProcessesScanned;
+        for (int i = 0; i < TcpTrafficMeter.RescanTicks; i++) Tick(trees);
+        Assert.True(_meter.ProcessesScanned > scanned, "no periodic rescan");
+        GC.KeepAlive(fromSender);
+        GC.KeepAlive(fromSecond);
+    }
+
     [Theory]
     [InlineData(true)]   // one TCPDIAG_GETSOCK (AF_UNSPEC) walk, the default
     [InlineData(false)]  // the per-family SOCK_DIAG_BY_FAMILY fallback

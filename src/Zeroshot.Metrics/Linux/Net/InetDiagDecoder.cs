@@ -12,9 +12,10 @@ namespace Zeroshot.Metrics.Linux.Net;
 /// <param name="BytesReceived">tcp_info.tcpi_bytes_received (0 when <paramref name="HasInfo"/> is false).</param>
 /// <param name="BytesAcked">tcp_info.tcpi_bytes_acked (0 when <paramref name="HasInfo"/> is false).</param>
 /// <param name="HasInfo">Whether an INET_DIAG_INFO attribute long enough to hold both byte counters was present.</param>
+/// <param name="Uid">idiag_uid: the owner of the socket (the effective uid of the process that created it).</param>
 internal readonly record struct InetDiagRecord(
     byte Family, byte State, uint Inode, ulong Cookie, uint ReceiveQueue, uint SendQueue,
-    ulong BytesReceived, ulong BytesAcked, bool HasInfo);
+    ulong BytesReceived, ulong BytesAcked, bool HasInfo, uint Uid = 0);
 
 /// <summary>What one netlink message in a receive buffer was.</summary>
 internal enum NetlinkItemKind : byte
@@ -62,7 +63,7 @@ internal ref struct InetDiagDecoder
     public const int TcpInfoMinLength = TcpiBytesReceivedOffset + 8;
 
     // struct inet_diag_msg offsets (linux/inet_diag.h; checked with offsetof on Linux 6.x).
-    private const int OffFamily = 0, OffState = 1, OffCookie = 44, OffRqueue = 56, OffWqueue = 60, OffInode = 68;
+    private const int OffFamily = 0, OffState = 1, OffCookie = 44, OffRqueue = 56, OffWqueue = 60, OffUid = 64, OffInode = 68;
 
     private ReadOnlySpan<byte> _rest;
 
@@ -137,6 +138,7 @@ internal ref struct InetDiagDecoder
         uint rqueue = BinaryPrimitives.ReadUInt32LittleEndian(payload[OffRqueue..]);
         uint wqueue = BinaryPrimitives.ReadUInt32LittleEndian(payload[OffWqueue..]);
         uint inode = BinaryPrimitives.ReadUInt32LittleEndian(payload[OffInode..]);
+        uint uid = BinaryPrimitives.ReadUInt32LittleEndian(payload[OffUid..]);
         ulong received = 0, acked = 0;
         bool hasInfo = false;
         var attrs = payload[InetDiagMsgLength..];
@@ -159,7 +161,7 @@ internal ref struct InetDiagDecoder
             // RTA_ALIGN: attributes are padded to 4 bytes; the last may end unpadded.
             attrs = attrs[(int)Math.Min(Align4(rtaLength), (uint)attrs.Length)..];
         }
-        return new InetDiagRecord(family, state, inode, cookie, rqueue, wqueue, received, acked, hasInfo);
+        return new InetDiagRecord(family, state, inode, cookie, rqueue, wqueue, received, acked, hasInfo, uid);
     }
 
     /// <summary>

@@ -48,6 +48,9 @@ internal static unsafe partial class NetInterop
         public long Microseconds;
     }
 
+    [LibraryImport(Libc, EntryPoint = "geteuid")]
+    public static partial uint GetEuid();
+
     [LibraryImport(Libc, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

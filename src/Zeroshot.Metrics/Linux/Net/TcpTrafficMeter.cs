@@ -15,6 +15,15 @@ internal readonly record struct TreeTraffic(long RxBytes, long TxBytes, NetworkS
 /// <c>socket:[inode]</c> links in <c>/proc/&lt;pid&gt;/fd</c>.
 /// </summary>
 /// <remarks>
+/// <para>Sockets are mapped once, not every tick: the meter remembers which tree holds each socket inode, and
+/// which inodes no tree holds. A tree's fd links are read again only when the dump shows a socket nobody has claimed
+/// yet (one created since the last tick) by a uid our trees may run as (idiag_uid is the creator's effective uid;
+/// every uid when we are root), when the tree is new, and every <see cref="RescanTicks"/> ticks to catch what no dump
+/// reveals (a socket passed between processes with SCM_RIGHTS, a process that left the tree). In the steady state no
+/// fd is read at all; a socket that closes leaves the dump and the map. A socket held by two trees at once counts in
+/// each until one of them rescans.</para>
+/// </remarks>
+/// <remarks>
 /// <para>Accounting is per socket, keyed by the socket cookie (stable for the socket's life; the inode is
 /// the key only if a kernel reports cookie 0). A socket already held at a tree's first measurement
 /// (its baseline) counts only later deltas; a socket that appears in a tree later was opened since the
@@ -41,6 +50,10 @@ internal sealed class TcpTrafficMeter : IDisposable
     private const uint StateMask = 0xFFFFFFFFu & ~(1u << 6) & ~(1u << 12);
     private const int ReceiveBufferSize = 64 * 1024;      // ≥ the 32 KiB cap of one netlink dump skb
     private const int DestroyRcvBuf = 4 * 1024 * 1024;    // bursts of thousands of closes between ticks
+    private const long NoTree = long.MinValue;             // _owner: an inode no tree held when it was last looked for
+
+    /// <summary>Ticks after which a tree's fd links are read again even when no new socket appeared.</summary>
+    internal const int RescanTicks = 30;
 
     private readonly SockDiagSocket _dump;
     private readonly SockDiagSocket? _destroy;
@@ -54,6 +67,10 @@ internal sealed class TcpTrafficMeter : IDisposable
     private readonly Dictionary<long, TreeState> _trees = new();
     private readonly List<uint> _treeInodes = new();
     private readonly List<long> _gone = new();
+    private readonly Dictionary<uint, long> _owner = new();    // socket inode → the tree holding it, or NoTree
+    private readonly uint? _uid;                                // whose sockets may be our trees'; null: anyone's (root)
+    private List<uint> _released = new();                      // a rescanned tree's previous inodes
+    private int _unclaimed;                                     // this tick's dump inodes of _uid with no entry in _owner
     private uint _sequence;
     private int _tick;
     private int _stamp;
@@ -72,6 +89,8 @@ internal sealed class TcpTrafficMeter : IDisposable
         public long PendingRx;
         public long PendingTx;
         public int LastTick;
+        public int ScannedTick;
+        public List<uint> Inodes = new(); // the TCP sockets it held when its fds were last read, still in the dump
     }
 
     private TcpTrafficMeter(SockDiagSocket dump, SockDiagSocket? destroy, string procRoot)
@@ -79,7 +98,15 @@ internal sealed class TcpTrafficMeter : IDisposable
         _dump = dump;
         _destroy = destroy;
         _inodes = new ProcSocketInodes(procRoot);
+        uint euid = NetInterop.GetEuid();
+        _uid = euid == 0 ? null : euid;
     }
+
+    /// <summary>Sockets in this tick's dump that no tree has claimed yet (each makes every tree read its fd links).</summary>
+    internal int UnclaimedSockets => _unclaimed;
+
+    /// <summary>Processes whose fd links were read (cumulative): zero per tick in the steady state.</summary>
+    public long ProcessesScanned { get; private set; }
 
     /// <summary>Destroy notifications dropped because the listener's receive buffer overflowed (ENOBUFS).</summary>
     public long DestroyOverruns { get; private set; }
@@ -150,9 +177,11 @@ internal sealed class TcpTrafficMeter : IDisposable
             ResetDump();
             return false;
         }
+        _unclaimed = 0;
         for (int i = 0; i < _recordCount; i++)
         {
             ref readonly var r = ref _records[i];
+            if (Claimable(r) && !_owner.ContainsKey(r.Inode)) _unclaimed++;
             ref var t = ref CollectionsMarshal.GetValueRefOrNullRef(_tracked, Key(r));
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref t)) continue;
             t.LastSeenTick = _tick;
@@ -182,16 +211,25 @@ internal sealed class TcpTrafficMeter : IDisposable
         tree ??= new TreeState();
         tree.LastTick = _tick;
 
-        _treeInodes.Clear();
-        foreach (int pid in pids) _inodes.Collect(pid, _treeInodes);
+        if (baseline || _unclaimed > 0 || _tick - tree.ScannedTick >= RescanTicks) Rescan(treeId, tree, pids);
 
         int stamp = ++_stamp;
         long rx = 0, tx = 0, sendQ = 0, recvQ = 0;
         int established = 0;
-        foreach (uint inode in _treeInodes)
+        var inodes = tree.Inodes;
+        for (int k = inodes.Count - 1; k >= 0; k--)
         {
-            if (!_byInode.TryGetValue(inode, out int index) || _recordStamp[index] == stamp) continue;
-            _recordStamp[index] = stamp; // a socket shared by several pids counts once per tree
+            uint inode = inodes[k];
+            if (!_byInode.TryGetValue(inode, out int index))
+            {
+                // Gone from the dump: closed (its last bytes arrive by cookie or destroy notification).
+                inodes[k] = inodes[^1];
+                inodes.RemoveAt(inodes.Count - 1);
+                if (_owner.TryGetValue(inode, out long owner) && owner == treeId) _owner.Remove(inode);
+                continue;
+            }
+            if (_recordStamp[index] == stamp) continue;
+            _recordStamp[index] = stamp;
             ref readonly var r = ref _records[index];
             if (r.State == TCP_ESTABLISHED) established++;
             // For LISTEN sockets inet_diag reports the accept backlog in rqueue/wqueue, not bytes.
@@ -228,12 +266,60 @@ internal sealed class TcpTrafficMeter : IDisposable
         _gone.Clear();
         foreach (var (id, tree) in _trees)
             if (tree.LastTick != _tick) _gone.Add(id);
-        foreach (long id in _gone) _trees.Remove(id);
+        foreach (long id in _gone)
+        {
+            foreach (uint inode in _trees[id].Inodes)
+                if (_owner.TryGetValue(inode, out long owner) && owner == id) _owner.Remove(inode);
+            _trees.Remove(id);
+        }
+        // Sockets no tree claimed this tick belong to none: looked for again only at a tree's periodic rescan.
+        if (_dumpValid && _unclaimed > 0)
+            for (int i = 0; i < _recordCount; i++)
+                if (Claimable(_records[i])) _owner.TryAdd(_records[i].Inode, NoTree);
+        // Entries of closed sockets no tree held: dropped once they outnumber the live ones.
+        if (_dumpValid && _owner.Count > 2 * _recordCount + 256)
+            foreach (var (inode, owner) in _owner)
+                if (owner == NoTree && !_byInode.ContainsKey(inode)) _owner.Remove(inode);
         // Forget sockets of forgotten trees, and sockets missing from two dumps in a row whose destroy
         // notification never came (overrun, or no listener): they can no longer be credited anyway.
         foreach (var (key, t) in _tracked)
             if (t.LastSeenTick < _tick - 2 || !_trees.ContainsKey(t.TreeId)) _tracked.Remove(key);
     }
+
+    /// <summary>
+    /// Reads the fd links of every process of the tree: its TCP sockets in this dump become its own, those it no longer
+    /// holds are released, and each newly claimed socket is one fewer unclaimed.
+    /// </summary>
+    private void Rescan(long treeId, TreeState tree, ReadOnlySpan<int> pids)
+    {
+        _treeInodes.Clear();
+        foreach (int pid in pids) _inodes.Collect(pid, _treeInodes);
+        ProcessesScanned += pids.Length;
+        (_released, tree.Inodes) = (tree.Inodes, _released);
+        tree.Inodes.Clear();
+        int stamp = ++_stamp;
+        foreach (uint inode in _treeInodes)
+        {
+            // Unix and UDP sockets are not in the dump; a socket shared by several pids is claimed once.
+            if (!_byInode.TryGetValue(inode, out int index) || _recordStamp[index] == stamp) continue;
+            _recordStamp[index] = stamp;
+            ref long owner = ref CollectionsMarshal.GetValueRefOrAddDefault(_owner, inode, out bool known);
+            if (!known && Claimable(_records[index])) _unclaimed--;
+            owner = treeId;
+            tree.Inodes.Add(inode);
+        }
+        foreach (uint inode in _released)
+        {
+            bool stillHeld = _byInode.TryGetValue(inode, out int index) && _recordStamp[index] == stamp;
+            if (!stillHeld && _owner.TryGetValue(inode, out long owner) && owner == treeId)
+                _owner[inode] = NoTree;
+        }
+        _released.Clear();
+        tree.ScannedTick = _tick;
+    }
+
+    // A socket one of our trees could hold: one with an inode (not orphaned), created by a uid our processes run as.
+    private bool Claimable(in InetDiagRecord r) => r.Inode != 0 && (_uid is not { } uid || r.Uid == uid);
 
     /// <inheritdoc />
     public void Dispose()
