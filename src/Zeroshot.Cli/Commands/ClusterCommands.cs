@@ -200,6 +200,9 @@ internal static class ClusterCommands
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             bool withHistory = parse.GetValue(history);
             var snapshot = await LiveSnapshotAsync(record, withHistory, cancel).ConfigureAwait(false);
+            if (snapshot.Snapshot is null && record.State == ClusterState.Running)
+                // The JSON on stdout stays one document; a script's log still shows it is not live.
+                context.Error.WriteLine("zeroshot: (stored state; the supervisor did not answer)");
             if (parse.GetValue(json))
             {
                 // The supervisor's answer is the document (the same record, serialized once, there).
@@ -237,10 +240,10 @@ internal static class ClusterCommands
     /// <summary>Asks the cluster's supervisor for its live snapshot; null fields when it does not answer.</summary>
     private static async Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, bool history, CancellationToken cancel)
     {
-        if (record.State != ClusterState.Running || record.SocketPath is null) return new LiveStatus(null, null);
+        if (record.State != ClusterState.Running || SocketOf(record) is not { } socket) return new LiveStatus(null, null);
         try
         {
-            var client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+            var client = await ControlClient.ConnectAsync(socket, cancel).ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
                 var result = await client.RequestAsync(ControlProtocol.Status, history ? w => w.WriteBoolean("history", true) : null, cancel).ConfigureAwait(false);
@@ -293,7 +296,7 @@ internal static class ClusterCommands
             }
             try
             {
-                var client = await ControlClient.ConnectAsync(record.SocketPath ?? throw new ControlUnavailableException("no control socket recorded"), cancel)
+                var client = await ControlClient.ConnectAsync(SocketOf(record) ?? throw new ControlUnavailableException("no control socket recorded"), cancel)
                     .ConfigureAwait(false);
                 await using (client.ConfigureAwait(false))
                     await client.RequestAsync(kill ? ControlProtocol.Kill : ControlProtocol.Stop, null, cancel).ConfigureAwait(false);
@@ -302,11 +305,18 @@ internal static class ClusterCommands
             {
                 throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
             }
-            // Wait until the supervisor has recorded the end, so a script can rely on it.
+            // Wait until the cluster has ended, so a script can rely on it: recorded, or said by the supervisor itself (it
+            // answers until its records are written; a database locked by another process delays only those).
             var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
-            while (env.Store.GetCluster(record.Id) is { State: ClusterState.Running } && context.Time.GetUtcNow() < deadline)
+            var state = ClusterState.Running;
+            while (context.Time.GetUtcNow() < deadline)
+            {
+                state = env.Store.GetCluster(record.Id)!.State;
+                if (state == ClusterState.Running && (await LiveSnapshotAsync(record, false, cancel).ConfigureAwait(false)).Snapshot is { } live)
+                    state = live.State;
+                if (state != ClusterState.Running) break;
                 await System.Threading.Tasks.Task.Delay(50, cancel).ConfigureAwait(false);
-            var state = env.Store.GetCluster(record.Id)!.State;
+            }
             if (state == ClusterState.Running)
                 throw new UserErrorException($"{record.Id} is still running 30 s after '{name}'; try 'zeroshot kill {record.Id}'");
             context.Out.WriteLine($"{record.Id} {StateNames.Text(state)}");
@@ -354,6 +364,23 @@ internal static class ClusterCommands
         }
 
         public void OnEvent(ClusterEvent e) => inner.OnEvent(e);
+    }
+
+    /// <summary>
+    /// The cluster's control socket: as recorded, else (its supervisor's record still queued behind another process's
+    /// lock on the database) where a supervisor started from this environment serves it.
+    /// </summary>
+    private static string? SocketOf(ClusterRecord record)
+    {
+        if (record.SocketPath is not null) return record.SocketPath;
+        try
+        {
+            return RuntimeDirectory.SocketPath(RuntimeDirectory.DefaultPath(), record.Id);
+        }
+        catch (UserErrorException)
+        {
+            return null;
+        }
     }
 
     private static void ReconcileCrashed(StateStore store) => store.ReconcileCrashed(ProcessIdentity.IsAlive);
