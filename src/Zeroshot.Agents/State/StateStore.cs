@@ -605,8 +605,11 @@ internal sealed class StateStore : IDisposable
         lock (_gate)
         {
             // Best effort: a reader (list, status) must not wait on another process's write lock to record what it
-            // found; the next one records it. A short busy timeout for this write only.
+            // found; the next one records it. A short wait for this write only: SQLite's busy timeout, and
+            // Microsoft.Data.Sqlite's own retry loop, bounded by the command timeout (whole seconds).
             Execute(_connection, "PRAGMA busy_timeout = 250;");
+            int commandTimeout = _connection.DefaultTimeout;
+            _connection.DefaultTimeout = 1;
             try
             {
                 ReconcileLocked(dead, now, crashed);
@@ -617,6 +620,7 @@ internal sealed class StateStore : IDisposable
             }
             finally
             {
+                _connection.DefaultTimeout = commandTimeout;
                 Execute(_connection, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {_busyMilliseconds};"));
             }
         }
