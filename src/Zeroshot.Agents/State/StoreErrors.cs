@@ -53,6 +53,8 @@ internal static class StoreErrors
             // a read-only directory fails even when the file itself could be opened. "unable to open database file"
             // names neither, so say which one it is.
             string directory = Path.GetDirectoryName(Path.GetFullPath(databasePath)) ?? ".";
+            if (!Directory.Exists(directory))
+                return $"cannot open the state database {databasePath}: the directory {directory} does not exist";
             if (!DirectoryAcceptsFiles(directory))
                 return $"cannot open the state database {databasePath}: the directory {directory} is read-only (SQLite creates state.db, state.db-wal and state.db-shm there); make it writable (chmod u+w {directory}) or set ZEROSHOT_HOME to a writable directory";
             if (File.Exists(databasePath) && !FileAcceptsWrites(databasePath))
