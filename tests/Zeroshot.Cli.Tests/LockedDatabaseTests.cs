@@ -277,6 +277,32 @@ public sealed class LockedDatabaseTests : IDisposable
         Assert.Single(list.Error.Trim().Split('\n'));
     }
 
+    [Fact]
+    public void Status_of_a_live_cluster_answers_from_its_supervisor_without_the_database()
+    {
+        var file = Path.Combine(_home, "sleeper.json");
+        File.WriteAllText(file, """
+            { "name": "sleeper", "maxIterations": 1, "agents": [ { "id": "sleeper", "role": "worker", "command": ["sleep", "600"] } ] }
+            """);
+        var run = Z("run", file, "--detach");
+        Assert.True(run.ExitCode == 0, run.Error);
+        string id = run.Out.Trim();
+        Wait.Until(() => StatusJson(id).GetProperty("agents")[0].GetProperty("state").GetString() == "running", "the sleeper to run");
+        // Asked with a home whose database cannot be read at all (damaged): the answer comes from the supervisor.
+        var elsewhere = Path.Combine(_home, "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        File.WriteAllText(Path.Combine(elsewhere, "state.db"), new string('x', 8192));
+        var status = ZeroshotProcess.RunIn(elsewhere, "status", id);
+        Assert.True(status.ExitCode == 0, status.Error);
+        Assert.Matches($@"(?m)^{id}  cluster ""sleeper""  running", status.Out);
+        Assert.Contains("  (recent events not shown: the state database ", status.Out);
+        var json = ZeroshotProcess.RunIn(elsewhere, "status", id, "--json");
+        Assert.True(json.ExitCode == 0, json.Error);
+        Assert.Equal("running", JsonDocument.Parse(json.Out).RootElement.GetProperty("agents")[0].GetProperty("state").GetString());
+        var stop = Z("stop", id);
+        Assert.True(stop.ExitCode == 0, stop.Error);
+    }
+
     private JsonElement StatusJson(string id)
     {
         var r = Z("status", id, "--json");
