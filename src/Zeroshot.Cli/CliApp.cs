@@ -49,12 +49,31 @@ internal static class CliApp
         {
             return ExitCodes.Interrupted;
         }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            // The state database failed where no command expected it (damaged pages met by a read, a lock held past the
+            // busy timeout): one line naming the file and what to do, not an "internal error".
+            context.Error.WriteLine($"zeroshot: {Agents.State.StoreErrors.Message(e, DatabasePath(context))}");
+            return ExitCodes.Failure;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug, not a user error: still one line, with the trace only on request.
             context.Error.WriteLine($"zeroshot: internal error: {e.GetType().Name}: {e.Message}" +
                 (Environment.GetEnvironmentVariable("ZEROSHOT_DEBUG") == "1" ? Environment.NewLine + e : " (set ZEROSHOT_DEBUG=1 for details)"));
             return ExitCodes.Failure;
+        }
+    }
+
+    private static string DatabasePath(CliContext context)
+    {
+        try
+        {
+            return context.Home().DatabasePath;
+        }
+        catch (UserErrorException)
+        {
+            return "state.db";
         }
     }
 

@@ -310,14 +310,17 @@ public sealed class SupervisorTests : IDisposable
     [Fact]
     public void Two_clusters_run_at_once_each_with_its_own_supervisor()
     {
+        // The workers end when the test says so (a file appears), not after a time a loaded machine may need to start both.
+        var go = Path.Combine(_work, "go");
         var file = ClusterFile($$"""
-            { "name": "pair", "agents": [ { "id": "worker", "role": "worker", "command": {{Bash("echo ready; sleep 3; echo done")}} } ] }
+            { "name": "pair", "agents": [ { "id": "worker", "role": "worker", "command": {{Bash($"echo ready; while [ ! -e {go} ]; do sleep 0.1; done; echo done")}} } ] }
             """);
         string a = Z("run", file, "--detach").Out.Trim();
         string b = Z("run", file, "--detach").Out.Trim();
         Assert.NotEqual(a, b);
         var running = JsonDocument.Parse(Z("list", "--json").Out).RootElement.EnumerateArray().Select(c => c.GetProperty("state").GetString()).ToList();
         Assert.Equal(["running", "running"], running);
+        File.WriteAllText(go, "");
         Wait.Until(() => JsonDocument.Parse(Z("list", "--json").Out).RootElement.EnumerateArray().All(c => c.GetProperty("state").GetString() == "completed"), "both to complete");
         Assert.Contains("done", Z("logs", a).Out);
         Assert.Contains("done", Z("logs", b[..^2]).Out); // a unique prefix is accepted

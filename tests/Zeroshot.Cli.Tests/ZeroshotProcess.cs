@@ -50,6 +50,8 @@ internal static class ZeroshotProcess
 
         public string OutSoFar { get { lock (_out) return _out.ToString(); } }
 
+        public string ErrorSoFar { get { lock (_err) return _err.ToString(); } }
+
         private static async Task Copy(StreamReader reader, StringBuilder into)
         {
             var buffer = new char[4096];

@@ -107,11 +107,13 @@ internal sealed class StateStore : IDisposable
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
     private readonly TimeProvider _time;
+    private readonly int _busyMilliseconds;
     private readonly Dictionary<(string Cluster, string Agent), long> _lastOutputWritten = [];
     private SqliteCommand? _touchCommand;
 
-    private StateStore(SqliteConnection connection, string path, TimeProvider time)
+    private StateStore(SqliteConnection connection, string path, TimeProvider time, int busyMilliseconds)
     {
+        _busyMilliseconds = busyMilliseconds;
         _connection = connection;
         Path = path;
         _time = time;
@@ -120,11 +122,81 @@ internal sealed class StateStore : IDisposable
     /// <summary>The database file.</summary>
     public string Path { get; }
 
+    /// <summary>A zero-byte database file older than this was truncated, not being created by another process.</summary>
+    public static readonly TimeSpan EmptiedAfter = TimeSpan.FromSeconds(2);
+
     /// <summary>Creates the home (0700) if needed and opens its <see cref="ZeroshotHome.DatabasePath"/>.</summary>
-    public static StateStore Open(ZeroshotHome home, TimeProvider? time = null)
+    public static StateStore Open(ZeroshotHome home, TimeProvider? time = null) => Open(home, time, replaceDamaged: false, notice: null);
+
+    /// <summary>
+    /// Creates the home (0700) if needed and opens its database. A file emptied by a truncation (zero bytes, no WAL,
+    /// older than <see cref="EmptiedAfter"/>: SQLite would silently treat it as a new, empty database) is kept beside
+    /// the new one as <c>state.db.truncated-&lt;time&gt;</c>. With <paramref name="replaceDamaged"/> (what <c>run</c>
+    /// does), a damaged file (<c>PRAGMA quick_check</c> fails, or SQLite calls it corrupt) is moved aside as
+    /// <c>state.db.corrupt-&lt;time&gt;</c> and a fresh one started; without it, a damaged file is a
+    /// <see cref="UserErrorException"/> that says how to move it aside. Each move is told to <paramref name="notice"/>.
+    /// </summary>
+    public static StateStore Open(ZeroshotHome home, TimeProvider? time, bool replaceDamaged, Action<string>? notice)
     {
         ArgumentNullException.ThrowIfNull(home);
-        return Open(home.EnsureCreated().DatabasePath, time);
+        var path = home.EnsureCreated().DatabasePath;
+        var now = (time ?? TimeProvider.System).GetUtcNow();
+        if (WasEmptied(path, now))
+        {
+            var kept = MoveAside(path, "truncated", now);
+            notice?.Invoke($"the state database {path} was empty (truncated?): kept it as {kept} and started a fresh one; " +
+                "the clusters it recorded are gone unless you restore it from a backup");
+        }
+        if (!replaceDamaged)
+            return Open(path, time);
+        string? damage;
+        try
+        {
+            var store = Open(path, time);
+            damage = store.QuickCheck();
+            if (damage is null) return store;
+            store.Dispose();
+        }
+        catch (UserErrorException e) when (e.InnerException is SqliteException s && StoreErrors.IsDamaged(s))
+        {
+            damage = s.Message;
+        }
+        catch (SqliteException e) when (StoreErrors.IsDamaged(e))
+        {
+            damage = e.Message;
+        }
+        var moved = MoveAside(path, "corrupt", now);
+        notice?.Invoke($"the state database {path} was damaged ({damage}): moved it to {moved} and started a fresh one; " +
+            "the clusters it recorded are no longer listed");
+        return Open(path, time);
+    }
+
+    /// <summary>Zero bytes and no write-ahead log to recover from, and not just created (see <see cref="EmptiedAfter"/>).</summary>
+    private static bool WasEmptied(string path, DateTimeOffset now)
+    {
+        var file = new FileInfo(path);
+        var wal = new FileInfo(path + "-wal");
+        return file.Exists && file.Length == 0 && !(wal.Exists && wal.Length > 0) && now - file.LastWriteTimeUtc > EmptiedAfter;
+    }
+
+    /// <summary>
+    /// Renames the database and its -wal and -shm files to <c>&lt;path&gt;.&lt;what&gt;-&lt;UTC time&gt;</c> (SQLite's own
+    /// naming, so the moved file still opens with its log); returns the new name of the database.
+    /// </summary>
+    private static string MoveAside(string path, string what, DateTimeOffset now)
+    {
+        var moved = $"{path}.{what}-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture)}";
+        try
+        {
+            foreach (var suffix in new[] { "-wal", "-shm", "" })
+                if (File.Exists(path + suffix))
+                    File.Move(path + suffix, moved + suffix);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserErrorException($"the state database {path} is damaged and could not be moved aside ({e.Message}); move it yourself: mv {path} {moved}");
+        }
+        return moved;
     }
 
     /// <summary>
@@ -159,12 +231,12 @@ internal sealed class StateStore : IDisposable
                 throw new UserErrorException($"cannot use the state database {databasePath}: its file system does not support WAL mode", ExitCodes.Failure);
             Execute(connection, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
             EnsureSchema(connection, databasePath);
-            return new StateStore(connection, databasePath, time ?? TimeProvider.System);
+            return new StateStore(connection, databasePath, time ?? TimeProvider.System, busyMs);
         }
         catch (SqliteException e)
         {
             connection.Dispose();
-            throw new UserErrorException($"cannot open the state database {databasePath}: {e.Message}", ExitCodes.Failure);
+            throw StoreErrors.Describe(e, databasePath);
         }
         catch
         {
@@ -532,25 +604,89 @@ internal sealed class StateStore : IDisposable
         var crashed = new List<string>();
         lock (_gate)
         {
-            using var transaction = _connection.BeginTransaction();
-            foreach (var c in dead)
+            // Best effort: a reader (list, status) must not wait on another process's write lock to record what it
+            // found; the next one records it. A short wait for this write only: SQLite's busy timeout, and
+            // Microsoft.Data.Sqlite's own retry loop, bounded by the command timeout (whole seconds).
+            Execute(_connection, "PRAGMA busy_timeout = 250;");
+            int commandTimeout = _connection.DefaultTimeout;
+            _connection.DefaultTimeout = 1;
+            try
             {
-                // Re-check under the write lock: the cluster may have ended, or been claimed by a supervisor, meanwhile.
-                var changed = Execute(_connection, """
-                    UPDATE clusters SET state = 'crashed', ended_at = $now
-                    WHERE id = $id AND state = 'running' AND supervisor_pid IS $pid AND supervisor_start_time IS $start
-                    """, transaction, ("$id", c.Id), ("$now", Ms(now)), ("$pid", c.Pid), ("$start", c.Start));
-                if (changed == 0)
-                    continue;
-                Execute(_connection, """
-                    UPDATE agents SET state = CASE state WHEN 'running' THEN 'failed' ELSE 'stopped' END, ended_at = $now
-                    WHERE cluster_id = $id AND state IN ('running', 'waiting')
-                    """, transaction, ("$id", c.Id), ("$now", Ms(now)));
-                crashed.Add(c.Id);
+                ReconcileLocked(dead, now, crashed);
             }
-            transaction.Commit();
+            catch (SqliteException e) when (StoreErrors.IsBusy(e))
+            {
+                crashed.Clear();
+            }
+            finally
+            {
+                _connection.DefaultTimeout = commandTimeout;
+                Execute(_connection, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {_busyMilliseconds};"));
+            }
         }
         return crashed;
+    }
+
+    /// <summary>Marks <paramref name="dead"/> crashed in one transaction (the caller holds the gate); fills <paramref name="crashed"/>.</summary>
+    private void ReconcileLocked(List<(string Id, int? Pid, long? Start, long StartedAt)> dead, DateTimeOffset now, List<string> crashed)
+    {
+        using var transaction = _connection.BeginTransaction();
+        foreach (var c in dead)
+        {
+            // Re-check under the write lock: the cluster may have ended, or been claimed by a supervisor, meanwhile.
+            var changed = Execute(_connection, """
+                UPDATE clusters SET state = 'crashed', ended_at = $now
+                WHERE id = $id AND state = 'running' AND supervisor_pid IS $pid AND supervisor_start_time IS $start
+                """, transaction, ("$id", c.Id), ("$now", Ms(now)), ("$pid", c.Pid), ("$start", c.Start));
+            if (changed == 0)
+                continue;
+            Execute(_connection, """
+                UPDATE agents SET state = CASE state WHEN 'running' THEN 'failed' ELSE 'stopped' END, ended_at = $now
+                WHERE cluster_id = $id AND state IN ('running', 'waiting')
+                """, transaction, ("$id", c.Id), ("$now", Ms(now)));
+            crashed.Add(c.Id);
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Runs <c>PRAGMA quick_check</c> (https://sqlite.org/pragma.html#pragma_quick_check: every page read, O(N), no
+    /// index cross-check): null when the file is sound, else the first problem found.
+    /// </summary>
+    public string? QuickCheck()
+    {
+        lock (_gate)
+        {
+            var result = Scalar(_connection, "PRAGMA quick_check(1);") as string;
+            if (string.Equals(result, "ok", StringComparison.Ordinal)) return null;
+            // "*** in database main ***\nTree 7 page 7: …": one line, without the banner.
+            var lines = (result ?? "quick_check returned nothing").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return string.Join("; ", lines.Where(l => !l.StartsWith("***", StringComparison.Ordinal)));
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/>, again while another process holds the database's write lock (each attempt waits
+    /// the busy timeout), for at most <paramref name="limit"/>; <paramref name="onLocked"/> is called once, when the lock
+    /// is first met. After the limit the SQLITE_BUSY error is thrown. For writes nothing can go on without.
+    /// </summary>
+    public T RetryWhileLocked<T>(Func<StateStore, T> write, TimeSpan limit, Action? onLocked = null)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var started = _time.GetTimestamp();
+        bool told = false;
+        while (true)
+        {
+            try
+            {
+                return write(this);
+            }
+            catch (SqliteException e) when (StoreErrors.IsBusy(e) && _time.GetElapsedTime(started) < limit)
+            {
+                if (!told) onLocked?.Invoke();
+                told = true;
+            }
+        }
     }
 
     /// <summary>Runs <c>PRAGMA integrity_check</c>; "ok" when the file is sound.</summary>

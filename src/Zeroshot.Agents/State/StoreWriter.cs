@@ -31,6 +31,13 @@ internal sealed record ClusterStateWrite(string ClusterId, ClusterState State, i
     public override void Apply(StateStore store) => store.UpdateClusterState(ClusterId, State, ExitCode, At);
 }
 
+/// <summary>The supervisor that owns the cluster (pid, /proc start time, control socket).</summary>
+internal sealed record SupervisorWrite(string ClusterId, int Pid, long StartTime, string? SocketPath) : StoreWrite
+{
+    /// <inheritdoc/>
+    public override void Apply(StateStore store) => store.SetSupervisor(ClusterId, Pid, StartTime, SocketPath);
+}
+
 /// <summary>An agent's process started.</summary>
 internal sealed record AgentStartedWrite(string ClusterId, string AgentId, int Iteration, int Pid, long PidStartTime, DateTimeOffset At) : StoreWrite
 {
@@ -280,7 +287,7 @@ internal sealed class StoreWriter : IAsyncDisposable
     }
 
     /// <summary>SQLITE_BUSY or SQLITE_LOCKED, with any extended code.</summary>
-    internal static bool IsBusy(SqliteException e) => (e.SqliteErrorCode & 0xFF) is 5 or 6;
+    internal static bool IsBusy(SqliteException e) => StoreErrors.IsBusy(e);
 
     /// <summary>Drops every coalescable write that a later one with the same key supersedes; order is kept otherwise.</summary>
     internal static void Coalesce(List<StoreWrite> writes)

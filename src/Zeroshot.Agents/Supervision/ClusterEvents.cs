@@ -21,6 +21,7 @@ namespace Zeroshot.Agents.Supervision;
 [JsonDerivedType(typeof(ValidatorFailedEvent), "validator-failed")]
 [JsonDerivedType(typeof(ErrorEvent), "error")]
 [JsonDerivedType(typeof(StoppingEvent), "stopping")]
+[JsonDerivedType(typeof(KillingEvent), "killing")]
 [JsonDerivedType(typeof(ClusterEndedEvent), "cluster-ended")]
 internal abstract record ClusterEvent([property: JsonPropertyOrder(-1)] DateTimeOffset Time);
 
@@ -94,6 +95,10 @@ internal sealed record ErrorEvent(DateTimeOffset Time, string? AgentId, string M
 /// <param name="Time">When.</param>
 internal sealed record StoppingEvent(DateTimeOffset Time) : ClusterEvent(Time);
 
+/// <summary>The cluster is being killed (<c>zeroshot kill</c>, a second Ctrl+C): SIGKILL to every agent at once.</summary>
+/// <param name="Time">When.</param>
+internal sealed record KillingEvent(DateTimeOffset Time) : ClusterEvent(Time);
+
 /// <summary>The cluster ended.</summary>
 /// <param name="Time">When.</param>
 /// <param name="State">Its final state.</param>
@@ -121,6 +126,7 @@ internal static class ClusterEventText
             ValidatorFailedEvent f => [$"validator {f.Validator} failed: {f.Error}"],
             ErrorEvent err => [err.AgentId is null ? err.Message : $"{err.AgentId}: {err.Message}"],
             StoppingEvent => ["stopping: SIGTERM to every agent"],
+            KillingEvent => ["killing: SIGKILL to every agent"],
             ClusterEndedEvent c => c.Reason is null ? [$"cluster {StateNames.Text(c.State)}"] : [c.Reason, $"cluster {StateNames.Text(c.State)}"],
             _ => [],
         };

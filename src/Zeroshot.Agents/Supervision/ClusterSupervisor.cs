@@ -403,7 +403,8 @@ internal sealed class ClusterSupervisor
                         StopAll(stop.Kill);
                         break;
                     case AnnounceStopCommand announce:
-                        if (!announce.Kill) Notify(new StoppingEvent(Now));
+                        // A kill is recorded as one too: the events table says why every agent ended by SIGKILL.
+                        Notify(announce.Kill ? new KillingEvent(Now) : new StoppingEvent(Now));
                         break;
                     case ValidatorFailedCommand failed:
                         Notify(new ValidatorFailedEvent(Now, failed.AgentId, Agent(failed.AgentId).LastError ?? "no verdict"));

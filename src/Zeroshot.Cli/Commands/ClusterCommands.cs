@@ -195,13 +195,27 @@ internal static class ClusterCommands
         var command = new Command("status", "Show a cluster's state and each agent's state and live metrics.") { id, json, history };
         command.SetAction(async (parse, cancel) =>
         {
+            bool withHistory = parse.GetValue(history);
+            // A live cluster named by its full id answers from its supervisor's memory, before the database is opened: a
+            // database locked by another process (or slow) cannot delay it.
+            if (LiveSocketOf(parse.GetValue(id)!) is { } socket
+                && await LiveSnapshotAsync(socket, withHistory, cancel).ConfigureAwait(false) is { Snapshot: { } liveOnly } answer)
+            {
+                if (parse.GetValue(json))
+                    context.Out.WriteLine(answer.Json);
+                else
+                    WriteLiveStatus(context, liveOnly);
+                return ExitCodes.Success;
+            }
             using var env = new ClusterHost.HomeServices(context);
             ReconcileCrashed(env.Store);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
-            bool withHistory = parse.GetValue(history);
             var snapshot = await LiveSnapshotAsync(record, withHistory, cancel).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
+                if (snapshot.Snapshot is null && record.State == ClusterState.Running)
+                    // The JSON on stdout stays one document; a script's log still shows it is not live.
+                    context.Error.WriteLine("zeroshot: (stored state; the supervisor did not answer)");
                 // The supervisor's answer is the document (the same record, serialized once, there).
                 context.Out.WriteLine(snapshot.Json
                     ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory), LiveJson.Default.ClusterSnapshot));
@@ -221,6 +235,44 @@ internal static class ClusterCommands
         return command;
     }
 
+    /// <summary>
+    /// The live status, then the recent events when the database gives them within a second (it is only the history;
+    /// a database locked by another process, or damaged, is said instead of waited for).
+    /// </summary>
+    private static void WriteLiveStatus(CliContext context, ClusterSnapshot snapshot)
+    {
+        StatusText.WriteStatus(context.Out, snapshot, MetricsLine);
+        IReadOnlyList<Agents.State.StoredEvent> events;
+        try
+        {
+            using var store = StateStore.Open(context.Home().DatabasePath, context.Time, TimeSpan.FromSeconds(1));
+            events = store.ReadEvents(snapshot.Id, last: StatusEvents);
+        }
+        catch (Exception e) when (e is UserErrorException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            string why = e is Microsoft.Data.Sqlite.SqliteException s ? StoreErrors.Message(s, context.Home().DatabasePath) : e.Message;
+            context.Out.WriteLine($"  (recent events not shown: {why})");
+            return;
+        }
+        if (events.Count == 0) return;
+        context.Out.WriteLine("  recent events:");
+        foreach (var e in events) context.Out.WriteLine("    " + ClusterEventRows.Line(e));
+    }
+
+    /// <summary>The control socket a live supervisor of exactly <paramref name="id"/> would serve, when that file exists.</summary>
+    private static string? LiveSocketOf(string id)
+    {
+        try
+        {
+            var path = RuntimeDirectory.SocketPath(RuntimeDirectory.DefaultPath(), id);
+            return File.Exists(path) ? path : null;
+        }
+        catch (UserErrorException)
+        {
+            return null; // not an id a socket can have: a prefix with other characters, or too long
+        }
+    }
+
     /// <summary>How many of the latest recorded events <c>status</c> shows.</summary>
     private const int StatusEvents = 5;
 
@@ -235,12 +287,17 @@ internal static class ClusterCommands
     private sealed record LiveStatus(string? Json, ClusterSnapshot? Snapshot);
 
     /// <summary>Asks the cluster's supervisor for its live snapshot; null fields when it does not answer.</summary>
-    private static async Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, bool history, CancellationToken cancel)
+    private static Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, bool history, CancellationToken cancel) =>
+        record.State != ClusterState.Running || SocketOf(record) is not { } socket
+            ? System.Threading.Tasks.Task.FromResult(new LiveStatus(null, null))
+            : LiveSnapshotAsync(socket, history, cancel);
+
+    /// <summary>Asks the supervisor at <paramref name="socket"/> for its live snapshot; null fields when it does not answer.</summary>
+    private static async Task<LiveStatus> LiveSnapshotAsync(string socket, bool history, CancellationToken cancel)
     {
-        if (record.State != ClusterState.Running || record.SocketPath is null) return new LiveStatus(null, null);
         try
         {
-            var client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+            var client = await ControlClient.ConnectAsync(socket, cancel).ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
                 var result = await client.RequestAsync(ControlProtocol.Status, history ? w => w.WriteBoolean("history", true) : null, cancel).ConfigureAwait(false);
@@ -293,7 +350,7 @@ internal static class ClusterCommands
             }
             try
             {
-                var client = await ControlClient.ConnectAsync(record.SocketPath ?? throw new ControlUnavailableException("no control socket recorded"), cancel)
+                var client = await ControlClient.ConnectAsync(SocketOf(record) ?? throw new ControlUnavailableException("no control socket recorded"), cancel)
                     .ConfigureAwait(false);
                 await using (client.ConfigureAwait(false))
                     await client.RequestAsync(kill ? ControlProtocol.Kill : ControlProtocol.Stop, null, cancel).ConfigureAwait(false);
@@ -302,11 +359,18 @@ internal static class ClusterCommands
             {
                 throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
             }
-            // Wait until the supervisor has recorded the end, so a script can rely on it.
+            // Wait until the cluster has ended, so a script can rely on it: recorded, or said by the supervisor itself (it
+            // answers until its records are written; a database locked by another process delays only those).
             var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
-            while (env.Store.GetCluster(record.Id) is { State: ClusterState.Running } && context.Time.GetUtcNow() < deadline)
+            var state = ClusterState.Running;
+            while (context.Time.GetUtcNow() < deadline)
+            {
+                state = env.Store.GetCluster(record.Id)!.State;
+                if (state == ClusterState.Running && (await LiveSnapshotAsync(record, false, cancel).ConfigureAwait(false)).Snapshot is { } live)
+                    state = live.State;
+                if (state != ClusterState.Running) break;
                 await System.Threading.Tasks.Task.Delay(50, cancel).ConfigureAwait(false);
-            var state = env.Store.GetCluster(record.Id)!.State;
+            }
             if (state == ClusterState.Running)
                 throw new UserErrorException($"{record.Id} is still running 30 s after '{name}'; try 'zeroshot kill {record.Id}'");
             context.Out.WriteLine($"{record.Id} {StateNames.Text(state)}");
@@ -354,6 +418,23 @@ internal static class ClusterCommands
         }
 
         public void OnEvent(ClusterEvent e) => inner.OnEvent(e);
+    }
+
+    /// <summary>
+    /// The cluster's control socket: as recorded, else (its supervisor's record still queued behind another process's
+    /// lock on the database) where a supervisor started from this environment serves it.
+    /// </summary>
+    private static string? SocketOf(ClusterRecord record)
+    {
+        if (record.SocketPath is not null) return record.SocketPath;
+        try
+        {
+            return RuntimeDirectory.SocketPath(RuntimeDirectory.DefaultPath(), record.Id);
+        }
+        catch (UserErrorException)
+        {
+            return null;
+        }
     }
 
     private static void ReconcileCrashed(StateStore store) => store.ReconcileCrashed(ProcessIdentity.IsAlive);

@@ -14,10 +14,14 @@ internal static class ClusterHost
     /// <summary>The state store, settings and provider catalog of this user's ZEROSHOT_HOME.</summary>
     internal sealed class HomeServices : IDisposable
     {
-        public HomeServices(CliContext context)
+        /// <summary>
+        /// Opens the home's database; with <paramref name="replaceDamaged"/> (<c>run</c>) a damaged one is moved aside and
+        /// a fresh one started, said once on stderr (see <see cref="StateStore.Open(ZeroshotHome, TimeProvider?, bool, Action{string}?)"/>).
+        /// </summary>
+        public HomeServices(CliContext context, bool replaceDamaged = false)
         {
             Home = context.Home().EnsureCreated();
-            Store = StateStore.Open(Home, context.Time);
+            Store = StateStore.Open(Home, context.Time, replaceDamaged, notice => context.Error.WriteLine($"zeroshot: {notice}"));
             Settings = ZeroshotSettings.Load(Home.SettingsPath);
             Catalog = new ProviderCatalog(Settings, context.SelfCommand);
         }
@@ -34,12 +38,15 @@ internal static class ClusterHost
     /// <summary>Creates the cluster's record and runs it here, or in a detached supervisor.</summary>
     public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, Output.LiveStatusOptions live, CliContext context)
     {
-        using var env = new HomeServices(context);
+        using var env = new HomeServices(context, replaceDamaged: true);
         // Fail before anything starts when a provider's executable is missing.
         foreach (var agent in config.Agents) env.Catalog.Resolve(agent, config.Prompt, 1, null);
 
         var id = new IdGenerator().Next(env.Store);
-        env.Store.CreateCluster(ClusterRecord.New(id, config, context.Time.GetUtcNow()));
+        // Nothing runs yet, so waiting for another process's write lock (a backup) costs nothing but time: wait, and say so.
+        env.Store.RetryWhileLocked(store => { store.CreateCluster(ClusterRecord.New(id, config, context.Time.GetUtcNow())); return true; },
+            StartupLockWait,
+            () => context.Error.WriteLine($"zeroshot: the state database {env.Store.Path} is locked by another process; waiting for it (up to {StartupLockWait.TotalSeconds:0} s)"));
         if (!detach)
         {
             var observer = new DeferredObserver();
@@ -73,16 +80,71 @@ internal static class ClusterHost
         // A null environment: the supervisor inherits this process's own (ProcessEnvironment.Snapshot).
         int pid = PtyProcess.SpawnDetached(argv[0], argv, null, null, logPath);
 
-        // Return as soon as the supervisor has taken the cluster (or died trying, which the log says).
+        // Return as soon as the supervisor has taken the cluster: its record names it, or (the database locked by another
+        // process, its record queued) its control socket answers. Or it died trying: say why, from its log.
         var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
-        while (env.Store.GetCluster(id) is { SupervisorPid: null })
+        while (env.Store.GetCluster(id) is { SupervisorPid: null } && !await SocketAnswersAsync(id, context.Shutdown).ConfigureAwait(false))
         {
-            if (ProcessIdentity.StartTime(pid) is null || context.Time.GetUtcNow() > deadline)
-                throw new UserErrorException($"the supervisor of {id} did not start; see {logPath}");
+            if (ProcessIdentity.StartTime(pid) is null)
+                throw new UserErrorException($"the supervisor of {id} did not start: {LastLogLine(logPath) ?? "it exited without a word"} (log: {logPath})");
+            if (context.Time.GetUtcNow() > deadline)
+                throw new UserErrorException($"the supervisor of {id} did not take the cluster within 30 s (log: {logPath})");
             await Task.Delay(20, context.Shutdown).ConfigureAwait(false);
         }
         context.Out.WriteLine(id);
         return ExitCodes.Success;
+    }
+
+    /// <summary>How long <c>run</c> waits for another process's write lock on the database before creating a cluster.</summary>
+    private static readonly TimeSpan StartupLockWait = TimeSpan.FromMinutes(2);
+
+    /// <summary>Whether a supervisor answers on the cluster's default control socket.</summary>
+    private static async Task<bool> SocketAnswersAsync(string id, CancellationToken cancel)
+    {
+        string path;
+        try
+        {
+            path = RuntimeDirectory.SocketPath(RuntimeDirectory.DefaultPath(), id);
+        }
+        catch (UserErrorException)
+        {
+            return false; // no socket can exist there (a path too long): the supervisor says so in its log
+        }
+        if (!File.Exists(path)) return false;
+        try
+        {
+            var client = await ControlClient.ConnectAsync(path, cancel).ConfigureAwait(false);
+            await client.DisposeAsync().ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The last line a dead supervisor wrote to its log (its error: "zeroshot: …"), without the prefix and with control
+    /// characters replaced, so the user reads the reason where they ran the command.
+    /// </summary>
+    private static string? LastLogLine(string logPath)
+    {
+        try
+        {
+            using var file = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var tail = new byte[(int)Math.Min(file.Length, 4096)];
+            file.Seek(-tail.Length, SeekOrigin.End);
+            file.ReadExactly(tail);
+            var line = System.Text.Encoding.UTF8.GetString(tail).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .LastOrDefault();
+            if (line is null) return null;
+            if (line.StartsWith("zeroshot: ", StringComparison.Ordinal)) line = line["zeroshot: ".Length..];
+            return string.Concat(line.Select(c => char.IsControl(c) ? '?' : c));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // no log to quote; the caller names its path
+        }
     }
 
     /// <summary>Runs an existing cluster's supervisor in this process until the cluster ends.</summary>
@@ -90,6 +152,11 @@ internal static class ClusterHost
         Action<ClusterSupervisor>? onCreated = null)
     {
         var record = env.Store.GetCluster(id) ?? throw new UserErrorException($"no such cluster or task: {id}");
+        // A refused supervisor writes nothing: the cluster belongs to whoever supervises (or supervised) it.
+        if (record.State != ClusterState.Running)
+            throw new UserErrorException($"cluster {id} is already {StateNames.Text(record.State)}; nothing to supervise");
+        if (record.SupervisorPid is { } owner && owner != Environment.ProcessId && ProcessIdentity.IsAlive(owner, record.SupervisorStartTime ?? 0))
+            throw new UserErrorException($"cluster {id} already has a running supervisor (pid {owner})");
         var config = record.LoadConfig();
         var (columns, rows) = context.TerminalSize();
         var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler,
@@ -103,16 +170,30 @@ internal static class ClusterHost
         {
             server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout, feed));
         }
+        catch (UserErrorException) when (ClaimedByAnother(env.Store, id))
+        {
+            // Another supervisor owns the cluster (its socket answered): refused, and its state is not ours to write.
+            throw;
+        }
         catch (UserErrorException)
         {
-            // No control socket, no supervisor: the cluster never started.
-            env.Store.UpdateClusterState(id, ClusterState.Failed, ExitCodes.Failure);
+            // No control socket, no supervisor: the cluster never started. Best effort: a database locked by another
+            // process leaves it to read as crashed later (unclaimed), which is also true.
+            try
+            {
+                env.Store.UpdateClusterState(id, ClusterState.Failed, ExitCodes.Failure);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (StoreErrors.IsBusy(e))
+            {
+                context.Error.WriteLine($"zeroshot: {StoreErrors.Message(e, env.Store.Path)}");
+            }
             throw;
         }
         ClusterState state;
         try
         {
-            env.Store.SetSupervisor(id, Environment.ProcessId, ProcessIdentity.StartTime(Environment.ProcessId) ?? 0, server.SocketPath);
+            // Queued like every other write: a database locked by another process must not keep the cluster from running.
+            supervisor.Writer.Post(new SupervisorWrite(id, Environment.ProcessId, ProcessIdentity.StartTime(Environment.ProcessId) ?? 0, server.SocketPath));
             using var stop = context.Shutdown.Register(supervisor.RequestStop);
             // A second Ctrl+C does not wait for the grace period.
             using var kill = context.ForceKill.Register(supervisor.RequestKill);
@@ -136,6 +217,18 @@ internal static class ClusterHost
             ClusterState.Stopped => ExitCodes.Interrupted,
             _ => ExitCodes.Failure,
         };
+    }
+
+    /// <summary>
+    /// Whether a live supervisor other than this process owns <paramref name="id"/>: recorded with a live pid, or its
+    /// control socket answers (its record may still be queued behind a lock).
+    /// </summary>
+    private static bool ClaimedByAnother(StateStore store, string id)
+    {
+        if (store.GetCluster(id) is { SupervisorPid: { } pid } record && pid != Environment.ProcessId
+            && ProcessIdentity.IsAlive(pid, record.SupervisorStartTime ?? 0))
+            return true;
+        return SocketAnswersAsync(id, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <summary>Says what the state database did not get (it stayed locked past the flush deadline, or refused writes).</summary>

@@ -441,8 +441,7 @@ public sealed class StateStoreTests : IDisposable
         var path = _dir.File("garbage.db");
         File.WriteAllText(path, new string('x', 4096));
         var error = Assert.Throws<UserErrorException>(() => StateStore.Open(path));
-        Assert.StartsWith($"cannot open the state database {path}: ", error.Message);
-        Assert.Contains("not a database", error.Message);
+        Assert.StartsWith($"the state database {path} is damaged (file is not a database); move it aside (mv {path} ", error.Message);
         Assert.Equal(ExitCodes.Failure, error.ExitCode);
     }
 
@@ -451,6 +450,6 @@ public sealed class StateStoreTests : IDisposable
     {
         var path = _dir.File("no/such/dir/state.db");
         var error = Assert.Throws<UserErrorException>(() => StateStore.Open(path));
-        Assert.StartsWith($"cannot open the state database {path}: ", error.Message);
+        Assert.Equal($"cannot open the state database {path}: the directory {_dir.File("no/such/dir")} does not exist", error.Message);
     }
 }

@@ -209,6 +209,7 @@ public sealed class LiveModelTests
         Assert.Equal(["worker: could not start: no such file"], Lines(new ErrorEvent(T, "worker", "could not start: no such file")));
         Assert.Equal(["could not write /x: denied"], Lines(new ErrorEvent(T, null, "could not write /x: denied")));
         Assert.Equal(["stopping: SIGTERM to every agent"], Lines(new StoppingEvent(T)));
+        Assert.Equal(["killing: SIGKILL to every agent"], Lines(new KillingEvent(T)));
         Assert.Equal(["cluster completed"], Lines(new ClusterEndedEvent(T, ClusterState.Completed)));
         Assert.Equal(["rejected in all 3 iterations", "cluster failed"], Lines(new ClusterEndedEvent(T, ClusterState.Failed, "rejected in all 3 iterations")));
     }
@@ -222,6 +223,7 @@ public sealed class LiveModelTests
             new AgentExitedEvent(T, "tester", AgentState.Completed, 0, null, new VerdictSnapshot(false, "no", ["a"], 1), null),
             new VerdictEvent(T, "tester", false, "no", ["a"]),
             new RetryingEvent(T, "worker", "529 1/10 in 1.0s"),
+            new KillingEvent(T),
             new ClusterEndedEvent(T, ClusterState.Completed),
         ];
         foreach (var e in events)
