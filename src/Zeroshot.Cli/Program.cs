@@ -27,6 +27,7 @@ var context = new CliContext(
     SelfCommand: SelfCommand())
 {
     ForceKill = forceKill.Token,
+    OutputIsTerminal = !Console.IsOutputRedirected,
 };
 return await CliApp.RunAsync(args, context);
 
