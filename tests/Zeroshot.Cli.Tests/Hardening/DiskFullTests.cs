@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Zeroshot.Cli.Tests.Hardening;
+
+/// <summary>
+/// A full disk under <c>ZEROSHOT_HOME</c> (a 2 MiB tmpfs, nearly filled): the agent is never blocked by our logging,
+/// the loss is counted to the byte and said at once, every command keeps working, and writing resumes when space
+/// returns.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed partial class DiskFullTests : IDisposable
+{
+    private const int OutputBytes = 1_000_000;
+    private const string Marker = "RECOVERED-MARKER";
+    private readonly string _work = Path.Combine(Path.GetTempPath(), "zs-df-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public DiskFullTests() => Directory.CreateDirectory(_work);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_work, recursive: true); }
+        catch (IOException) { /* a temp dir */ }
+    }
+
+    [TmpfsFact]
+    public void On_a_full_disk_the_agent_runs_on_the_lost_bytes_are_counted_exactly_and_logging_resumes_when_space_returns()
+    {
+        using var tmpfs = Tmpfs.Mount("2m");
+        string home = tmpfs.Path;
+        Assert.Equal(0, ZeroshotProcess.RunIn(home, "list").ExitCode); // creates the database while there is room
+
+        // The agent writes 1 000 000 bytes with no newline (the PTY changes nothing in them), says it got through,
+        // waits for space to come back, then writes a marker.
+        string reached = Path.Combine(_work, "reached"), go = Path.Combine(_work, "go");
+        string script = $"head -c {OutputBytes} /dev/zero | tr '\\0' x; touch {reached}; while [ ! -e {go} ]; do sleep 0.05; done; printf '\\n{Marker}\\n'";
+        string file = Path.Combine(_work, "cluster.json");
+        File.WriteAllText(file, $$"""{ "name": "full", "agents": [ { "id": "w", "role": "worker", "command": {{JsonSerializer.Serialize(new[] { "bash", "-c", script })}} } ] }""");
+
+        // Leave 256 KiB: enough for the database's next pages, far less than the output.
+        string filler = Path.Combine(home, "filler");
+        File.WriteAllBytes(filler, new byte[tmpfs.Available - 256 * 1024]);
+
+        using var run = ZeroshotProcess.Start(home, "run", file);
+        // Before: the pump stopped at the first failed write, the agent blocked in write(2) and never got here.
+        try
+        {
+            Wait.Until(() => File.Exists(reached), "the agent to get through its 1 MB of output on a full disk", 60_000);
+        }
+        catch (TimeoutException e)
+        {
+            string error = run.Process.HasExited ? run.Wait(TimeSpan.FromSeconds(5)).Error : "(still running)";
+            throw new TimeoutException($"{e.Message}; zeroshot printed:\n{run.OutSoFar}\n{error}\n{ZeroshotProcess.RunIn(home, "list").Out}", e);
+        }
+        Wait.Until(() => run.OutSoFar.Contains("disk full: logs of cluster ", StringComparison.Ordinal), "the disk-full notice");
+        var notice = NoticeRegex().Match(run.OutSoFar);
+        Assert.True(notice.Success, run.OutSoFar);
+        string id = notice.Groups["id"].Value;
+        string log = Path.Combine(home, "logs", id, "w.log");
+
+        // Every command still works; status says what is lost, exactly: output - what reached the file.
+        Assert.Equal(0, ZeroshotProcess.RunIn(home, "list").ExitCode);
+        long lost = 0;
+        Wait.Until(() =>
+        {
+            var status = ZeroshotProcess.RunIn(home, "status", id, "--json");
+            if (status.ExitCode != 0) return false;
+            using var doc = JsonDocument.Parse(status.Out);
+            lost = doc.RootElement.GetProperty("logBytesLost").GetInt64();
+            return doc.RootElement.TryGetProperty("logWriteError", out var error) && error.GetString() == "disk full"
+                && lost + new FileInfo(log).Length == OutputBytes;
+        }, "status --json to count every byte that did not reach the log");
+        Assert.True(lost > 0);
+        var text = ZeroshotProcess.RunIn(home, "status", id);
+        Assert.Contains($"logs: disk full: not being written ({lost.ToString(CultureInfo.InvariantCulture)} bytes lost so far)", text.Out, StringComparison.Ordinal);
+
+        // Space returns: the next write gets in, and the run ends normally.
+        long before = new FileInfo(log).Length;
+        File.Delete(filler);
+        File.WriteAllText(go, "");
+        var result = run.Wait(TimeSpan.FromSeconds(60));
+        Assert.True(result.ExitCode == 0, result.Out + result.Error);
+        Assert.Contains($"logs of cluster {id} are written again ({lost.ToString(CultureInfo.InvariantCulture)} bytes were lost)", result.Out, StringComparison.Ordinal);
+        Assert.Equal(before + $"\r\n{Marker}\r\n".Length, new FileInfo(log).Length);
+        Assert.EndsWith($"x\r\n{Marker}\r\n", File.ReadAllText(log), StringComparison.Ordinal);
+        // The display got the whole line all along.
+        Assert.Contains(Marker, result.Out, StringComparison.Ordinal);
+        Assert.Contains("w: completed", result.Out, StringComparison.Ordinal);
+        var final = ZeroshotProcess.RunIn(home, "status", id, "--json");
+        Assert.Equal(0, final.ExitCode);
+        using var finalDoc = JsonDocument.Parse(final.Out);
+        Assert.Equal("completed", finalDoc.RootElement.GetProperty("state").GetString());
+    }
+
+    [GeneratedRegex(@"disk full: logs of cluster (?<id>[a-z0-9-]+) are not being written \((?<n>\d+) bytes lost so far\)")]
+    private static partial Regex NoticeRegex();
+}
