@@ -112,7 +112,6 @@ internal sealed record ClusterSnapshot(
     public long LogBytesLost { get; init; }
 
     /// <summary>Why writing the logs fails right now (<c>"disk full"</c>); null while it works.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? LogWriteError { get; init; }
 
     /// <summary>A snapshot whose totals are the sum of <paramref name="agents"/>.</summary>
