@@ -93,6 +93,36 @@ public sealed partial class DiskFullTests : IDisposable
         Assert.Equal("completed", finalDoc.RootElement.GetProperty("state").GetString());
     }
 
+    [TmpfsFact]
+    public void On_a_terminal_the_footer_says_at_once_that_the_logs_are_not_written_and_stops_saying_it_when_they_are()
+    {
+        using var tmpfs = Tmpfs.Mount("2m");
+        string home = tmpfs.Path;
+        Assert.Equal(0, ZeroshotProcess.RunIn(home, "list").ExitCode);
+        string go = Path.Combine(_work, "go");
+        string script = $"head -c {OutputBytes} /dev/zero | tr '\\0' x; echo; echo flooded; while [ ! -e {go} ]; do sleep 0.05; done; echo {Marker}; sleep 2";
+        string file = Path.Combine(_work, "cluster.json");
+        File.WriteAllText(file, $$"""{ "name": "full", "agents": [ { "id": "w", "role": "worker", "command": {{JsonSerializer.Serialize(new[] { "bash", "-c", script })}} } ] }""");
+        string filler = Path.Combine(home, "filler");
+        File.WriteAllBytes(filler, new byte[tmpfs.Available - 256 * 1024]);
+
+        using var tmux = Zeroshot.Terminal.Tests.Support.TmuxSession.Start(120, 30, "env PS1='$ ' bash --norc --noprofile",
+            new Dictionary<string, string> { ["ZEROSHOT_HOME"] = home, ["TERM"] = "xterm-256color" });
+        tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
+        tmux.SendText($"dotnet {ZeroshotProcess.Dll} run {file}; echo EXIT=$?");
+        tmux.SendKeys("Enter");
+        var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("┌─", StringComparison.Ordinal) && l.Contains("disk full: logs not written", StringComparison.Ordinal)),
+            "the footer's disk-full warning", TimeSpan.FromSeconds(60));
+        Assert.Contains(screen, l => l.Contains("│ flooded", StringComparison.Ordinal)); // the agent went on
+
+        File.Delete(filler);
+        File.WriteAllText(go, "");
+        tmux.WaitFor(s => s.Any(l => l.Contains("│ " + Marker, StringComparison.Ordinal))
+            && s.Any(l => l.StartsWith("┌─", StringComparison.Ordinal) && !l.Contains("disk full", StringComparison.Ordinal)),
+            "the warning gone once a write worked", TimeSpan.FromSeconds(60));
+        tmux.WaitForText("EXIT=0", TimeSpan.FromSeconds(60));
+    }
+
     [GeneratedRegex(@"disk full: logs of cluster (?<id>[a-z0-9-]+) are not being written \((?<n>\d+) bytes lost so far\)")]
     private static partial Regex NoticeRegex();
 }
