@@ -123,6 +123,45 @@ public sealed partial class DiskFullTests : IDisposable
         tmux.WaitForText("EXIT=0", TimeSpan.FromSeconds(60));
     }
 
+    [TmpfsFact]
+    public void A_detached_supervisor_writes_the_disk_full_notice_to_its_log_once_there_is_room()
+    {
+        using var tmpfs = Tmpfs.Mount("2m");
+        string home = tmpfs.Path;
+        Assert.Equal(0, ZeroshotProcess.RunIn(home, "list").ExitCode);
+        string reached = Path.Combine(_work, "reached"), go = Path.Combine(_work, "go");
+        string script = $"head -c {OutputBytes} /dev/zero | tr '\\0' x; touch {reached}; while [ ! -e {go} ]; do sleep 0.05; done; echo {Marker}";
+        string file = Path.Combine(_work, "cluster.json");
+        File.WriteAllText(file, $$"""{ "name": "full", "agents": [ { "id": "w", "role": "worker", "command": {{JsonSerializer.Serialize(new[] { "bash", "-c", script })}} } ] }""");
+        string filler = Path.Combine(home, "filler");
+        File.WriteAllBytes(filler, new byte[tmpfs.Available - 256 * 1024]);
+
+        var detach = ZeroshotProcess.RunIn(home, "run", file, "--detach");
+        Assert.True(detach.ExitCode == 0, detach.Error);
+        string id = detach.Out.Trim();
+        Wait.Until(() => File.Exists(reached), "the detached agent to get through its output on a full disk");
+        long lost = 0;
+        Wait.Until(() =>
+        {
+            var status = ZeroshotProcess.RunIn(home, "status", id, "--json");
+            if (status.ExitCode != 0) return false;
+            using var doc = JsonDocument.Parse(status.Out);
+            lost = doc.RootElement.GetProperty("logBytesLost").GetInt64();
+            return lost + new FileInfo(Path.Combine(home, "logs", id, "w.log")).Length == OutputBytes;
+        }, "every lost byte counted");
+
+        File.Delete(filler);
+        File.WriteAllText(go, "");
+        string log = Path.Combine(home, "logs", id, "supervisor.log");
+        Wait.Until(() => File.Exists(log) && File.ReadAllText(log).Contains("cluster completed", StringComparison.Ordinal), "the cluster to end");
+        string text = File.ReadAllText(log);
+        var notice = NoticeRegex().Match(text);
+        Assert.True(notice.Success, text);
+        Assert.Equal(id, notice.Groups["id"].Value);
+        Assert.Contains($"logs of cluster {id} are written again ({lost.ToString(CultureInfo.InvariantCulture)} bytes were lost)", text, StringComparison.Ordinal);
+        Assert.True(text.IndexOf("disk full: logs of cluster", StringComparison.Ordinal) < text.IndexOf("are written again", StringComparison.Ordinal), text);
+    }
+
     [GeneratedRegex(@"disk full: logs of cluster (?<id>[a-z0-9-]+) are not being written \((?<n>\d+) bytes lost so far\)")]
     private static partial Regex NoticeRegex();
 }
