@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Zeroshot.Agents;
 using Zeroshot.Cli.Commands;
+using Zeroshot.Terminal;
 
 namespace Zeroshot.Cli;
 
@@ -25,7 +26,7 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             // A usage error names what is wrong in one line and points at the help; exit 2.
-            context.Error.WriteLine($"zeroshot: {parse.Errors[0].Message}");
+            context.Error.WriteLine($"zeroshot: {Format.Escaped(parse.Errors[0].Message)}");
             context.Error.WriteLine($"Try '{CommandPath(parse)} --help' for more information.");
             return ExitCodes.Usage;
         }
@@ -42,8 +43,16 @@ internal static class CliApp
         }
         catch (UserErrorException e)
         {
-            context.Error.WriteLine($"zeroshot: {e.Message}");
+            // Messages quote what the user gave (file names, ids, fields): never a control byte of theirs to the terminal.
+            context.Error.WriteLine($"zeroshot: {Format.Escaped(e.Message)}");
             return e.ExitCode;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when ((e.SqliteErrorCode & 0xFF) is 13 or 10)
+        {
+            // SQLITE_FULL, SQLITE_IOERR: the disk, not a bug. Say which file and what to do.
+            context.Error.WriteLine($"zeroshot: cannot write the state database {Format.Escaped(DatabasePath(context))}: {Format.Escaped(e.Message)}; "
+                + "free space on its file system (df) and try again");
+            return ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (context.Shutdown.IsCancellationRequested)
         {
@@ -53,13 +62,13 @@ internal static class CliApp
         {
             // The state database failed where no command expected it (damaged pages met by a read, a lock held past the
             // busy timeout): one line naming the file and what to do, not an "internal error".
-            context.Error.WriteLine($"zeroshot: {Agents.State.StoreErrors.Message(e, DatabasePath(context))}");
+            context.Error.WriteLine($"zeroshot: {Format.Escaped(Agents.State.StoreErrors.Message(e, DatabasePath(context)))}");
             return ExitCodes.Failure;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug, not a user error: still one line, with the trace only on request.
-            context.Error.WriteLine($"zeroshot: internal error: {e.GetType().Name}: {e.Message}" +
+            context.Error.WriteLine($"zeroshot: internal error: {e.GetType().Name}: {Format.Escaped(e.Message)}" +
                 (Environment.GetEnvironmentVariable("ZEROSHOT_DEBUG") == "1" ? Environment.NewLine + e : " (set ZEROSHOT_DEBUG=1 for details)"));
             return ExitCodes.Failure;
         }
@@ -71,7 +80,7 @@ internal static class CliApp
         {
             return context.Home().DatabasePath;
         }
-        catch (UserErrorException)
+        catch (Exception e) when (e is UserErrorException or IOException or InvalidOperationException)
         {
             return "state.db";
         }

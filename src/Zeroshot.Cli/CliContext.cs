@@ -24,6 +24,9 @@ internal sealed record CliContext(
     Func<ZeroshotHome> Home,
     IReadOnlyList<string> SelfCommand)
 {
+    /// <summary>Whether standard output is a terminal (whatever NO_COLOR or TERM say): raw agent bytes never go to one.</summary>
+    public bool OutputIsTerminal { get; init; }
+
     /// <summary>Cancelled by a second Ctrl+C or SIGTERM: stop without waiting.</summary>
     public CancellationToken ForceKill { get; init; }
 

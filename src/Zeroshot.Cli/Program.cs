@@ -27,8 +27,26 @@ var context = new CliContext(
     SelfCommand: SelfCommand())
 {
     ForceKill = forceKill.Token,
+    OutputIsTerminal = !Console.IsOutputRedirected,
 };
-return await CliApp.RunAsync(args, context);
+int exitCode = await CliApp.RunAsync(args, context);
+// System.Console switches a terminal to application keypad mode when it initializes (it writes terminfo's smkx,
+// ESC [ ? 1 h ESC =, so that it could read arrow keys) and never switches it back: the shell we return to would get
+// ESC O A for its arrow keys. Leave the terminal as we found it (a shell prompt: normal keypad, rmkx). Not for the
+// hidden commands, whose output is an agent's or a log's.
+if (context.OutputIsTerminal && args is not ["sim-agent", ..] and not ["__supervise", ..])
+{
+    try
+    {
+        rawOut.Write("\u001b[?1l\u001b>"u8);
+        rawOut.Flush();
+    }
+    catch (IOException)
+    {
+        // The terminal is gone: nothing to restore.
+    }
+}
+return exitCode;
 
 // How to start this executable again: the apphost or AOT binary itself, or `dotnet zeroshot.dll`.
 static IReadOnlyList<string> SelfCommand()

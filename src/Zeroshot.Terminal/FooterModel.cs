@@ -71,7 +71,11 @@ internal sealed record FooterModel(
     int Iteration,
     int MaxIterations,
     TimeSpan Elapsed,
-    IReadOnlyList<FooterAgent> Agents);
+    IReadOnlyList<FooterAgent> Agents)
+{
+    /// <summary>Something the user must see at once (the logs are not being written), drawn in red after the state.</summary>
+    public string? Warning { get; init; }
+}
 
 /// <summary>A run of text in one style.</summary>
 internal readonly record struct Segment(string Text, Style Style);

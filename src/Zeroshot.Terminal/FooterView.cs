@@ -18,6 +18,7 @@ internal static class FooterView
     private static readonly Style Border = new(Dim: true);
     private static readonly Style Label = new(Dim: true);
     private static readonly Style Title = new(Bold: true);
+    private static readonly Style Warning = new(Foreground: Color.Red, Bold: true);
 
     /// <summary>Renders <paramref name="model"/> for a terminal of <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static FooterFrame Render(FooterModel model, int width, int height)
@@ -49,6 +50,11 @@ internal static class FooterView
         b.Add("┌─ ", Border);
         b.Add(m.ClusterId, Title);
         b.Add(string.Concat(parts.Skip(1).Select(p => " ─ " + p)), Style.Plain);
+        if (m.Warning is { } warning)
+        {
+            b.Add(" ─ ", Style.Plain);
+            b.Add(Format.Sanitize(warning), Warning);
+        }
         b.Add(" ", Border);
         return b.CloseWithFill('─', "┐", Border);
     }

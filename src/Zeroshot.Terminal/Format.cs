@@ -148,6 +148,31 @@ internal static class Format
         });
     }
 
+    /// <summary>
+    /// Text from a user's input (a cluster file, settings.json, an argument) made safe for an error message: C0 and C1
+    /// controls and DEL are written as escapes (<c>\n</c>, <c>\t</c>, <c>\r</c>, <c>\e</c>, else <c>\xNN</c>), so an
+    /// ESC in an agent id is read, not executed by the terminal, and the message stays one line.
+    /// </summary>
+    public static string Escaped(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.AsSpan().ContainsAnyInRange('\0', '\x1F') && !text.AsSpan().ContainsAnyInRange('\x7F', '\x9F')) return text;
+        var sb = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            switch (c)
+            {
+                case '\n': sb.Append("\\n"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\x1B': sb.Append("\\e"); break;
+                case < ' ' or (>= '\x7F' and <= '\x9F'): sb.Append("\\x").Append(((int)c).ToString("x2", Inv)); break;
+                default: sb.Append(c); break;
+            }
+        }
+        return sb.ToString();
+    }
+
     /// <summary>Sum of the known values, or null when none is known.</summary>
     public static double? SumKnown(IEnumerable<double?> values)
     {

@@ -15,6 +15,7 @@ internal static class PlainStatus
         string net = rx is null && tx is null ? Format.Unknown : $"rx {Format.Rate(rx, compact: true)} tx {Format.Rate(tx, compact: true)}";
         string agents = string.Join(", ", a.Select(x => $"{x.Id}: {x.Status}"));
         return Format.Sanitize($"[{m.ClusterId}] {m.State}{iteration} {Format.Duration(m.Elapsed, compact: true)}"
+            + (m.Warning is { } warning ? " | " + warning : string.Empty)
             + $" | {a.Count(x => x.Running)}/{a.Count} active"
             + $" | CPU {Format.Percent(Format.SumKnown(a.Select(x => x.CpuPercent)), compact: true)}"
             + $" MEM {Format.MegaBytes(Format.SumKnown(a.Select(x => x.MemoryMB)), compact: true)} NET {net}"

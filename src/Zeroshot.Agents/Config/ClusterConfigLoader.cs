@@ -10,7 +10,15 @@ namespace Zeroshot.Agents.Config;
 /// </summary>
 internal static class ClusterConfigLoader
 {
-    public const int MaxAgents = 32;
+    /// <summary>Agents a cluster may have unless settings.json says otherwise (<c>maxAgents</c>).</summary>
+    public const int DefaultMaxAgents = 256;
+
+    /// <summary>
+    /// The highest <c>maxAgents</c> settings.json may set: each agent holds a PTY (the kernel's default
+    /// <c>/proc/sys/kernel/pty/max</c> is 4096, shared by the whole machine), a pump thread and a few descriptors.
+    /// </summary>
+    public const int MaxAgentsLimit = 4096;
+
     public const int MaxIterationsLimit = 100;
 
     /// <summary>Largest cluster file read (a cluster of hundreds of agents is a few hundred KB).</summary>
@@ -32,21 +40,23 @@ internal static class ClusterConfigLoader
         ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options"];
 
     /// <summary>Reads <paramref name="path"/>; relative agent <c>cwd</c>s become absolute against the file's directory.</summary>
-    public static ClusterConfig Load(string path)
+    /// <param name="path">The cluster file.</param>
+    /// <param name="maxAgents">The most agents allowed (settings.json <c>maxAgents</c>).</param>
+    public static ClusterConfig Load(string path, int maxAgents = DefaultMaxAgents)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path))
             throw new UserErrorException($"{path}: is a directory, not a cluster file", ExitCodes.Usage);
         var text = ConfigFile.ReadText(path, MaxFileBytes, "cluster file");
-        return LoadFromJson(text, path, Path.GetDirectoryName(Path.GetFullPath(path)));
+        return LoadFromJson(text, path, Path.GetDirectoryName(Path.GetFullPath(path)), maxAgents);
     }
 
     /// <summary>
     /// Parses and validates cluster JSON. <paramref name="sourceName"/> prefixes error messages;
     /// <paramref name="baseDirectory"/>, when given, anchors relative <c>cwd</c>s. A missing <c>name</c>
-    /// defaults to the source's file name without extension.
+    /// defaults to the source's file name without extension. At most <paramref name="maxAgents"/> agents.
     /// </summary>
-    public static ClusterConfig LoadFromJson(string json, string sourceName, string? baseDirectory = null)
+    public static ClusterConfig LoadFromJson(string json, string sourceName, string? baseDirectory = null, int maxAgents = DefaultMaxAgents)
     {
         var reader = new JsonFieldReader(sourceName);
         using var document = reader.Parse(json);
@@ -74,8 +84,8 @@ internal static class ClusterConfigLoader
         var count = agentsElement.GetArrayLength();
         if (count == 0)
             throw reader.Error("agents", "at least one agent is required");
-        if (count > MaxAgents)
-            throw reader.Error("agents", $"at most {MaxAgents} agents are allowed, not {count}");
+        if (count > maxAgents)
+            throw reader.Error("agents", $"{count} agents, more than the limit of {maxAgents} (\"maxAgents\" in settings.json raises it, up to {MaxAgentsLimit})");
         if (kind == ClusterKind.Task && count != 1)
             throw reader.Error("agents", $"a task has exactly one agent, not {count}");
 

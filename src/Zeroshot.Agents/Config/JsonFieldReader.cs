@@ -42,12 +42,16 @@ internal sealed class JsonFieldReader(string source)
             var where = e.LineNumber is { } line
                 ? $"line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}"
                 : "unknown position";
-            throw new UserErrorException($"{Source}: invalid JSON at {where}: {message.TrimEnd('.')}", ExitCodes.Usage);
+            throw new UserErrorException(Terminal.Format.Escaped($"{Source}: invalid JSON at {where}: {message.TrimEnd('.')}"), ExitCodes.Usage);
         }
     }
 
+    /// <summary>
+    /// The error for <paramref name="path"/>; the file's own text in it (a field name, an id) may hold controls, so
+    /// they are escaped (<see cref="Terminal.Format.Escaped"/>): an error message never sends a file's ESC to the terminal.
+    /// </summary>
     public UserErrorException Error(string path, string message) =>
-        new(path.Length == 0 ? $"{Source}: {message}" : $"{Source}: {path}: {message}", ExitCodes.Usage);
+        new(Terminal.Format.Escaped(path.Length == 0 ? $"{Source}: {message}" : $"{Source}: {path}: {message}"), ExitCodes.Usage);
 
     public static string Child(string path, string field) => path.Length == 0 ? field : $"{path}.{field}";
 

@@ -20,7 +20,8 @@ internal sealed record ModelPrice(double Input, double Output, double CacheRead,
 /// settings.json under the zeroshot home: provider command-line overrides and the model price table.
 /// <code>
 /// { "providers": { "claude": { "command": ["claude","-p","{prompt}"], "modelArgs": ["--model","{model}"] } },
-///   "prices": { "sonnet": { "input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75 } } }
+///   "prices": { "sonnet": { "input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75 } },
+///   "maxAgents": 256 }
 /// </code>
 /// Entries override the built-in defaults key by key; a missing file means all defaults.
 /// </summary>
@@ -60,15 +61,20 @@ internal sealed class ZeroshotSettings
         [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
     };
 
-    private static readonly string[] RootFields = ["providers", "prices"];
+    private static readonly string[] RootFields = ["providers", "prices", "maxAgents"];
     private static readonly string[] ProviderFields = ["command", "modelArgs", "verdictArgs"];
     private static readonly string[] PriceFields = ["input", "output", "cacheRead", "cacheWrite"];
 
-    public ZeroshotSettings(IReadOnlyDictionary<string, ProviderSpec> providers, IReadOnlyDictionary<string, ModelPrice> prices)
+    public ZeroshotSettings(IReadOnlyDictionary<string, ProviderSpec> providers, IReadOnlyDictionary<string, ModelPrice> prices,
+        int maxAgents = ClusterConfigLoader.DefaultMaxAgents)
     {
         Providers = providers;
         Prices = prices;
+        MaxAgents = maxAgents;
     }
+
+    /// <summary>The most agents a cluster file may list (<c>maxAgents</c>; default <see cref="ClusterConfigLoader.DefaultMaxAgents"/>).</summary>
+    public int MaxAgents { get; }
 
     /// <summary>All built-in defaults.</summary>
     public static ZeroshotSettings Default { get; } = new(ProviderCatalog.DefaultProviders, DefaultPrices);
@@ -144,7 +150,10 @@ internal sealed class ZeroshotSettings
                 prices[property.Name] = new ModelPrice(Field("input", true), Field("output", true), Field("cacheRead", false), Field("cacheWrite", false));
             }
         }
-        return new ZeroshotSettings(providers, prices);
+        var maxAgents = reader.Optional(root, "maxAgents") is { } ma
+            ? reader.Integer(ma, "maxAgents", 1, ClusterConfigLoader.MaxAgentsLimit)
+            : ClusterConfigLoader.DefaultMaxAgents;
+        return new ZeroshotSettings(providers, prices, maxAgents);
     }
 
     private static ProviderSpec ReadProvider(JsonFieldReader reader, JsonElement element, string path, ProviderSpec defaults)

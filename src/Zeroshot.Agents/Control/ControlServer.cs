@@ -17,6 +17,7 @@ internal sealed class ControlServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, (ControlSession Session, Task Run)> _sessions = new();
     private readonly ulong _socketInode;
+    private readonly object _shedGate = new();
     private readonly Task _acceptLoop;
     private long _nextSessionId;
     private long _refusedPeers;
@@ -30,6 +31,7 @@ internal sealed class ControlServer : IAsyncDisposable
         _options = options;
         _listener = listener;
         _socketInode = inode;
+        Budget = new OutboundBudget(options.MaxQueuedTotalBytes);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -44,6 +46,37 @@ internal sealed class ControlServer : IAsyncDisposable
 
     /// <summary>Connections refused because the peer's uid was not ours.</summary>
     public long RefusedPeers => Interlocked.Read(ref _refusedPeers);
+
+    /// <summary>The bytes queued to all clients together.</summary>
+    internal OutboundBudget Budget { get; }
+
+    /// <summary>
+    /// While the clients' queues together hold more than <see cref="ControlServerOptions.MaxQueuedTotalBytes"/>,
+    /// disconnects the client with the largest backlog (the slowest reader: one that reads keeps its queue short).
+    /// Its queue is freed at once; a <c>logs -f</c> client reads the rest from the log. Called after each append, on
+    /// the appending thread; the common case is one read of a counter.
+    /// </summary>
+    internal void KeepWithinBudget()
+    {
+        if (!Budget.Exceeded) return;
+        lock (_shedGate)
+        {
+            while (Budget.Exceeded)
+            {
+                ControlSession? largest = null;
+                long most = 0;
+                foreach (var (session, _) in _sessions.Values)
+                {
+                    long queued = session.QueuedBytes;
+                    if (queued > most && !session.IsClosed) (largest, most) = (session, queued);
+                }
+                if (largest is null) return;
+                Raise(new ControlServerEvent(ControlServerEventKind.StreamDropped, largest.Id, largest.PeerPid, largest.PeerUid,
+                    $"the clients' queues passed {Budget.Limit >> 20} MiB together: this one had the largest backlog ({most} bytes)"));
+                largest.Abort($"disconnected: its backlog ({most} bytes) was the largest when all clients' queues passed {Budget.Limit >> 20} MiB");
+            }
+        }
+    }
 
     /// <summary>Connections currently open.</summary>
     public int ActiveSessions => _sessions.Count;

@@ -15,6 +15,13 @@ internal sealed record ControlServerOptions
     /// <summary>Bytes of data frames that may wait in one client's outbound queue before stream writes are refused (8 MiB).</summary>
     public int MaxQueuedDataBytes { get; init; } = 8 << 20;
 
+    /// <summary>
+    /// Bytes that may wait in all clients' outbound queues together (64 MiB). Past it, the client with the largest
+    /// backlog (the slowest reader) is disconnected, then the next, until the total is below it again: without this,
+    /// a hundred subscribers that never read hold a hundred times <see cref="MaxQueuedDataBytes"/>.
+    /// </summary>
+    public long MaxQueuedTotalBytes { get; init; } = 64L << 20;
+
     /// <summary>Extra room for control messages beyond <see cref="MaxQueuedDataBytes"/>; past it the client is closed.</summary>
     public int MaxQueuedControlBytes { get; init; } = 4 << 20;
 

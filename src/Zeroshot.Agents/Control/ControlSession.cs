@@ -16,7 +16,7 @@ internal sealed class ControlSession
     private readonly ControlServerOptions _options;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
-    private readonly OutboundQueue _outbound = new();
+    private readonly OutboundQueue _outbound;
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<uint, StreamSink> _streams = new();
     private TaskCompletionSource _space = NewSpaceSignal();
@@ -29,6 +29,7 @@ internal sealed class ControlSession
         _options = options;
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
+        _outbound = new OutboundQueue(server.Budget);
         Id = id;
         PeerPid = peerPid;
         PeerUid = peerUid;
@@ -343,13 +344,20 @@ internal sealed class ControlSession
         // Control messages may use room beyond the data budget; a client that lets even that fill is not reading.
         if (!_outbound.TryAppendFrame(frame, (long)_options.MaxQueuedDataBytes + _options.MaxQueuedControlBytes) && !_outbound.IsCompleted)
             Abort("the client is not reading its responses");
+        else _server.KeepWithinBudget();
     }
 
+    /// <summary>Bytes waiting to be written to this client.</summary>
+    internal long QueuedBytes => _outbound.QueuedBytes;
+
     /// <summary>Queues <paramref name="data"/> as data frames if the whole of it fits the data budget.</summary>
-    internal bool TryEnqueueData(uint streamId, ReadOnlySpan<byte> data) =>
-        !data.IsEmpty
-            ? _outbound.TryAppendData(streamId, data, ControlProtocol.MaxDataFrameBytes, _options.MaxQueuedDataBytes)
-            : !IsClosed;
+    internal bool TryEnqueueData(uint streamId, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) return !IsClosed;
+        if (!_outbound.TryAppendData(streamId, data, ControlProtocol.MaxDataFrameBytes, _options.MaxQueuedDataBytes)) return false;
+        _server.KeepWithinBudget();
+        return !IsClosed; // this very client may have been the one shed
+    }
 
     /// <summary>Waits until the write loop frees queue space (or the session closes).</summary>
     internal async ValueTask WaitForSpaceAsync(Task signal, CancellationToken cancellationToken)

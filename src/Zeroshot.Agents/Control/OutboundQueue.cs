@@ -9,7 +9,8 @@ namespace Zeroshot.Agents.Control;
 /// allocates nothing: segments are recycled through a small free list. One writer task dequeues; any thread
 /// appends. All-or-nothing appends keep frames whole.
 /// </summary>
-internal sealed class OutboundQueue : IValueTaskSource<bool>
+/// <param name="budget">The server-wide count of queued bytes this queue adds to (null: counted here only).</param>
+internal sealed class OutboundQueue(OutboundBudget? budget = null) : IValueTaskSource<bool>
 {
     /// <summary>Segment size: one write(2) per segment.</summary>
     public const int SegmentSize = 64 * 1024;
@@ -92,6 +93,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
     private void Appended(long bytes)
     {
         _queuedBytes += bytes;
+        budget?.Add(bytes);
         if (_readerWaiting)
         {
             _readerWaiting = false;
@@ -132,6 +134,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         lock (_gate)
         {
             _queuedBytes -= segment.Length;
+            budget?.Add(-segment.Length);
             if (_free.Count < FreeListCap && !_completed)
             {
                 segment.Length = 0;
@@ -180,6 +183,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
             while (_segments.TryDequeue(out var segment))
             {
                 _queuedBytes -= segment.Length;
+                budget?.Add(-segment.Length);
                 ArrayPool<byte>.Shared.Return(segment.Buffer);
             }
             _tail = null;
@@ -193,4 +197,27 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
 
     void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _readable.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>
+/// The bytes queued to every client of one server together. Each queue is bounded on its own
+/// (<see cref="ControlServerOptions.MaxQueuedDataBytes"/>), but a hundred clients that subscribe and never read would
+/// each fill theirs: this total lets the server shed the largest backlog first when the sum passes
+/// <see cref="ControlServerOptions.MaxQueuedTotalBytes"/>.
+/// </summary>
+internal sealed class OutboundBudget(long limit)
+{
+    private long _bytes;
+
+    /// <summary>The most bytes all queues together may hold.</summary>
+    public long Limit { get; } = limit;
+
+    /// <summary>Bytes queued to all clients now.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>True while the queues together hold more than <see cref="Limit"/>.</summary>
+    public bool Exceeded => Interlocked.Read(ref _bytes) > Limit;
+
+    /// <summary>Adds (or with a negative count, removes) queued bytes.</summary>
+    public void Add(long bytes) => Interlocked.Add(ref _bytes, bytes);
 }

@@ -11,8 +11,12 @@ namespace Zeroshot.Agents.Pty;
 /// <see cref="Display"/>. Whatever happens downstream — a slow or crashed display, an exception in the
 /// supervisor, the zeroshot process dying — every byte the agent produced before that point is in the
 /// kernel's page cache of the log file. At the end of output the log is fsync'ed.</para>
-/// <para>Back-pressure: the log is never dropped. When writing the log stalls (a slow disk), the pump stops
-/// reading, the PTY's buffer fills and the agent blocks in write(2), as it would on a slow terminal. The
+/// <para>Back-pressure: a log that is slow to write (a slow disk) slows the pump, the PTY's buffer fills and the
+/// agent blocks in write(2), as it would on a slow terminal. A log write that FAILS (a full disk, a quota) never
+/// stops the pump: the bytes that did not reach the file are counted exactly (the file's length after the failed
+/// write says how much of the chunk got in) in <see cref="LogBytesLost"/> and the shared <see cref="LogWriteHealth"/>,
+/// the chunk still goes to the display and the subscribers, and the next chunk tries the file again, so writing
+/// resumes by itself when space returns. The
 /// display never slows the agent: it is a bounded channel of chunks that drops its OLDEST chunk when full;
 /// dropped bytes are counted in <see cref="DroppedDisplayBytes"/> (the log still has them), so a display
 /// can say "n bytes skipped" and re-read the log if it wants to.</para>
@@ -31,6 +35,10 @@ internal sealed class AgentOutputPump : IAsyncDisposable
     private long _totalBytes;
     private long _droppedBytes;
     private long _lastOutputTicks;
+    private long _logBytesLost;
+    private long _logOffset;
+    private LogWriteHealth? _health;
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _handle;
     private Action<ReadOnlyMemory<byte>>? _onLogged;
     private bool _displayEnabled = true;
 
@@ -66,8 +74,9 @@ internal sealed class AgentOutputPump : IAsyncDisposable
     /// it: for consumers that must see every byte in order (token accounting), which the lossy display
     /// channel cannot promise. It must be fast; an exception from it ends the pump.
     /// </param>
+    /// <param name="health">Where failed log writes are counted and reported (shared by a cluster's pumps).</param>
     public static AgentOutputPump Start(PtyProcess pty, string logPath, TimeProvider? timeProvider = null, int displayCapacity = 256,
-        Action<ReadOnlyMemory<byte>>? onLogged = null)
+        Action<ReadOnlyMemory<byte>>? onLogged = null, LogWriteHealth? health = null)
     {
         ArgumentNullException.ThrowIfNull(pty);
         ArgumentOutOfRangeException.ThrowIfLessThan(displayCapacity, 0);
@@ -85,7 +94,14 @@ internal sealed class AgentOutputPump : IAsyncDisposable
             Share = FileShare.Read | FileShare.Delete,
             BufferSize = 0,
         });
-        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity) { _onLogged = onLogged, _displayEnabled = displayCapacity > 0 };
+        var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity)
+        {
+            _onLogged = onLogged,
+            _displayEnabled = displayCapacity > 0,
+            _health = health,
+            _logOffset = log.Length, // appending: writes go at explicit offsets from the end (pwrite)
+            _handle = log.SafeFileHandle,
+        };
         var thread = new Thread(static state => ((AgentOutputPump)state!).Run(), maxStackSize: 256 * 1024)
         {
             IsBackground = true,
@@ -103,6 +119,9 @@ internal sealed class AgentOutputPump : IAsyncDisposable
 
     /// <summary>Bytes read from the terminal and written to the log.</summary>
     public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+    /// <summary>Bytes read from the terminal that a failed log write (a full disk) kept out of the log.</summary>
+    public long LogBytesLost => Interlocked.Read(ref _logBytesLost);
 
     /// <summary>Bytes the display channel dropped because its reader was too slow (they are in the log).</summary>
     public long DroppedDisplayBytes => Interlocked.Read(ref _droppedBytes);
@@ -133,6 +152,53 @@ internal sealed class AgentOutputPump : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>
+    /// Appends a chunk to the log with pwrite(2) at the log's end (RandomAccess.Write writes it whole or throws). When
+    /// it throws (ENOSPC, EDQUOT, EIO), part of the chunk may be in the file: the file's length says how much, so the
+    /// loss counted is exact and the next write continues right after what got in.
+    /// </summary>
+    private void WriteLog(ReadOnlySpan<byte> chunk)
+    {
+        var handle = _handle!;
+        try
+        {
+            RandomAccess.Write(handle, chunk, _logOffset);
+            _logOffset += chunk.Length;
+            _health?.Written();
+        }
+        catch (IOException e)
+        {
+            long end = _logOffset;
+            try
+            {
+                end = Math.Clamp(RandomAccess.GetLength(handle), _logOffset, _logOffset + chunk.Length);
+            }
+            catch (IOException)
+            {
+                // fstat failed too: count the whole chunk as lost, and write the next one where this one began.
+                end = _logOffset;
+            }
+            long lost = chunk.Length - (end - _logOffset);
+            _logOffset = end;
+            Interlocked.Add(ref _logBytesLost, lost);
+            _health?.Lost(lost, e);
+        }
+    }
+
+    /// <summary>fsync(2) at the end of output; on a full disk it may fail, which loses nothing more than the writes said.</summary>
+    private void FlushLog()
+    {
+        try
+        {
+            _log.Flush(flushToDisk: true);
+        }
+        catch (IOException e) when (_health is not null && Interlocked.Read(ref _logBytesLost) > 0)
+        {
+            // The failure was already reported through the health; the fsync error adds nothing.
+            _ = e;
+        }
+    }
+
     private void Run()
     {
         var buffer = new byte[ChunkSize];
@@ -147,7 +213,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
                     break;
                 }
 
-                _log.Write(buffer, 0, n);
+                WriteLog(buffer.AsSpan(0, n));
                 // The memory is the pump's buffer: valid only during the call.
                 _onLogged?.Invoke(buffer.AsMemory(0, n));
                 Interlocked.Add(ref _totalBytes, n);
@@ -156,7 +222,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
                 if (_displayEnabled) _display.Writer.TryWrite(buffer.AsSpan(0, n).ToArray());
             }
 
-            _log.Flush(flushToDisk: true);
+            FlushLog();
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {

@@ -272,7 +272,7 @@ internal sealed class StoreWriter : IAsyncDisposable
             Interlocked.Increment(ref _written);
             return true;
         }
-        catch (SqliteException e) when (IsBusy(e))
+        catch (SqliteException e) when (IsBusy(e) || IsFull(e))
         {
             _lastError = e.Message;
             return false;
@@ -285,6 +285,12 @@ internal sealed class StoreWriter : IAsyncDisposable
             return true;
         }
     }
+
+    /// <summary>
+    /// SQLITE_FULL (a full disk; the database itself is intact, sqlite3 rolls the statement back): like a lock, it ends
+    /// when someone frees space, so the write stays in memory and is retried instead of being dropped.
+    /// </summary>
+    internal static bool IsFull(SqliteException e) => (e.SqliteErrorCode & 0xFF) == 13;
 
     /// <summary>SQLITE_BUSY or SQLITE_LOCKED, with any extended code.</summary>
     internal static bool IsBusy(SqliteException e) => StoreErrors.IsBusy(e);

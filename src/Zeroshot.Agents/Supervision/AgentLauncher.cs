@@ -21,7 +21,11 @@ internal sealed class LaunchFailedException(string message, Exception inner) : E
 /// provider validator), its command line and environment, its PTY, its log and the interpreter of its output.
 /// It holds no cluster state and writes no record: the supervisor decides when to launch and records what happened.
 /// </summary>
-internal sealed class AgentLauncher(string clusterId, SupervisorServices services, IClusterObserver observer)
+/// <param name="clusterId">The cluster.</param>
+/// <param name="services">Catalog, home, clock and terminal settings.</param>
+/// <param name="observer">Gets every agent's output and lines.</param>
+/// <param name="logHealth">Counts and reports log writes that fail (a full disk), shared by the cluster's pumps.</param>
+internal sealed class AgentLauncher(string clusterId, SupervisorServices services, IClusterObserver observer, LogWriteHealth? logHealth = null)
 {
     /// <summary>
     /// Launches <paramref name="agent"/> for <paramref name="iteration"/>. <paramref name="feedbackText"/> and
@@ -96,7 +100,7 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                 {
                     // The display is gone, or a follower went away mid-write; the log has the bytes.
                 }
-            });
+            }, logHealth);
             return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -83,6 +83,7 @@ internal sealed class ClusterSupervisor
     private readonly SamplerLoop _sampling;
     private readonly object _publishGate = new();
     private readonly SnapshotBuilder _builder;
+    private readonly LogWriteHealth _logHealth;
     private ClusterSnapshot? _latest;
     private ClusterState _state = ClusterState.Running;
     private int _iteration;
@@ -104,7 +105,8 @@ internal sealed class ClusterSupervisor
         _observer = observer;
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
         _builder = new SnapshotBuilder(_agents.Count);
-        _launcher = new AgentLauncher(clusterId, services, observer);
+        _logHealth = new LogWriteHealth { Changed = OnLogHealthChanged };
+        _launcher = new AgentLauncher(clusterId, services, observer, _logHealth);
         _sampling = new SamplerLoop(services);
         _columns = services.TerminalColumns;
         _rows = services.TerminalRows;
@@ -226,6 +228,23 @@ internal sealed class ClusterSupervisor
 
 
     /// <summary>Tells the observers about an event, then publishes the snapshot it changed.</summary>
+    /// <summary>Bytes of agent output a failed log write (a full disk) kept out of the logs, over the whole run.</summary>
+    public long LogBytesLost => _logHealth.BytesLost;
+
+    /// <summary>
+    /// A pump's log write failed for the first time since it last worked, or worked again: said at once (footer,
+    /// printer, supervisor log, events), as the agents go on either way. Runs on the pump's thread.
+    /// </summary>
+    private void OnLogHealthChanged(LogWriteHealth health)
+    {
+        long lost = health.BytesLost;
+        Notify(new ErrorEvent(Now, null, health.Failure is { } failure
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{failure}: logs of cluster {_clusterId} are not being written ({lost} bytes lost so far)")
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"logs of cluster {_clusterId} are written again ({lost} bytes were lost)")));
+    }
+
     private void Notify(ClusterEvent e)
     {
         lock (_publishGate) Deliver(e);
@@ -634,7 +653,7 @@ internal sealed class ClusterSupervisor
             List<ClusterEvent>? detected = null;
             lock (_snapshotGate)
             {
-                snapshot = _builder.Build(_clusterId, _config, _state, _iteration, _startedAt, _agents, Now, ref detected);
+                snapshot = _builder.Build(_clusterId, _config, _state, _iteration, _startedAt, _agents, Now, ref detected, _logHealth);
                 Volatile.Write(ref _latest, snapshot);
             }
             if (detected is not null)

@@ -109,14 +109,28 @@ internal sealed record ClusterSnapshot(
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
 
+    /// <summary>
+    /// Bytes of agent output that a failed log write (a full disk) kept out of the agents' logs during this run (the
+    /// display and the subscribers still got them); 0 when every byte was logged, and for a cluster read from the
+    /// database.
+    /// </summary>
+    public long LogBytesLost { get; init; }
+
+    /// <summary>Why writing the logs fails right now (<c>"disk full"</c>); null while it works.</summary>
+    public string? LogWriteError { get; init; }
+
     /// <summary>A snapshot whose totals are the sum of <paramref name="agents"/>.</summary>
     public static ClusterSnapshot Create(string id, ClusterKind kind, string name, ClusterState state, int iteration, int maxIterations,
-        DateTimeOffset startedAt, IReadOnlyList<AgentSnapshot> agents)
+        DateTimeOffset startedAt, IReadOnlyList<AgentSnapshot> agents, long logBytesLost = 0, string? logWriteError = null)
     {
         ArgumentNullException.ThrowIfNull(agents);
         var sum = UsageTotals.Zero;
         for (int i = 0; i < agents.Count; i++) sum += agents[i].Usage;
-        return new ClusterSnapshot(id, kind, name, state, iteration, maxIterations, startedAt, sum.Tokens, sum.CostUsd, sum.CostEstimated, agents);
+        return new ClusterSnapshot(id, kind, name, state, iteration, maxIterations, startedAt, sum.Tokens, sum.CostUsd, sum.CostEstimated, agents)
+        {
+            LogBytesLost = logBytesLost,
+            LogWriteError = logWriteError,
+        };
     }
 
     /// <summary>A cluster from its database record alone (no live metrics or activity); <paramref name="history"/> adds

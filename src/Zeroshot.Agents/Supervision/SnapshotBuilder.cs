@@ -25,13 +25,13 @@ internal sealed class SnapshotBuilder(int agentCount)
     /// (allocated only when there is one).
     /// </summary>
     public ClusterSnapshot Build(string clusterId, ClusterConfig config, ClusterState state, int iteration, DateTimeOffset startedAt,
-        IReadOnlyList<AgentRuntime> agents, DateTimeOffset now, ref List<ClusterEvent>? events)
+        IReadOnlyList<AgentRuntime> agents, DateTimeOffset now, ref List<ClusterEvent>? events, Pty.LogWriteHealth? logHealth = null)
     {
         var snapshots = new AgentSnapshot[agents.Count];
         for (int i = 0; i < snapshots.Length; i++)
             snapshots[i] = BuildAgent(i, agents[i], now, ref events);
         return ClusterSnapshot.Create(clusterId, config.Kind, config.Name, state, Math.Min(iteration, config.MaxIterations),
-            config.MaxIterations, startedAt, snapshots);
+            config.MaxIterations, startedAt, snapshots, logHealth?.BytesLost ?? 0, logHealth?.Failure);
     }
 
     private AgentSnapshot BuildAgent(int i, AgentRuntime a, DateTimeOffset now, ref List<ClusterEvent>? events)

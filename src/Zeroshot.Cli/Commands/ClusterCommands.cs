@@ -101,7 +101,8 @@ internal static class ClusterCommands
             else if (File.Exists(given) || (given.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && !given.Any(char.IsWhiteSpace)))
             {
                 // A lone word ending in .json is a file (a missing one is reported as such); "fix package.json" is a prompt.
-                config = Override(ClusterConfigLoader.Load(given), parse.GetValue(provider), parse.GetValue(model));
+                config = Override(ClusterConfigLoader.Load(given, ZeroshotSettings.Load(context.Home().SettingsPath).MaxAgents),
+                    parse.GetValue(provider), parse.GetValue(model));
             }
             else
             {

@@ -235,7 +235,9 @@ internal static class ClusterHost
     private static void ReportStore(ClusterSupervisor supervisor, CliContext context)
     {
         if (supervisor.StoreReport is not { Complete: false } report) return;
-        var lost = report.Unwritten.Count == 0 ? "" : $"{report.Unwritten.Count} state changes could not be written (the database stayed locked); ";
+        // SQLITE_FULL is retried like a lock (StoreWriter.IsFull): name which of the two outlasted the deadline.
+        string why = report.LastError?.Contains("full", StringComparison.OrdinalIgnoreCase) == true ? "its disk stayed full" : "the database stayed locked";
+        var lost = report.Unwritten.Count == 0 ? "" : $"{report.Unwritten.Count} state changes could not be written ({why}); ";
         var failed = report.Failed == 0 ? "" : $"{report.Failed} were refused; ";
         context.Error.WriteLine($"zeroshot: the state database {supervisor.Writer.DatabasePath}: {lost}{failed}last error: {report.LastError ?? "none"}");
     }

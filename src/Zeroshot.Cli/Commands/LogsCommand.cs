@@ -5,6 +5,8 @@ using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
 using Zeroshot.Agents.Supervision;
 using Zeroshot.Cli.Output;
+using Zeroshot.Terminal;
+using Zeroshot.Terminal.Escapes;
 
 namespace Zeroshot.Cli.Commands;
 
@@ -20,6 +22,12 @@ internal static class LogsCommand
         // One agent with --raw: the log byte for byte. Otherwise lines through an interpreter per agent
         // (rendered, or as written with --raw), prefixed when there are several agents.
         bool bytes = raw && agents.Count == 1;
+        // The log's bytes are the agent's own, escape sequences and all (clipboard writes, title changes, device
+        // queries whose answers a terminal types into the shell): a file or a pipe may have them, a terminal may not.
+        if (bytes && context.OutputIsTerminal)
+            throw new UserErrorException(
+                $"logs --raw writes the log's bytes as the agent wrote them, escape sequences and all, so not to a terminal: redirect it (zeroshot logs {record.Id} --agent {agents[0]} --raw > {agents[0]}.log) or pipe it to 'cat -v'",
+                ExitCodes.Usage);
         ControlClient? client = null;
         if (follow && record.State == ClusterState.Running && record.SocketPath is not null)
         {
@@ -161,7 +169,8 @@ internal static class LogsCommand
         var shown = events.Where(e => e.AgentId is null || agents.Contains(e.AgentId)).ToList();
         if (shown.Count == 0) return;
         output.WriteLine("── events ──");
-        foreach (var e in shown) output.WriteLine(ClusterEventRows.Line(e));
+        // Verdicts, errors and summaries are the agents' words: no escape sequence or control of theirs reaches the terminal.
+        foreach (var e in shown) output.WriteLine(Format.Sanitize(EscapeStripper.Strip(ClusterEventRows.Line(e))));
         output.Flush();
     }
 

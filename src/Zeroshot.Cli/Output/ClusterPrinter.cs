@@ -38,6 +38,8 @@ internal sealed class ClusterPrinter : IClusterObserver
     private readonly object _gate = new();
     private readonly bool _prefix;
     private bool _broken;
+    private const int MaxKeptLines = 1000;
+    private readonly Queue<string> _kept = new(); // lines a full disk refused, written before the next (writer task only)
     private long _dropped;
     private readonly Channel<string> _queue;
     private readonly Task _writer;
@@ -69,8 +71,8 @@ internal sealed class ClusterPrinter : IClusterObserver
                 while (reader.TryRead(out var text))
                 {
                     long dropped = Interlocked.Exchange(ref _dropped, 0);
-                    if (dropped > 0) Guard(() => _out.Write(Format("zeroshot", $"… {dropped} lines not shown: the terminal fell behind (they are in the logs)", "2", "2")));
-                    Guard(() => _out.Write(text));
+                    if (dropped > 0) WriteOrKeep(Format("zeroshot", $"… {dropped} lines not shown: the terminal fell behind (they are in the logs)", "2", "2"));
+                    WriteOrKeep(text);
                 }
                 Guard(_out.Flush);
                 _stalled = false; // caught up
@@ -151,8 +153,37 @@ internal sealed class ClusterPrinter : IClusterObserver
     }
 
     /// <summary>
+    /// Writes <paramref name="text"/> after any lines a full disk refused earlier. The detached supervisor's output is
+    /// its log file, on the disk that may fill up: a refused line (ENOSPC; StreamWriter drops what it could not write)
+    /// is kept, up to <see cref="MaxKeptLines"/>, and written before the next one, so the "disk full" notice itself
+    /// reaches supervisor.log once there is room. Other failures end the display (<see cref="Guard"/>).
+    /// </summary>
+    private void WriteOrKeep(string text)
+    {
+        if (_broken) return;
+        try
+        {
+            while (_kept.TryPeek(out var earlier))
+            {
+                _out.Write(earlier);
+                _kept.Dequeue();
+            }
+            _out.Write(text);
+        }
+        catch (IOException e) when (Zeroshot.Agents.Pty.LogWriteHealth.Describe(e) == "disk full")
+        {
+            if (_kept.Count < MaxKeptLines) _kept.Enqueue(text);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            _broken = true;
+        }
+    }
+
+    /// <summary>
     /// A terminal that went away (EIO after a hang-up) or a pipe whose reader exited (EPIPE: .NET
-    /// ignores SIGPIPE) ends the display, never the cluster: the logs keep every byte.
+    /// ignores SIGPIPE) ends the display, never the cluster: the logs keep every byte. A full disk (the
+    /// detached supervisor's log file) does not: space may come back.
     /// </summary>
     private void Guard(Action write)
     {
@@ -163,7 +194,7 @@ internal sealed class ClusterPrinter : IClusterObserver
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            _broken = true;
+            _broken = !(e is IOException io && Zeroshot.Agents.Pty.LogWriteHealth.Describe(io) == "disk full");
         }
     }
 

@@ -210,7 +210,12 @@ internal sealed class LiveStatus : IAsyncDisposable
             agents.Add(agent);
         }
         return new FooterModel(status.Id, StateNames.Text(status.State), Math.Max(1, status.Iteration), status.MaxIterations,
-            now - status.StartedAt, agents);
+            now - status.StartedAt, agents)
+        {
+            Warning = status.LogWriteError is { } logError
+                ? $"{logError}: logs not written, {Format.Bytes(status.LogBytesLost)} lost"
+                : null,
+        };
     }
 
     private static double? Rounded(double? value, int decimals) => value is { } v && double.IsFinite(v) ? Math.Round(v, decimals) : null;

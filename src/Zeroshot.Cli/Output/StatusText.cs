@@ -93,6 +93,10 @@ internal static class StatusText
             if (agent.LastError is { Length: > 0 } error)
                 output.WriteLine("      error: " + Clean(error));
         }
+        if (status.LogWriteError is { } logError)
+            output.WriteLine($"  logs: {Clean(logError)}: not being written ({status.LogBytesLost.ToString(Invariant)} bytes lost so far)");
+        else if (status.LogBytesLost > 0)
+            output.WriteLine($"  logs: {status.LogBytesLost.ToString(Invariant)} bytes of output were not written (the disk was full)");
         if (anyEstimated)
             output.WriteLine("  ~ cost estimated from the price table (the CLI reported none); other costs are the CLI's own figures");
     }

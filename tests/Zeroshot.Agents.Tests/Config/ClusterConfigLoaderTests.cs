@@ -81,7 +81,7 @@ public class ClusterConfigLoaderTests
         { "{'name':'x'}", "x.json: agents: required field is missing" },
         { "{'agents':{}}", "x.json: agents: expected an array of agents" },
         { "{'agents':[]}", "x.json: agents: at least one agent is required" },
-        { "{'agents':[" + string.Join(",", Enumerable.Range(0, 33).Select(i => W.Replace("'w'", $"'a{i}'"))) + "]}", "x.json: agents: at most 32 agents are allowed, not 33" },
+        { "{'agents':[" + string.Join(",", Enumerable.Range(0, 257).Select(i => W.Replace("'w'", $"'a{i}'"))) + "]}", "x.json: agents: 257 agents, more than the limit of 256 (\"maxAgents\" in settings.json raises it, up to 4096)" },
         // Agent fields.
         { "{'agents':['worker']}", "x.json: agents[0]: expected an object" },
         { "{'agents':[{'role':'worker','provider':'claude'}]}", "x.json: agents[0].id: required field is missing" },

@@ -97,3 +97,30 @@ public class OutboundQueueTests
         }
     }
 }
+
+/// <summary>The server-wide total of queued bytes that <see cref="OutboundBudget"/> keeps across queues.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class OutboundBudgetTests
+{
+    [Fact]
+    public void Appends_releases_and_discards_of_every_queue_keep_the_total_exact()
+    {
+        var budget = new OutboundBudget(100_000);
+        var a = new OutboundQueue(budget);
+        var b = new OutboundQueue(budget);
+        Assert.True(a.TryAppendData(1, ControlTestSupport.Pattern(0, 70_000), 1 << 20, long.MaxValue));
+        Assert.True(b.TryAppendData(1, ControlTestSupport.Pattern(0, 50_000), 1 << 20, long.MaxValue));
+        Assert.Equal(a.QueuedBytes + b.QueuedBytes, budget.Bytes);
+        Assert.True(budget.Exceeded);
+
+        Assert.True(a.TryDequeue(out var segment));
+        a.Release(segment);
+        Assert.Equal(a.QueuedBytes + b.QueuedBytes, budget.Bytes);
+
+        b.Discard();
+        Assert.Equal(a.QueuedBytes, budget.Bytes);
+        Assert.False(budget.Exceeded);
+        while (a.TryDequeue(out var rest)) a.Release(rest);
+        Assert.Equal(0, budget.Bytes);
+    }
+}

@@ -44,7 +44,7 @@ public sealed class LiveModelTests
             "role":"validator","provider":"command","model":null,"state":"completed","pid":null,"iteration":1,"exitCode":1,"lastOutputAt":null,
             "activity":null,"activityDetail":null,"tokens":{"input":0,"output":0,"cacheRead":0,"cacheCreation":0,"total":0},"costUsd":0,
             "costEstimated":false,"verdict":{"approved":false,"summary":"two tests fail","issues":["login: 401","signup: 500"],"iteration":1},
-            "lastError":null,"metrics":null}]}
+            "lastError":null,"metrics":null}],"logBytesLost":0,"logWriteError":null}
             """".Replace("\n", "", StringComparison.Ordinal),
             json);
     }
