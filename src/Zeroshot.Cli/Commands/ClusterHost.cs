@@ -90,10 +90,20 @@ internal static class ClusterHost
         Action<ClusterSupervisor>? onCreated = null)
     {
         var record = env.Store.GetCluster(id) ?? throw new UserErrorException($"no such cluster or task: {id}");
+        // One supervisor per cluster, whatever happened to its control socket; a refused one writes nothing.
+        using var ownership = SupervisorLock.TryAcquire(env.Home, id)
+            ?? throw new UserErrorException($"cluster {id} already has a running supervisor" +
+                (record.SupervisorPid is int owner ? $" (pid {owner})" : "") + "; a second one would run its agents twice");
         var config = record.LoadConfig();
         var (columns, rows) = context.TerminalSize();
+        // Each agent gets a marker, and a cgroup where cgroup v2 is usable, so nothing it starts outlives a stop.
+        var clusterCgroup = AgentContainment.ClusterCgroupUnder(AgentCgroup.DiscoverRoot(Environment.GetEnvironmentVariable), id, record.StartedAt);
+        if (clusterCgroup is not null) ownership.RecordCgroup(clusterCgroup);
         var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler,
-            TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw);
+            TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw)
+        {
+            Containment = new AgentContainment(AgentMarker.ClusterPrefix(env.Home.Root, id, record.StartedAt), clusterCgroup),
+        };
         var fanout = new OutputFanout();
         var feed = new LiveFeed();
         var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout, feed), record.StartedAt);
