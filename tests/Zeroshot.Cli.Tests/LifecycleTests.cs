@@ -237,6 +237,20 @@ public sealed class LifecycleTests : IDisposable
             Wait.Until(() => ProcessesWith(sleep).Count == 1, "the escaped grandchild");
             int grandchild = ProcessesWith(sleep)[0];
             Assert.Matches(@"(?m)^0::/zeroshot-" + id + @"-\d+/agent-worker$", File.ReadAllText($"/proc/{grandchild}/cgroup"));
+            // The kernel's account of the cgroup comes beside the tree sums, from the second tick on.
+            JsonElement cgroup = default;
+            Wait.Until(() =>
+            {
+                using var s = JsonDocument.Parse(Z("status", id, "--json").Out);
+                return s.RootElement.GetProperty("agents")[0].TryGetProperty("cgroup", out var c)
+                    && (cgroup = c.Clone()).GetProperty("cpuPercent").ValueKind == JsonValueKind.Number;
+            }, "the cgroup's CPU figure");
+            Assert.InRange(cgroup.GetProperty("cpuPercent").GetDouble(), 0, 400);
+            // No memory controller in a hierarchy where memory is bound to v1 (as here): then null, never a guess.
+            var memory = cgroup.GetProperty("memoryMB");
+            Assert.True(memory.ValueKind == JsonValueKind.Null
+                || (File.Exists(Path.Combine(mount, Path.GetFileName(Directory.EnumerateDirectories(mount, "zeroshot-*").Single()), "agent-worker", "memory.current"))
+                    && memory.GetDouble() > 0));
 
             var stop = Z("stop", id);
             Assert.True(stop.ExitCode == 0, stop.Out + stop.Error);

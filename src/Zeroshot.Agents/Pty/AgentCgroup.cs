@@ -1,5 +1,7 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using static Zeroshot.Agents.Pty.PtyNative;
 
 namespace Zeroshot.Agents.Pty;
@@ -14,6 +16,14 @@ internal sealed class AgentCgroup
 {
     /// <summary>Overrides discovery: a cgroup2 directory to create the clusters' cgroups in, or <c>off</c>.</summary>
     public const string RootVariable = "ZEROSHOT_CGROUP_ROOT";
+
+    private readonly object _sampleGate = new();
+    private SafeFileHandle? _cpuStat;
+    private SafeFileHandle? _memoryCurrent;
+    private bool _noCpuStat;
+    private bool _noMemory;
+    private long _lastUsage = -1;
+    private long _lastTimestamp;
 
     private AgentCgroup(string path) => Path = path;
 
@@ -262,9 +272,70 @@ internal sealed class AgentCgroup
         }
     }
 
+    /// <summary>
+    /// The kernel's own account of the cgroup, a cross-check of the process-tree sums: CPU in percent of one core
+    /// from the <c>usage_usec</c> delta of cpu.stat since the previous call (null on the first), and memory.current
+    /// (null without the memory controller, which is enabled only where the parent's subtree_control has it).
+    /// Called once per sampling tick; the files stay open and are re-read at offset 0, so nothing is allocated.
+    /// </summary>
+    /// <param name="timestamp">Now, from <see cref="TimeProvider.GetTimestamp"/>.</param>
+    /// <param name="frequency">Ticks per second of <paramref name="timestamp"/>.</param>
+    public CgroupSample Sample(long timestamp, long frequency)
+    {
+        lock (_sampleGate)
+        {
+            double? cpu = null;
+            if (ReadNumber(ref _cpuStat, ref _noCpuStat, "cpu.stat", "usage_usec "u8) is { } usage)
+            {
+                if (_lastUsage >= 0 && timestamp > _lastTimestamp && usage >= _lastUsage)
+                    cpu = (usage - _lastUsage) / ((timestamp - _lastTimestamp) * 1e6 / frequency) * 100;
+                _lastUsage = usage;
+                _lastTimestamp = timestamp;
+            }
+            double? memory = ReadNumber(ref _memoryCurrent, ref _noMemory, "memory.current", default) is { } bytes ? bytes / (1024.0 * 1024.0) : null;
+            return new CgroupSample(cpu, memory);
+        }
+    }
+
+    /// <summary>The number after <paramref name="key"/> at the start of a line (or the whole file when empty).</summary>
+    private long? ReadNumber(ref SafeFileHandle? handle, ref bool missing, string file, ReadOnlySpan<byte> key)
+    {
+        if (missing) return null;
+        try
+        {
+            handle ??= File.OpenHandle(System.IO.Path.Combine(Path, file), FileMode.Open, FileAccess.Read);
+            Span<byte> buffer = stackalloc byte[1024];
+            var text = buffer[..RandomAccess.Read(handle, buffer, 0)];
+            while (!text.IsEmpty)
+            {
+                int end = text.IndexOf((byte)'\n');
+                var line = end < 0 ? text : text[..end];
+                if (line.StartsWith(key))
+                    return Utf8Parser.TryParse(line[key.Length..], out long value, out _) ? value : null;
+                text = end < 0 ? default : text[(end + 1)..];
+            }
+            return null;
+        }
+        catch (FileNotFoundException)
+        {
+            missing = true; // no such controller here: never ask again
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Removes the (empty) cgroup directory; a populated one stays (rmdir(2) fails with EBUSY).</summary>
     public bool TryRemove()
     {
+        lock (_sampleGate)
+        {
+            _cpuStat?.Dispose();
+            _memoryCurrent?.Dispose();
+            _cpuStat = _memoryCurrent = null;
+        }
         try
         {
             Directory.Delete(Path);
@@ -276,3 +347,8 @@ internal sealed class AgentCgroup
         }
     }
 }
+
+/// <summary>What the kernel accounts to an agent's cgroup (see <see cref="AgentCgroup.Sample"/>).</summary>
+/// <param name="CpuPercent">CPU since the previous tick in percent of one core; null on the first tick.</param>
+/// <param name="MemoryMB">memory.current in MiB; null without the memory controller.</param>
+internal readonly record struct CgroupSample(double? CpuPercent, double? MemoryMB);

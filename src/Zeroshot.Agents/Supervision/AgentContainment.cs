@@ -64,6 +64,9 @@ internal sealed class AgentContainment
         });
     }
 
+    /// <summary>The agent's cgroup if it has one already (never creates it: for the sampler).</summary>
+    public AgentCgroup? ExistingCgroup(string agentId) => _cgroups.TryGetValue(agentId, out var cgroup) ? cgroup : null;
+
     /// <summary>
     /// After an agent's run ended (its session is already swept): stops whatever it left outside its session, by
     /// its cgroup and by its marker; SIGKILL after <paramref name="grace"/>.
@@ -75,10 +78,21 @@ internal sealed class AgentContainment
         await AgentMarker.StopAsync(MarkerFor(agentId), exact: true, grace, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Removes the (empty) agent cgroups and the cluster's, at the end of the run.</summary>
-    public void RemoveCgroups()
+    /// <summary>
+    /// Removes the agent cgroups and the cluster's at the end of the run, trying again for up to
+    /// <paramref name="patience"/> while rmdir(2) is refused (a killed process not yet released still counts).
+    /// </summary>
+    public async Task RemoveCgroupsAsync(TimeSpan patience)
     {
-        foreach (var cgroup in _cgroups.Values) cgroup?.TryRemove();
-        _cluster?.TryRemove();
+        if (ClusterCgroupPath is null) return;
+        long deadline = Environment.TickCount64 + (long)patience.TotalMilliseconds;
+        while (true)
+        {
+            bool all = true;
+            foreach (var cgroup in _cgroups.Values) all &= cgroup is null || cgroup.TryRemove() || !Directory.Exists(cgroup.Path);
+            all &= _cluster is null || _cluster.TryRemove() || !Directory.Exists(_cluster.Path);
+            if (all || Environment.TickCount64 >= deadline) return;
+            await Task.Delay(50).ConfigureAwait(false);
+        }
     }
 }

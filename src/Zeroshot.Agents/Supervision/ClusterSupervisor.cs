@@ -209,7 +209,7 @@ internal sealed class ClusterSupervisor
             // The sampling loop ends by cancellation; its own errors were already contained per tick.
             await sampler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             // Every agent's run was collected (and swept): its cgroups are empty.
-            _services.Containment?.RemoveCgroups();
+            if (_services.Containment is { } containment) await containment.RemoveCgroupsAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             // Everything recorded reaches the database before the supervisor's process may exit (bounded: a database
             // locked for longer leaves the cluster to read as crashed, and the report says what was lost).
             StoreReport = await _writer.CompleteAsync(_services.StoreFlushTimeout).ConfigureAwait(false);
@@ -277,6 +277,7 @@ internal sealed class ClusterSupervisor
             agent.PidStartTime = null;
             agent.ExitCode = null;
             agent.Latest = null;
+            agent.Cgroup = null;
             agent.StopRequested = false;
             agent.Retries = 0;
             agent.LastError = null;
@@ -527,6 +528,7 @@ internal sealed class ClusterSupervisor
             agent.State = judged;
             agent.ExitCode = exit.ExitCode ?? exit.ShellCode;
             agent.Latest = null;
+            agent.Cgroup = null;
             agent.Process = null;
             agent.Pump = null;
             agent.FinishedUsage = agent.Usage;
@@ -590,6 +592,13 @@ internal sealed class ClusterSupervisor
                         if (owners[i].State != AgentState.Running || owners[i].Pid != samples[i].Pid) continue;
                         owners[i].Latest = samples[i];
                         owners[i].History.Add(samples[i]);
+                    }
+                    // The agents' cgroups, where they have one: the kernel's figures beside the tree sums.
+                    if (_services.Containment is { ClusterCgroupPath: not null } containment)
+                    {
+                        long now = _services.Time.GetTimestamp();
+                        foreach (var agent in owners)
+                            agent.Cgroup = containment.ExistingCgroup(agent.Id)?.Sample(now, _services.Time.TimestampFrequency);
                     }
                     // Live token counts reach the database once a tick, so `list` shows them without asking
                     // us. Queued to the writer (never SQLite here) under the lock, and only while running: the

@@ -65,6 +65,10 @@ internal sealed record AgentSnapshot(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<TreeSample>? History { get; init; }
 
+    /// <summary>The kernel's account of the agent's cgroup (a cross-check of <see cref="Metrics"/>); absent without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Pty.CgroupSample? Cgroup { get; init; }
+
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);

@@ -77,7 +77,8 @@ internal sealed class SnapshotBuilder(int agentCount)
 
         var snapshot = new AgentSnapshot(a.Id, a.Config.Role, a.Config.ProviderLabel, a.Model, a.State, running ? a.Pid : null, a.Iteration,
             a.ExitCode, lastOutput, activity, detail, usage.Tokens, usage.CostUsd, usage.CostEstimated, verdict, lastError,
-            running ? a.Latest : null);
+            running ? a.Latest : null)
+        { Cgroup = running ? a.Cgroup : null };
         _previous[i] = snapshot;
         return snapshot;
     }
