@@ -118,6 +118,8 @@ public sealed class LifecycleTests : IDisposable
         Assert.Contains($"{id}  cluster \"lifecycle\"  crashed", status.Out);
         Assert.Contains($"still running after their supervisor died: worker ('zeroshot stop {id}' ends them)", status.Out);
         Assert.False(File.Exists(socket), "the dead supervisor's socket file was left behind");
+        using (var json = JsonDocument.Parse(Z("status", id, "--json").Out))
+            Assert.Equal(["worker"], json.RootElement.GetProperty("stillRunning").EnumerateArray().Select(a => a.GetString()));
 
         var stop = Z(how, id);
         Assert.True(stop.ExitCode == 0, stop.Out + stop.Error);
@@ -125,6 +127,7 @@ public sealed class LifecycleTests : IDisposable
         Assert.Empty(ProcessesWith(sleep));
         Assert.Equal($"{id} is already crashed\n", Z(how, id).Out);
         Assert.DoesNotContain("still running", Z("status", id).Out);
+        Assert.DoesNotContain("stillRunning", Z("status", id, "--json").Out);
     }
 
     [Fact]

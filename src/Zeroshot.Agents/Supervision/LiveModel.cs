@@ -104,6 +104,13 @@ internal sealed record ClusterSnapshot(
     bool CostEstimated,
     IReadOnlyList<AgentSnapshot> Agents)
 {
+    /// <summary>
+    /// Of a crashed cluster: the agents that still have a live process after their supervisor died (<c>stop</c> ends
+    /// them); absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? StillRunning { get; init; }
+
     /// <summary>Tokens and cost of every agent together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);

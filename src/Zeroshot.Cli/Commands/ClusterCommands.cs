@@ -200,19 +200,21 @@ internal static class ClusterCommands
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             bool withHistory = parse.GetValue(history);
             var snapshot = await LiveSnapshotAsync(record, withHistory, cancel).ConfigureAwait(false);
+            var stillRunning = record.State == ClusterState.Crashed ? LeftoverAgents.Find(record, env.Home).RunningAgents : null;
             if (parse.GetValue(json))
             {
                 if (snapshot.Json is null && record.State == ClusterState.Running)
                     context.Error.WriteLine($"zeroshot: the supervisor of {record.Id} did not answer{(snapshot.Why is null ? "" : $" ({snapshot.Why})")}: showing the stored state");
                 // The supervisor's answer is the document (the same record, serialized once, there).
                 context.Out.WriteLine(snapshot.Json
-                    ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory), LiveJson.Default.ClusterSnapshot));
+                    ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory) with { StillRunning = stillRunning is { Count: > 0 } ? stillRunning : null },
+                        LiveJson.Default.ClusterSnapshot));
                 return ExitCodes.Success;
             }
             if (snapshot.Snapshot is null && record.State == ClusterState.Running)
                 context.Out.WriteLine($"(the supervisor did not answer{(snapshot.Why is null ? "" : $": {snapshot.Why}")}: showing the stored state, without live metrics)");
             StatusText.WriteStatus(context.Out, snapshot.Snapshot ?? ClusterSnapshot.FromRecord(record), MetricsLine);
-            if (record.State == ClusterState.Crashed && LeftoverAgents.Find(record, env.Home).RunningAgents is { Count: > 0 } left)
+            if (stillRunning is { Count: > 0 } left)
                 context.Out.WriteLine($"  still running after their supervisor died: {string.Join(", ", left)} ('zeroshot stop {record.Id}' ends them)");
             var events = env.Store.ReadEvents(record.Id, last: StatusEvents);
             if (events.Count > 0)
