@@ -231,12 +231,13 @@ public sealed class LifecycleTests : IDisposable
     {
         var mount = Directory.CreateDirectory(Path.Combine("/tmp", "zs-cg-" + Guid.NewGuid().ToString("N")[..8])).FullName;
         Assert.Equal(0, Run("mount", "-t", "cgroup2", "none", mount));
+        string id = "";
         try
         {
             _env["ZEROSHOT_CGROUP_ROOT"] = mount;
             // env -i: not even the agent's marker follows it; only its cgroup does.
             string sleep = UniqueSleep();
-            string id = Detach($"setsid -f env -i sleep {sleep}; echo ready; sleep 1000");
+            id = Detach($"setsid -f env -i sleep {sleep}; echo ready; sleep 1000");
             Wait.Until(() => ProcessesWith(sleep).Count == 1, "the escaped grandchild");
             int grandchild = ProcessesWith(sleep)[0];
             Assert.Matches(@"(?m)^0::/zeroshot-" + id + @"-\d+/agent-worker$", File.ReadAllText($"/proc/{grandchild}/cgroup"));
@@ -252,18 +253,19 @@ public sealed class LifecycleTests : IDisposable
             // No memory controller in a hierarchy where memory is bound to v1 (as here): then null, never a guess.
             var memory = cgroup.GetProperty("memoryMB");
             Assert.True(memory.ValueKind == JsonValueKind.Null
-                || (File.Exists(Path.Combine(mount, Path.GetFileName(Directory.EnumerateDirectories(mount, "zeroshot-*").Single()), "agent-worker", "memory.current"))
+                || (File.Exists(Path.Combine(Directory.EnumerateDirectories(mount, $"zeroshot-{id}-*").Single(), "agent-worker", "memory.current"))
                     && memory.GetDouble() > 0));
 
             var stop = Z("stop", id);
             Assert.True(stop.ExitCode == 0, stop.Out + stop.Error);
             Assert.Empty(ProcessesWith(sleep));
-            // The supervisor removes the cluster's cgroups when it ends.
-            Wait.Until(() => !Directory.EnumerateDirectories(mount, "zeroshot-*").Any(), "the cgroups to be removed");
+            // The supervisor removes the cluster's cgroups when it ends. (The hierarchy is the machine's one: other
+            // clusters' cgroups may be there too.)
+            Wait.Until(() => !Directory.EnumerateDirectories(mount, $"zeroshot-{id}-*").Any(), "the cgroups to be removed");
         }
         finally
         {
-            foreach (var left in Directory.EnumerateDirectories(mount, "zeroshot-*"))
+            foreach (var left in id.Length == 0 ? [] : Directory.EnumerateDirectories(mount, $"zeroshot-{id}-*"))
             {
                 foreach (var agent in Directory.EnumerateDirectories(left)) KillAndRemove(agent);
                 KillAndRemove(left);

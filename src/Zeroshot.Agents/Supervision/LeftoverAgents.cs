@@ -107,9 +107,14 @@ internal sealed class LeftoverAgents
             if (left <= 0) return false;
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(left, 20)), cancellationToken).ConfigureAwait(false);
         }
-        // The cgroups are empty now: remove them (the supervisor that would have is dead).
+        RemoveEmptyCgroups();
+        return true;
+    }
+
+    /// <summary>Removes the dead supervisor's empty cgroups (it would have at its end); populated ones stay.</summary>
+    public void RemoveEmptyCgroups()
+    {
         foreach (var cgroup in _cgroups) cgroup.TryRemove();
         if (_cgroups.Count > 0 && Path.GetDirectoryName(_cgroups[0].Path) is { } cluster) AgentCgroup.Open(cluster)?.TryRemove();
-        return true;
     }
 }

@@ -338,6 +338,7 @@ internal static class ClusterCommands
         var leftovers = record.State == ClusterState.Crashed ? LeftoverAgents.Find(record, env.Home) : null;
         if (leftovers is not { RunningAgents.Count: > 0 })
         {
+            leftovers?.RemoveEmptyCgroups();
             context.Out.WriteLine($"{record.Id} is already {StateNames.Text(record.State)}");
             return ExitCodes.Success;
         }
