@@ -58,24 +58,46 @@ internal sealed class ControlClient : IAsyncDisposable
         ConnectAsync(socketPath, DefaultHelloTimeout, cancellationToken);
 
     /// <summary>Connects and performs the hello, waiting at most <paramref name="helloTimeout"/> for its answer.</summary>
-    internal static async Task<ControlClient> ConnectAsync(string socketPath, TimeSpan helloTimeout, CancellationToken cancellationToken)
+    internal static Task<ControlClient> ConnectAsync(string socketPath, TimeSpan helloTimeout, CancellationToken cancellationToken) =>
+        ConnectAsync(socketPath, helloTimeout, ConnectBackoff.DefaultBudget, TimeProvider.System, cancellationToken);
+
+    /// <summary>
+    /// Connects (trying again while the server's listen backlog is full, for at most <paramref name="retryBudget"/>
+    /// measured on <paramref name="time"/>; see <see cref="ConnectBackoff"/>) and performs the hello.
+    /// </summary>
+    internal static async Task<ControlClient> ConnectAsync(string socketPath, TimeSpan helloTimeout, TimeSpan retryBudget, TimeProvider time,
+        CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(time);
         RuntimeDirectory.CheckSunPathLength(socketPath);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        long started = time.GetTimestamp();
+        Socket socket;
+        for (int attempt = 0; ; attempt++)
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            string why = e.SocketErrorCode switch
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
             {
-                SocketError.ConnectionRefused => "the socket is stale",
-                SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported => "no socket",
-                _ => e.Message,
-            };
-            throw new ControlUnavailableException($"no supervisor answers on {socketPath} ({why})", e);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                if (ConnectBackoff.IsTransient(e.SocketErrorCode)
+                    && ConnectBackoff.Next(attempt, time.GetElapsedTime(started), retryBudget, Random.Shared.NextDouble()) is { } pause)
+                {
+                    await Task.Delay(pause, time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                string why = e.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "the socket is stale",
+                    SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported => "no socket",
+                    _ when ConnectBackoff.IsTransient(e.SocketErrorCode) => $"{e.Message}, still after {time.GetElapsedTime(started).TotalSeconds:0.#} s",
+                    _ => e.Message,
+                };
+                throw new ControlUnavailableException($"no supervisor answers on {socketPath} ({why})", e);
+            }
         }
         var client = new ControlClient(socket);
         // A supervisor that accepts but never answers (hung, or not a supervisor at all) must not hang the CLI.

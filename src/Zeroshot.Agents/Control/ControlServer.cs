@@ -12,28 +12,55 @@ internal sealed class ControlServer : IAsyncDisposable
 {
     private const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    private readonly Socket _listener;
+    /// <summary>
+    /// listen(2) backlog: connections the kernel queues before accept. A full queue makes connect(2) on a Unix socket
+    /// fail at once with EAGAIN (clients retry, see <see cref="ConnectBackoff"/>); the kernel caps it at
+    /// net.core.somaxconn (4096 by default since Linux 5.4).
+    /// </summary>
+    internal const int ListenBacklog = 512;
+
     private readonly ControlServerOptions _options;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, (ControlSession Session, Task Run)> _sessions = new();
-    private readonly ulong _socketInode;
     private readonly object _shedGate = new();
-    private readonly Task _acceptLoop;
+    private readonly object _listenerGate = new();
+    private readonly string? _secureDirectory;
+    private readonly UnixFileMode _socketMode;
+    private readonly Task _watchLoop;
+    private Listener _listener;
     private long _nextSessionId;
     private long _refusedPeers;
+    private long _rebinds;
     private int _disposed;
 
-    private ControlServer(string socketPath, string clusterId, IControlHandler handler, ControlServerOptions options, Socket listener, ulong inode)
+    /// <summary>One bound and listening socket with its accept loop (there is a new one after each re-creation).</summary>
+    private sealed record Listener(Socket Socket, ulong Inode, CancellationTokenSource Stop, Task AcceptLoop);
+
+    private ControlServer(string socketPath, string clusterId, IControlHandler handler, ControlServerOptions options, Socket listener, ulong inode,
+        string? secureDirectory, UnixFileMode socketMode)
     {
         SocketPath = socketPath;
         ClusterId = clusterId;
         Handler = handler;
         _options = options;
-        _listener = listener;
-        _socketInode = inode;
         Budget = new OutboundBudget(options.MaxQueuedTotalBytes);
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        _secureDirectory = secureDirectory;
+        _socketMode = socketMode;
+        _listener = StartListener(listener, inode);
+        _watchLoop = Task.Run(WatchSocketFileAsync);
     }
+
+    private Listener StartListener(Socket socket, ulong inode)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        return new Listener(socket, inode, stop, Task.Run(() => AcceptLoopAsync(socket, stop.Token)));
+    }
+
+    /// <summary>Why the socket file could not be bound again at the last try; null when it could.</summary>
+    public string? LastRebindError { get; private set; }
+
+    /// <summary>How many times the socket file was found gone or replaced and bound again.</summary>
+    public long Rebinds => Interlocked.Read(ref _rebinds);
 
     /// <summary>The bound socket path.</summary>
     public string SocketPath { get; }
@@ -90,7 +117,7 @@ internal sealed class ControlServer : IAsyncDisposable
     {
         options ??= new ControlServerOptions();
         string directory = RuntimeDirectory.EnsureSecure(options.RuntimeDirectory ?? RuntimeDirectory.DefaultPath());
-        return Bind(RuntimeDirectory.SocketPath(directory, clusterId), clusterId, handler, options, SocketMode);
+        return Bind(RuntimeDirectory.SocketPath(directory, clusterId), clusterId, handler, options, SocketMode, directory);
     }
 
     /// <summary>
@@ -99,15 +126,38 @@ internal sealed class ControlServer : IAsyncDisposable
     /// </summary>
     internal static ControlServer StartAtPathForTesting(string socketPath, string clusterId, IControlHandler handler,
         ControlServerOptions? options = null, UnixFileMode socketMode = SocketMode) =>
-        Bind(socketPath, clusterId, handler, options ?? new ControlServerOptions(), socketMode);
+        Bind(socketPath, clusterId, handler, options ?? new ControlServerOptions(), socketMode, null);
 
-    private static ControlServer Bind(string path, string clusterId, IControlHandler handler, ControlServerOptions options, UnixFileMode mode)
+    private static ControlServer Bind(string path, string clusterId, IControlHandler handler, ControlServerOptions options, UnixFileMode mode,
+        string? secureDirectory)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("control sockets need Linux (SO_PEERCRED)");
         RuntimeDirectory.CheckSunPathLength(path);
         if (options.MaxQueuedDataBytes < ControlProtocol.MaxDataFrameBytes + FrameWriter.DataHeaderSize)
             throw new ArgumentException("MaxQueuedDataBytes must hold at least one full data frame", nameof(options));
         RemoveStaleSocket(path, clusterId);
+        Socket? listener = null;
+        try
+        {
+            (listener, ulong inode) = Listen(path, mode);
+            return new ControlServer(path, clusterId, handler, options, listener, inode, secureDirectory, mode);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            listener?.Dispose();
+            throw new UserErrorException($"cluster {clusterId}: another supervisor bound {path} at the same moment");
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            listener?.Dispose();
+            throw new UserErrorException($"cannot serve the control socket {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>Binds and listens at <paramref name="path"/>; returns the socket and the inode of its file.</summary>
+    private static (Socket Socket, ulong Inode) Listen(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("control sockets need Linux (SO_PEERCRED)");
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -115,19 +165,90 @@ internal sealed class ControlServer : IAsyncDisposable
             // The 0700 directory already keeps others out; 0600 on the socket is the second lock (unix(7): connect
             // needs write permission on the socket file).
             File.SetUnixFileMode(path, mode);
-            listener.Listen(64);
-            ulong inode = ControlNative.LStat(path)?.Inode ?? 0;
-            return new ControlServer(path, clusterId, handler, options, listener, inode);
+            listener.Listen(ListenBacklog);
+            return (listener, ControlNative.LStat(path)?.Inode ?? 0);
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch
         {
             listener.Dispose();
-            throw new UserErrorException($"cluster {clusterId}: another supervisor bound {path} at the same moment");
+            throw;
         }
-        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+    }
+
+    /// <summary>
+    /// Once per <see cref="ControlServerOptions.SocketCheckInterval"/>: a socket file that was deleted (a logout
+    /// removes $XDG_RUNTIME_DIR) or replaced by a dead socket is bound again, so the cluster stays reachable.
+    /// </summary>
+    private async Task WatchSocketFileAsync()
+    {
+        using var timer = new PeriodicTimer(_options.SocketCheckInterval);
+        try
         {
-            listener.Dispose();
-            throw new UserErrorException($"cannot serve the control socket {path}: {e.Message}");
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    EnsureSocketFile();
+                }
+                catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException or UserErrorException)
+                {
+                    // Cannot bind now (the runtime directory is unsafe or unwritable): try again at the next tick.
+                    LastRebindError = e.Message;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // disposed
+        }
+    }
+
+    /// <summary>Binds the socket again when its file is gone or is not ours; true when it did.</summary>
+    internal bool EnsureSocketFile()
+    {
+        lock (_listenerGate)
+        {
+            if (_stopping.IsCancellationRequested) return false;
+            var status = ControlNative.LStat(SocketPath);
+            if (status is { } s && s.Inode == _listener.Inode) return false;
+            if (status is not null)
+            {
+                // Someone else's file at our path: replace only a dead socket, never a live supervisor or another file.
+                try
+                {
+                    RemoveStaleSocket(SocketPath, ClusterId);
+                }
+                catch (UserErrorException)
+                {
+                    return false;
+                }
+            }
+            if (_secureDirectory is not null) RuntimeDirectory.EnsureSecure(_secureDirectory);
+            // The old listener first: disposing a socket .NET bound unlinks its path by name, which must not hit the new file.
+            var old = _listener;
+            old.Stop.Cancel();
+            old.Socket.Dispose();
+            var (socket, inode) = Listen(SocketPath, _socketMode);
+            _listener = StartListener(socket, inode);
+            old.Stop.Dispose();
+            Interlocked.Increment(ref _rebinds);
+            return true;
+        }
+    }
+
+    /// <summary>Removes <paramref name="path"/> if it is a socket nobody listens on (a dead supervisor's); true if it did.</summary>
+    internal static bool TryRemoveStaleSocket(string path)
+    {
+        try
+        {
+            if (ControlNative.LStat(path) is not { Type: ControlNative.SIfSock }) return false;
+            RemoveStaleSocket(path, "");
+            return ControlNative.LStat(path) is null;
+        }
+        catch (Exception e) when (e is UserErrorException or SocketException or IOException or UnauthorizedAccessException)
+        {
+            // It answers (a live supervisor), or it is not ours to remove.
+            return false;
         }
     }
 
@@ -156,14 +277,14 @@ internal sealed class ControlServer : IAsyncDisposable
         File.Delete(path);
     }
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken stop)
     {
-        while (!_stopping.IsCancellationRequested)
+        while (!stop.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                client = await listener.AcceptAsync(stop).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -171,9 +292,9 @@ internal sealed class ControlServer : IAsyncDisposable
             }
             catch (SocketException)
             {
-                if (_stopping.IsCancellationRequested) return;
+                if (stop.IsCancellationRequested) return;
                 // EMFILE and friends: back off briefly instead of spinning; the listener stays up.
-                try { await Task.Delay(50, _stopping.Token).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+                try { await Task.Delay(50, stop).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
                 continue;
             }
             _ = Task.Run(() => ServeAsync(client));
@@ -255,9 +376,15 @@ internal sealed class ControlServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        _stopping.Cancel();
-        _listener.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
+        Listener listener;
+        lock (_listenerGate)
+        {
+            _stopping.Cancel();
+            listener = _listener;
+        }
+        listener.Socket.Dispose();
+        await listener.AcceptLoop.ConfigureAwait(false);
+        await _watchLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var running = new List<Task>();
         foreach (var (session, run) in _sessions.Values)
         {
@@ -267,10 +394,11 @@ internal sealed class ControlServer : IAsyncDisposable
         await Task.WhenAll(running).ConfigureAwait(false);
         // Only unlink what we bound: a successor supervisor may have replaced the file. (Socket.Dispose above also
         // unlinks the path it bound, by name, so this is a best effort that mostly finds the file already gone.)
-        if (ControlNative.LStat(SocketPath) is { } status && status.Inode == _socketInode)
+        if (ControlNative.LStat(SocketPath) is { } status && status.Inode == listener.Inode)
         {
             try { File.Delete(SocketPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+        listener.Stop.Dispose();
         _stopping.Dispose();
     }
 }

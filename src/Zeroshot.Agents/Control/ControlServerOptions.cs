@@ -39,6 +39,9 @@ internal sealed record ControlServerOptions
 
     /// <summary>Called (on a pool thread, must not block) for connections, refusals, closes and dropped streams.</summary>
     public Action<ControlServerEvent>? OnEvent { get; init; }
+
+    /// <summary>How often the server checks that its socket file still exists and is its own (and binds it again if not).</summary>
+    public TimeSpan SocketCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Kinds of <see cref="ControlServerEvent"/>.</summary>

@@ -50,6 +50,16 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
         foreach (var (key, value) in resolved.Environment) environment[key] = value;
         environment.TryAdd("TERM", "xterm-256color");
         if (feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = feedbackFile;
+        // Everything the agent starts inherits its marker (and its cgroup): what leaves its session is still found.
+        if (services.Containment is { } containment) environment[AgentMarker.Variable] = containment.MarkerFor(agent.Id);
+        string executable = resolved.Executable;
+        IReadOnlyList<string> arguments = resolved.Argv.Skip(1).ToList();
+        if (services.Containment?.CgroupFor(agent.Id) is { } cgroup)
+        {
+            var entering = cgroup.Enter(executable, arguments);
+            executable = entering[0];
+            arguments = entering.Skip(1).ToList();
+        }
         // Codex prints no model: the one it will use is in its own config file unless the agent names one.
         string? fallbackModel = config.Model;
         if (fallbackModel is null && config.Provider == ProviderCatalog.Codex)
@@ -60,8 +70,8 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
         {
             process = PtyProcess.Start(new PtyStartInfo
             {
-                FileName = resolved.Executable,
-                Arguments = resolved.Argv.Skip(1).ToList(),
+                FileName = executable,
+                Arguments = arguments,
                 Environment = environment,
                 WorkingDirectory = resolved.WorkingDirectory,
                 Columns = columns,

@@ -17,6 +17,9 @@ internal sealed class AgentRuntime(AgentConfig config)
     public AgentState State { get; set; } = AgentState.Waiting;
     public int Iteration { get; set; }
     public int? Pid { get; set; }
+
+    /// <summary>What the kernel accounts to the agent's cgroup at the last tick; null without one.</summary>
+    public Pty.CgroupSample? Cgroup { get; set; }
     public long? PidStartTime { get; set; }
     public int? ExitCode { get; set; }
     public PtyProcess? Process { get; set; }

@@ -55,6 +55,9 @@ internal sealed record SupervisorServices(
 
     /// <summary>How long the end of a run waits for the state database to take every queued write.</summary>
     public TimeSpan StoreFlushTimeout { get; init; } = StoreWriter.DefaultFlushTimeout;
+
+    /// <summary>The agents' marker and cgroups (what left an agent's session is found by them); null for neither.</summary>
+    public AgentContainment? Containment { get; init; }
 }
 
 /// <summary>
@@ -94,6 +97,7 @@ internal sealed class ClusterSupervisor
     private DateTimeOffset _startedAt;
     private int _columns;
     private int _rows;
+    private volatile bool _killing;   // a kill was asked for: what agents left behind gets no grace either
 
     public ClusterSupervisor(string clusterId, ClusterConfig config, SupervisorServices services, IClusterObserver observer,
         DateTimeOffset? startedAt = null)
@@ -206,6 +210,8 @@ internal sealed class ClusterSupervisor
             await sampling.CancelAsync().ConfigureAwait(false);
             // The sampling loop ends by cancellation; its own errors were already contained per tick.
             await sampler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Every agent's run was collected (and swept): its cgroups are empty.
+            if (_services.Containment is { } containment) await containment.RemoveCgroupsAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             // Everything recorded reaches the database before the supervisor's process may exit (bounded: a database
             // locked for longer leaves the cluster to read as crashed, and the report says what was lost).
             StoreReport = await _writer.CompleteAsync(_services.StoreFlushTimeout).ConfigureAwait(false);
@@ -224,6 +230,11 @@ internal sealed class ClusterSupervisor
         }
         await Task.WhenAll(stops).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var agent in _agents) agent.Process?.Dispose();
+        if (_services.Containment is { } containment)
+        {
+            foreach (var agent in _agents)
+                await containment.SweepAsync(agent.Id, TimeSpan.Zero).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
 
@@ -285,6 +296,7 @@ internal sealed class ClusterSupervisor
             agent.PidStartTime = null;
             agent.ExitCode = null;
             agent.Latest = null;
+            agent.Cgroup = null;
             agent.StopRequested = false;
             agent.Retries = 0;
             agent.LastError = null;
@@ -504,6 +516,9 @@ internal sealed class ClusterSupervisor
             // Background processes the agent left behind keep its terminal open; they belong to it.
             await process.StopAsync(_services.StopGrace).ConfigureAwait(false);
         }
+        // So do those that left its session (setsid, a double fork): found by its cgroup and its marker.
+        if (_services.Containment is { } containment)
+            await containment.SweepAsync(agent.Id, _killing ? TimeSpan.Zero : _services.StopGrace).ConfigureAwait(false);
         if (agent.Pump is { } pump)
         {
             // Output ends when every holder of the terminal closed it. A descendant that left the
@@ -533,6 +548,7 @@ internal sealed class ClusterSupervisor
             agent.State = judged;
             agent.ExitCode = exit.ExitCode ?? exit.ShellCode;
             agent.Latest = null;
+            agent.Cgroup = null;
             agent.Process = null;
             agent.Pump = null;
             agent.FinishedUsage = agent.Usage;
@@ -557,6 +573,7 @@ internal sealed class ClusterSupervisor
 
     private void StopAll(bool kill)
     {
+        if (kill) _killing = true;
         foreach (var agent in _agents)
         {
             if (agent.Process is not { } process) continue;
@@ -595,6 +612,13 @@ internal sealed class ClusterSupervisor
                         if (owners[i].State != AgentState.Running || owners[i].Pid != samples[i].Pid) continue;
                         owners[i].Latest = samples[i];
                         owners[i].History.Add(samples[i]);
+                    }
+                    // The agents' cgroups, where they have one: the kernel's figures beside the tree sums.
+                    if (_services.Containment is { ClusterCgroupPath: not null } containment)
+                    {
+                        long now = _services.Time.GetTimestamp();
+                        foreach (var agent in owners)
+                            agent.Cgroup = containment.ExistingCgroup(agent.Id)?.Sample(now, _services.Time.TimestampFrequency);
                     }
                     // Live token counts reach the database once a tick, so `list` shows them without asking
                     // us. Queued to the writer (never SQLite here) under the lock, and only while running: the

@@ -63,7 +63,7 @@ internal sealed partial class AgentSnapshotJson : JsonSerializerContext;
 /// </summary>
 internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
 {
-    // "metrics":null} ends the generated document of an agent without metrics or history.
+    // "metrics":null} ends the generated document of an agent without metrics, history or cgroup.
     private static ReadOnlySpan<byte> NullMetricsEnd => "null}"u8;
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
@@ -87,25 +87,33 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(4096);
         scratch.ResetWrittenCount();
         scratch.Write(prefix);
+        var json = t_metricsWriter ??= new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true });
         if (value.Metrics is { } metrics)
         {
-            var json = t_metricsWriter ??= new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true });
             json.Reset(scratch);
             TreeSampleJson.Write(json, metrics);
             json.Flush();
-            scratch.Write("}"u8);
         }
         else
         {
-            scratch.Write(NullMetricsEnd);
+            scratch.Write("null"u8);
         }
+        // The fields after metrics (history is never written from here), as the generated code writes them.
+        if (value.Cgroup is { } cgroup)
+        {
+            scratch.Write(",\"cgroup\":"u8);
+            json.Reset(scratch);
+            JsonSerializer.Serialize(json, cgroup, AgentSnapshotJson.Default.CgroupSample);
+            json.Flush();
+        }
+        scratch.Write("}"u8);
         writer.WriteRawValue(scratch.WrittenSpan, skipInputValidation: true);
     }
 
     /// <summary>The JSON of <paramref name="agent"/> up to and including <c>"metrics":</c>.</summary>
     internal static byte[] Prefix(AgentSnapshot agent)
     {
-        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, JsonCache = AgentJsonCache.None },
+        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, JsonCache = AgentJsonCache.None },
             AgentSnapshotJson.Default.AgentSnapshot);
         if (!whole.AsSpan().EndsWith("\"metrics\":null}"u8))
             throw new InvalidOperationException("an agent's JSON must end with its metrics");

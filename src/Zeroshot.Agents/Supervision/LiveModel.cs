@@ -65,6 +65,10 @@ internal sealed record AgentSnapshot(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<TreeSample>? History { get; init; }
 
+    /// <summary>The kernel's account of the agent's cgroup (a cross-check of <see cref="Metrics"/>); absent without one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Pty.CgroupSample? Cgroup { get; init; }
+
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
@@ -105,6 +109,13 @@ internal sealed record ClusterSnapshot(
     bool CostEstimated,
     IReadOnlyList<AgentSnapshot> Agents)
 {
+    /// <summary>
+    /// Of a crashed cluster: the agents that still have a live process after their supervisor died (<c>stop</c> ends
+    /// them); absent otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? StillRunning { get; init; }
+
     /// <summary>Tokens and cost of every agent together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);

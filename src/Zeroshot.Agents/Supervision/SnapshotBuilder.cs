@@ -81,6 +81,7 @@ internal sealed class SnapshotBuilder(int agentCount)
             running ? a.Latest : null)
         {
             JsonCache = _json[i] ??= new AgentJsonCache(),
+            Cgroup = running ? a.Cgroup : null,
         };
         _previous[i] = snapshot;
         return snapshot;

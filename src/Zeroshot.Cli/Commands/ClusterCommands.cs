@@ -212,19 +212,23 @@ internal static class ClusterCommands
             ReconcileCrashed(env.Store);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             var snapshot = await LiveSnapshotAsync(record, withHistory, cancel).ConfigureAwait(false);
+            var stillRunning = record.State == ClusterState.Crashed ? LeftoverAgents.Find(record, env.Home).RunningAgents : null;
             if (parse.GetValue(json))
             {
-                if (snapshot.Snapshot is null && record.State == ClusterState.Running)
-                    // The JSON on stdout stays one document; a script's log still shows it is not live.
-                    context.Error.WriteLine("zeroshot: (stored state; the supervisor did not answer)");
+                // The JSON on stdout stays one document; a script's log still shows it is not live.
+                if (snapshot.Json is null && record.State == ClusterState.Running)
+                    context.Error.WriteLine($"zeroshot: the supervisor of {record.Id} did not answer{(snapshot.Why is null ? "" : $" ({snapshot.Why})")}: showing the stored state");
                 // The supervisor's answer is the document (the same record, serialized once, there).
                 context.Out.WriteLine(snapshot.Json
-                    ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory), LiveJson.Default.ClusterSnapshot));
+                    ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory) with { StillRunning = stillRunning is { Count: > 0 } ? stillRunning : null },
+                        LiveJson.Default.ClusterSnapshot));
                 return ExitCodes.Success;
             }
             if (snapshot.Snapshot is null && record.State == ClusterState.Running)
-                context.Out.WriteLine("(the supervisor did not answer: showing the stored state, without live metrics)");
+                context.Out.WriteLine($"(the supervisor did not answer{(snapshot.Why is null ? "" : $": {snapshot.Why}")}: showing the stored state, without live metrics)");
             StatusText.WriteStatus(context.Out, snapshot.Snapshot ?? ClusterSnapshot.FromRecord(record), MetricsLine);
+            if (stillRunning is { Count: > 0 } left)
+                context.Out.WriteLine($"  still running after their supervisor died: {string.Join(", ", left)} ('zeroshot stop {record.Id}' ends them)");
             var events = env.Store.ReadEvents(record.Id, last: StatusEvents);
             if (events.Count > 0)
             {
@@ -285,7 +289,7 @@ internal static class ClusterCommands
                $"NET {(D(m.NetRxBytesPerSec, 0) is { } rx && D(m.NetTxBytesPerSec, 0) is { } tx ? $"↓{Format.Rate(rx, compact: true)} ↑{Format.Rate(tx, compact: true)}" : "-")}";
     }
 
-    private sealed record LiveStatus(string? Json, ClusterSnapshot? Snapshot);
+    private sealed record LiveStatus(string? Json, ClusterSnapshot? Snapshot, string? Why = null);
 
     /// <summary>Asks the cluster's supervisor for its live snapshot; null fields when it does not answer.</summary>
     private static Task<LiveStatus> LiveSnapshotAsync(ClusterRecord record, bool history, CancellationToken cancel) =>
@@ -307,7 +311,7 @@ internal static class ClusterCommands
         }
         catch (Exception e) when (ControlClient.IsUnavailable(e))
         {
-            return new LiveStatus(null, null);
+            return new LiveStatus(null, null, e.Message);
         }
     }
 
@@ -345,10 +349,7 @@ internal static class ClusterCommands
             ReconcileCrashed(env.Store);
             var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
             if (record.State != ClusterState.Running)
-            {
-                context.Out.WriteLine($"{record.Id} is already {StateNames.Text(record.State)}");
-                return ExitCodes.Success;
-            }
+                return await StopLeftoversAsync(record, env, kill, context, cancel).ConfigureAwait(false);
             try
             {
                 var client = await ControlClient.ConnectAsync(SocketOf(record) ?? throw new ControlUnavailableException("no control socket recorded"), cancel)
@@ -358,7 +359,15 @@ internal static class ClusterCommands
             }
             catch (Exception e) when (ControlClient.IsUnavailable(e))
             {
-                throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
+                // No socket to talk to (deleted with $XDG_RUNTIME_DIR, or its supervisor just died): signal directly.
+                if (!await SignalSupervisorAsync(record, kill, env, context, e.Message, cancel).ConfigureAwait(false))
+                {
+                    ReconcileCrashed(env.Store);
+                    var now = env.Store.GetCluster(record.Id)!;
+                    if (now.State == ClusterState.Running)
+                        throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
+                    return await StopLeftoversAsync(now, env, kill, context, cancel).ConfigureAwait(false);
+                }
             }
             // Wait until the cluster has ended, so a script can rely on it: recorded, or said by the supervisor itself (it
             // answers until its records are written; a database locked by another process delays only those).
@@ -378,6 +387,53 @@ internal static class ClusterCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// A cluster that is not running: its socket file, if its supervisor left one, is removed; a crashed one's agents
+    /// that still run (their recorded pid and start time match, or they carry its marker, or its cgroups hold them)
+    /// are stopped here, since no supervisor will.
+    /// </summary>
+    private static async Task<int> StopLeftoversAsync(ClusterRecord record, ClusterHost.HomeServices env, bool kill, CliContext context,
+        CancellationToken cancel)
+    {
+        if (record.SocketPath is { } socket) ControlServer.TryRemoveStaleSocket(socket);
+        var leftovers = record.State == ClusterState.Crashed ? LeftoverAgents.Find(record, env.Home) : null;
+        if (leftovers is not { RunningAgents.Count: > 0 })
+        {
+            leftovers?.RemoveEmptyCgroups();
+            context.Out.WriteLine($"{record.Id} is already {StateNames.Text(record.State)}");
+            return ExitCodes.Success;
+        }
+        if (!await leftovers.StopAsync(kill ? TimeSpan.Zero : StopGrace, cancel).ConfigureAwait(false))
+            throw new UserErrorException($"processes of {record.Id}'s agents survived SIGKILL (uninterruptible sleep?); see 'zeroshot status {record.Id}'");
+        context.Out.WriteLine($"{record.Id} crashed: its supervisor is gone; {(kill ? "killed" : "stopped")} the agents it left running: {string.Join(", ", leftovers.RunningAgents)}");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Grace between SIGTERM and SIGKILL for agents stopped without their supervisor (as the supervisor's own).</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Signals a live supervisor whose control socket cannot be reached: SIGTERM stops its cluster as Ctrl+C would;
+    /// for kill a second SIGTERM (once the first was taken: its "stopping" event is recorded) kills at once. False
+    /// when the recorded supervisor (pid and start time) is not alive.
+    /// </summary>
+    private static async Task<bool> SignalSupervisorAsync(ClusterRecord record, bool kill, ClusterHost.HomeServices env, CliContext context,
+        string why, CancellationToken cancel)
+    {
+        if (record.SupervisorPid is not int pid || record.SupervisorStartTime is not long start || start == 0
+            || ProcessIdentity.StartTime(pid) != start)
+            return false;
+        context.Error.WriteLine($"zeroshot: the control socket of {record.Id} does not answer ({why}); signalling its supervisor (pid {pid})");
+        if (Agents.Pty.PtyNative.kill(pid, Agents.Pty.PtyNative.SIGTERM) != 0) return false;
+        if (!kill) return true;
+        // Two signals sent back to back may merge into one (a pending signal is not queued twice, signal(7)).
+        var deadline = context.Time.GetUtcNow() + TimeSpan.FromSeconds(2);
+        while (context.Time.GetUtcNow() < deadline && !env.Store.ReadEvents(record.Id, last: 5).Any(e => e.Kind == "stopping"))
+            await System.Threading.Tasks.Task.Delay(20, cancel).ConfigureAwait(false);
+        _ = Agents.Pty.PtyNative.kill(pid, Agents.Pty.PtyNative.SIGTERM);
+        return true;
     }
 
     private static Command SimAgentCommand(CliContext context)
@@ -438,5 +494,10 @@ internal static class ClusterCommands
         }
     }
 
-    private static void ReconcileCrashed(StateStore store) => store.ReconcileCrashed(ProcessIdentity.IsAlive);
+    private static void ReconcileCrashed(StateStore store)
+    {
+        // A supervisor killed by SIGKILL leaves its socket file behind: remove it with the verdict.
+        foreach (var crashed in store.ReconcileCrashed(ProcessIdentity.IsAlive))
+            if (store.GetCluster(crashed)?.SocketPath is { } socket) ControlServer.TryRemoveStaleSocket(socket);
+    }
 }

@@ -155,12 +155,22 @@ internal static class ClusterHost
         // A refused supervisor writes nothing: the cluster belongs to whoever supervises (or supervised) it.
         if (record.State != ClusterState.Running)
             throw new UserErrorException($"cluster {id} is already {StateNames.Text(record.State)}; nothing to supervise");
+        // One supervisor per cluster, whatever happened to its control socket.
+        using var ownership = SupervisorLock.TryAcquire(env.Home, id)
+            ?? throw new UserErrorException($"cluster {id} already has a running supervisor" +
+                (record.SupervisorPid is int locker ? $" (pid {locker})" : "") + "; a second one would run its agents twice");
         if (record.SupervisorPid is { } owner && owner != Environment.ProcessId && ProcessIdentity.IsAlive(owner, record.SupervisorStartTime ?? 0))
             throw new UserErrorException($"cluster {id} already has a running supervisor (pid {owner})");
         var config = record.LoadConfig();
         var (columns, rows) = context.TerminalSize();
+        // Each agent gets a marker, and a cgroup where cgroup v2 is usable, so nothing it starts outlives a stop.
+        var clusterCgroup = AgentContainment.ClusterCgroupUnder(AgentCgroup.DiscoverRoot(Environment.GetEnvironmentVariable), id, record.StartedAt);
+        if (clusterCgroup is not null) ownership.RecordCgroup(clusterCgroup);
         var services = new SupervisorServices(env.Store, env.Home, env.Catalog, context.Time, context.CreateSampler,
-            TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw);
+            TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw)
+        {
+            Containment = new AgentContainment(AgentMarker.ClusterPrefix(env.Home.Root, id, record.StartedAt), clusterCgroup),
+        };
         var fanout = new OutputFanout();
         var feed = new LiveFeed();
         var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout, feed), record.StartedAt);

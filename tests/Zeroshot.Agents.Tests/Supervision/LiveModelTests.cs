@@ -124,6 +124,8 @@ public sealed class LiveModelTests
             a => a,
             a => a with { Metrics = a.Metrics! with { CpuPercent = 99.94 } },
             a => a with { Metrics = null },
+            a => a with { Cgroup = new Zeroshot.Agents.Pty.CgroupSample(12.5, null) },
+            a => a with { Metrics = a.Metrics ?? worker.Metrics },
             a => a with { State = AgentState.Completed, Pid = null, ExitCode = 0 },
             a => a with { Tokens = a.Tokens + new TokenCounts(1, 2, 3, 4), CostUsd = a.CostUsd + 0.004m },
             a => a with { Activity = AgentActivity.Retrying, ActivityDetail = "529 3/10 in 4s", LastError = "overloaded" },
