@@ -82,7 +82,7 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            services.Home.EnsureLogDirectory(clusterId);
             var pump = AgentOutputPump.Start(process, logPath, services.Time, displayCapacity: 0, onLogged: chunk =>
             {
                 // Nothing downstream of the log may stop the pump: a stopped pump stops the agent
