@@ -75,7 +75,7 @@ internal sealed class AgentOutputPump : IAsyncDisposable
         string? directory = Path.GetDirectoryName(Path.GetFullPath(logPath));
         if (directory is not null)
         {
-            PrivateFiles.EnsureDirectory(directory, notice: null);
+            PrivateFiles.CreateMissing(directory);
         }
 
         // BufferSize 0: every Write is one write(2), nothing waits in our process to be lost.

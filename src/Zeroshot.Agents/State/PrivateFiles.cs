@@ -43,21 +43,32 @@ internal static class PrivateFiles
             SecureExistingDirectory(path, notice);
             return;
         }
-        // Create from the outermost missing component inwards, each one 0700 exactly.
-        var missing = new Stack<string>();
-        for (string? p = path; p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
-            missing.Push(p);
         try
         {
-            while (missing.TryPop(out var p))
-            {
-                Directory.CreateDirectory(p, DirectoryMode);
-                File.SetUnixFileMode(p, DirectoryMode);
-            }
+            CreateMissing(path);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             throw new UserErrorException($"cannot create {path}: {e.Message}", ExitCodes.Failure);
+        }
+    }
+
+    /// <summary>Creates the missing components of <paramref name="path"/>, outermost first, each 0700 exactly.</summary>
+    /// <exception cref="IOException">mkdir or chmod failed (a component is a file, a read-only file system...).</exception>
+    public static void CreateMissing(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        var missing = new Stack<string>();
+        for (string? p = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)); p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+            missing.Push(p);
+        while (missing.TryPop(out var p))
+        {
+            Directory.CreateDirectory(p, DirectoryMode);
+            File.SetUnixFileMode(p, DirectoryMode);
         }
     }
 
