@@ -60,6 +60,8 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                 Arguments = resolved.Argv.Skip(1).ToList(),
                 Environment = environment,
                 WorkingDirectory = resolved.WorkingDirectory,
+                // The prompt on stdin, where the provider reads it: out of every other user's sight in ps.
+                StandardInput = resolved.StandardInput is { } input ? System.Text.Encoding.UTF8.GetBytes(input) : null,
                 Columns = columns,
                 Rows = rows,
             });
