@@ -16,6 +16,8 @@ public sealed class SupervisorTests : IDisposable
     public SupervisorTests()
     {
         Directory.CreateDirectory(_home);
+        // Private, as zeroshot would make it (a home others can read is tightened with a notice on stderr).
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _work = Path.Combine(_home, "work");
         Directory.CreateDirectory(_work);
     }

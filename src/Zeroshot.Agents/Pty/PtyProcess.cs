@@ -93,7 +93,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         SafeFileHandle? master = null;
         SafeFileHandle? readWake = null;
         SafeFileHandle? writeWake = null;
-        using SafeFileHandle? input = info.StandardInput is { } bytes ? InputFile(bytes.Span) : null;
+        using SafeFileHandle? input = info.StandardInput is { } bytes ? InputFile(bytes) : null;
         try
         {
             master = OpenMaster(out byte[] slavePath);
