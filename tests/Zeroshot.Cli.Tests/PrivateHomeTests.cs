@@ -115,6 +115,18 @@ public sealed class PrivateHomeTests : IDisposable
         Assert.Equal($"zeroshot: refusing {_home}: it is owned by uid 0, not by you (uid 65534), so its owner can read your logs and secrets; use a directory of your own (ZEROSHOT_HOME)",
             listOutput.Trim());
 
+        // The command agent's prompt (and its env, the API key) is in its environment, which only its own user can read.
+        using (var status = JsonDocument.Parse(ZeroshotProcess.RunIn(_home, "status", id, "--json").Out))
+        {
+            var pid = status.RootElement.GetProperty("agents")[0].GetProperty("pid").GetInt32();
+            Assert.Contains("ZEROSHOT_PROMPT=the secret prompt", File.ReadAllText($"/proc/{pid}/environ"));
+            var (environCode, environOutput) = AsNobody("cat", $"/proc/{pid}/environ");
+            Assert.NotEqual(0, environCode);
+            Assert.DoesNotContain("secret", environOutput);
+            var (_, cmdline) = AsNobody("cat", $"/proc/{pid}/cmdline");
+            Assert.DoesNotContain("secret", cmdline);
+        }
+
         // Let it run to the end (a rejection writes the feedback file, the second iteration appends to the logs).
         File.WriteAllText(gate, "");
         Wait.Until(() => ZeroshotProcess.RunIn(_home, "status", id, "--json").Out.Contains("\"state\":\"completed\""), "the cluster to complete", 90_000);

@@ -137,16 +137,26 @@ internal static class PrivateFiles
     /// for files another library creates with the mode it finds (SQLite gives <c>-wal</c> and <c>-shm</c> the mode of the
     /// database file, os_unix.c findCreateFileMode), and files created by older versions.
     /// </summary>
+    /// <remarks>
+    /// An existing file is changed by path, never opened: closing any descriptor of a database file drops every POSIX
+    /// lock this process holds on it (fcntl(2), "the locks are released when the process closes any file descriptor
+    /// referring to the file"; sqlite.org/howtocorrupt.html 2.2), which could break a connection already open here.
+    /// </remarks>
     public static void EnsureFile(string path)
     {
         if (OperatingSystem.IsWindows()) return;
+        if (File.Exists(path))
+        {
+            TightenIfExists(path);
+            return;
+        }
         try
         {
-            using var stream = OpenWrite(path, System.IO.FileMode.OpenOrCreate, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            using var stream = OpenWrite(path, System.IO.FileMode.CreateNew, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         }
-        catch (UnauthorizedAccessException)
+        catch (IOException) when (File.Exists(path))
         {
-            // A database the user made read-only: not ours to open for writing, but still ours to keep private.
+            // Created meanwhile by another process (it got 0600 from us, or an older version's mode, fixed here).
             TightenIfExists(path);
         }
     }
