@@ -23,7 +23,7 @@ var context = new CliContext(
     Shutdown: shutdown.Token,
     RawOut: rawOut,
     Colors: !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null or "" && Environment.GetEnvironmentVariable("TERM") != "dumb",
-    Home: () => ZeroshotHome.FromEnvironment(),
+    Home: () => ZeroshotHome.FromEnvironment(notice: line => Console.Error.WriteLine($"zeroshot: {line}")),
     SelfCommand: SelfCommand())
 {
     ForceKill = forceKill.Token,

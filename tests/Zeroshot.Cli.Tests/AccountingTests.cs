@@ -8,7 +8,12 @@ public sealed class AccountingTests : IDisposable
 {
     private readonly string _home = Path.Combine(Path.GetTempPath(), "zs-acct-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public AccountingTests() => Directory.CreateDirectory(_home);
+    public AccountingTests()
+    {
+        Directory.CreateDirectory(_home);
+        // Private, as zeroshot would make it (a home others can read is tightened with a notice on stderr).
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 
     public void Dispose()
     {

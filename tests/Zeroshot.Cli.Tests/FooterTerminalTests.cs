@@ -13,7 +13,12 @@ public sealed class FooterTerminalTests : IDisposable
     private const int Height = 30;
     private readonly string _home = Path.Combine(Path.GetTempPath(), "zs-tmux-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public FooterTerminalTests() => Directory.CreateDirectory(_home);
+    public FooterTerminalTests()
+    {
+        Directory.CreateDirectory(_home);
+        // Private, as zeroshot would make it (a home others can read is tightened with a notice on stderr).
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 
     public void Dispose()
     {

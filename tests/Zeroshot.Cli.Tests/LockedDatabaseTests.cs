@@ -14,7 +14,12 @@ public sealed class LockedDatabaseTests : IDisposable
 {
     private readonly string _home = Path.Combine(Path.GetTempPath(), "zs-home-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public LockedDatabaseTests() => Directory.CreateDirectory(_home);
+    public LockedDatabaseTests()
+    {
+        Directory.CreateDirectory(_home);
+        // Private, as zeroshot would make it (a home others can read is tightened with a notice on stderr).
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 
     public void Dispose()
     {

@@ -16,6 +16,8 @@ public sealed class SupervisorTests : IDisposable
     public SupervisorTests()
     {
         Directory.CreateDirectory(_home);
+        // Private, as zeroshot would make it (a home others can read is tightened with a notice on stderr).
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _work = Path.Combine(_home, "work");
         Directory.CreateDirectory(_work);
     }
@@ -402,6 +404,7 @@ public sealed class TaskRunTests : IDisposable
         File.WriteAllText(claude, """
             #!/bin/bash
             printf '%s\n' "$@" > "$ZEROSHOT_HOME/argv.txt"
+            cat > "$ZEROSHOT_HOME/stdin.txt"
             pwd > "$ZEROSHOT_HOME/cwd.txt"
             echo '{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5"}'
             echo '{"type":"assistant","message":{"id":"m1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Fixed it."}],"usage":{"input_tokens":5,"output_tokens":6,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}'
@@ -414,8 +417,10 @@ public sealed class TaskRunTests : IDisposable
         var r = run.Wait(TimeSpan.FromSeconds(60));
 
         Assert.True(r.ExitCode == 0, r.Out + r.Error);
-        Assert.Equal(["-p", "fix the login bug", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions", "--model", "sonnet"],
+        // The prompt arrives on standard input, not in argv (which every local user can read).
+        Assert.Equal(["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions", "--model", "sonnet"],
             File.ReadAllLines(Path.Combine(_home, "argv.txt")));
+        Assert.Equal("fix the login bug", File.ReadAllText(Path.Combine(_home, "stdin.txt")));
         Assert.Equal(work, File.ReadAllText(Path.Combine(_home, "cwd.txt")).Trim());
         Assert.Matches(@"(?m)│ Fixed it\.$", r.Out);
         Assert.Matches(@"(?m)│ ✓ done in 2\.1s", r.Out);

@@ -26,9 +26,10 @@ internal static class ClusterConfigLoader
 
     /// <summary>
     /// Longest prompt an agent can be given, in UTF-8 bytes: Linux caps every single argument and environment string
-    /// at MAX_ARG_STRLEN (32 pages, 131 072 bytes with its NUL), and a prompt travels as both (an argument of the
-    /// provider's CLI, and ZEROSHOT_PROMPT). Checked before anything is created, instead of posix_spawn failing with
-    /// E2BIG ("Argument list too long") after the cluster was recorded.
+    /// at MAX_ARG_STRLEN (32 pages, 131 072 bytes with its NUL), and the prompt of a <c>command</c> or <c>sim</c> agent
+    /// travels in ZEROSHOT_PROMPT. Checked before anything is created, instead of posix_spawn failing with E2BIG
+    /// ("Argument list too long") after the cluster was recorded. The CLI providers read their prompt on standard input,
+    /// which has no such limit (an argv template of settings.json is checked by <see cref="ProviderCatalog.Resolve"/>).
     /// </summary>
     public const int MaxPromptBytes = 131_072 - 1 - 16;
 
@@ -97,6 +98,7 @@ internal static class ClusterConfigLoader
         CheckIdsAndDependencies(reader, agents);
         for (int i = 0; i < agents.Count; i++)
         {
+            if (agents[i].Provider is { } provider && provider != ProviderCatalog.Sim) continue;
             var bytes = System.Text.Encoding.UTF8.GetByteCount(ProviderCatalog.AgentPrompt(agents[i], prompt));
             // ZEROSHOT_PROMPT= is 16 bytes of the same environment string.
             if (bytes > MaxPromptBytes)

@@ -5,11 +5,13 @@ namespace Zeroshot.Agents.Config;
 /// <param name="Argv">Full argv; <c>Argv[0]</c> as configured (what <c>ps</c> will show).</param>
 /// <param name="Environment">Variables to add to the inherited environment (agent <c>env</c> last, so it wins).</param>
 /// <param name="WorkingDirectory">The agent's <c>cwd</c>, or null for the supervisor's.</param>
+/// <param name="StandardInput">What the agent reads on standard input (its prompt), or null for the terminal.</param>
 internal sealed record ResolvedCommand(
     string Executable,
     IReadOnlyList<string> Argv,
     IReadOnlyDictionary<string, string> Environment,
-    string? WorkingDirectory);
+    string? WorkingDirectory,
+    string? StandardInput = null);
 
 /// <summary>
 /// The ONE place that knows how each provider's CLI is invoked. Templates (overridable in settings.json) use
@@ -17,7 +19,9 @@ internal sealed record ResolvedCommand(
 /// (sim options as JSON); as a whole element of <c>command</c>, <c>{self}</c> (the zeroshot executable's own
 /// argv prefix, e.g. <c>dotnet zeroshot.dll</c>) and <c>{modelArgs}</c> (where the model arguments go; appended
 /// at the end when absent). Values are substituted in one pass, so a prompt containing "{model}" stays literal.
-/// Every agent also gets ZEROSHOT_PROMPT (the only way a <c>command</c> agent receives its prompt), ZEROSHOT_AGENT_ID,
+/// A provider's <c>stdin</c> template (the defaults: <c>{prompt}</c>) is what its CLI reads on standard input.
+/// Every agent also gets ZEROSHOT_PROMPT (the only way a <c>command</c> agent receives its prompt; a provider agent
+/// whose prompt is too long for one environment string gets it on standard input only), ZEROSHOT_AGENT_ID,
 /// ZEROSHOT_AGENT_ROLE, ZEROSHOT_ITERATION (1-based; the sim agent rejects by it) and, when known, ZEROSHOT_CLUSTER_ID.
 /// </summary>
 internal sealed class ProviderCatalog
@@ -49,15 +53,20 @@ internal sealed class ProviderCatalog
     /// (its default is read-only) and <c>--skip-git-repo-check</c> (outside a git repository it exits 1 otherwise);
     /// options precede the positional prompt. gemini: <c>--output-format stream-json</c> with
     /// <c>--approval-mode yolo</c>, <c>--skip-trust</c> (in a folder it was never told to trust, Gemini CLI 0.61 overrides
-    /// yolo to "default" and exits 55 when run headless) and the prompt in <c>-p</c>. sim: our own hidden <c>sim-agent</c> subcommand.
+    /// yolo to "default" and exits 55 when run headless). sim: our own hidden <c>sim-agent</c> subcommand.
+    /// The prompt goes to standard input, never into argv, where every local user reads it (<c>ps</c>,
+    /// /proc/&lt;pid&gt;/cmdline is world-readable, proc(5)); each CLI reads it there: Claude Code's <c>-p</c> without a
+    /// prompt argument reads stdin, Codex's <c>exec -</c> reads stdin, Gemini CLI reads a stdin that is not a terminal
+    /// (up to 8 MiB) and then runs headless without <c>-p</c>. Stdin also has no MAX_ARG_STRLEN (128 KiB) limit.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, ProviderSpec> DefaultProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
     {
-        [Claude] = new(["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
-            "--permission-mode", "bypassPermissions"], ["--model", "{model}"], ["--json-schema", "{verdictSchema}"]),
-        [Codex] = new(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "{modelArgs}", "{verdictArgs}", "{prompt}"],
-            ["-m", "{model}"], ["--output-schema", "{verdictSchemaFile}"]),
-        [Gemini] = new(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust", "{modelArgs}", "-p", "{prompt}"], ["-m", "{model}"]),
+        [Claude] = new(["claude", "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+            "--permission-mode", "bypassPermissions"], ["--model", "{model}"], ["--json-schema", "{verdictSchema}"], Stdin: "{prompt}"),
+        [Codex] = new(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "{modelArgs}", "{verdictArgs}", "-"],
+            ["-m", "{model}"], ["--output-schema", "{verdictSchemaFile}"], Stdin: "{prompt}"),
+        [Gemini] = new(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust", "{modelArgs}"], ["-m", "{model}"],
+            Stdin: "{prompt}"),
         [Sim] = new(["{self}", "sim-agent", "--agent", "{agent}", "--options", "{options}"], []),
     };
 
@@ -106,6 +115,7 @@ internal sealed class ProviderCatalog
         ArgumentNullException.ThrowIfNull(agent);
         var prompt = AgentPrompt(agent, clusterPrompt);
         List<string> argv;
+        string? stdin = null;
         if (agent.Command is { } command)
         {
             argv = [.. command];
@@ -115,41 +125,58 @@ internal sealed class ProviderCatalog
             var provider = agent.Provider ?? throw new ArgumentException($"agent '{agent.Id}' has neither provider nor command", nameof(agent));
             if (!_settings.Providers.TryGetValue(provider, out var spec))
                 throw new UserErrorException($"agent '{agent.Id}': unknown provider '{provider}' (expected {string.Join(", ", KnownProviders)})", ExitCodes.Usage);
-            if (prompt.Length == 0 && spec.Command.Concat(spec.ModelArgs).Any(e => PlaceholderNames(e).Contains("prompt")))
+            if (prompt.Length == 0 && spec.Command.Concat(spec.ModelArgs).Append(spec.Stdin ?? "").Any(e => PlaceholderNames(e).Contains("prompt")))
                 throw new UserErrorException($"agent '{agent.Id}' has no prompt: give the cluster or the agent a \"prompt\"", ExitCodes.Usage);
             argv = Expand(spec, agent, prompt, verdictSchemaFile);
+            if (spec.Stdin is { } stdinTemplate)
+                stdin = Substitute(stdinTemplate, name => Lookup(agent, prompt, verdictSchemaFile, name));
+            // Linux caps each argument at MAX_ARG_STRLEN: say so before anything starts, not as posix_spawn's E2BIG.
+            foreach (var element in argv)
+                if (System.Text.Encoding.UTF8.GetByteCount(element) > MaxArgumentBytes)
+                    throw new UserErrorException(
+                        $"agent '{agent.Id}': an argument of its command line is {System.Text.Encoding.UTF8.GetByteCount(element)} bytes; at most {MaxArgumentBytes} " +
+                        "fit in one argument on Linux (MAX_ARG_STRLEN): shorten the prompt, or give the provider its prompt on standard input (\"stdin\": \"{prompt}\" in settings.json)",
+                        ExitCodes.Usage);
         }
 
         var executable = FindExecutable(argv[0], agent.Cwd, _pathVariable) ?? throw NotFound(agent, argv[0]);
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["ZEROSHOT_PROMPT"] = prompt,
             ["ZEROSHOT_AGENT_ID"] = agent.Id,
             ["ZEROSHOT_AGENT_ROLE"] = ClusterConfigJson.RoleName(agent.Role),
             ["ZEROSHOT_ITERATION"] = iteration.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        // The environment of a process is readable by its own user only (/proc/<pid>/environ is 0400, proc(5)), so this
+        // is private; but it shares the argument limit, and a provider agent with a longer prompt has it on stdin anyway.
+        if (stdin is null || System.Text.Encoding.UTF8.GetByteCount(prompt) <= ClusterConfigLoader.MaxPromptBytes)
+            env["ZEROSHOT_PROMPT"] = prompt;
         if (clusterId is not null)
             env["ZEROSHOT_CLUSTER_ID"] = clusterId;
         if (agent.Env is not null)
             foreach (var (key, value) in agent.Env)
                 env[key] = value;
-        return new ResolvedCommand(executable, argv, env, agent.Cwd);
+        return new ResolvedCommand(executable, argv, env, agent.Cwd, stdin);
     }
+
+    /// <summary>The longest single argument or environment string Linux accepts, without its NUL (MAX_ARG_STRLEN - 1).</summary>
+    internal const int MaxArgumentBytes = 131_072 - 1;
+
+    private static string? Lookup(AgentConfig agent, string prompt, string? verdictSchemaFile, string name) => name switch
+    {
+        "prompt" => prompt,
+        "model" => agent.Model ?? "",
+        "agent" => agent.Id,
+        "options" => ClusterConfigJson.OptionsJson(agent),
+        "verdictSchema" => Output.Verdict.JsonSchema,
+        "verdictSchemaFile" => verdictSchemaFile ?? "",
+        _ => null,
+    };
 
     private List<string> Expand(ProviderSpec spec, AgentConfig agent, string prompt, string? verdictSchemaFile)
     {
         var options = ClusterConfigJson.OptionsJson(agent);
-        string? Lookup(string name) => name switch
-        {
-            "prompt" => prompt,
-            "model" => agent.Model ?? "",
-            "agent" => agent.Id,
-            "options" => options,
-            "verdictSchema" => Output.Verdict.JsonSchema,
-            "verdictSchemaFile" => verdictSchemaFile ?? "",
-            _ => null,
-        };
+        string? Lookup(string name) => name == "options" ? options : ProviderCatalog.Lookup(agent, prompt, verdictSchemaFile, name);
 
         var modelArgs = agent.Model is null ? [] : spec.ModelArgs.Select(a => Substitute(a, Lookup)).ToList();
         var verdictArgs = verdictSchemaFile is null ? [] : spec.VerdictArgsOrEmpty.Select(a => Substitute(a, Lookup)).ToList();

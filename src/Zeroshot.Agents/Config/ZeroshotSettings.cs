@@ -7,7 +7,10 @@ namespace Zeroshot.Agents.Config;
 /// <param name="ModelArgs">Inserted where the element <c>{modelArgs}</c> stands (else appended) when the agent has a model.</param>
 /// <param name="VerdictArgs">For validators: the CLI's structured-output option, inserted where <c>{verdictArgs}</c>
 /// stands (else appended); <c>{verdictSchema}</c> is the verdict's JSON schema, <c>{verdictSchemaFile}</c> a file holding it.</param>
-internal sealed record ProviderSpec(IReadOnlyList<string> Command, IReadOnlyList<string> ModelArgs, IReadOnlyList<string>? VerdictArgs = null)
+/// <param name="Stdin">What the CLI reads on standard input (a template, normally <c>{prompt}</c>), or null to leave the
+/// terminal there: a prompt in argv is visible to every local user in <c>ps</c>, one on stdin is not.</param>
+internal sealed record ProviderSpec(IReadOnlyList<string> Command, IReadOnlyList<string> ModelArgs, IReadOnlyList<string>? VerdictArgs = null,
+    string? Stdin = null)
 {
     /// <summary>The verdict arguments, never null.</summary>
     public IReadOnlyList<string> VerdictArgsOrEmpty => VerdictArgs ?? [];
@@ -62,7 +65,7 @@ internal sealed class ZeroshotSettings
     };
 
     private static readonly string[] RootFields = ["providers", "prices", "maxAgents"];
-    private static readonly string[] ProviderFields = ["command", "modelArgs", "verdictArgs"];
+    private static readonly string[] ProviderFields = ["command", "modelArgs", "verdictArgs", "stdin"];
     private static readonly string[] PriceFields = ["input", "output", "cacheRead", "cacheWrite"];
 
     public ZeroshotSettings(IReadOnlyDictionary<string, ProviderSpec> providers, IReadOnlyDictionary<string, ModelPrice> prices,
@@ -173,7 +176,13 @@ internal sealed class ZeroshotSettings
             : defaults.VerdictArgsOrEmpty;
         CheckPlaceholders(reader, modelArgs, $"{path}.modelArgs", wholeElementAllowed: false);
         CheckPlaceholders(reader, verdictArgs, $"{path}.verdictArgs", wholeElementAllowed: false);
-        return new ProviderSpec(command, modelArgs, verdictArgs);
+        // A command of one's own (say with "{prompt}" in it) does not silently keep the default's standard input.
+        var stdin = reader.Optional(element, "stdin") is not null
+            ? reader.OptionalString(element, path, "stdin", allowEmpty: true)
+            : reader.Optional(element, "command") is null ? defaults.Stdin : null;
+        if (stdin is not null)
+            CheckPlaceholders(reader, [stdin], $"{path}.stdin", wholeElementAllowed: false);
+        return new ProviderSpec(command, modelArgs, verdictArgs, stdin);
     }
 
     private static void CheckPlaceholders(JsonFieldReader reader, IReadOnlyList<string> template, string path, bool wholeElementAllowed)

@@ -70,6 +70,7 @@ internal sealed class ControlClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(time);
         RuntimeDirectory.CheckSunPathLength(socketPath);
+        RuntimeDirectory.CheckForClient(socketPath);
         long started = time.GetTimestamp();
         Socket socket;
         for (int attempt = 0; ; attempt++)
@@ -98,6 +99,15 @@ internal sealed class ControlClient : IAsyncDisposable
                 };
                 throw new ControlUnavailableException($"no supervisor answers on {socketPath} ({why})", e);
             }
+        }
+        try
+        {
+            CheckServerIsUs(socket, socketPath);
+        }
+        catch (UserErrorException)
+        {
+            socket.Dispose();
+            throw;
         }
         var client = new ControlClient(socket);
         // A supervisor that accepts but never answers (hung, or not a supervisor at all) must not hang the CLI.
@@ -132,6 +142,20 @@ internal sealed class ControlClient : IAsyncDisposable
             await client.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Whoever listens on the socket must run as this user: the server checks its clients the same way. SO_PEERCRED
+    /// gives the listener's credentials as of its listen(2), which it cannot forge (socket(7), unix(7)); a socket
+    /// planted by another user (in a directory swapped while nobody looked) is refused before a byte is sent to it.
+    /// </summary>
+    private static void CheckServerIsUs(Socket socket, string socketPath)
+    {
+        var (pid, uid, _) = ControlNative.PeerCredentials(socket);
+        if (uid != ControlNative.EffectiveUid)
+            throw new UserErrorException(
+                $"refusing the supervisor on {socketPath}: it runs as uid {uid} (pid {pid}), not as you (uid {ControlNative.EffectiveUid}); " +
+                "another user may be impersonating it");
     }
 
     /// <summary>

@@ -44,12 +44,17 @@ internal static partial class ControlNative
     }
 
     /// <summary>lstat(2) via statx; null when the path does not exist (ENOENT/ENOTDIR), IOException otherwise.</summary>
-    internal static unsafe FileStatus? LStat(string path)
+    internal static FileStatus? LStat(string path) => StatX(path, AtSymlinkNoFollow);
+
+    /// <summary>stat(2) via statx (follows symbolic links); null when the path does not exist, IOException otherwise.</summary>
+    internal static FileStatus? Stat(string path) => StatX(path, 0);
+
+    private static unsafe FileStatus? StatX(string path, int flags)
     {
         // struct statx is 256 bytes (linux/stat.h, host byte order): stx_mask@0 u32, stx_blksize@4, stx_attributes@8 u64,
         // stx_nlink@16 u32, stx_uid@20 u32, stx_gid@24 u32, stx_mode@28 u16, pad, stx_ino@32 u64.
         byte* buffer = stackalloc byte[256];
-        if (StatxNative(AtFdCwd, path, AtSymlinkNoFollow, StatxWanted, buffer) != 0)
+        if (StatxNative(AtFdCwd, path, flags, StatxWanted, buffer) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno is 2 or 20) return null; // ENOENT, ENOTDIR

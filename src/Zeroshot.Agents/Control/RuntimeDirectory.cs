@@ -37,13 +37,16 @@ internal static class RuntimeDirectory
 
     /// <summary>
     /// Creates <paramref name="directory"/> with mode 0700 if it is missing, then verifies it: not a symlink,
-    /// a directory, owned by the effective uid, no group/other permission bits. Returns the full path.
+    /// a directory, owned by the effective uid, no group/other permission bits, in parents no other user can write
+    /// (<see cref="CheckParents"/>). Returns the full path.
     /// </summary>
     /// <exception cref="UserErrorException">The directory exists but is unsafe, or cannot be created.</exception>
     internal static string EnsureSecure(string directory)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("control sockets need Linux");
         directory = Path.GetFullPath(directory);
+        // Before creating anything: a directory made inside a parent others can write is theirs to replace.
+        CheckParents(directory);
         if (ControlNative.LStat(directory) is null)
         {
             try
@@ -71,6 +74,55 @@ internal static class RuntimeDirectory
                 $"refusing the control socket directory {directory}: mode {Convert.ToString(status.Permissions, 8)} lets other users in " +
                 "(it must be 700); check its contents, then remove it or run 'chmod 700' on it");
         return directory;
+    }
+
+    /// <summary>
+    /// For a client: no other user may have been able to put the socket at <paramref name="socketPath"/>: its directory
+    /// is ours and writable by nobody else, and so is every parent (<see cref="CheckParents"/>). Whether others may
+    /// read it does not matter to a client (the server checks who connects). The listener's uid is checked after
+    /// connect(2) as well (<see cref="ControlClient"/>), which also catches a swap between this check and the connect.
+    /// </summary>
+    /// <exception cref="UserErrorException">The directory or a parent is unsafe (a missing one is left to connect(2) to report).</exception>
+    internal static void CheckForClient(string socketPath)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath));
+        if (directory is null || ControlNative.Stat(directory) is not { } status) return;
+        uint me = ControlNative.EffectiveUid;
+        if (status.Uid != me)
+            throw new UserErrorException(
+                $"refusing the control socket directory {directory}: it is owned by uid {status.Uid}, not by you (uid {me}); " +
+                "another user may have replaced it");
+        if ((status.Permissions & 0x12) /* 022 */ != 0)
+            throw new UserErrorException(
+                $"refusing the control socket directory {directory}: mode {Convert.ToString(status.Permissions, 8)} lets other users put sockets in it");
+        CheckParents(directory);
+    }
+
+    /// <summary>
+    /// Every directory above <paramref name="directory"/>, up to the root, must be safe from other users: one they can
+    /// write lets them rename our directory away and put their own (with a fake supervisor socket) in its place
+    /// (rename(2) needs write permission on the parent only). Safe is owned by us or by root, and not writable by group
+    /// or others unless sticky (S_ISVTX: only an entry's owner may rename or delete it, as in /tmp; inode(7)).
+    /// Symbolic links in the chain are followed, as path resolution does; the directory holding a link is itself checked.
+    /// </summary>
+    /// <exception cref="UserErrorException">A parent is owned by another user, or writable by others without the sticky bit.</exception>
+    internal static void CheckParents(string directory)
+    {
+        uint me = ControlNative.EffectiveUid;
+        for (var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(directory)); parent is not null; parent = Path.GetDirectoryName(parent))
+        {
+            if (ControlNative.Stat(parent) is not { } status) continue;
+            if (status.Uid != me && status.Uid != 0)
+                throw new UserErrorException(
+                    $"refusing the control socket directory {directory}: its parent {parent} is owned by uid {status.Uid}, who could replace it; " +
+                    "set XDG_RUNTIME_DIR to a directory of your own");
+            const int groupOtherWrite = 0x12, sticky = 0x200; // 022, 01000
+            if ((status.Permissions & groupOtherWrite) != 0 && (status.Permissions & sticky) == 0)
+                throw new UserErrorException(
+                    $"refusing the control socket directory {directory}: its parent {parent} (mode {Convert.ToString(status.Permissions, 8)}) is writable by " +
+                    "other users, who could replace it with their own; run 'chmod o-w,g-w' or 'chmod +t' on it, or set XDG_RUNTIME_DIR to a private directory");
+        }
     }
 
     /// <summary>

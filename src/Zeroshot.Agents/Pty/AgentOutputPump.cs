@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Zeroshot.Agents.State;
 
 namespace Zeroshot.Agents.Pty;
 
@@ -83,17 +84,12 @@ internal sealed class AgentOutputPump : IAsyncDisposable
         string? directory = Path.GetDirectoryName(Path.GetFullPath(logPath));
         if (directory is not null)
         {
-            Directory.CreateDirectory(directory);
+            PrivateFiles.CreateMissing(directory);
         }
 
         // BufferSize 0: every Write is one write(2), nothing waits in our process to be lost.
-        var log = new FileStream(logPath, new FileStreamOptions
-        {
-            Mode = FileMode.Append,
-            Access = FileAccess.Write,
-            Share = FileShare.Read | FileShare.Delete,
-            BufferSize = 0,
-        });
+        // Private to the user (0600, an older 0644 log included): agent output carries prompts and secrets.
+        var log = PrivateFiles.OpenWrite(logPath, FileMode.Append, FileShare.Read | FileShare.Delete, bufferSize: 0);
         var pump = new AgentOutputPump(pty, log, timeProvider ?? TimeProvider.System, displayCapacity)
         {
             _onLogged = onLogged,

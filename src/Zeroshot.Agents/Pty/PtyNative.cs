@@ -97,6 +97,12 @@ internal static unsafe partial class PtyNative
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
 
+    // <sys/mman.h>: MFD_CLOEXEC (glibc >= 2.27, Linux >= 3.17).
+    public const uint MFD_CLOEXEC = 0x1;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int memfd_create(byte* name, uint flags);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint read(int fd, byte* buf, nuint count);
 

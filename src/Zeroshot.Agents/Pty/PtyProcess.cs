@@ -93,13 +93,14 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         SafeFileHandle? master = null;
         SafeFileHandle? readWake = null;
         SafeFileHandle? writeWake = null;
+        using SafeFileHandle? input = info.StandardInput is { } bytes ? InputFile(bytes) : null;
         try
         {
             master = OpenMaster(out byte[] slavePath);
             SetWindowSize(master, info.Columns, info.Rows);
             readWake = OpenEventFd();
             writeWake = OpenEventFd();
-            int pid = Spawn(executable, slavePath, info.WorkingDirectory, argv, envp);
+            int pid = Spawn(executable, slavePath, info.WorkingDirectory, argv, envp, inputFd: input is null ? -1 : (int)input.DangerousGetHandle());
             return new PtyProcess(master, readWake, writeWake, pid, Encoding.UTF8.GetString(slavePath.AsSpan(0, slavePath.Length - 1)));
         }
         catch
@@ -406,6 +407,28 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
             ? cancellationToken.UnsafeRegister(static state => Wake((SafeFileHandle)state!), wake)
             : default;
 
+    /// <summary>
+    /// An anonymous in-memory file (memfd_create(2)) holding <paramref name="bytes"/>, its offset at 0: never on disk,
+    /// gone when the last descriptor closes, and reachable through /proc only by its owner (ptrace access mode, proc(5)).
+    /// A regular file rather than a pipe: the child reads it to end of file at its own pace, no writer thread, no size limit.
+    /// </summary>
+    private static unsafe SafeFileHandle InputFile(ReadOnlySpan<byte> bytes)
+    {
+        byte* name = stackalloc byte[] { (byte)'s', (byte)'t', (byte)'d', (byte)'i', (byte)'n', 0 };
+        var handle = new SafeFileHandle(Check(memfd_create(name, MFD_CLOEXEC), "memfd_create"), ownsHandle: true);
+        try
+        {
+            // pwrite(2): the file offset the child inherits stays at 0.
+            RandomAccess.Write(handle, bytes, 0);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+        return handle;
+    }
+
     private static SafeFileHandle OpenEventFd() =>
         new(Check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"), ownsHandle: true);
 
@@ -577,7 +600,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     }
 
     private static unsafe int Spawn(string executable, byte[] slavePath, string? workingDirectory, List<string> argv, List<string> envp,
-        byte[]? outputPath = null)
+        byte[]? outputPath = null, int inputFd = -1)
     {
         void* attr = NativeMemory.AllocZeroed(SpawnAttrSize);
         void* actions = NativeMemory.AllocZeroed(FileActionsSize);
@@ -632,6 +655,12 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
                 }
             }
             SpawnCheck(posix_spawn_file_actions_adddup2(actions, 1, 2), "posix_spawn_file_actions_adddup2");
+            if (inputFd >= 0)
+            {
+                // After the slave became the controlling terminal through fd 0 (a session keeps its controlling
+                // terminal when the descriptor closes), stdin is replaced by the input file; dup2 clears its CLOEXEC.
+                SpawnCheck(posix_spawn_file_actions_adddup2(actions, inputFd, 0), "posix_spawn_file_actions_adddup2");
+            }
             AddCloseFrom(actions);
 
             int pid;

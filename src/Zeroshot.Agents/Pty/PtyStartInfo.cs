@@ -22,6 +22,14 @@ internal sealed class PtyStartInfo
     /// <summary>The child's working directory; null keeps this process's one.</summary>
     public string? WorkingDirectory { get; init; }
 
+    /// <summary>
+    /// When set, the child's standard input is a file holding these bytes (read to end of file) instead of the
+    /// terminal; stdout and stderr stay on the terminal, which stays its controlling terminal. For a prompt: unlike an
+    /// argument, it is not in /proc/&lt;pid&gt;/cmdline for every user to read, and it has no 128 KiB limit.
+    /// </summary>
+    /// <remarks>An array, not a nullable memory: a null array converts silently to an empty (non-null) memory.</remarks>
+    public byte[]? StandardInput { get; init; }
+
     /// <summary>Terminal width in cells, set with TIOCSWINSZ before the child runs.</summary>
     public int Columns { get; init; } = 120;
 

@@ -221,6 +221,18 @@ internal sealed class StateStore : IDisposable
             Pooling = false,
             DefaultTimeout = Math.Max(1, busyMs / 1000),
         };
+        // SQLite creates the -wal and -shm files with the database file's mode (os_unix.c, findCreateFileMode): a
+        // database created 0600 before SQLite opens it keeps all three private; older ones are tightened here.
+        try
+        {
+            PrivateFiles.EnsureFile(databasePath);
+            PrivateFiles.TightenIfExists(databasePath + "-wal");
+            PrivateFiles.TightenIfExists(databasePath + "-shm");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserErrorException($"cannot open the state database {databasePath}: {e.Message}", ExitCodes.Failure);
+        }
         var connection = new SqliteConnection(builder.ToString());
         try
         {

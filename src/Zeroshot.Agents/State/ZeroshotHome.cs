@@ -8,18 +8,21 @@ namespace Zeroshot.Agents.State;
 /// <remarks>
 /// One log file per agent per cluster; every iteration appends to the same file (the supervisor writes an
 /// iteration marker line). One file keeps <c>zeroshot logs -f</c> a single tail and the agent's history in order.
-/// Directories this class creates get mode 0700: prompts, logs and the control socket are private to the user.
+/// Directories get mode 0700 and files 0600 (<see cref="PrivateFiles"/>): prompts, logs and secrets are private to the user.
 /// </remarks>
 internal sealed class ZeroshotHome
 {
-    /// <summary>Mode for directories we create: owner only (rwx------).</summary>
-    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
-    public ZeroshotHome(string root)
+    /// <param name="root">The home directory.</param>
+    /// <param name="notice">Receives one-line notices (an existing directory made private); null drops them.</param>
+    public ZeroshotHome(string root, Action<string>? notice = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = Path.GetFullPath(root);
+        Notice = notice;
     }
+
+    /// <summary>Where one-line notices go (the CLI: stderr, prefixed "zeroshot: ").</summary>
+    public Action<string>? Notice { get; }
 
     /// <summary>The home directory (absolute). Not created until <see cref="EnsureCreated"/>.</summary>
     public string Root { get; }
@@ -34,24 +37,27 @@ internal sealed class ZeroshotHome
     /// Resolves the home from the environment: <c>$ZEROSHOT_HOME</c> when set and non-empty, else
     /// <c>$HOME/.zeroshot</c>. <paramref name="getEnvironmentVariable"/> is injectable for tests.
     /// </summary>
-    public static ZeroshotHome FromEnvironment(Func<string, string?>? getEnvironmentVariable = null)
+    public static ZeroshotHome FromEnvironment(Func<string, string?>? getEnvironmentVariable = null, Action<string>? notice = null)
     {
         getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
         var explicitHome = getEnvironmentVariable("ZEROSHOT_HOME");
         if (!string.IsNullOrEmpty(explicitHome))
-            return new ZeroshotHome(explicitHome);
+            return new ZeroshotHome(explicitHome, notice);
         var home = getEnvironmentVariable("HOME");
         if (string.IsNullOrEmpty(home))
             home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         if (string.IsNullOrEmpty(home))
             throw new UserErrorException("cannot find a home directory: set ZEROSHOT_HOME or HOME", ExitCodes.Failure);
-        return new ZeroshotHome(Path.Combine(home, ".zeroshot"));
+        return new ZeroshotHome(Path.Combine(home, ".zeroshot"), notice);
     }
 
-    /// <summary>Creates the root (0700) if missing and returns this. An existing directory keeps its mode.</summary>
+    /// <summary>
+    /// Creates the root (0700) if missing and returns this. An existing root that others can read is made 0700 (with a
+    /// notice), one owned by another user refused (<see cref="PrivateFiles.SecureExistingDirectory"/>).
+    /// </summary>
     public ZeroshotHome EnsureCreated()
     {
-        CreatePrivateDirectory(Root);
+        PrivateFiles.EnsureDirectory(Root, Notice);
         return this;
     }
 
@@ -62,33 +68,15 @@ internal sealed class ZeroshotHome
     public string EnsureLogDirectory(string clusterId)
     {
         EnsureCreated();
-        CreatePrivateDirectory(LogsRoot);
+        PrivateFiles.EnsureDirectory(LogsRoot, Notice);
         var dir = LogDirectory(clusterId);
-        CreatePrivateDirectory(dir);
+        PrivateFiles.EnsureDirectory(dir, Notice);
         return dir;
     }
 
     /// <summary>logs/&lt;cluster&gt;/&lt;agent&gt;.log: one file per agent, all iterations appended.</summary>
     public string AgentLogPath(string clusterId, string agentId) =>
         Path.Combine(LogDirectory(clusterId), CheckName(agentId, nameof(agentId)) + ".log");
-
-    private static void CreatePrivateDirectory(string path)
-    {
-        if (Directory.Exists(path))
-            return;
-        try
-        {
-            // CreateDirectory(path, mode) applies the mode (minus umask) to every directory it creates (mkdir(2)).
-            if (OperatingSystem.IsWindows())
-                Directory.CreateDirectory(path);
-            else
-                Directory.CreateDirectory(path, PrivateDirectory);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new UserErrorException($"cannot create {path}: {e.Message}", ExitCodes.Failure);
-        }
-    }
 
     // Ids are validated upstream (config loader, IdGenerator); a separator here would be a bug that escapes the tree.
     private static string CheckName(string name, string paramName)

@@ -74,6 +74,8 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                 Arguments = arguments,
                 Environment = environment,
                 WorkingDirectory = resolved.WorkingDirectory,
+                // The prompt on stdin, where the provider reads it: out of every other user's sight in ps.
+                StandardInput = resolved.StandardInput is { } input ? System.Text.Encoding.UTF8.GetBytes(input) : null,
                 Columns = columns,
                 Rows = rows,
             });
@@ -96,7 +98,7 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            services.Home.EnsureLogDirectory(clusterId);
             var pump = AgentOutputPump.Start(process, logPath, services.Time, displayCapacity: 0, onLogged: chunk =>
             {
                 // Nothing downstream of the log may stop the pump: a stopped pump stops the agent

@@ -336,7 +336,7 @@ internal sealed class ClusterSupervisor
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
-            File.WriteAllBytes(path, buffer.WrittenSpan.ToArray());
+            PrivateFiles.WriteAllBytes(path, buffer.WrittenSpan);
             _feedbackFile = path;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -353,11 +353,11 @@ internal sealed class ClusterSupervisor
         var path = Path.Combine(Path.GetDirectoryName(_services.Home.AgentLogPath(_clusterId, "verdict"))!, "verdict-schema.json");
         try
         {
+            _services.Home.EnsureLogDirectory(_clusterId);
             if (!File.Exists(path))
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                File.WriteAllText(path, Verdict.JsonSchema);
-            }
+                PrivateFiles.WriteAllText(path, Verdict.JsonSchema);
+            else
+                PrivateFiles.TightenIfExists(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

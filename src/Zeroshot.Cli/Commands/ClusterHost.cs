@@ -75,7 +75,9 @@ internal static class ClusterHost
         }
 
         var logPath = Path.Combine(env.Home.LogDirectory(id), "supervisor.log");
-        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+        env.Home.EnsureLogDirectory(id);
+        // posix_spawn creates it 0600 (the open action's mode); one left by an older version is made private too.
+        PrivateFiles.EnsureFile(logPath);
         var argv = context.SelfCommand.Concat(["__supervise", id]).ToList();
         // A null environment: the supervisor inherits this process's own (ProcessEnvironment.Snapshot).
         int pid = PtyProcess.SpawnDetached(argv[0], argv, null, null, logPath);

@@ -37,10 +37,12 @@ public sealed class ProviderCatalogTests : IDisposable
         var agent = new AgentConfig("worker", AgentRole.Worker, "claude");
         var resolved = Catalog().Resolve(agent, "Fix it");
         Assert.Equal(claude, resolved.Executable);
-        Assert.Equal(["claude", "-p", "Fix it", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions"], resolved.Argv);
+        // The prompt goes to standard input, never into argv (where every local user sees it in ps).
+        Assert.Equal(["claude", "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions"], resolved.Argv);
+        Assert.Equal("Fix it", resolved.StandardInput);
 
         resolved = Catalog().Resolve(agent with { Model = "sonnet" }, "Fix it");
-        Assert.Equal(["claude", "-p", "Fix it", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions", "--model", "sonnet"], resolved.Argv);
+        Assert.Equal(["claude", "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages", "--permission-mode", "bypassPermissions", "--model", "sonnet"], resolved.Argv);
     }
 
     [Fact]
@@ -49,8 +51,10 @@ public sealed class ProviderCatalogTests : IDisposable
         FakeExecutable("codex");
         var agent = new AgentConfig("worker", AgentRole.Worker, "codex", Model: "gpt-5-codex", Prompt: "Be brief.");
         var resolved = Catalog().Resolve(agent, "Fix it");
-        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-m", "gpt-5-codex", "Fix it\n\nBe brief."], resolved.Argv);
-        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "Fix it"], Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "codex"), "Fix it").Argv);
+        // "-": the prompt is read from standard input.
+        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-m", "gpt-5-codex", "-"], resolved.Argv);
+        Assert.Equal("Fix it\n\nBe brief.", resolved.StandardInput);
+        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "-"], Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "codex"), "Fix it").Argv);
     }
 
     [Fact]
@@ -60,12 +64,14 @@ public sealed class ProviderCatalogTests : IDisposable
         FakeExecutable("claude");
         FakeExecutable("gemini");
         var codex = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "codex"), "Review", verdictSchemaFile: "/tmp/schema.json");
-        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "--output-schema", "/tmp/schema.json", "Review"], codex.Argv);
+        Assert.Equal(["codex", "exec", "--json", "--skip-git-repo-check", "--sandbox", "workspace-write", "--output-schema", "/tmp/schema.json", "-"], codex.Argv);
         var claude = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "claude"), "Review", verdictSchemaFile: "/tmp/schema.json");
         Assert.Equal(["--json-schema", Zeroshot.Agents.Output.Verdict.JsonSchema], claude.Argv.TakeLast(2));
         // Gemini has no structured-output option: the verdict is read from its last message.
         var gemini = Catalog().Resolve(new AgentConfig("v", AgentRole.Validator, "gemini"), "Review", verdictSchemaFile: "/tmp/schema.json");
-        Assert.Equal(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust", "-p", "Review"], gemini.Argv);
+        // Gemini CLI reads a standard input that is not a terminal as its prompt, and then runs headless without -p.
+        Assert.Equal(["gemini", "--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust"], gemini.Argv);
+        Assert.Equal("Review", gemini.StandardInput);
     }
 
     [Fact]
@@ -109,18 +115,37 @@ public sealed class ProviderCatalogTests : IDisposable
     [Fact]
     public void The_resolved_command_really_runs_and_receives_the_prompt_verbatim()
     {
-        FakeExecutable("claude");
+        var fake = FakeExecutable("claude");
+        File.AppendAllText(fake, "printf 'stdin=[%s]\\n' \"$(cat)\"\n");
         const string prompt = "Fix \"it\" {model} $HOME\nsecond line";
         var resolved = Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "claude", Model: "haiku"), prompt);
-        var start = new ProcessStartInfo(resolved.Executable) { RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(resolved.Executable) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var arg in resolved.Argv.Skip(1))
             start.ArgumentList.Add(arg);
         foreach (var (key, value) in resolved.Environment)
             start.Environment[key] = value;
         using var process = Process.Start(start)!;
+        process.StandardInput.Write(resolved.StandardInput);
+        process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(20_000), "fake claude did not exit");
-        Assert.Equal($"[-p]\n[{prompt}]\n[--output-format]\n[stream-json]\n[--verbose]\n[--include-partial-messages]\n[--permission-mode]\n[bypassPermissions]\n[--model]\n[haiku]\nenv=[{prompt}]\n", output);
+        Assert.Equal($"[-p]\n[--output-format]\n[stream-json]\n[--verbose]\n[--include-partial-messages]\n[--permission-mode]\n[bypassPermissions]\n[--model]\n[haiku]\nenv=[{prompt}]\nstdin=[{prompt}]\n", output);
+    }
+
+    [Fact]
+    public void A_provider_prompt_beyond_the_argument_limit_goes_on_stdin_only_and_one_in_argv_is_refused_before_start()
+    {
+        FakeExecutable("claude");
+        var big = new string('p', 200_000);
+        var resolved = Catalog().Resolve(new AgentConfig("w", AgentRole.Worker, "claude"), big);
+        Assert.Equal(big, resolved.StandardInput);
+        Assert.False(resolved.Environment.ContainsKey("ZEROSHOT_PROMPT")); // no environment string can hold it either
+        // A settings override that puts the prompt back into argv meets MAX_ARG_STRLEN: said before anything starts.
+        var settings = ZeroshotSettings.Parse("""{"providers":{"claude":{"command":["claude","-p","{prompt}"]}}}""", "s.json");
+        Assert.Null(settings.Providers["claude"].Stdin); // a command of one's own does not keep the default stdin
+        var e = Assert.Throws<UserErrorException>(() => Catalog(settings).Resolve(new AgentConfig("w", AgentRole.Worker, "claude"), big));
+        Assert.StartsWith("agent 'w': an argument of its command line is 200000 bytes; at most 131071 fit in one argument on Linux (MAX_ARG_STRLEN)", e.Message);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
     }
 
     [Fact]

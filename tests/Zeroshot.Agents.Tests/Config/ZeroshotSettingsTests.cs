@@ -51,7 +51,7 @@ public class ZeroshotSettingsTests
         { "{'providers':{}", "s.json: invalid JSON at line 1, column 16: unexpected end of the file: an object or array is not closed" },
         { "{'provider':{}}", "s.json: provider: unknown field 'provider'; did you mean 'providers'?" },
         { "{'providers':{'gpt':{}}}", "s.json: providers.gpt: unknown field 'gpt' (known: claude, codex, gemini, sim)" },
-        { "{'providers':{'claude':{'cmd':['x']}}}", "s.json: providers.claude.cmd: unknown field 'cmd' (known: command, modelArgs, verdictArgs)" },
+        { "{'providers':{'claude':{'cmd':['x']}}}", "s.json: providers.claude.cmd: unknown field 'cmd' (known: command, modelArgs, verdictArgs, stdin)" },
         { "{'providers':{'claude':{'command':[]}}}", "s.json: providers.claude.command: must not be empty" },
         { "{'providers':{'claude':{'command':['']}}}", "s.json: providers.claude.command[0]: the executable must not be empty" },
         { "{'providers':{'claude':{'command':'claude -p'}}}", "s.json: providers.claude.command: expected an array of strings" },

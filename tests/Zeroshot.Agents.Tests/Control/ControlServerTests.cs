@@ -401,9 +401,9 @@ public sealed class ControlServerTests : IDisposable
         var refusal = Assert.Single(_events, e => e.Kind == ControlServerEventKind.PeerRefused);
         Assert.Equal(65534u, refusal.PeerUid);
         Assert.DoesNotContain(_events, e => e.Kind == ControlServerEventKind.Connected);
-        // Our own uid still gets in.
-        await using var client = await ControlClient.ConnectAsync(path);
-        Assert.Equal("running", (await client.RequestAsync(ControlProtocol.Status)).GetProperty("state").GetString());
+        // Our own client does not even connect through a directory anyone can write.
+        Assert.Contains("mode 777 lets other users put sockets in it",
+            (await Assert.ThrowsAsync<UserErrorException>(() => ControlClient.ConnectAsync(path))).Message);
     }
 
     [Fact]

@@ -24,6 +24,28 @@ public sealed class PtyProcessTests
     }
 
     [Fact]
+    public async Task StandardInputBytesReplaceTheTerminalOnStdinOnly()
+    {
+        // 300 KB: more than a pipe buffer and than any argument could hold; read to end of file, in order.
+        var input = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 30_000).Select(i => $"{i,9}\n")));
+        await using PtyProcess pty = PtyProcess.Start(new PtyStartInfo
+        {
+            FileName = "bash",
+            Arguments = ["-c", "test -t 0 || echo stdin-not-tty; test -t 1 && test -t 2 && echo out-tty; " +
+                "echo ctty=$(ps -o tty= -p $$); wc -c | tr -d ' '; readlink /proc/self/fd/0"],
+            Environment = BaseEnvironment(),
+            StandardInput = input,
+        });
+        string output = await new OutputCollector(pty).ToEndAsync();
+
+        Assert.Contains("stdin-not-tty\r\nout-tty\r\n", output, StringComparison.Ordinal);
+        Assert.Contains($"ctty={pty.TerminalPath["/dev/".Length..]}\r\n", output, StringComparison.Ordinal); // still the controlling terminal
+        Assert.Contains($"\r\n{input.Length}\r\n", output, StringComparison.Ordinal);
+        Assert.Contains("/memfd:stdin (deleted)", output, StringComparison.Ordinal); // in memory, never on disk
+        Assert.Equal(new PtyExit(0, null), await ExitWithinDeadline(pty));
+    }
+
+    [Fact]
     public async Task TerminalIsTheControllingTerminalOfANewSession()
     {
         // /proc/self/stat of the exec'ed cat: its session and process group are its own pid, and tty_nr is set.
