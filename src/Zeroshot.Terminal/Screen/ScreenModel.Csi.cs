@@ -260,7 +260,7 @@ internal sealed partial class ScreenModel
             case 1: ApplicationCursorKeys = on; break;
             case 5: ReverseVideo = on; break;
             case 6: OriginMode = on; MoveTo(0, 0); PendingWrap = false; break;
-            case 7: AutoWrap = on; if (!on) PendingWrap = false; break;
+            case 7: AutoWrap = on; break;
             case 9: Mouse = on ? MouseTracking.X10 : MouseTracking.None; break;
             case 12: CursorBlink = on; break;
             case 25: CursorVisible = on; break;

@@ -277,26 +277,24 @@ internal sealed partial class ScreenModel
 
     private void PrintWidth(int code, int width)
     {
-        if (PendingWrap && AutoWrap)
+        int cols = Columns;
+        if (PendingWrap)
         {
+            // Without auto-wrap a character written past the last column is dropped (tmux; xterm
+            // would overwrite the last column instead).
+            if (!AutoWrap) return;
             _lines[CursorRow].Wrapped = true;
             CursorColumn = 0;
             Index();
         }
-        PendingWrap = false;
-        int cols = Columns;
         if (width == 2 && CursorColumn == cols - 1)
         {
-            if (cols < 2) return;
-            if (AutoWrap)
-            {
-                // A wide character never straddles the margin: it goes whole to the next row (xterm, tmux).
-                ClearCell(_lines[CursorRow].Cells, CursorColumn);
-                _lines[CursorRow].Wrapped = true;
-                CursorColumn = 0;
-                Index();
-            }
-            else CursorColumn = cols - 2;
+            // A wide character never straddles the margin: it goes whole to the next row, the last
+            // column keeping what it had; without auto-wrap it is dropped (tmux screen_write_cell).
+            if (!AutoWrap || cols < 2) return;
+            _lines[CursorRow].Wrapped = true;
+            CursorColumn = 0;
+            Index();
         }
         var cells = _lines[CursorRow].Cells;
         int col = CursorColumn;
@@ -322,8 +320,10 @@ internal sealed partial class ScreenModel
         int next = col + width;
         if (next >= cols)
         {
+            // The cursor stays on the last column with the wrap pending, with or without DECAWM
+            // (tmux keeps its cursor one past the edge; xterm its "wrap flag").
             CursorColumn = cols - 1;
-            PendingWrap = AutoWrap;
+            PendingWrap = true;
         }
         else CursorColumn = next;
     }
@@ -538,7 +538,7 @@ internal sealed partial class ScreenModel
     {
         CursorRow = Math.Min(s.Row, Rows - 1);
         CursorColumn = Math.Min(s.Column, Columns - 1);
-        PendingWrap = s.PendingWrap && AutoWrap;
+        PendingWrap = s.PendingWrap;
         OriginMode = s.Origin;
         _pen = s.Pen;
         CurrentLink = s.Link;

@@ -172,7 +172,7 @@ internal static class ScreenSerializer
     private static void Cursor(StringBuilder sb, ScreenModel m, ref SgrState pen, ref int link)
     {
         int row = m.OriginMode ? m.CursorRow - m.ScrollTop : m.CursorRow;
-        if (m.PendingWrap && m.AutoWrap)
+        if (m.PendingWrap)
         {
             // Write the last cell again from its own column: the terminal is then in pending wrap there.
             var cell = m.CellAt(m.CursorRow, m.Columns - 1);
