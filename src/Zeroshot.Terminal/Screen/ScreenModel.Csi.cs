@@ -278,27 +278,27 @@ internal sealed partial class ScreenModel
         }
     }
 
-    // ?47 and ?1047 switch buffers (1047 clears the alternate one on leaving); ?1049 also saves the
-    // cursor before and restores it after, and clears the alternate screen on entering (xterm ctlseqs).
+    // ?47, ?1047 and ?1049 switch to a cleared alternate screen (tmux clears it on every entry, with
+    // the default background; xterm keeps ?47's old content). ?1049 also saves the cursor before and
+    // restores it after (xterm ctlseqs; tmux screen_alternate_on/off).
     private void Alternate(int mode, bool on)
     {
         if (on == IsAlternateScreen) return;
         if (on)
         {
             if (mode == 1049) SaveCursor(ref _savedMain);
-            if (_alternate == null || _alternate.Length != Rows || mode == 1049) _alternate = NewLines(Rows, Columns);
+            if (_alternate == null || _alternate.Length != Rows) _alternate = NewLines(Rows, Columns);
             foreach (var line in _alternate)
             {
                 if (line.Cells.Length != Columns) line.Cells = new Cell[Columns];
-                if (mode == 1049) line.Clear(Blank);
+                line.Clear(default);
             }
             _lines = _alternate;
         }
         else
         {
-            if (mode == 1047) foreach (var line in _lines) line.Clear(Blank);
             _lines = _main;
-            if (mode == 1049) RestoreCursor(ref _savedMain);
+            if (mode == 1049 && _savedMain.Set) RestoreCursor(ref _savedMain);
         }
         _lastRow = -1;
     }

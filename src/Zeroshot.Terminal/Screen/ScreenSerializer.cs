@@ -30,10 +30,14 @@ internal static class ScreenSerializer
         int link = 0;
         if (scrollback)
         {
-            for (int i = 0; i < model.History.Count; i++) WriteLine(sb, model, model.History[i], ref pen, ref link, last: false, model.Columns);
+            for (int i = 0; i < model.History.Count; i++)
+            {
+                var next = i + 1 < model.History.Count ? model.History[i + 1] : model.MainLines[0];
+                WriteLine(sb, model, model.History[i], next, ref pen, ref link, model.Columns);
+            }
         }
         var main = model.MainLines;
-        for (int r = 0; r < main.Length; r++) WriteLine(sb, model, main[r], ref pen, ref link, last: r == main.Length - 1, model.Columns);
+        for (int r = 0; r < main.Length; r++) WriteLine(sb, model, main[r], r + 1 < main.Length ? main[r + 1] : null, ref pen, ref link, model.Columns);
         if (model.IsAlternateScreen)
         {
             // The main screen's cursor (?1049 saved it), then the alternate screen over it.
@@ -41,7 +45,7 @@ internal static class ScreenSerializer
             var (row, col) = model.MainCursor;
             sb.Append("\e[").Append(row + 1).Append(';').Append(col + 1).Append("H\e[?1049h\e[H");
             var alt = model.ScreenLines;
-            for (int r = 0; r < alt.Length; r++) WriteLine(sb, model, alt[r], ref pen, ref link, last: r == alt.Length - 1, model.Columns);
+            for (int r = 0; r < alt.Length; r++) WriteLine(sb, model, alt[r], r + 1 < alt.Length ? alt[r + 1] : null, ref pen, ref link, model.Columns);
         }
         SetPen(sb, model, ref pen, ref link, default, 0);
         Modes(sb, model);
@@ -53,7 +57,8 @@ internal static class ScreenSerializer
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    private static void WriteLine(StringBuilder sb, ScreenModel model, Line line, ref SgrState pen, ref int link, bool last, int columns)
+    // Writes one row and what moves to the next (nothing after the last row: next is null).
+    private static void WriteLine(StringBuilder sb, ScreenModel model, Line line, Line? next, ref SgrState pen, ref int link, int columns)
     {
         var cells = line.Cells;
         int width = Math.Min(cells.Length, columns);
@@ -68,19 +73,18 @@ internal static class ScreenSerializer
             SetPen(sb, model, ref pen, ref link, cell.Attr, cell.Link);
             model.AppendCellText(sb, cell);
         }
-        if (last) return;
-        if (line.Wrapped && end == width) return; // the next character wraps, as it did
+        if (next == null) return;
+        // The next row's first character wraps, as it did; a next row with nothing to write needs the
+        // line feed itself.
+        if (line.Wrapped && end == width && !Array.TrueForAll(next.Cells, c => Invisible(c))) return;
         SetPen(sb, model, ref pen, ref link, pen, 0);
         // Erased-to-end-of-line background would be lost: LF scrolls with the current background.
         if (pen.Background != default) SetPen(sb, model, ref pen, ref link, default, 0);
         sb.Append("\r\n");
     }
 
-    // A blank cell that shows nothing (no background, no inverse or underline): no need to write it.
-    private static bool Invisible(in Cell cell) =>
-        cell.IsBlank && cell.Link == 0 && (cell.Flags & CellFlags.Wide) == 0
-        && cell.Attr.Background == default && cell.Attr.Underline == 0
-        && (cell.Attr.Flags & (SgrState.Attributes.Inverse | SgrState.Attributes.Strike | SgrState.Attributes.Overline)) == 0;
+    // A blank cell with the default rendition: what the fresh terminal has already.
+    private static bool Invisible(in Cell cell) => cell.IsBlank && cell.Link == 0 && cell.Flags == CellFlags.None && cell.Attr.IsDefault;
 
     private static void SetPen(StringBuilder sb, ScreenModel model, ref SgrState pen, ref int link, in SgrState attr, int cellLink)
     {
