@@ -172,4 +172,36 @@ public class ScreenTmuxTests
             _ => $"\e[{r.Next(0, 4)}g",
         };
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void ZzBisect(int seed)
+    {
+        var random = new Random(seed);
+        const int rows = 8, cols = 16;
+        var pieces = new List<string>();
+        for (int i = 0; i < 300; i++) pieces.Add(RandomPiece(random, rows, cols));
+        bool Diverges(int k)
+        {
+            var bytes = Encoding.UTF8.GetBytes(string.Concat(pieces.Take(k)) + "\e[?47l");
+            var model = new ScreenModel(rows, cols);
+            model.Feed(bytes);
+            try { ScreenOracle.AssertSameAsTmux(model, bytes, "x"); return false; }
+            catch (Exception) { return true; }
+        }
+        if (!Diverges(300)) return;
+        int lo = 0, hi = 300;
+        while (hi - lo > 1) { int mid = (lo + hi) / 2; if (Diverges(mid)) hi = mid; else lo = mid; }
+        var bad = Encoding.UTF8.GetBytes(string.Concat(pieces.Take(hi)) + "\e[?47l");
+        var m = new ScreenModel(rows, cols);
+        m.Feed(bad);
+        string msg = "";
+        try { ScreenOracle.AssertSameAsTmux(m, bad, "x"); } catch (Exception e) { msg = e.Message; }
+        Assert.Fail($"first divergence at {hi}: last pieces: {string.Join(" | ", pieces.Take(hi).Skip(Math.Max(0, hi - 25))).Replace("\e", "ESC", StringComparison.Ordinal)}\n{msg}");
+    }
 }

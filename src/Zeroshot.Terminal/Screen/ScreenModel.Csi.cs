@@ -53,7 +53,8 @@ internal sealed partial class ScreenModel
             case 'A': CursorUp(n); break;
             case 'B' or 'e': CursorDown(n); break;
             case 'C' or 'a': CursorColumn = Math.Min(Columns - 1, CursorColumn + n); break;
-            case 'D': CursorColumn = Math.Max(0, CursorColumn - n); break;
+            // From the pending-wrap position tmux counts from one past the last column.
+            case 'D': CursorColumn = Math.Max(0, (PendingWrap ? Columns : CursorColumn) - n); break;
             case 'E': CursorDown(n); CursorColumn = 0; break;
             case 'F': CursorUp(n); CursorColumn = 0; break;
             case 'G' or '`': CursorColumn = Math.Clamp(n - 1, 0, Columns - 1); break;
@@ -88,9 +89,9 @@ internal sealed partial class ScreenModel
             case 'u': RestoreCursor(ref _saved); break;
             default: return;
         }
-        // Every sequence above that moves or edits cancels a pending wrap (xterm: the flag is reset by
-        // any cursor movement; tmux likewise). SGR, modes and reports return early or do not move.
-        if (final is not ('c' or 'n' or 'h' or 'l' or 'g')) PendingWrap = false;
+        // Cursor movement cancels a pending wrap; edits and erases keep it (tmux: its cursor stays one
+        // past the edge until moved).
+        if (final is 'A' or 'B' or 'C' or 'D' or 'E' or 'F' or 'G' or 'H' or 'I' or 'Z' or '`' or 'a' or 'd' or 'e' or 'f' or 'r') PendingWrap = false;
         _lastPrinted = -1;
     }
 
@@ -138,17 +139,22 @@ internal sealed partial class ScreenModel
         if (top >= bottom) return; // invalid: ignored (xterm)
         ScrollTop = top - 1;
         ScrollBottom = bottom - 1;
-        MoveTo(0, 0);
+        // Home is the top-left of the screen even in origin mode (tmux screen_write_scrollregion;
+        // xterm would home to the region's top).
+        CursorRow = CursorColumn = 0;
     }
 
+    // ICH, DCH, ECH and EL 0 do nothing while a wrap is pending (tmux: the cursor is past the edge).
     private void InsertCharacters(int n)
     {
+        if (PendingWrap) return;
         var cells = _lines[CursorRow].Cells;
         ShiftRight(cells, CursorColumn, n);
     }
 
     private void DeleteCharacters(int n)
     {
+        if (PendingWrap) return;
         var cells = _lines[CursorRow].Cells;
         int col = CursorColumn, cols = Columns;
         n = Math.Min(n, cols - col);
@@ -161,6 +167,7 @@ internal sealed partial class ScreenModel
 
     private void EraseCharacters(int n)
     {
+        if (PendingWrap) return;
         var cells = _lines[CursorRow].Cells;
         int end = Math.Min(Columns, CursorColumn + n);
         EraseCells(cells, CursorColumn, end);
@@ -181,7 +188,10 @@ internal sealed partial class ScreenModel
         var line = _lines[CursorRow];
         switch (mode)
         {
-            case 0: EraseCells(line.Cells, CursorColumn, Columns); line.Wrapped = false; break;
+            case 0:
+                if (!PendingWrap) EraseCells(line.Cells, CursorColumn, Columns);
+                line.Wrapped = false;
+                break;
             case 1: EraseCells(line.Cells, 0, CursorColumn + 1); break;
             case 2: line.Clear(Blank); break;
         }
@@ -229,27 +239,28 @@ internal sealed partial class ScreenModel
         return true;
     }
 
+    // IL and DL leave the cursor where it is (tmux; the VT510 moves it to the left margin). Outside the
+    // scroll region they act on the rows from the cursor to the bottom of the screen (tmux
+    // screen_write_insertline/deleteline; xterm ignores them there).
     private void InsertLines(int n)
     {
-        if (CursorRow < ScrollTop || CursorRow > ScrollBottom) return;
-        ScrollDown(CursorRow, ScrollBottom, n);
-        CursorColumn = 0;
+        int bottom = CursorRow < ScrollTop || CursorRow > ScrollBottom ? Rows - 1 : ScrollBottom;
+        ScrollDown(CursorRow, bottom, n);
     }
 
     // DL never feeds the scrollback, even at the top row (xterm, tmux).
     private void DeleteLines(int n)
     {
-        if (CursorRow < ScrollTop || CursorRow > ScrollBottom) return;
-        n = Math.Min(n, ScrollBottom - CursorRow + 1);
+        int bottom = CursorRow < ScrollTop || CursorRow > ScrollBottom ? Rows - 1 : ScrollBottom;
+        n = Math.Min(n, bottom - CursorRow + 1);
         var blank = Blank;
         for (int i = 0; i < n; i++)
         {
             var gone = _lines[CursorRow];
-            Array.Copy(_lines, CursorRow + 1, _lines, CursorRow, ScrollBottom - CursorRow);
+            Array.Copy(_lines, CursorRow + 1, _lines, CursorRow, bottom - CursorRow);
             gone.Clear(blank);
-            _lines[ScrollBottom] = gone;
+            _lines[bottom] = gone;
         }
-        CursorColumn = 0;
         _lastRow = -1;
     }
 

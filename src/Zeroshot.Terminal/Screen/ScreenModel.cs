@@ -278,10 +278,13 @@ internal sealed partial class ScreenModel
     private void PrintWidth(int code, int width)
     {
         int cols = Columns;
+        // Insert mode makes room before the wrap checks, so a character that wraps overwrites the
+        // start of the next row instead of inserting there (tmux screen_write_cell).
+        if (InsertMode && !PendingWrap) ShiftRight(_lines[CursorRow].Cells, CursorColumn, width);
         if (PendingWrap)
         {
-            // Without auto-wrap a character written past the last column is dropped (tmux; xterm
-            // would overwrite the last column instead).
+            // DECAWM reset while a wrap was pending: the character is dropped (tmux: the cursor is
+            // past the edge; xterm would overwrite the last column).
             if (!AutoWrap) return;
             _lines[CursorRow].Wrapped = true;
             CursorColumn = 0;
@@ -298,7 +301,6 @@ internal sealed partial class ScreenModel
         }
         var cells = _lines[CursorRow].Cells;
         int col = CursorColumn;
-        if (InsertMode) ShiftRight(cells, col, width);
         if (width == 1 && cells[col].Flags == CellFlags.None)
         {
             // Fast path: an ordinary cell over an ordinary cell.
@@ -320,10 +322,10 @@ internal sealed partial class ScreenModel
         int next = col + width;
         if (next >= cols)
         {
-            // The cursor stays on the last column with the wrap pending, with or without DECAWM
-            // (tmux keeps its cursor one past the edge; xterm its "wrap flag").
+            // The cursor stays on the last column, with the wrap pending under DECAWM (tmux keeps its
+            // cursor one past the edge); without, the next character overwrites the last column.
             CursorColumn = cols - 1;
-            PendingWrap = true;
+            PendingWrap = AutoWrap;
         }
         else CursorColumn = next;
     }
@@ -421,9 +423,10 @@ internal sealed partial class ScreenModel
         else if (CursorRow > 0) CursorRow--;
     }
 
+    // HT and CHT stop at the last column; from the pending-wrap position they do nothing (tmux).
     private void TabForward(int n)
     {
-        PendingWrap = false;
+        if (PendingWrap) return;
         int col = CursorColumn;
         while (n-- > 0 && col < Columns - 1)
         {
