@@ -290,10 +290,18 @@ internal sealed partial class ScreenModel
     }
 
     // ?47, ?1047 and ?1049 switch to a cleared alternate screen (tmux clears it on every entry, with
-    // the default background; xterm keeps ?47's old content). ?1049 also saves the cursor before and
-    // restores it after (xterm ctlseqs; tmux screen_alternate_on/off).
+    // the default background; xterm keeps ?47's old content). ?1049 also saves the cursor position
+    // and rendition on entering and restores them on leaving — in tmux even when the alternate screen
+    // is not shown, from the last save (tmux screen_alternate_on/off).
     private void Alternate(int mode, bool on)
     {
+        if (!on && mode == 1049 && _savedMain.Set)
+        {
+            CursorRow = Math.Min(_savedMain.Row, Rows - 1);
+            CursorColumn = Math.Min(_savedMain.Column, Columns - 1);
+            PendingWrap = _savedMain.PendingWrap;
+            _pen = _savedMain.Pen;
+        }
         if (on == IsAlternateScreen) return;
         if (on)
         {
@@ -306,11 +314,7 @@ internal sealed partial class ScreenModel
             }
             _lines = _alternate;
         }
-        else
-        {
-            _lines = _main;
-            if (mode == 1049 && _savedMain.Set) RestoreCursor(ref _savedMain);
-        }
+        else _lines = _main;
         _lastRow = -1;
     }
 
