@@ -144,6 +144,30 @@ public class ScreenModelTests
         AssertRoundTrip(m);
     }
 
+    /// <summary>The byte path writes runs of ASCII straight into the row; the text path goes through the
+    /// parser for every character. Both, and the bytes split anywhere, must end in the same state.</summary>
+    [Theory]
+    [MemberData(nameof(ScreenTmuxTests.CorpusFiles), MemberType = typeof(ScreenTmuxTests))]
+    public void FeedingBytesWholeSplitOrAsTextGivesTheSameScreen(string file)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Corpus", file));
+        var whole = new ScreenModel(24, 80);
+        whole.Feed(bytes);
+        var text = new ScreenModel(24, 80);
+        text.Feed(Encoding.UTF8.GetString(bytes));
+        AssertSameState(text, whole);
+        var split = new ScreenModel(24, 80);
+        var random = new Random(7);
+        for (int i = 0; i < bytes.Length;)
+        {
+            int n = Math.Min(random.Next(1, 8), bytes.Length - i);
+            split.Feed(bytes.AsSpan(i, n));
+            i += n;
+        }
+        AssertSameState(text, split);
+        Assert.Equal(Encoding.ASCII.GetString(text.Replies), Encoding.ASCII.GetString(split.Replies));
+    }
+
     internal static void AssertRoundTrip(ScreenModel m, bool scrollback = false)
     {
         var bytes = ScreenSerializer.Serialize(m, scrollback);

@@ -235,7 +235,95 @@ internal sealed partial class ScreenModel
     public void Feed(ReadOnlySpan<byte> bytes)
     {
         var handler = new Handler(this);
-        _parser.Feed(bytes, ref handler);
+        while (!bytes.IsEmpty)
+        {
+            // Fast path: a run of printable ASCII while the parser is between sequences and
+            // characters is exactly a series of Print actions (vt100.net: ground state, 0x20–0x7E),
+            // so it is written straight into the row.
+            if (_parser.IsGround)
+            {
+                int run = bytes.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
+                if (run < 0) run = bytes.Length;
+                if (run > 0)
+                {
+                    PrintAscii(bytes[..run]);
+                    bytes = bytes[run..];
+                    continue;
+                }
+            }
+            // Everything else goes through the parser, in pieces that end where it may be in ground
+            // again (any split is correct: the parser keeps its state; these just keep the fast path
+            // reachable): a whole "ESC [ … final", a lone control, or up to the next final byte or control.
+            int end;
+            if (bytes[0] == 0x1B && bytes.Length > 2 && bytes[1] == (byte)'[')
+            {
+                int j = 2;
+                while (j < bytes.Length && bytes[j] is >= 0x20 and <= 0x3F) j++;
+                end = Math.Min(j + 1, bytes.Length);
+            }
+            else if (bytes[0] < 0x20) end = 1;
+            else
+            {
+                end = bytes.IndexOfAnyInRange((byte)0x40, (byte)0x7E);
+                int control = (end < 0 ? bytes : bytes[..end]).IndexOfAnyInRange((byte)0x00, (byte)0x1F);
+                if (control >= 0) end = control;
+                end = end < 0 ? bytes.Length : end + 1;
+            }
+            _parser.Feed(bytes[..end], ref handler);
+            bytes = bytes[end..];
+        }
+    }
+
+    // Printable ASCII in ground state: what Print does for each byte, one row segment at a time.
+    private void PrintAscii(ReadOnlySpan<byte> text)
+    {
+        if (InsertMode || _charsets.LineDrawing)
+        {
+            foreach (byte b in text) Print(b);
+            return;
+        }
+        int cols = Columns;
+        while (!text.IsEmpty)
+        {
+            if (PendingWrap)
+            {
+                if (!AutoWrap) return; // dropped, as in PrintWidth
+                _lines[CursorRow].Wrapped = true;
+                CursorColumn = 0;
+                Index();
+            }
+            var cells = _lines[CursorRow].Cells;
+            int col = CursorColumn;
+            int take = Math.Min(cols - col, text.Length);
+            var pen = _pen;
+            int link = CurrentLink;
+            for (int i = 0; i < take; i++)
+            {
+                ref var cell = ref cells[col + i];
+                if (cell.Flags != CellFlags.None) ClearCell(cells, col + i);
+                cell.Code = text[i];
+                cell.Attr = pen;
+                cell.Link = link;
+            }
+            _lastRow = CursorRow;
+            _lastColumn = col + take - 1;
+            _lastPrinted = text[take - 1];
+            text = text[take..];
+            if (col + take < cols)
+            {
+                CursorColumn = col + take;
+                continue;
+            }
+            CursorColumn = cols - 1;
+            PendingWrap = AutoWrap;
+            if (!AutoWrap && !text.IsEmpty)
+            {
+                // Without auto-wrap the rest overwrites the last column in turn: the last one stays.
+                cells[cols - 1].Code = text[^1];
+                _lastPrinted = text[^1];
+                return;
+            }
+        }
     }
 
     /// <summary>Feeds text (split anywhere).</summary>
