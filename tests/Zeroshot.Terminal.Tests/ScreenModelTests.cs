@@ -168,6 +168,25 @@ public class ScreenModelTests
         Assert.Equal(Encoding.ASCII.GetString(text.Replies), Encoding.ASCII.GetString(split.Replies));
     }
 
+    /// <summary>Sequences the byte path reads itself (plain CSI) next to ones it leaves to the parser,
+    /// including malformed and overlong ones: the same state as the parser alone gives.</summary>
+    [Theory]
+    [InlineData("\e[;5mA\e[5;mB\e[mC\e[1;;4mD")]
+    [InlineData("\e[1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18;19;20;21;22;23;24;25;26;27;28;29;30;31;32;33mX\e[31mY")]
+    [InlineData("\e[99999;99999Hz\e[3\n1mq\e[?25l\e[4:3mu\e[2 qv\e[!pw")]
+    [InlineData("ab\e[3bc\e[2;3r\e[5Hd\e[1;31")]
+    public void PlainCsiFastPathMatchesTheParser(string stream)
+    {
+        var bytes = new ScreenModel(6, 20);
+        bytes.Feed(Encoding.UTF8.GetBytes(stream));
+        var text = new ScreenModel(6, 20);
+        text.Feed(stream);
+        AssertSameState(text, bytes);
+        bytes.Feed("m!"u8);
+        text.Feed("m!");
+        AssertSameState(text, bytes);
+    }
+
     internal static void AssertRoundTrip(ScreenModel m, bool scrollback = false)
     {
         var bytes = ScreenSerializer.Serialize(m, scrollback);

@@ -250,6 +250,13 @@ internal sealed partial class ScreenModel
                     bytes = bytes[run..];
                     continue;
                 }
+                // The commonest control sequences (SGR, cursor moves, erases) read here too.
+                int csi = TryPlainCsi(bytes);
+                if (csi > 0)
+                {
+                    bytes = bytes[csi..];
+                    continue;
+                }
             }
             // Everything else goes through the parser, in pieces that end where it may be in ground
             // again (any split is correct: the parser keeps its state; these just keep the fast path
@@ -272,6 +279,45 @@ internal sealed partial class ScreenModel
             _parser.Feed(bytes[..end], ref handler);
             bytes = bytes[end..];
         }
+    }
+
+    // A complete "ESC [ Ps ; … final" with decimal parameters only (no private marker, sub-parameters
+    // or intermediates), dispatched as the parser would (empty parameters are 0, values saturate at
+    // 65535, at most 32); 0 when the bytes are anything else or incomplete, and the parser takes them.
+    private int TryPlainCsi(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 3 || bytes[0] != 0x1B || bytes[1] != (byte)'[') return 0;
+        Span<int> parameters = stackalloc int[EscapeParser.MaxParameters];
+        int count = 0, value = 0;
+        bool any = false;
+        for (int i = 2; i < bytes.Length && i < 64; i++)
+        {
+            byte b = bytes[i];
+            if (b is >= (byte)'0' and <= (byte)'9')
+            {
+                value = Math.Min(value * 10 + (b - '0'), 65535);
+                any = true;
+            }
+            else if (b == ';')
+            {
+                if (count == parameters.Length) return 0;
+                parameters[count++] = value;
+                value = 0;
+                any = true;
+            }
+            else if (b is >= 0x40 and <= 0x7E)
+            {
+                if (any)
+                {
+                    if (count == parameters.Length) return 0;
+                    parameters[count++] = value;
+                }
+                Csi(new CsiSequence(parameters[..count], 0, '\0', default, (char)b));
+                return i + 1;
+            }
+            else return 0;
+        }
+        return 0;
     }
 
     // Printable ASCII in ground state: what Print does for each byte, one row segment at a time.
