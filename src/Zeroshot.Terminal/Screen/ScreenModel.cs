@@ -48,7 +48,9 @@ internal enum MouseEncoding : byte
 /// <para>Resize does not reflow (a documented choice for now; tmux reflows): rows are cut or padded
 /// with blanks; when the screen gets shorter, rows above the cursor go to the scrollback first so the
 /// cursor stays on its line, as xterm does; when it gets taller, blank rows are added at the bottom.</para>
-/// <para>Coordinates are 0-based. Not thread-safe: feed it from one thread.</para>
+/// <para>Feeding allocates nothing once the scrollback is full, except for a character with combining
+/// marks: its text goes into a table shared by the cells (one entry per distinct cluster, never
+/// shrunk). Coordinates are 0-based. Not thread-safe: feed it from one thread.</para>
 /// </remarks>
 internal sealed partial class ScreenModel
 {

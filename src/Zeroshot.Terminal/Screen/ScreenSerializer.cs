@@ -14,8 +14,9 @@ namespace Zeroshot.Terminal.Screen;
 /// is continued without CR LF so the receiving terminal also knows it wrapped. The rendition is written
 /// as a full SGR (reset, then every attribute) only where it changes, hyperlinks as OSC 8 where they
 /// change. Line drawing characters are written as the Unicode glyphs the model keeps. The pending-wrap
-/// state is recreated by writing the last column's cell again from the column before. Not recreated:
-/// the DECSC saved rendition and character sets beyond G0/G1 and GL.
+/// state is recreated by writing the last column's cell again from its own column. Not recreated: the
+/// DECSC/CSI s saved cursor, G2/G3 designations, and ?2026 (a half-finished synchronized update would
+/// freeze the client's screen).
 /// </remarks>
 internal static class ScreenSerializer
 {
