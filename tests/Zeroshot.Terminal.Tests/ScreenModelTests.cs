@@ -175,6 +175,7 @@ public class ScreenModelTests
     [InlineData("\e[1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18;19;20;21;22;23;24;25;26;27;28;29;30;31;32;33mX\e[31mY")]
     [InlineData("\e[99999;99999Hz\e[3\n1mq\e[?25l\e[4:3mu\e[2 qv\e[!pw")]
     [InlineData("ab\e[3bc\e[2;3r\e[5Hd\e[1;31")]
+    [InlineData("╭──╮日本語✓é\u0085x\u009b2;3Hy\u00a0€\e(0q\u2500\e(B")]
     public void PlainCsiFastPathMatchesTheParser(string stream)
     {
         var bytes = new ScreenModel(6, 20);
@@ -184,6 +185,24 @@ public class ScreenModelTests
         AssertSameState(text, bytes);
         bytes.Feed("m!"u8);
         text.Feed("m!");
+        AssertSameState(text, bytes);
+    }
+
+    /// <summary>Ill-formed UTF-8 (a lone continuation, overlong, surrogate, truncated) next to good
+    /// text: the byte path's own decoder gives the parser's U+FFFD wherever the parser would.</summary>
+    [Fact]
+    public void Utf8FastPathMatchesTheParserOnIllFormedInput()
+    {
+        byte[] stream = [.. "a╭"u8, 0x80, .. "─"u8, 0xE0, 0x80, 0x80, .. "日"u8, 0xED, 0xA0, 0x80, 0xC2, 0x85, 0xC2, .. "b"u8, 0xE2, 0x94];
+        var bytes = new ScreenModel(4, 20);
+        bytes.Feed(stream);
+        var text = new ScreenModel(4, 20);
+        // The reference: one byte at a time, so no multi-byte character is decoded outside the parser.
+        foreach (byte b in stream) text.Feed([b]);
+        AssertSameState(text, bytes);
+        Assert.Contains('\uFFFD', bytes.RowText(0));
+        bytes.Feed([0x94, 0x80, (byte)'z']);
+        foreach (byte b in (byte[])[0x94, 0x80, (byte)'z']) text.Feed([b]);
         AssertSameState(text, bytes);
     }
 

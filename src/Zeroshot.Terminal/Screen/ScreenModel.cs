@@ -252,6 +252,13 @@ internal sealed partial class ScreenModel
                     bytes = bytes[run..];
                     continue;
                 }
+                // Well-formed two- and three-byte UTF-8 text (box drawing, CJK, symbols) decoded here.
+                int utf8 = TryUtf8Text(bytes);
+                if (utf8 > 0)
+                {
+                    bytes = bytes[utf8..];
+                    continue;
+                }
                 // The commonest control sequences (SGR, cursor moves, erases) read here too.
                 int csi = TryPlainCsi(bytes);
                 if (csi > 0)
@@ -281,6 +288,37 @@ internal sealed partial class ScreenModel
             _parser.Feed(bytes[..end], ref handler);
             bytes = bytes[end..];
         }
+    }
+
+    // A run of complete, well-formed 2- and 3-byte UTF-8 characters from U+00A0 up (Unicode Table 3-7;
+    // no C1 controls, no surrogates), printed as the parser would; the bytes used, 0 for anything else.
+    private int TryUtf8Text(ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length)
+        {
+            byte b = bytes[i];
+            int code;
+            if (b is >= 0xC2 and <= 0xDF)
+            {
+                if (i + 1 >= bytes.Length || (bytes[i + 1] & 0xC0) != 0x80) break;
+                code = ((b & 0x1F) << 6) | (bytes[i + 1] & 0x3F);
+                if (code < 0xA0) break; // a C1 control: the parser's business
+                i += 2;
+            }
+            else if (b is >= 0xE0 and <= 0xEF)
+            {
+                if (i + 2 >= bytes.Length) break;
+                byte b1 = bytes[i + 1], b2 = bytes[i + 2];
+                byte lower = b == 0xE0 ? (byte)0xA0 : (byte)0x80, upper = b == 0xED ? (byte)0x9F : (byte)0xBF;
+                if (b1 < lower || b1 > upper || (b2 & 0xC0) != 0x80) break;
+                code = ((b & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F);
+                i += 3;
+            }
+            else break;
+            Print(code);
+        }
+        return i;
     }
 
     // A complete "ESC [ Ps ; … final" with decimal parameters only (no private marker, sub-parameters
