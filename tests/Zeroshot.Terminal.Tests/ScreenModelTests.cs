@@ -134,6 +134,23 @@ public class ScreenModelTests
     }
 
     [Fact]
+    public void ResizeOnTheAlternateScreenKeepsBothScreensAndTheMainCursor()
+    {
+        var m = new ScreenModel(6, 10);
+        for (int i = 1; i <= 6; i++) m.Feed($"\r\nmain{i}");
+        m.Feed("\e[?1049h\e[6;1Halt");
+        m.Resize(4, 8);
+        Assert.Equal(["", "", "", "alt"], m.Text()); // rows above the cursor left (no history on this screen)
+        // The main screen's two top rows went to the scrollback, after the blank first row scrolled off.
+        Assert.Equal(["", "main1", "main2"], Enumerable.Range(0, m.History.Count).Select(i => m.LineText(m.History[i])));
+        AssertRoundTrip(m, scrollback: true);
+        m.Feed("\e[?1049l");
+        Assert.Equal(["main3", "main4", "main5", "main6"], m.Text());
+        Assert.Equal((3, 5), (m.CursorRow, m.CursorColumn));
+        AssertRoundTrip(m, scrollback: true);
+    }
+
+    [Fact]
     public void SerializedScreenRecreatesGridAttributesCursorAndModes()
     {
         var m = new ScreenModel(6, 12);
