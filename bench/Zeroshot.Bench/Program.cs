@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["sockdiag"] = SockDiagBenchmark.Run,
     ["footer"] = FooterCostBenchmark.Run,
     ["snapshot"] = SnapshotBenchmark.Run,
+    ["screen"] = ScreenModelBenchmark.Run,
 };
 if (name == "all")
 {

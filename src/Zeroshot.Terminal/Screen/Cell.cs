@@ -1,0 +1,91 @@
+using Zeroshot.Terminal.Escapes;
+
+namespace Zeroshot.Terminal.Screen;
+
+/// <summary>
+/// One character cell of a <see cref="ScreenModel"/>: what is drawn there and how. A value type so a
+/// row is one array and writing a character allocates nothing.
+/// </summary>
+internal struct Cell : IEquatable<Cell>
+{
+    /// <summary>The code point shown (0: blank, never written or erased); a negative value -(i+1) is
+    /// entry i of the model's grapheme table (a base character with combining marks).</summary>
+    public int Code;
+    /// <summary>The rendition the character was written (or the cell erased) with.</summary>
+    public SgrState Attr;
+    /// <summary>Hyperlink (OSC 8) id in the model's link table, 0 for none.</summary>
+    public int Link;
+    /// <summary><see cref="CellFlags"/>.</summary>
+    public CellFlags Flags;
+
+    /// <summary>Whether the cell shows nothing but (possibly) a background: blank or a space.</summary>
+    public readonly bool IsBlank => Code is 0 or ' ';
+
+    /// <inheritdoc/>
+    public readonly bool Equals(Cell other) => Code == other.Code && Attr == other.Attr && Link == other.Link && Flags == other.Flags;
+
+    /// <inheritdoc/>
+    public override readonly bool Equals(object? obj) => obj is Cell other && Equals(other);
+
+    /// <inheritdoc/>
+    public override readonly int GetHashCode() => HashCode.Combine(Code, Attr, Link, Flags);
+
+    /// <summary>Equality.</summary>
+    public static bool operator ==(Cell left, Cell right) => left.Equals(right);
+
+    /// <summary>Inequality.</summary>
+    public static bool operator !=(Cell left, Cell right) => !left.Equals(right);
+}
+
+/// <summary>Layout flags of a <see cref="Cell"/>.</summary>
+[Flags]
+internal enum CellFlags : byte
+{
+    /// <summary>An ordinary one-column cell.</summary>
+    None = 0,
+    /// <summary>The left half of a two-column character.</summary>
+    Wide = 1,
+    /// <summary>The right half of a two-column character (shows nothing of its own).</summary>
+    Continuation = 2,
+}
+
+/// <summary>One row of cells. <see cref="Wrapped"/> records that the text continues on the next row
+/// because of auto-wrap (not a line feed), as tmux's GRID_LINE_WRAPPED: serialization keeps it so the
+/// replayed terminal can reflow and copy the line as one.</summary>
+internal sealed class Line(int columns)
+{
+    /// <summary>The cells, as many as the screen is wide.</summary>
+    public Cell[] Cells = new Cell[columns];
+    /// <summary>The row ended by auto-wrap.</summary>
+    public bool Wrapped;
+
+    /// <summary>Blanks every cell with <paramref name="blank"/> and forgets the wrap.</summary>
+    public void Clear(Cell blank)
+    {
+        if (blank == default) Array.Clear(Cells);
+        else Array.Fill(Cells, blank);
+        Wrapped = false;
+    }
+
+    /// <summary>Makes the row <paramref name="columns"/> wide: cut (a wide character cut in half is
+    /// blanked) or padded with blanks.</summary>
+    public void Resize(int columns)
+    {
+        if (Cells.Length == columns) return;
+        Array.Resize(ref Cells, columns);
+        ref var last = ref Cells[columns - 1];
+        if ((last.Flags & CellFlags.Wide) != 0) last = default;
+    }
+}
+
+/// <summary>The DEC Special Graphics set (<c>ESC ( 0</c>) shown as Unicode, as xterm does (VT100
+/// User Guide, table 3-9; xterm ctlseqs "Special Graphics").</summary>
+internal static class DecSpecialGraphics
+{
+    // 0x5F..0x7E
+    private const string Map = "\u00A0◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£·";
+
+    /// <summary>The glyph for <paramref name="ascii"/> under the line-drawing set (unchanged outside 0x5F–0x7E).</summary>
+    public static int Translate(int ascii) => ascii is >= 0x5F and <= 0x7E ? Map[ascii - 0x5F] : ascii;
+
+}
