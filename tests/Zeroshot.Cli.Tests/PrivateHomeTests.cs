@@ -151,11 +151,12 @@ public sealed class PrivateHomeTests : IDisposable
         Assert.True(second.ExitCode == 0, second.Out + second.Error);
         Assert.Contains($"zeroshot: {_home} was mode 755", second.Error);
         Assert.Contains($"zeroshot: {Path.Combine(_home, "logs")} was mode 755", second.Error);
-        // The home, the database and logs/ are private again; the new cluster's files were created so. Only the old
-        // cluster's own logs, which nothing reopened, keep their modes, unreachable now behind the 0700 home.
+        // The home, the database, logs/ and locks/ are private again; the new cluster's files were created so. Only the
+        // old cluster's own logs and lock file, which nothing reopened, keep their modes, unreachable behind 0700 directories.
         var loose = LooseEntries();
         Assert.NotEmpty(loose);
-        Assert.All(loose, l => Assert.StartsWith($"home/logs/{firstId}", l));
+        Assert.All(loose, l => Assert.True(l.StartsWith($"home/logs/{firstId}", StringComparison.Ordinal)
+            || l.StartsWith($"home/locks/{firstId}.lock ", StringComparison.Ordinal), l));
     }
 
     private string WriteCluster(string script)

@@ -12,7 +12,12 @@ public sealed class StoreFaultTests : IDisposable
 {
     private readonly string _home = Path.Combine(Path.GetTempPath(), "zs-home-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public StoreFaultTests() => Directory.CreateDirectory(_home);
+    // Private from the start, as zeroshot makes it: a 0755 home would add its one-line tightening notice to stderr.
+    public StoreFaultTests()
+    {
+        Directory.CreateDirectory(_home);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 
     public void Dispose()
     {
@@ -126,7 +131,7 @@ public sealed class StoreFaultTests : IDisposable
             Run("chmod", "755", _home, parent); // nobody may pass
             Run("chown", "65534:65534", home);
         }
-        Run("chmod", "555", home);
+        Run("chmod", "500", home); // read-only, and private (a 0555 home would first be tightened, with a notice)
         try
         {
             var info = new ProcessStartInfo(root ? "setpriv" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

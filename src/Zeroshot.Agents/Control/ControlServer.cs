@@ -211,6 +211,8 @@ internal sealed class ControlServer : IAsyncDisposable
             if (_stopping.IsCancellationRequested) return false;
             var status = ControlNative.LStat(SocketPath);
             if (status is { } s && s.Inode == _listener.Inode) return false;
+            // The directory first: one another user made or swapped in is refused before anything in it is touched.
+            if (_secureDirectory is not null) RuntimeDirectory.EnsureSecure(_secureDirectory);
             if (status is not null)
             {
                 // Someone else's file at our path: replace only a dead socket, never a live supervisor or another file.
@@ -223,7 +225,6 @@ internal sealed class ControlServer : IAsyncDisposable
                     return false;
                 }
             }
-            if (_secureDirectory is not null) RuntimeDirectory.EnsureSecure(_secureDirectory);
             // The old listener first: disposing a socket .NET bound unlinks its path by name, which must not hit the new file.
             var old = _listener;
             old.Stop.Cancel();
@@ -262,6 +263,9 @@ internal sealed class ControlServer : IAsyncDisposable
         if (status is null) return;
         if (status.Value.Type != ControlNative.SIfSock)
             throw new UserErrorException($"cannot serve the control socket {path}: a file that is not a socket is in the way; remove it");
+        // Another user's socket is never connected to (it may be a fake supervisor waiting for us) nor removed.
+        if (status.Value.Uid != ControlNative.EffectiveUid)
+            throw new UserErrorException($"cannot serve the control socket {path}: a socket of uid {status.Value.Uid} is in the way");
         using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
             try

@@ -90,15 +90,17 @@ internal static class PrivateFiles
                 $"refusing {path}: it is owned by uid {status.Value.Uid}, not by you (uid {me}), so its owner can read your logs and secrets; " +
                 "use a directory of your own (ZEROSHOT_HOME)", ExitCodes.Failure);
         if ((status.Value.Permissions & GroupOtherBits) == 0) return;
+        // Only take permissions away: a home the user made read-only (0555) stays read-only for them (0500).
+        var tightened = (UnixFileMode)(status.Value.Permissions & 0x1C0); // & 0700
         try
         {
-            File.SetUnixFileMode(path, DirectoryMode);
+            File.SetUnixFileMode(path, tightened);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             throw new UserErrorException($"{path} is readable by other users (mode {Octal(status.Value.Permissions)}) and cannot be made private: {e.Message}", ExitCodes.Failure);
         }
-        notice?.Invoke($"{path} was mode {Octal(status.Value.Permissions)}, readable by other users; it is now 700");
+        notice?.Invoke($"{path} was mode {Octal(status.Value.Permissions)}, readable by other users; it is now {Octal((int)tightened)}");
     }
 
     /// <summary>

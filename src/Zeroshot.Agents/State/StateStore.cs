@@ -231,7 +231,7 @@ internal sealed class StateStore : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UserErrorException($"cannot open the state database {databasePath}: {e.Message}", ExitCodes.Failure);
+            throw new UserErrorException(StoreErrors.CannotCreate(e, databasePath), ExitCodes.Failure);
         }
         var connection = new SqliteConnection(builder.ToString());
         try

@@ -47,20 +47,34 @@ internal static class StoreErrors
                 $"the state database {databasePath} is locked by another process (waited {StateStore.BusyTimeoutMilliseconds / 1000} s; a backup, or sqlite3 left in a transaction?); try again once it is released");
         if (IsDamaged(e))
             return $"the state database {databasePath} is damaged ({reason}); move it aside (mv {databasePath} {databasePath}.damaged) and zeroshot starts a fresh one ('zeroshot run' does this by itself)";
-        if ((e.SqliteErrorCode & 0xFF) is SqliteCantOpen or SqliteReadOnly)
-        {
-            // SQLite creates the file and, in WAL mode, its -wal and -shm files beside it (https://sqlite.org/wal.html):
-            // a read-only directory fails even when the file itself could be opened. "unable to open database file"
-            // names neither, so say which one it is.
-            string directory = Path.GetDirectoryName(Path.GetFullPath(databasePath)) ?? ".";
-            if (!Directory.Exists(directory))
-                return $"cannot open the state database {databasePath}: the directory {directory} does not exist";
-            if (!DirectoryAcceptsFiles(directory))
-                return $"cannot open the state database {databasePath}: the directory {directory} is read-only (SQLite creates state.db, state.db-wal and state.db-shm there); make it writable (chmod u+w {directory}) or set ZEROSHOT_HOME to a writable directory";
-            if (File.Exists(databasePath) && !FileAcceptsWrites(databasePath))
-                return $"cannot write the state database {databasePath}: the file is read-only; make it writable (chmod u+w {databasePath})";
-        }
+        if ((e.SqliteErrorCode & 0xFF) is SqliteCantOpen or SqliteReadOnly && WhyNotOpenable(databasePath) is { } why)
+            return why;
         return $"the state database {databasePath}: {reason}";
+    }
+
+    /// <summary>
+    /// The one-line message when the database file could not be created or opened before SQLite saw it (it is created
+    /// 0600 first): the same words as for SQLite's own failures to open.
+    /// </summary>
+    public static string CannotCreate(Exception e, string databasePath)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return WhyNotOpenable(databasePath) ?? $"cannot open the state database {databasePath}: {e.Message}";
+    }
+
+    // SQLite creates the file and, in WAL mode, its -wal and -shm files beside it (https://sqlite.org/wal.html):
+    // a read-only directory fails even when the file itself could be opened. "unable to open database file"
+    // names neither, so say which one it is; null when neither is the reason.
+    private static string? WhyNotOpenable(string databasePath)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(databasePath)) ?? ".";
+        if (!Directory.Exists(directory))
+            return $"cannot open the state database {databasePath}: the directory {directory} does not exist";
+        if (!DirectoryAcceptsFiles(directory))
+            return $"cannot open the state database {databasePath}: the directory {directory} is read-only (SQLite creates state.db, state.db-wal and state.db-shm there); make it writable (chmod u+w {directory}) or set ZEROSHOT_HOME to a writable directory";
+        if (File.Exists(databasePath) && !FileAcceptsWrites(databasePath))
+            return $"cannot write the state database {databasePath}: the file is read-only; make it writable (chmod u+w {databasePath})";
+        return null;
     }
 
     /// <summary>"database disk image is malformed", without Microsoft.Data.Sqlite's "SQLite Error 11: '…'." wrapping.</summary>

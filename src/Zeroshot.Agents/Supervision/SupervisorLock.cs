@@ -20,7 +20,7 @@ internal sealed partial class SupervisorLock : IDisposable
     private const int LockSh = 1, LockEx = 2, LockNb = 4;
     private const int EIntr = 4;
     private static readonly int EWouldBlock = OperatingSystem.IsMacOS() ? 35 : 11;
-    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private readonly SafeFileHandle _handle;
     private readonly string _cgroupRecord;
@@ -71,7 +71,7 @@ internal sealed partial class SupervisorLock : IDisposable
     {
         try
         {
-            File.WriteAllText(_cgroupRecord, path, new System.Text.UTF8Encoding(false));
+            PrivateFiles.WriteAllText(_cgroupRecord, path);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -100,18 +100,14 @@ internal sealed partial class SupervisorLock : IDisposable
     {
         var path = LockPath(home, clusterId);
         if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("supervisor locks need flock(2)");
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!, PrivateDirectory);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserErrorException($"cannot create the lock directory {Path.GetDirectoryName(path)}: {e.Message}");
-        }
-        int fd = OpenNative(path, ORdWr | OCreat | OCloexec, 0x180 /* 0600 */);
+        // Private like everything in the home (0700 at creation, an older loose one tightened).
+        PrivateFiles.EnsureDirectory(Path.GetDirectoryName(path)!, notice: null);
+        int fd = OpenNative(path, ORdWr | OCreat | OCloexec, 0x180 /* 0600, before the umask */);
         if (fd < 0)
             throw new UserErrorException($"cannot open the supervisor lock {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        return new SafeFileHandle(fd, ownsHandle: true);
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (File.GetUnixFileMode(handle) != PrivateFile) File.SetUnixFileMode(handle, PrivateFile);
+        return handle;
     }
 
     private static bool TryLock(SafeFileHandle handle, int operation)
