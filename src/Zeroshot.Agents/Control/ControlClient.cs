@@ -361,7 +361,14 @@ internal sealed class ControlClient : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _disposing.Cancel();
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // The supervisor already closed the connection (ENOTCONN): nothing left to shut down.
+        }
         _socket.Dispose();
         await _readLoop.ConfigureAwait(false);
         _disposing.Dispose();

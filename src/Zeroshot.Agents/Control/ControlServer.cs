@@ -400,7 +400,14 @@ internal sealed class ControlServer : IAsyncDisposable
         // unlinks the path it bound, by name, so this is a best effort that mostly finds the file already gone.)
         if (ControlNative.LStat(SocketPath) is { } status && status.Inode == listener.Inode)
         {
-            try { File.Delete(SocketPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try
+            {
+                File.Delete(SocketPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort at shutdown: a socket file left behind is found stale (ECONNREFUSED) and replaced by the next bind.
+            }
         }
         listener.Stop.Dispose();
         _stopping.Dispose();

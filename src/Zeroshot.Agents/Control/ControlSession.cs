@@ -92,7 +92,14 @@ internal sealed class ControlSession
         {
             // a handler's cancellation callback threw; the connection closes regardless
         }
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The peer already went away (ENOTCONN) or the socket is closed: nothing left to shut down.
+        }
         _socket.Dispose();
         foreach (var sink in _streams.Values) sink.End(null);
         _space.TrySetResult();
