@@ -15,6 +15,7 @@ internal static class CliApp
             "CPU, memory, disk and network of every agent's process tree, tokens and cost.");
         root.Subcommands.Add(MetricsCommand.Create(context));
         foreach (var command in ClusterCommands.Create(context)) root.Subcommands.Add(command);
+        root.Subcommands.Add(Commands.AttachCommand.Create(context));
         return root;
     }
 

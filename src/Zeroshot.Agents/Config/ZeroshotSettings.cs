@@ -24,7 +24,7 @@ internal sealed record ModelPrice(double Input, double Output, double CacheRead,
 /// <code>
 /// { "providers": { "claude": { "command": ["claude","-p","{prompt}"], "modelArgs": ["--model","{model}"] } },
 ///   "prices": { "sonnet": { "input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75 } },
-///   "maxAgents": 256 }
+///   "maxAgents": 256, "keys": { "prefix": "C-b" }, "scrollback": 2000 }
 /// </code>
 /// Entries override the built-in defaults key by key; a missing file means all defaults.
 /// </summary>
@@ -64,7 +64,8 @@ internal sealed class ZeroshotSettings
         [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
     };
 
-    private static readonly string[] RootFields = ["providers", "prices", "maxAgents"];
+    private static readonly string[] RootFields = ["providers", "prices", "maxAgents", "keys", "scrollback"];
+    private static readonly string[] KeysFields = ["prefix"];
     private static readonly string[] ProviderFields = ["command", "modelArgs", "verdictArgs", "stdin"];
     private static readonly string[] PriceFields = ["input", "output", "cacheRead", "cacheWrite"];
 
@@ -78,6 +79,12 @@ internal sealed class ZeroshotSettings
 
     /// <summary>The most agents a cluster file may list (<c>maxAgents</c>; default <see cref="ClusterConfigLoader.DefaultMaxAgents"/>).</summary>
     public int MaxAgents { get; }
+
+    /// <summary>The attach prefix key as written (<c>keys.prefix</c>, e.g. "C-a"); null for the default (C-b).</summary>
+    public string? PrefixKey { get; init; }
+
+    /// <summary>Lines of scrollback each agent's screen model keeps for attach (<c>scrollback</c>, 0–100000; default 2000).</summary>
+    public int Scrollback { get; init; } = 2000;
 
     /// <summary>All built-in defaults.</summary>
     public static ZeroshotSettings Default { get; } = new(ProviderCatalog.DefaultProviders, DefaultPrices);
@@ -156,7 +163,14 @@ internal sealed class ZeroshotSettings
         var maxAgents = reader.Optional(root, "maxAgents") is { } ma
             ? reader.Integer(ma, "maxAgents", 1, ClusterConfigLoader.MaxAgentsLimit)
             : ClusterConfigLoader.DefaultMaxAgents;
-        return new ZeroshotSettings(providers, prices, maxAgents);
+        string? prefix = null;
+        if (reader.Optional(root, "keys") is { } keys)
+        {
+            reader.RequireObject(keys, "keys", KeysFields);
+            prefix = reader.OptionalString(keys, "keys", "prefix");
+        }
+        int scrollback = reader.Optional(root, "scrollback") is { } sb ? reader.Integer(sb, "scrollback", 0, 100_000) : 2000;
+        return new ZeroshotSettings(providers, prices, maxAgents) { PrefixKey = prefix, Scrollback = scrollback };
     }
 
     private static ProviderSpec ReadProvider(JsonFieldReader reader, JsonElement element, string path, ProviderSpec defaults)

@@ -6,11 +6,14 @@ namespace Zeroshot.Agents.Control;
 /// <summary>Constants and JSON helpers of the control protocol (PROTOCOL.md).</summary>
 internal static class ControlProtocol
 {
-    /// <summary>The newest protocol version this build speaks (2: the <c>snapshots</c> stream); the "v" of its hello.</summary>
-    public const int Version = 2;
+    /// <summary>The newest protocol version this build speaks (3: the <c>attach</c> stream); the "v" of its hello.</summary>
+    public const int Version = 3;
 
     /// <summary>Stream names.</summary>
-    public const string OutputStream = "output", SnapshotsStream = "snapshots";
+    public const string OutputStream = "output", SnapshotsStream = "snapshots", AttachStream = "attach";
+
+    /// <summary>Requests on an attach stream (protocol version 3): the client's window size, a signal to the agent.</summary>
+    public const string Resize = "resize", Signal = "signal";
 
     /// <summary>A write up to this size is delivered as exactly one data frame; larger writes are split.</summary>
     public const int MaxDataFrameBytes = FrameLimits.DefaultMax;
@@ -199,6 +202,16 @@ internal interface IStreamSink
     /// is dropped from this stream with reason "slow-consumer" and false is returned; false also once closed.
     /// </summary>
     bool TryWrite(ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// Queues <paramref name="data"/> if the client's queue has room for all of it; otherwise returns false and the
+    /// stream goes on (for streams that skip what a slow client cannot take and send it a fresh state later, as attach
+    /// does). False also once closed.
+    /// </summary>
+    bool TryWriteOrSkip(ReadOnlySpan<byte> data);
+
+    /// <summary>Bytes queued for this stream's connection and not yet written to it.</summary>
+    long QueuedBytes { get; }
 
     /// <summary>Queues <paramref name="data"/>, waiting for queue space (for replaying history). False once closed.</summary>
     ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);

@@ -472,6 +472,10 @@ internal sealed class ControlSession
             return false;
         }
 
+        public bool TryWriteOrSkip(ReadOnlySpan<byte> data) => Volatile.Read(ref _ended) == 0 && session.TryEnqueueData(streamId, data);
+
+        public long QueuedBytes => session.QueuedBytes;
+
         public async ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
         {
             CancellationTokenSource? linked = null; // only allocated when the queue is full and we must wait

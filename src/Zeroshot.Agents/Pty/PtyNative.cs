@@ -32,6 +32,7 @@ internal static unsafe partial class PtyNative
     // <asm-generic/ioctls.h>: the same numbers on x86_64 and aarch64.
     public const nuint TIOCGWINSZ = 0x5413;
     public const nuint TIOCSWINSZ = 0x5414;
+    public const nuint TIOCGPGRP = 0x540F;
 
     // <spawn.h> (glibc): POSIX_SPAWN_SETSID is a GNU extension (glibc >= 2.26).
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;

@@ -258,6 +258,20 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         return errno == ESRCH ? false : throw new IOException($"kill(-{Pid}, {signal}) failed: {Describe(errno)}");
     }
 
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the terminal's foreground process group (what the kernel would signal for
+    /// a typed Ctrl+C: the job in front, e.g. a command a shell runs, not the shell). TIOCGPGRP on the master side
+    /// answers for the slave (tty_ioctl(4)). False when there is no foreground group or it is gone.
+    /// </summary>
+    public unsafe bool SignalForeground(int signal)
+    {
+        using var lease = new Lease(this, _readWake);
+        if (!lease.Acquired) return false;
+        int group;
+        if (ioctl(lease.Master, TIOCGPGRP, &group) != 0 || group <= 0) return false;
+        return kill(-group, signal) == 0;
+    }
+
     /// <summary>Completes when the child has been reaped.</summary>
     public Task<PtyExit> WaitForExitAsync(CancellationToken cancellationToken = default) =>
         _exit.Task.WaitAsync(cancellationToken);

@@ -11,7 +11,9 @@ namespace Zeroshot.Agents.Supervision;
 /// <param name="Interpreter">Tokens, cost, activity, verdict of this run.</param>
 /// <param name="StartTime">The pid's start time in clock ticks (its identity with the pid).</param>
 /// <param name="FallbackModel">The model to show and price by until the CLI names one (Codex's config file).</param>
-internal sealed record LaunchedAgent(PtyProcess Process, AgentOutputPump Pump, AgentOutputInterpreter Interpreter, long StartTime, string? FallbackModel);
+/// <param name="Terminal">The screen model of its PTY, the query answers and the attached clients.</param>
+internal sealed record LaunchedAgent(PtyProcess Process, AgentOutputPump Pump, AgentOutputInterpreter Interpreter, long StartTime, string? FallbackModel,
+    AgentTerminal Terminal);
 
 /// <summary>Why an agent could not be launched, in one line (the supervisor records it as the agent's failure).</summary>
 internal sealed class LaunchFailedException(string message, Exception inner) : Exception(message, inner);
@@ -95,6 +97,7 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
             TimeProvider = services.Time,
             Provider = config.Provider,
         });
+        var terminal = new AgentTerminal(process, columns, rows, services.Scrollback);
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.
         try
         {
@@ -105,6 +108,8 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                 // (its terminal fills up) and loses its output.
                 try
                 {
+                    // The screen model first: the queries it answers go back to the agent without waiting for anyone.
+                    terminal.OnOutput(chunk.Span);
                     observer.OnOutput(agent.Id, chunk);
                     interpreter.Feed(chunk.Span);
                 }
@@ -113,7 +118,7 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                     // The display is gone, or a follower went away mid-write; the log has the bytes.
                 }
             }, logHealth);
-            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel);
+            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel, terminal);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

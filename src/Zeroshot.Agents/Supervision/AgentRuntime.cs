@@ -24,6 +24,9 @@ internal sealed class AgentRuntime(AgentConfig config)
     public int? ExitCode { get; set; }
     public PtyProcess? Process { get; set; }
     public AgentOutputPump? Pump { get; set; }
+
+    /// <summary>The current run's screen model and attached clients (null when not running).</summary>
+    public AgentTerminal? Terminal { get; set; }
     /// <summary>The last-output time last written to the state database.</summary>
     public DateTimeOffset? StoredLastOutput { get; set; }
 

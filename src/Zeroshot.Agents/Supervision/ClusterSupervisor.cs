@@ -58,6 +58,9 @@ internal sealed record SupervisorServices(
 
     /// <summary>The agents' marker and cgroups (what left an agent's session is found by them); null for neither.</summary>
     public AgentContainment? Containment { get; init; }
+
+    /// <summary>Lines of scrollback each agent's screen model keeps for attach (settings.json <c>scrollback</c>).</summary>
+    public int Scrollback { get; init; } = Zeroshot.Terminal.Screen.ScreenModel.DefaultScrollback;
 }
 
 /// <summary>
@@ -140,7 +143,7 @@ internal sealed class ClusterSupervisor
             {
                 try
                 {
-                    agent.Process?.Resize(_columns, _rows);
+                    agent.Terminal?.SetBaseSize(_columns, _rows);
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
                 {
@@ -152,6 +155,32 @@ internal sealed class ClusterSupervisor
 
     /// <summary>The cluster id.</summary>
     public string ClusterId => _clusterId;
+
+    /// <summary>
+    /// The terminal of agent <paramref name="agentId"/>'s current run, or with null the agent to attach to by default:
+    /// the running worker, else the only running agent. The error says why there is none (for the client to show).
+    /// </summary>
+    public (AgentTerminal? Terminal, string AgentId, string? Error) FindTerminal(string? agentId)
+    {
+        lock (_snapshotGate)
+        {
+            if (agentId is not null)
+            {
+                var agent = _agents.Find(a => a.Id == agentId);
+                if (agent is null)
+                    return (null, agentId, $"cluster {_clusterId} has no agent '{agentId}' (agents: {string.Join(", ", _agents.Select(a => a.Id))})");
+                return agent.Terminal is { } terminal
+                    ? (terminal, agentId, null)
+                    : (null, agentId, $"agent {agentId} of cluster {_clusterId} is not running ({StateNames.Text(agent.State)})");
+            }
+            var running = _agents.Where(a => a.Terminal is not null).ToList();
+            var chosen = running.Find(a => a.Config.Role == Config.AgentRole.Worker) ?? (running.Count == 1 ? running[0] : null);
+            if (chosen is not null) return (chosen.Terminal, chosen.Id, null);
+            return running.Count == 0
+                ? (null, "", $"no agent of cluster {_clusterId} is running")
+                : (null, "", $"several agents of cluster {_clusterId} run ({string.Join(", ", running.Select(a => a.Id))}): name one with --agent");
+        }
+    }
 
     /// <summary>Asks the cluster to stop: SIGTERM to every agent's process group, SIGKILL after the grace period.</summary>
     public void RequestStop() => _events.Writer.TryWrite(new SupervisorEvent(SupervisorEventKind.Stop, null, default));
@@ -483,12 +512,13 @@ internal sealed class ClusterSupervisor
             _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
             return false;
         }
-        var (process, pump, interpreter, startTime, fallbackModel) = launched;
+        var (process, pump, interpreter, startTime, fallbackModel, terminal) = launched;
         lock (_snapshotGate)
         {
             agent.Interpreter = interpreter;
             agent.Process = process;
             agent.Pump = pump;
+            agent.Terminal = terminal;
             agent.State = AgentState.Running;
             agent.Pid = process.Pid;
             agent.PidStartTime = startTime;
@@ -535,6 +565,8 @@ internal sealed class ClusterSupervisor
             }
             await pump.DisposeAsync().ConfigureAwait(false);
         }
+        // Every byte went through the screen model: attached clients see the end, then the exit.
+        agent.Terminal?.Exited(exit.ExitCode, exit.Signal);
         // The pump thread has ended: the last partial line can be flushed from here.
         var interpreter = agent.Interpreter;
         interpreter?.Complete();
@@ -551,6 +583,7 @@ internal sealed class ClusterSupervisor
             agent.Cgroup = null;
             agent.Process = null;
             agent.Pump = null;
+            agent.Terminal = null;
             agent.FinishedUsage = agent.Usage;
             agent.SeenModel = interpreter?.Usage.Model ?? agent.SeenModel;
             agent.Interpreter = null;
@@ -639,7 +672,12 @@ internal sealed class ClusterSupervisor
                     }
                 }
             },
-            afterTick: () => Publish(),
+            afterTick: () =>
+            {
+                // A client that fell behind gets its fresh screen once its queue drained, even if the agent went quiet.
+                foreach (var agent in _agents) agent.Terminal?.CatchUp();
+                Publish();
+            },
             cancel);
     }
 

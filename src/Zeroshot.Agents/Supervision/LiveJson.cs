@@ -106,6 +106,13 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
             JsonSerializer.Serialize(json, cgroup, AgentSnapshotJson.Default.CgroupSample);
             json.Flush();
         }
+        if (value.Attached != 0)
+        {
+            scratch.Write(",\"attached\":"u8);
+            json.Reset(scratch);
+            json.WriteNumberValue(value.Attached);
+            json.Flush();
+        }
         scratch.Write("}"u8);
         writer.WriteRawValue(scratch.WrittenSpan, skipInputValidation: true);
     }
@@ -113,7 +120,7 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
     /// <summary>The JSON of <paramref name="agent"/> up to and including <c>"metrics":</c>.</summary>
     internal static byte[] Prefix(AgentSnapshot agent)
     {
-        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, JsonCache = AgentJsonCache.None },
+        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, JsonCache = AgentJsonCache.None },
             AgentSnapshotJson.Default.AgentSnapshot);
         if (!whole.AsSpan().EndsWith("\"metrics\":null}"u8))
             throw new InvalidOperationException("an agent's JSON must end with its metrics");

@@ -69,6 +69,10 @@ internal sealed record AgentSnapshot(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Pty.CgroupSample? Cgroup { get; init; }
 
+    /// <summary>Clients attached to the agent's terminal now (<c>zeroshot attach</c>); absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Attached { get; init; }
+
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);

@@ -82,6 +82,7 @@ internal sealed class SnapshotBuilder(int agentCount)
         {
             JsonCache = _json[i] ??= new AgentJsonCache(),
             Cgroup = running ? a.Cgroup : null,
+            Attached = running ? a.Terminal?.Attached ?? 0 : 0,
         };
         _previous[i] = snapshot;
         return snapshot;

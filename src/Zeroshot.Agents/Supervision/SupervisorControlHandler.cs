@@ -24,6 +24,9 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
             case ControlProtocol.Kill:
                 supervisor.RequestKill();
                 return ValueTask.FromResult(ControlReply.Ok());
+            case ControlProtocol.Resize:
+            case ControlProtocol.Signal:
+                return ValueTask.FromResult(AttachRequest(request));
             default:
                 return ValueTask.FromResult(ControlReply.UnknownRequest(request.Type));
         }
@@ -38,6 +41,7 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
             live.Add(sink, supervisor.Snapshot());
             return ValueTask.FromResult(ControlReply.Ok());
         }
+        if (stream == ControlProtocol.AttachStream) return ValueTask.FromResult(Attach(request, sink));
         if (stream != ControlProtocol.OutputStream)
             return ValueTask.FromResult(ControlReply.Error("unknown-stream", $"unknown stream '{stream}'"));
         string? agent = null;
@@ -53,6 +57,76 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
             w.WriteNumber("offset", offset);
             w.WriteEndObject();
         }));
+    }
+
+    // Attach streams by (connection, stream id): resize and signal requests name the stream.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long Session, uint Stream), (AgentTerminal Terminal, IStreamSink Sink)> _attached = new();
+
+    private ControlReply Attach(ControlRequest request, IStreamSink sink)
+    {
+        if (request.Session.ProtocolVersion < 3)
+            return ControlReply.Error("unsupported-version", "the attach stream needs control protocol version 3");
+        string? agent = null;
+        bool readOnly = false;
+        int? columns = null, rows = null;
+        if (request.Message.TryGetProperty("args", out var args) && args.ValueKind == JsonValueKind.Object)
+        {
+            if (args.TryGetProperty("agent", out var a) && a.ValueKind == JsonValueKind.String) agent = a.GetString();
+            readOnly = args.TryGetProperty("readOnly", out var r) && r.ValueKind == JsonValueKind.True;
+            if (!TryReadSize(args, out columns, out rows, out string? bad)) return ControlReply.Error("bad-request", bad!);
+        }
+        var (terminal, agentId, error) = supervisor.FindTerminal(agent);
+        if (terminal is null) return ControlReply.Error("not-running", error!);
+        var key = (request.Session.Id, sink.StreamId);
+        _attached[key] = (terminal, sink);
+        sink.Closed.Register(() => _attached.TryRemove(key, out _));
+        terminal.Attach(sink, readOnly, columns, rows);
+        return ControlReply.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("agent", agentId);
+            w.WriteBoolean("readOnly", readOnly);
+            w.WriteEndObject();
+        });
+    }
+
+    private ControlReply AttachRequest(ControlRequest request)
+    {
+        var m = request.Message;
+        if (!m.TryGetProperty("streamId", out var sid) || !sid.TryGetUInt32(out uint streamId)
+            || !_attached.TryGetValue((request.Session.Id, streamId), out var attached))
+            return ControlReply.Error("unknown-stream", $"{request.Type} needs the \"streamId\" of an attach stream of this connection");
+        if (request.Type == ControlProtocol.Resize)
+        {
+            if (!TryReadSize(m, out int? columns, out int? rows, out string? bad) || columns is null || rows is null)
+                return ControlReply.Error("bad-request", bad ?? "resize needs \"cols\" and \"rows\"");
+            return attached.Terminal.Resize(attached.Sink, columns.Value, rows.Value)
+                ? ControlReply.Ok()
+                : ControlReply.Error("read-only", "a read-only client does not resize the agent's terminal");
+        }
+        string? name = m.TryGetProperty("signal", out var sg) && sg.ValueKind == JsonValueKind.String ? sg.GetString() : null;
+        int signal = name switch { "INT" => 2, "TERM" => 15, "QUIT" => 3, "TSTP" => 20, "CONT" => 18, _ => 0 };
+        if (signal == 0) return ControlReply.Error("bad-request", "signal must be one of INT, TERM, QUIT, TSTP, CONT");
+        return attached.Terminal.Signal(attached.Sink, signal)
+            ? ControlReply.Ok()
+            : ControlReply.Error("not-signalled", "no foreground process group to signal, or the client is read-only");
+    }
+
+    /// <summary>Reads optional "cols" and "rows" (1..65535 each, both or neither).</summary>
+    private static bool TryReadSize(JsonElement o, out int? columns, out int? rows, out string? error)
+    {
+        columns = rows = null;
+        error = null;
+        bool hasColumns = o.TryGetProperty("cols", out var c), hasRows = o.TryGetProperty("rows", out var r);
+        if (!hasColumns && !hasRows) return true;
+        if (!hasColumns || !hasRows || !c.TryGetInt32(out int cv) || !r.TryGetInt32(out int rv) || cv is < 1 or > 65535 || rv is < 1 or > 65535)
+        {
+            error = "\"cols\" and \"rows\" must both be given, each 1..65535";
+            return false;
+        }
+        columns = cv;
+        rows = rv;
+        return true;
     }
 }
 

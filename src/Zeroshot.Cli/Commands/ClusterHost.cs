@@ -172,6 +172,7 @@ internal static class ClusterHost
             TerminalColumns: columns, TerminalRows: rows, PriceFor: env.Settings.PriceFor, RawOutput: raw)
         {
             Containment = new AgentContainment(AgentMarker.ClusterPrefix(env.Home.Root, id, record.StartedAt), clusterCgroup),
+            Scrollback = env.Settings.Scrollback,
         };
         var fanout = new OutputFanout();
         var feed = new LiveFeed();

@@ -66,7 +66,7 @@ public sealed class SnapshotStreamTests : IDisposable
         for (int i = 0; i < 3; i++) clients.Add(await ControlClient.ConnectAsync(server.SocketPath));
         try
         {
-            Assert.All(clients, c => Assert.Equal(2, c.ProtocolVersion));
+            Assert.All(clients, c => Assert.Equal(ControlProtocol.Version, c.ProtocolVersion));
             var live1 = await clients[0].SubscribeAsync(ControlProtocol.SnapshotsStream);
             var live2 = await clients[1].SubscribeAsync(ControlProtocol.SnapshotsStream);
             // Capacity 1 and nobody reading: the client stops reading its socket, as a stuck process would.

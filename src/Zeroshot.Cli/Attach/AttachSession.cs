@@ -1,0 +1,587 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using Zeroshot.Agents;
+using Zeroshot.Agents.Control;
+using Zeroshot.Agents.Output;
+using Zeroshot.Agents.State;
+using Zeroshot.Agents.Supervision;
+using Zeroshot.Cli.Output;
+using Zeroshot.Terminal;
+using Zeroshot.Terminal.Attach;
+using Zeroshot.Terminal.Screen;
+
+namespace Zeroshot.Cli.Attach;
+
+/// <summary>What the user asked <c>attach</c> for.</summary>
+/// <param name="ClusterId">The cluster.</param>
+/// <param name="Agents">The cluster's agents in file order, with their provider (for prefix n/p and the rendered view).</param>
+/// <param name="Agent">The agent to start with; null: the supervisor's choice (the running worker).</param>
+/// <param name="ReadOnly">Forward no keystrokes, never resize.</param>
+/// <param name="StatusBar">Show the status bar (not with --no-metrics).</param>
+/// <param name="Raw">The PTY screen even for an agent that speaks stream-json.</param>
+/// <param name="Prefix">The prefix key's byte.</param>
+/// <param name="PrefixLabel">How the prefix is written in the status bar and help (C-b).</param>
+internal sealed record AttachOptions(string ClusterId, IReadOnlyList<(string Id, string Provider)> Agents, string? Agent, bool ReadOnly, bool StatusBar,
+    bool Raw, byte Prefix, string PrefixLabel);
+
+/// <summary>
+/// One <c>zeroshot attach</c>: the user's terminal in raw mode, showing one agent's screen below a status bar, keys to the
+/// agent, prefix keys to us. The agent's bytes never reach the user's terminal: they go into a local screen model, which a
+/// painter draws (only what changed), so no mode, scroll region, title or query of the agent leaks out, and the terminal is
+/// put back as it was on every way out (detach, the agent's exit, the supervisor gone, SIGTERM, SIGHUP, an exception).
+/// </summary>
+/// <remarks>
+/// One loop owns the screen: it takes events (stream frames, keys, window changes, snapshots, a 1 s tick) from one channel,
+/// applies all that are waiting, then paints once, so a fast agent costs one paint per batch, not per chunk.
+/// </remarks>
+internal sealed class AttachSession
+{
+    private readonly ControlClient _client;
+    private readonly AttachOptions _options;
+    private readonly CliContext _context;
+    private readonly Channel<Event> _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(1024)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+    private readonly ArrayBufferWriter<byte> _frame = new(64 * 1024);
+    private LocalTerminal? _terminal;
+    private ScreenPainter _painter;
+    private AttachInput _input;
+    private ScreenModel _screen;
+    private bool _statusBar;
+    private bool _help;
+    private string _agent = "";
+    private ClusterSnapshot? _snapshot;
+    private bool _historyPainted;
+    private int _columns, _rows;
+    private int _generation; // the attach stream now: events of an earlier one (before prefix n/p) are stale
+
+    private AttachSession(ControlClient client, AttachOptions options, CliContext context, int columns, int rows)
+    {
+        _client = client;
+        _options = options;
+        _context = context;
+        _statusBar = options.StatusBar;
+        _columns = columns;
+        _rows = rows;
+        _painter = new ScreenPainter(Top, synchronized: true);
+        _input = new AttachInput(options.Prefix, Top);
+        _screen = new ScreenModel(AgentRows, columns, scrollback: ScreenModel.DefaultScrollback);
+    }
+
+    private int Top => _statusBar ? 1 : 0;
+
+    private int AgentRows => Math.Max(1, _rows - Top);
+
+    /// <summary>Runs the attach until detach or the end; returns the exit code (0 detach or agent exit, 1 supervisor gone).</summary>
+    public static async Task<int> RunAsync(ControlClient client, AttachOptions options, CliContext context, CancellationToken cancel)
+    {
+        var size = LocalTerminal.WindowSize() ?? throw new UserErrorException("attach needs a terminal: standard output has no window size", ExitCodes.Usage);
+        var session = new AttachSession(client, options, context, size.Columns, size.Rows);
+        return await session.RunAsync(cancel).ConfigureAwait(false);
+    }
+
+    private async Task<int> RunAsync(CancellationToken cancel)
+    {
+        var terminal = _terminal = LocalTerminal.EnterRaw(_context.RawOut);
+        // Every way out puts the terminal back: an exception on another thread, the process exiting under us.
+        UnhandledExceptionEventHandler onCrash = (_, _) => terminal.Restore(ScreenPainter.Restore);
+        EventHandler onExit = (_, _) => terminal.Restore(ScreenPainter.Restore);
+        AppDomain.CurrentDomain.UnhandledException += onCrash;
+        AppDomain.CurrentDomain.ProcessExit += onExit;
+        using var winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, s =>
+        {
+            s.Cancel = true;
+            _events.Writer.TryWrite(new Event(EventKind.WindowChanged));
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        string farewell;
+        int exitCode;
+        try
+        {
+            StartKeyboard();
+            _ = TickAsync(stop.Token);
+            await using var snapshots = await SubscribeSnapshotsAsync(stop.Token).ConfigureAwait(false);
+            (exitCode, farewell) = await AttachLoopAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            (exitCode, farewell) = (ExitCodes.Interrupted, $"[detached from {_options.ClusterId}/{_agent}: interrupted]");
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            AppDomain.CurrentDomain.UnhandledException -= onCrash;
+            AppDomain.CurrentDomain.ProcessExit -= onExit;
+        }
+        // The cursor to the last row, below whatever the agent left on the screen, then the reason, as tmux prints it.
+        terminal.Restore(Encoding.UTF8.GetBytes($"{Encoding.UTF8.GetString(ScreenPainter.Restore)}\e[{_rows};1H\r\n{farewell}\r\n"));
+        return exitCode;
+    }
+
+    /// <summary>Attaches to agents in turn (prefix n/p) until detach or the end.</summary>
+    private async Task<(int ExitCode, string Farewell)> AttachLoopAsync(CancellationToken cancel)
+    {
+        string? next = _options.Agent;
+        while (true)
+        {
+            var (outcome, exitCode, farewell) = await AttachOnceAsync(next, cancel).ConfigureAwait(false);
+            if (outcome is not (Outcome.Next or Outcome.Previous)) return (exitCode, farewell);
+            next = Neighbour(outcome == Outcome.Next ? 1 : -1) ?? _agent;
+        }
+    }
+
+    /// <summary>The next (or previous) running agent after the current one, in file order; null when none other runs.</summary>
+    private string? Neighbour(int step)
+    {
+        var agents = _options.Agents;
+        int at = Math.Max(0, agents.ToList().FindIndex(a => a.Id == _agent));
+        for (int i = 1; i <= agents.Count; i++)
+        {
+            var candidate = agents[((at + step * i) % agents.Count + agents.Count) % agents.Count].Id;
+            if (candidate == _agent) continue;
+            if (_snapshot?.Agents.FirstOrDefault(a => a.Id == candidate) is { State: AgentState.Running }) return candidate;
+        }
+        return null;
+    }
+
+    private enum Outcome
+    {
+        Detached,
+        Exited,
+        Gone,
+        Next,
+        Previous,
+    }
+
+    private async Task<(Outcome Outcome, int ExitCode, string Farewell)> AttachOnceAsync(string? agent, CancellationToken cancel)
+    {
+        bool rendered = !_options.Raw && agent is not null && ProviderOf(agent) is not ("command" or null);
+        ControlSubscription stream;
+        try
+        {
+            if (rendered) stream = await SubscribeRenderedAsync(agent!, cancel).ConfigureAwait(false);
+            else stream = await SubscribeScreenAsync(agent, cancel).ConfigureAwait(false);
+        }
+        catch (ControlErrorException e) when (e.Code == "not-running")
+        {
+            throw new UserErrorException(e.Message);
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away: {e.Message}]");
+        }
+        _agent = stream.Result.TryGetProperty("agent", out var a) && a.GetString() is { } chosen ? chosen : agent ?? "";
+        // The supervisor chose: now we know the agent, and whether its output is a JSON stream.
+        if (!rendered && agent is null && !_options.Raw && ProviderOf(_agent) is not ("command" or null))
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            return await AttachOnceAsync(_agent, cancel).ConfigureAwait(false);
+        }
+        _historyPainted = false;
+        _painter.Invalidate();
+        int generation = ++_generation;
+        var renderer = rendered ? new RenderedOutput(_agent, _events.Writer, _context, generation) : null;
+        var pump = PumpStreamAsync(stream, renderer, generation, cancel);
+        int? agentExit = null, agentSignal = null;
+        try
+        {
+            while (true)
+            {
+                if (!await _events.Reader.WaitToReadAsync(cancel).ConfigureAwait(false)) break;
+                while (_events.Reader.TryRead(out var e))
+                {
+                    if (e.Kind is EventKind.Frame or EventKind.Text or EventKind.StreamEnded && e.Generation != generation) continue;
+                    switch (e.Kind)
+                    {
+                        case EventKind.Frame:
+                            if (renderer is null) ApplyFrame(e.Data!, ref agentExit, ref agentSignal);
+                            else renderer.Feed(e.Data!);
+                            break;
+                        case EventKind.Text:
+                            _screen.Feed(e.Text!);
+                            break;
+                        case EventKind.StreamEnded:
+                            Paint();
+                            if (e.Text is { } lost)
+                                return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away: {lost}]");
+                            string how = agentSignal is int s and >= 0 ? $"was killed by signal {s}" : $"exited with code {agentExit ?? 0}";
+                            return (Outcome.Exited, ExitCodes.Success, rendered
+                                ? $"[{_options.ClusterId}/{_agent}: its output ended]"
+                                : $"[{_options.ClusterId}/{_agent} {how}]");
+                        case EventKind.Keys:
+                            var outcome = await KeysAsync(e.Data!, stream, rendered, cancel).ConfigureAwait(false);
+                            if (outcome is { } done)
+                                return (done, ExitCodes.Success, done == Outcome.Detached ? $"[detached from {_options.ClusterId}/{_agent}]" : "");
+                            break;
+                        case EventKind.WindowChanged:
+                            await WindowChangedAsync(stream, rendered, cancel).ConfigureAwait(false);
+                            break;
+                        case EventKind.Snapshot:
+                            _snapshot = e.Snapshot;
+                            break;
+                        case EventKind.Tick:
+                            break;
+                    }
+                }
+                Paint();
+            }
+            return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away]");
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            renderer?.Dispose();
+        }
+    }
+
+    private string? ProviderOf(string agent)
+    {
+        foreach (var (id, provider) in _options.Agents)
+            if (id == agent) return provider;
+        return null;
+    }
+
+    private Task<ControlSubscription> SubscribeScreenAsync(string? agent, CancellationToken cancel) =>
+        _client.SubscribeAsync(ControlProtocol.AttachStream, w =>
+        {
+            w.WriteStartObject();
+            if (agent is not null) w.WriteString("agent", agent);
+            w.WriteBoolean("readOnly", _options.ReadOnly);
+            w.WriteNumber("cols", _columns);
+            w.WriteNumber("rows", AgentRows);
+            w.WriteEndObject();
+        }, capacity: 1024, cancellationToken: cancel);
+
+    private Task<ControlSubscription> SubscribeRenderedAsync(string agent, CancellationToken cancel)
+    {
+        // The rendered view is the `logs -f` rendering, in a screen of our size.
+        _screen = new ScreenModel(AgentRows, _columns, ScreenModel.DefaultScrollback);
+        return _client.SubscribeAsync(ControlProtocol.OutputStream, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("agent", agent);
+            w.WriteEndObject();
+        }, capacity: 1024, cancellationToken: cancel);
+    }
+
+    /// <summary>One attach frame (PROTOCOL.md): size, replay, output, exit.</summary>
+    private void ApplyFrame(byte[] frame, ref int? exitCode, ref int? signal)
+    {
+        if (frame.Length == 0) return;
+        var payload = frame.AsSpan(1);
+        switch (frame[0])
+        {
+            case AgentTerminal.SizeFrame when payload.Length >= 4:
+                int rows = BinaryPrimitives.ReadUInt16BigEndian(payload), columns = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
+                if (rows != _screen.Rows || columns != _screen.Columns) _screen.Resize(rows, columns);
+                break;
+            case AgentTerminal.ReplayFrame:
+                _screen = new ScreenModel(_screen.Rows, _screen.Columns, ScreenModel.DefaultScrollback);
+                _painter.Invalidate();
+                break;
+            case AgentTerminal.OutputFrame:
+                _screen.Feed(payload);
+                _screen.ClearReplies(); // the supervisor answers the agent's queries; never twice
+                break;
+            case AgentTerminal.ExitFrame when payload.Length >= 8:
+                int code = BinaryPrimitives.ReadInt32BigEndian(payload), sig = BinaryPrimitives.ReadInt32BigEndian(payload[4..]);
+                exitCode = code >= 0 ? code : null;
+                signal = sig >= 0 ? sig : null;
+                break;
+        }
+    }
+
+    private async ValueTask<Outcome?> KeysAsync(byte[] keys, ControlSubscription stream, bool rendered, CancellationToken cancel)
+    {
+        if (_help)
+        {
+            // Any key closes the help, as in tmux's view mode.
+            _help = false;
+            _painter.Invalidate();
+            return null;
+        }
+        foreach (var action in _input.Feed(keys))
+        {
+            switch (action.Kind)
+            {
+                case AttachActionKind.Forward:
+                    if (!_options.ReadOnly && !rendered) await stream.SendAsync(action.Bytes, cancel).ConfigureAwait(false);
+                    break;
+                case AttachActionKind.Detach:
+                    return Outcome.Detached;
+                case AttachActionKind.Next:
+                    if (Neighbour(1) is not null) return Outcome.Next;
+                    break;
+                case AttachActionKind.Previous:
+                    if (Neighbour(-1) is not null) return Outcome.Previous;
+                    break;
+                case AttachActionKind.Interrupt:
+                    if (!_options.ReadOnly && !rendered) await SignalAsync(stream, cancel).ConfigureAwait(false);
+                    break;
+                case AttachActionKind.ToggleStatusBar:
+                    _statusBar = !_statusBar;
+                    _painter = new ScreenPainter(Top, synchronized: true);
+                    _input = new AttachInput(_options.Prefix, Top);
+                    await WindowChangedAsync(stream, rendered, cancel).ConfigureAwait(false);
+                    break;
+                case AttachActionKind.Help:
+                    _help = true;
+                    break;
+            }
+        }
+        return null;
+    }
+
+    private async Task SignalAsync(ControlSubscription stream, CancellationToken cancel)
+    {
+        try
+        {
+            await _client.RequestAsync(ControlProtocol.Signal, w =>
+            {
+                w.WriteNumber("streamId", stream.StreamId);
+                w.WriteString("signal", "INT");
+            }, cancel).ConfigureAwait(false);
+        }
+        catch (ControlErrorException)
+        {
+            // Nothing in the foreground to interrupt (the agent is between programs): as a terminal would, nothing happens.
+        }
+    }
+
+    private async Task WindowChangedAsync(ControlSubscription stream, bool rendered, CancellationToken cancel)
+    {
+        if (LocalTerminal.WindowSize() is { } size) (_columns, _rows) = size;
+        _painter.Invalidate();
+        if (rendered)
+        {
+            _screen.Resize(AgentRows, _columns);
+            return;
+        }
+        if (_options.ReadOnly) return;
+        try
+        {
+            await _client.RequestAsync(ControlProtocol.Resize, w =>
+            {
+                w.WriteNumber("streamId", stream.StreamId);
+                w.WriteNumber("cols", _columns);
+                w.WriteNumber("rows", AgentRows);
+            }, cancel).ConfigureAwait(false);
+        }
+        catch (ControlErrorException)
+        {
+            // The stream just ended (the agent exited): its end is on its way.
+        }
+    }
+
+    /// <summary>Draws what changed: the status bar, the agent's screen (clipped to our window), the help box.</summary>
+    private void Paint()
+    {
+        _frame.ResetWrittenCount();
+        if (!_historyPainted)
+        {
+            // Once per attach: the agent's scrollback into the terminal's own, then a full paint over it.
+            _painter.AppendHistory(_screen, _frame, _rows);
+            _historyPainted = true;
+        }
+        _painter.Paint(_screen, _frame, _columns, AgentRows);
+        if (_statusBar) AppendStatusBar();
+        if (_help) _painter.AppendOverlay(_frame, AttachHelp.Lines(_options.PrefixLabel), _columns, _rows);
+        _painter.AppendCursor(_screen, _frame);
+        _terminal!.Write(_frame.WrittenSpan);
+    }
+
+    private void AppendStatusBar()
+    {
+        var agent = _snapshot?.Agents.FirstOrDefault(a => a.Id == _agent);
+        var now = _context.Time.GetUtcNow();
+        var info = new StatusBarInfo
+        {
+            Agent = _agent,
+            Model = agent?.Model,
+            State = agent is null ? null : StateNames.Text(agent.State),
+            ExitCode = agent?.ExitCode,
+            Activity = agent is null ? null : StatusText.Activity(agent),
+            CpuPercent = agent?.Metrics?.CpuPercent,
+            MemoryBytes = agent?.Metrics?.MemoryMB * 1024 * 1024,
+            NetReceiveBytesPerSecond = agent?.Metrics?.NetRxBytesPerSec,
+            NetSendBytesPerSecond = agent?.Metrics?.NetTxBytesPerSec,
+            Tokens = agent?.Tokens.Total,
+            CostUsd = agent?.CostUsd,
+            CostEstimated = agent?.CostEstimated ?? false,
+            LastOutputAt = agent?.LastOutputAt,
+            PrefixLabel = _options.PrefixLabel,
+            ReadOnly = _options.ReadOnly,
+        };
+        string line = StatusBarView.Render(info, _columns, _context.Colors, now);
+        _frame.Write("\e[1;1H"u8);
+        _frame.Write(Encoding.UTF8.GetBytes(line));
+    }
+
+    // ---- event sources ----
+
+    private enum EventKind
+    {
+        Frame,
+        Text,
+        StreamEnded,
+        Keys,
+        WindowChanged,
+        Snapshot,
+        Tick,
+    }
+
+    private readonly record struct Event(EventKind Kind, byte[]? Data = null, string? Text = null, ClusterSnapshot? Snapshot = null, int Generation = 0);
+
+    private async Task PumpStreamAsync(ControlSubscription stream, RenderedOutput? renderer, int generation, CancellationToken cancel)
+    {
+        string? lost = null;
+        try
+        {
+            await foreach (var frame in stream.Frames.ReadAllAsync(cancel).ConfigureAwait(false))
+                await _events.Writer.WriteAsync(new Event(EventKind.Frame, frame, Generation: generation), cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            lost = e.Message;
+        }
+        if (stream.EndReason is ControlProtocol.EndUnsubscribed) return;
+        if (renderer is not null) await renderer.FlushAsync().ConfigureAwait(false);
+        // The connection closing (not the stream ending) means the supervisor is gone.
+        if (lost is null && stream.EndReason is ControlProtocol.EndClosed) lost = "the control connection closed";
+        _events.Writer.TryWrite(new Event(EventKind.StreamEnded, Text: lost, Generation: generation));
+    }
+
+    /// <summary>Reads the keyboard on a thread of its own (read(2) blocks); ends with the process.</summary>
+    private void StartKeyboard()
+    {
+        var thread = new Thread(() =>
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                while (true)
+                {
+                    int n = LocalTerminal.Read(buffer);
+                    if (n == 0) return;
+                    if (!_events.Writer.WriteAsync(new Event(EventKind.Keys, buffer.AsSpan(0, n).ToArray())).AsTask().Wait(Timeout.Infinite)) return;
+                }
+            }
+            catch (IOException)
+            {
+                // The terminal went away (SIGHUP follows): the signal ends the session.
+            }
+        })
+        { IsBackground = true, Name = "attach-keyboard" };
+        thread.Start();
+    }
+
+    private async Task TickAsync(CancellationToken cancel)
+    {
+        // The status bar's "out 2s ago" ages between snapshots.
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _context.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
+                _events.Writer.TryWrite(new Event(EventKind.Tick));
+        }
+        catch (OperationCanceledException)
+        {
+            // detached
+        }
+    }
+
+    private async Task<IAsyncDisposable> SubscribeSnapshotsAsync(CancellationToken cancel)
+    {
+        ControlSubscription subscription;
+        try
+        {
+            subscription = await _client.SubscribeAsync(ControlProtocol.SnapshotsStream, cancellationToken: cancel).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            return new NoSubscription();
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var frame in subscription.ReadAllAsync(cancel).ConfigureAwait(false))
+                    if (LiveJson.ReadMessage(frame.Span).Snapshot is { } snapshot)
+                        _events.Writer.TryWrite(new Event(EventKind.Snapshot, Snapshot: snapshot));
+            }
+            catch (Exception e) when (ControlClient.IsUnavailable(e) || e is OperationCanceledException)
+            {
+                // The cluster ended or we detached: the status bar keeps its last figures.
+            }
+        }, CancellationToken.None);
+        return subscription;
+    }
+
+    private sealed class NoSubscription : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The rendered view of an agent that speaks stream-json: its output through the same interpreter and printer as
+    /// <c>logs -f</c>, whose text comes back to the session as events (the printer writes on its own task).
+    /// </summary>
+    private sealed class RenderedOutput : IDisposable
+    {
+        private readonly AgentOutputInterpreter _interpreter;
+        private readonly ClusterPrinter _printer;
+
+        public RenderedOutput(string agent, ChannelWriter<Event> events, CliContext context, int generation)
+        {
+            _printer = new ClusterPrinter(new EventWriter(events, generation), context.Colors, [agent], prefix: false);
+            _interpreter = new AgentOutputInterpreter(line => _printer.OnLine(agent, line), new AgentOutputOptions { TimeProvider = context.Time });
+        }
+
+        public void Feed(byte[] chunk) => _interpreter.Feed(chunk);
+
+        public async Task FlushAsync()
+        {
+            _interpreter.Complete();
+            await _printer.DrainAsync().ConfigureAwait(false);
+        }
+
+        public void Dispose() => _interpreter.Complete();
+
+        /// <summary>Lines the printer writes, as text events (LF becomes CR LF: the screen model is a terminal).</summary>
+        private sealed class EventWriter(ChannelWriter<Event> events, int generation) : TextWriter
+        {
+            private readonly StringBuilder _pending = new();
+
+            public override Encoding Encoding => Encoding.UTF8;
+
+            public override void Write(char value)
+            {
+                if (value == '\n') _pending.Append('\r');
+                _pending.Append(value);
+            }
+
+            public override void Write(string? value)
+            {
+                if (value is null) return;
+                foreach (char c in value) Write(c);
+            }
+
+            public override void Flush()
+            {
+                if (_pending.Length == 0) return;
+                events.TryWrite(new Event(EventKind.Text, Text: _pending.ToString(), Generation: generation));
+                _pending.Clear();
+            }
+        }
+    }
+}
