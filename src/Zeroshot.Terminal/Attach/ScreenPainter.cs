@@ -1,0 +1,352 @@
+using System.Buffers;
+using Zeroshot.Terminal.Escapes;
+using Zeroshot.Terminal.Screen;
+using static Zeroshot.Terminal.Attach.TerminalOutput;
+
+namespace Zeroshot.Terminal.Attach;
+
+/// <summary>
+/// Paints a <see cref="ScreenModel"/> (the agent's screen, kept by the attach client) onto the user's
+/// real terminal, rows <c>[Top, Top + model.Rows)</c>, as a diff against what it painted last: only the
+/// changed span of each changed row is rewritten, then the cursor. Pure: it appends bytes to the
+/// caller's <see cref="IBufferWriter{T}"/> (reuse one <see cref="ArrayBufferWriter{T}"/> and write it to
+/// the terminal in one call after each <see cref="Paint"/>); a frame with a few changed cells allocates
+/// nothing. Not thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>Cells are written with their exact rendition (SGR 0 then every attribute, colours in the form the
+/// program gave) and OSC 8 hyperlink; a wide character is written once for its two cells; a cell with
+/// combining marks as its whole cluster. Blank cells (never written, or erased) are erased rather than
+/// written as spaces (ECH, or EL to the end of the row), with their background, so the real terminal
+/// holds exactly the model's cells (the self-oracle test compares them cell by cell).</para>
+/// <para>The input-affecting modes of the model are mirrored while attached (DECCKM ?1, DECKPAM/DECKPNM,
+/// bracketed paste ?2004, mouse tracking ?9/?1000/?1002/?1003 and encoding ?1005/?1006/?1015, focus
+/// events ?1004), each only when it changed; <see cref="Restore"/> undoes them on detach. The painter
+/// never enters the alternate screen nor sets a scroll region: it paints on the main screen so what
+/// <see cref="AppendHistory"/> writes lands in the terminal's own scrollback.</para>
+/// <para>Contract with the other writers of the terminal (the status bar, the help box): they leave the
+/// rendition at SGR 0 and no hyperlink open; each paint ends that way too.</para>
+/// </remarks>
+internal sealed class ScreenPainter
+{
+    /// <summary>Everything the painter may have set, reset (write it on detach): hyperlink closed, SGR 0,
+    /// scroll region reset (inside DECSC/DECRC, as DECSTBM homes the cursor), normal cursor keys and
+    /// keypad, bracketed paste off, every mouse mode and encoding off, focus events off, synchronized
+    /// output ended, cursor visible with the default style. ?1049 is not left: the client never enters it.</summary>
+    public static ReadOnlySpan<byte> Restore =>
+        "\e]8;;\e\\\e7\e[r\e8\e[0m\e[?1l\e>\e[?2004l\e[?1003l\e[?1002l\e[?1000l\e[?9l\e[?1006l\e[?1015l\e[?1005l\e[?1004l\e[?2026l\e[?25h\e[0 q"u8;
+
+    private readonly bool _synchronized;
+    private Cell[] _shadow = [];        // what the real terminal shows, row-major, in the painted model's ids
+    private int[] _first = [], _last = []; // per row: the changed span of this frame (-1: none)
+    private ScreenModel? _painted;      // the model _shadow's grapheme and link ids belong to
+    private int _rows, _columns;
+    private bool _valid;
+    private int _top;
+
+    // Terminal state as last written.
+    private bool _modesKnown;
+    private bool _cursorKeys, _keypad, _paste, _focus;
+    private MouseTracking _mouse;
+    private MouseEncoding _mouseEncoding;
+    private bool _cursorVisible = true;
+    private int _cursorStyle;
+    private int _cursorRow = -1, _cursorColumn = -1; // the final cursor of the last paint, in model rows
+
+    // Within one paint.
+    private SgrState _pen;
+    private int _link;
+    private int _atRow, _atColumn; // where the real cursor is (-1: unknown, e.g. pending wrap)
+
+    /// <summary>Creates a painter; with <paramref name="synchronizedOutput"/> each frame is wrapped in a
+    /// synchronized update (DEC mode 2026: <c>CSI ? 2026 h</c> … <c>l</c>) so the terminal shows it whole.</summary>
+    public ScreenPainter(bool synchronizedOutput = false) => _synchronized = synchronizedOutput;
+
+    /// <summary>The real terminal's row the model's first row is painted on: 0 without the status bar, 1 with
+    /// it. Changing it makes the next paint full.</summary>
+    public int Top
+    {
+        get => _top;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            if (value != _top) _valid = false;
+            _top = value;
+        }
+    }
+
+    /// <summary>Forgets what was painted and the modes set: the next <see cref="Paint"/> rewrites every cell
+    /// and mode (after a resize, a help box drawn over the screen, or foreign output).</summary>
+    public void Invalidate()
+    {
+        _valid = false;
+        _modesKnown = false;
+    }
+
+    /// <summary>
+    /// Appends to <paramref name="output"/> the bytes that bring the real terminal's rows
+    /// <c>[Top, Top + model.Rows)</c> from what this painter painted last to <paramref name="model"/>'s visible
+    /// screen (the alternate one when shown), then the mirrored modes and the cursor (position, visibility,
+    /// style). <paramref name="full"/> repaints every cell (as after <see cref="Invalidate"/>). Appends nothing
+    /// when nothing changed. Another model, or a model of another size, is always painted in full.
+    /// </summary>
+    public void Paint(ScreenModel model, IBufferWriter<byte> output, bool full = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(output);
+        int rows = model.Rows, columns = model.Columns;
+        bool fresh = false;
+        if (full || !_valid || !ReferenceEquals(model, _painted) || rows != _rows || columns != _columns)
+        {
+            if (_shadow.Length != rows * columns) _shadow = new Cell[rows * columns];
+            if (_first.Length != rows) { _first = new int[rows]; _last = new int[rows]; }
+            _painted = model;
+            _rows = rows;
+            _columns = columns;
+            for (int r = 0; r < rows; r++) { _first[r] = 0; _last[r] = columns - 1; }
+            _valid = true;
+            _cursorRow = -1;
+            fresh = true;
+        }
+        else if (!Diff(model) && !ModesOrCursorChanged(model)) return;
+
+        if (_synchronized) Bytes(output, "\e[?2026h"u8);
+        // After an invalidation the rendition and hyperlink on the terminal are not known: reset both.
+        if (fresh) Bytes(output, "\e]8;;\e\\\e[0m"u8);
+        _pen = default;
+        _link = 0;
+        _atRow = -1;
+        var lines = model.ScreenLines;
+        bool painted = false;
+        for (int r = 0; r < rows; r++)
+        {
+            if (_first[r] < 0) continue;
+            PaintSpan(model, lines[r].Cells, r, _first[r], _last[r], output);
+            _first[r] = -1;
+            painted = true;
+        }
+        if (_link != 0) Link(output, null);
+        if (!_pen.IsDefault) Bytes(output, "\e[0m"u8);
+        Modes(model, output);
+        if (painted || model.CursorRow != _cursorRow || model.CursorColumn != _cursorColumn)
+        {
+            MoveTo(output, _top + model.CursorRow, model.CursorColumn);
+            _cursorRow = model.CursorRow;
+            _cursorColumn = model.CursorColumn;
+        }
+        if (model.CursorVisible != _cursorVisible)
+        {
+            Bytes(output, model.CursorVisible ? "\e[?25h"u8 : "\e[?25l"u8);
+            _cursorVisible = model.CursorVisible;
+        }
+        if (model.CursorStyle != _cursorStyle)
+        {
+            Bytes(output, "\e["u8);
+            Number(output, model.CursorStyle);
+            Bytes(output, " q"u8);
+            _cursorStyle = model.CursorStyle;
+        }
+        if (_synchronized) Bytes(output, "\e[?2026l"u8);
+    }
+
+    // Finds each row's changed span; false when nothing changed.
+    private bool Diff(ScreenModel model)
+    {
+        var lines = model.ScreenLines;
+        int columns = _columns;
+        bool any = false;
+        for (int r = 0; r < _rows; r++)
+        {
+            var now = lines[r].Cells.AsSpan(0, columns);
+            var was = _shadow.AsSpan(r * columns, columns);
+            int first = 0;
+            while (first < columns && now[first] == was[first]) first++;
+            if (first == columns) { _first[r] = -1; continue; }
+            int last = columns - 1;
+            while (now[last] == was[last]) last--;
+            // A span never starts on the right half of a wide character nor ends on its left half, on
+            // either side: writing half of one blanks the other half on the real terminal.
+            if (first > 0 && ((now[first].Flags | was[first].Flags) & CellFlags.Continuation) != 0) first--;
+            if (last < columns - 1 && ((now[last].Flags | was[last].Flags) & CellFlags.Wide) != 0) last++;
+            _first[r] = first;
+            _last[r] = last;
+            any = true;
+        }
+        return any;
+    }
+
+    private bool ModesOrCursorChanged(ScreenModel m) =>
+        !_modesKnown || m.ApplicationCursorKeys != _cursorKeys || m.ApplicationKeypad != _keypad || m.BracketedPaste != _paste
+        || m.FocusEvents != _focus || m.Mouse != _mouse || m.MouseEncoding != _mouseEncoding
+        || m.CursorRow != _cursorRow || m.CursorColumn != _cursorColumn || m.CursorVisible != _cursorVisible || m.CursorStyle != _cursorStyle;
+
+    // Writes cells [first, last] of model row `row` and records them as painted.
+    private void PaintSpan(ScreenModel model, Cell[] cells, int row, int first, int last, IBufferWriter<byte> output)
+    {
+        int columns = _columns;
+        var shadow = _shadow.AsSpan(row * columns, columns);
+        int c = first;
+        while (c <= last)
+        {
+            ref readonly var cell = ref cells[c];
+            if (Erasable(cell))
+            {
+                // A run of blanks with one background: ECH, or EL when it reaches the end of the row.
+                int end = c + 1;
+                while (end <= last && cells[end] == cell) end++;
+                Goto(row, c, output);
+                SetPen(model, cell.Attr, 0, output);
+                if (end == columns) Bytes(output, "\e[K"u8);
+                else Csi(output, end - c, (byte)'X');
+                c = end;
+                continue;
+            }
+            if ((cell.Flags & CellFlags.Continuation) != 0)
+            {
+                // The right half of a wide character written just before it: nothing of its own. An orphan
+                // (no left half) is shown blank, as the terminal would.
+                c++;
+                continue;
+            }
+            Goto(row, c, output);
+            SetPen(model, cell.Attr, cell.Link, output);
+            if (cell.Code == 0) Bytes(output, " "u8);
+            else if (cell.Code > 0) CodePoint(output, cell.Code);
+            else Utf8(output, model.CellText(cell));
+            int width = (cell.Flags & CellFlags.Wide) != 0 ? 2 : 1;
+            c += width;
+            // At the right margin the terminal's wrap is pending: its cursor is not where the next cell goes.
+            _atColumn = c < columns ? c : -1;
+            if (_atColumn < 0) _atRow = -1;
+        }
+        cells.AsSpan(first, last - first + 1).CopyTo(shadow[first..]);
+    }
+
+    // A cell the terminal produces by erasing with the current background: nothing written, no link.
+    private static bool Erasable(in Cell cell) =>
+        cell.Code == 0 && cell.Flags == CellFlags.None && cell.Link == 0 && cell.Attr == new SgrState { Background = cell.Attr.Background };
+
+    private void Goto(int row, int column, IBufferWriter<byte> output)
+    {
+        if (_atRow == row && _atColumn == column) return;
+        if (_atRow == row && _atColumn >= 0 && column > _atColumn && column - _atColumn < 100)
+        {
+            Csi(output, column - _atColumn, (byte)'C'); // CUF: shorter than a CUP
+        }
+        else MoveTo(output, _top + row, column);
+        _atRow = row;
+        _atColumn = column;
+    }
+
+    private void SetPen(ScreenModel model, in SgrState attr, int link, IBufferWriter<byte> output)
+    {
+        if (link != _link)
+        {
+            Link(output, link == 0 ? null : model.LinkTarget(link));
+            _link = link;
+        }
+        if (attr == _pen) return;
+        Sgr(output, attr);
+        _pen = attr;
+    }
+
+    private void Modes(ScreenModel m, IBufferWriter<byte> output)
+    {
+        bool known = _modesKnown;
+        if (!known || m.ApplicationCursorKeys != _cursorKeys) Bytes(output, m.ApplicationCursorKeys ? "\e[?1h"u8 : "\e[?1l"u8);
+        if (!known || m.ApplicationKeypad != _keypad) Bytes(output, m.ApplicationKeypad ? "\e="u8 : "\e>"u8);
+        if (!known || m.BracketedPaste != _paste) Bytes(output, m.BracketedPaste ? "\e[?2004h"u8 : "\e[?2004l"u8);
+        if (!known || m.FocusEvents != _focus) Bytes(output, m.FocusEvents ? "\e[?1004h"u8 : "\e[?1004l"u8);
+        if (!known || m.Mouse != _mouse)
+        {
+            // Off first (the old mode, or all of them when unknown), then the new one: xterm keeps one
+            // tracking mode, but resetting a mode that is not the current one does not turn it off.
+            if (!known) Bytes(output, "\e[?1003l\e[?1002l\e[?1000l\e[?9l"u8);
+            else if (_mouse != MouseTracking.None) ModeNumber(output, TrackingMode(_mouse), false);
+            if (m.Mouse != MouseTracking.None) ModeNumber(output, TrackingMode(m.Mouse), true);
+        }
+        if (!known || m.MouseEncoding != _mouseEncoding)
+        {
+            if (!known) Bytes(output, "\e[?1006l\e[?1015l\e[?1005l"u8);
+            else if (_mouseEncoding != MouseEncoding.Default) ModeNumber(output, EncodingMode(_mouseEncoding), false);
+            if (m.MouseEncoding != MouseEncoding.Default) ModeNumber(output, EncodingMode(m.MouseEncoding), true);
+        }
+        _cursorKeys = m.ApplicationCursorKeys;
+        _keypad = m.ApplicationKeypad;
+        _paste = m.BracketedPaste;
+        _focus = m.FocusEvents;
+        _mouse = m.Mouse;
+        _mouseEncoding = m.MouseEncoding;
+        if (!known)
+        {
+            // Unknown visibility and style: written below whatever they are.
+            _cursorVisible = !m.CursorVisible;
+            _cursorStyle = -1;
+        }
+        _modesKnown = true;
+    }
+
+    private static int TrackingMode(MouseTracking t) => t switch
+    {
+        MouseTracking.X10 => 9,
+        MouseTracking.Normal => 1000,
+        MouseTracking.ButtonEvent => 1002,
+        _ => 1003,
+    };
+
+    private static int EncodingMode(MouseEncoding e) => e switch
+    {
+        MouseEncoding.Utf8 => 1005,
+        MouseEncoding.Sgr => 1006,
+        _ => 1015,
+    };
+
+    private static void ModeNumber(IBufferWriter<byte> output, int mode, bool set)
+    {
+        Bytes(output, "\e[?"u8);
+        Number(output, mode);
+        Bytes(output, set ? "h"u8 : "l"u8);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="model"/>'s scrollback, oldest first, as text with its renditions and
+    /// hyperlinks, each line ending in CR LF with SGR 0 and no link open (so a background never bleeds into
+    /// the line feed's scroll). Written once when attaching, before the first full <see cref="Paint"/>, so the
+    /// lines scroll into the user's terminal's own scrollback. Trailing blanks of a line are left out.
+    /// </summary>
+    public static void AppendHistory(ScreenModel model, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(output);
+        var history = model.History;
+        for (int i = 0; i < history.Count; i++)
+        {
+            var cells = history[i].Cells;
+            int end = cells.Length;
+            while (end > 0 && cells[end - 1].IsBlank && cells[end - 1].Link == 0 && cells[end - 1].Attr.IsDefault && cells[end - 1].Flags == CellFlags.None) end--;
+            SgrState pen = default;
+            int link = 0;
+            for (int c = 0; c < end; c++)
+            {
+                ref readonly var cell = ref cells[c];
+                if ((cell.Flags & CellFlags.Continuation) != 0) continue;
+                if (cell.Link != link)
+                {
+                    Link(output, cell.Link == 0 ? null : model.LinkTarget(cell.Link));
+                    link = cell.Link;
+                }
+                if (cell.Attr != pen)
+                {
+                    Sgr(output, cell.Attr);
+                    pen = cell.Attr;
+                }
+                if (cell.Code == 0) Bytes(output, " "u8);
+                else if (cell.Code > 0) CodePoint(output, cell.Code);
+                else Utf8(output, model.CellText(cell));
+            }
+            if (link != 0) Link(output, null);
+            if (!pen.IsDefault) Bytes(output, "\e[0m"u8);
+            Bytes(output, "\r\n"u8);
+        }
+    }
+}
