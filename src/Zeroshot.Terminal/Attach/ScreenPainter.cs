@@ -36,13 +36,17 @@ internal sealed class ScreenPainter
     public static ReadOnlySpan<byte> Restore =>
         "\e]8;;\e\\\e7\e[r\e8\e[0m\e[?1l\e>\e[?2004l\e[?1003l\e[?1002l\e[?1000l\e[?9l\e[?1006l\e[?1015l\e[?1005l\e[?1004l\e[?2026l\e[?25h\e[0 q"u8;
 
+    // Marks a shadow cell whose real content is not known (under the help box): never equal to a model cell.
+    private static readonly Cell Stale = new() { Code = int.MinValue };
+
     private readonly bool _synchronized;
     private Cell[] _shadow = [];        // what the real terminal shows, row-major, in the painted model's ids
     private int[] _first = [], _last = []; // per row: the changed span of this frame (-1: none)
     private ScreenModel? _painted;      // the model _shadow's grapheme and link ids belong to
-    private int _rows, _columns;
+    private int _rows, _columns;        // the window painted: rows [Top, Top + _rows), columns [0, _columns)
     private bool _valid;
     private int _top;
+    private bool _syncOpen;
 
     // Terminal state as last written.
     private bool _modesKnown;
@@ -51,16 +55,21 @@ internal sealed class ScreenPainter
     private MouseEncoding _mouseEncoding;
     private bool _cursorVisible = true;
     private int _cursorStyle;
-    private int _cursorRow = -1, _cursorColumn = -1; // the final cursor of the last paint, in model rows
 
     // Within one paint.
     private SgrState _pen;
     private int _link;
     private int _atRow, _atColumn; // where the real cursor is (-1: unknown, e.g. pending wrap)
 
-    /// <summary>Creates a painter; with <paramref name="synchronizedOutput"/> each frame is wrapped in a
-    /// synchronized update (DEC mode 2026: <c>CSI ? 2026 h</c> … <c>l</c>) so the terminal shows it whole.</summary>
-    public ScreenPainter(bool synchronizedOutput = false) => _synchronized = synchronizedOutput;
+    /// <summary>Creates a painter for a window whose first row is terminal row <paramref name="top"/> (see
+    /// <see cref="Top"/>); with <paramref name="synchronized"/> each frame is a synchronized update (DEC mode 2026:
+    /// <see cref="Paint"/> writes <c>CSI ? 2026 h</c>, <see cref="AppendCursor"/> <c>CSI ? 2026 l</c>), so the
+    /// terminal shows it whole, status bar and help box included.</summary>
+    public ScreenPainter(int top = 0, bool synchronized = false)
+    {
+        Top = top;
+        _synchronized = synchronized;
+    }
 
     /// <summary>The real terminal's row the model's first row is painted on: 0 without the status bar, 1 with
     /// it. Changing it makes the next paint full.</summary>
@@ -76,7 +85,7 @@ internal sealed class ScreenPainter
     }
 
     /// <summary>Forgets what was painted and the modes set: the next <see cref="Paint"/> rewrites every cell
-    /// and mode (after a resize, a help box drawn over the screen, or foreign output).</summary>
+    /// and mode (after a window resize or foreign output).</summary>
     public void Invalidate()
     {
         _valid = false;
@@ -84,17 +93,20 @@ internal sealed class ScreenPainter
     }
 
     /// <summary>
-    /// Appends to <paramref name="output"/> the bytes that bring the real terminal's rows
-    /// <c>[Top, Top + model.Rows)</c> from what this painter painted last to <paramref name="model"/>'s visible
-    /// screen (the alternate one when shown), then the mirrored modes and the cursor (position, visibility,
-    /// style). <paramref name="full"/> repaints every cell (as after <see cref="Invalidate"/>). Appends nothing
-    /// when nothing changed. Another model, or a model of another size, is always painted in full.
+    /// Begins a frame: appends to <paramref name="output"/> the bytes that bring the real terminal's window
+    /// (rows <c>[Top, Top + rows)</c>, columns <c>[0, columns)</c>; <paramref name="columns"/> is the terminal's
+    /// width) from what this painter painted last to <paramref name="model"/>'s visible screen (the alternate one
+    /// when shown), clipped to the window or padded with blanks when the model is smaller, then the mirrored
+    /// modes. <paramref name="full"/> repaints every cell (as after <see cref="Invalidate"/>); another model or
+    /// another window size is always painted in full. Without synchronized output, appends nothing when nothing
+    /// changed. End the frame with <see cref="AppendCursor"/> (after the status bar and help box, if any).
     /// </summary>
-    public void Paint(ScreenModel model, IBufferWriter<byte> output, bool full = false)
+    public void Paint(ScreenModel model, IBufferWriter<byte> output, int columns, int rows, bool full = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(output);
-        int rows = model.Rows, columns = model.Columns;
+        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         bool fresh = false;
         if (full || !_valid || !ReferenceEquals(model, _painted) || rows != _rows || columns != _columns)
         {
@@ -105,35 +117,45 @@ internal sealed class ScreenPainter
             _columns = columns;
             for (int r = 0; r < rows; r++) { _first[r] = 0; _last[r] = columns - 1; }
             _valid = true;
-            _cursorRow = -1;
             fresh = true;
         }
-        else if (!Diff(model) && !ModesOrCursorChanged(model)) return;
-
-        if (_synchronized) Bytes(output, "\e[?2026h"u8);
+        bool changed = fresh || Diff(model);
+        if (_synchronized && !_syncOpen)
+        {
+            Bytes(output, "\e[?2026h"u8);
+            _syncOpen = true;
+        }
+        if (!changed && !ModesChanged(model)) return;
         // After an invalidation the rendition and hyperlink on the terminal are not known: reset both.
         if (fresh) Bytes(output, "\e]8;;\e\\\e[0m"u8);
         _pen = default;
         _link = 0;
         _atRow = -1;
-        var lines = model.ScreenLines;
-        bool painted = false;
-        for (int r = 0; r < rows; r++)
+        if (changed)
         {
-            if (_first[r] < 0) continue;
-            PaintSpan(model, lines[r].Cells, r, _first[r], _last[r], output);
-            _first[r] = -1;
-            painted = true;
+            for (int r = 0; r < rows; r++)
+            {
+                if (_first[r] < 0) continue;
+                PaintSpan(model, Source(model, r), r, _first[r], _last[r], output);
+                _first[r] = -1;
+            }
         }
         if (_link != 0) Link(output, null);
         if (!_pen.IsDefault) Bytes(output, "\e[0m"u8);
         Modes(model, output);
-        if (painted || model.CursorRow != _cursorRow || model.CursorColumn != _cursorColumn)
-        {
-            MoveTo(output, _top + model.CursorRow, model.CursorColumn);
-            _cursorRow = model.CursorRow;
-            _cursorColumn = model.CursorColumn;
-        }
+    }
+
+    /// <summary>
+    /// Ends a frame: the cursor to the model's cursor (offset by <see cref="Top"/>, clamped to the window), always
+    /// written as the status bar or help box may have moved it; its visibility and style when they changed; the
+    /// end of the synchronized update <see cref="Paint"/> began.
+    /// </summary>
+    public void AppendCursor(ScreenModel model, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(output);
+        int rows = _rows > 0 ? _rows : model.Rows, columns = _columns > 0 ? _columns : model.Columns;
+        MoveTo(output, _top + Math.Min(model.CursorRow, rows - 1), Math.Min(model.CursorColumn, columns - 1));
         if (model.CursorVisible != _cursorVisible)
         {
             Bytes(output, model.CursorVisible ? "\e[?25h"u8 : "\e[?25l"u8);
@@ -146,28 +168,39 @@ internal sealed class ScreenPainter
             Bytes(output, " q"u8);
             _cursorStyle = model.CursorStyle;
         }
-        if (_synchronized) Bytes(output, "\e[?2026l"u8);
+        if (_syncOpen)
+        {
+            Bytes(output, "\e[?2026l"u8);
+            _syncOpen = false;
+        }
     }
+
+    // The model's cells of window row r (clipped to the window; empty below the model): cells past it are blank.
+    private ReadOnlySpan<Cell> Source(ScreenModel model, int r) =>
+        r < model.Rows ? model.ScreenLines[r].Cells.AsSpan(0, Math.Min(model.Columns, _columns)) : default;
+
+    private static Cell At(ReadOnlySpan<Cell> source, int c) => c < source.Length ? source[c] : default;
 
     // Finds each row's changed span; false when nothing changed.
     private bool Diff(ScreenModel model)
     {
-        var lines = model.ScreenLines;
         int columns = _columns;
         bool any = false;
         for (int r = 0; r < _rows; r++)
         {
-            var now = lines[r].Cells.AsSpan(0, columns);
+            var now = Source(model, r);
             var was = _shadow.AsSpan(r * columns, columns);
             int first = 0;
-            while (first < columns && now[first] == was[first]) first++;
+            while (first < now.Length && now[first] == was[first]) first++;
+            if (first == now.Length) while (first < columns && was[first] == default) first++;
             if (first == columns) { _first[r] = -1; continue; }
             int last = columns - 1;
-            while (now[last] == was[last]) last--;
+            while (last >= now.Length && was[last] == default) last--;
+            if (last < now.Length) while (now[last] == was[last]) last--;
             // A span never starts on the right half of a wide character nor ends on its left half, on
             // either side: writing half of one blanks the other half on the real terminal.
-            if (first > 0 && ((now[first].Flags | was[first].Flags) & CellFlags.Continuation) != 0) first--;
-            if (last < columns - 1 && ((now[last].Flags | was[last].Flags) & CellFlags.Wide) != 0) last++;
+            if (first > 0 && ((At(now, first).Flags | was[first].Flags) & CellFlags.Continuation) != 0) first--;
+            if (last < columns - 1 && ((At(now, last).Flags | was[last].Flags) & CellFlags.Wide) != 0) last++;
             _first[r] = first;
             _last[r] = last;
             any = true;
@@ -175,25 +208,24 @@ internal sealed class ScreenPainter
         return any;
     }
 
-    private bool ModesOrCursorChanged(ScreenModel m) =>
+    private bool ModesChanged(ScreenModel m) =>
         !_modesKnown || m.ApplicationCursorKeys != _cursorKeys || m.ApplicationKeypad != _keypad || m.BracketedPaste != _paste
-        || m.FocusEvents != _focus || m.Mouse != _mouse || m.MouseEncoding != _mouseEncoding
-        || m.CursorRow != _cursorRow || m.CursorColumn != _cursorColumn || m.CursorVisible != _cursorVisible || m.CursorStyle != _cursorStyle;
+        || m.FocusEvents != _focus || m.Mouse != _mouse || m.MouseEncoding != _mouseEncoding;
 
-    // Writes cells [first, last] of model row `row` and records them as painted.
-    private void PaintSpan(ScreenModel model, Cell[] cells, int row, int first, int last, IBufferWriter<byte> output)
+    // Writes cells [first, last] of window row `row` and records them as painted.
+    private void PaintSpan(ScreenModel model, ReadOnlySpan<Cell> source, int row, int first, int last, IBufferWriter<byte> output)
     {
         int columns = _columns;
         var shadow = _shadow.AsSpan(row * columns, columns);
         int c = first;
         while (c <= last)
         {
-            ref readonly var cell = ref cells[c];
+            var cell = At(source, c);
             if (Erasable(cell))
             {
                 // A run of blanks with one background: ECH, or EL when it reaches the end of the row.
                 int end = c + 1;
-                while (end <= last && cells[end] == cell) end++;
+                while (end <= last && At(source, end) == cell) end++;
                 Goto(row, c, output);
                 SetPen(model, cell.Attr, 0, output);
                 if (end == columns) Bytes(output, "\e[K"u8);
@@ -203,23 +235,22 @@ internal sealed class ScreenPainter
             }
             if ((cell.Flags & CellFlags.Continuation) != 0)
             {
-                // The right half of a wide character written just before it: nothing of its own. An orphan
-                // (no left half) is shown blank, as the terminal would.
+                // The right half of a wide character written just before it: nothing of its own.
                 c++;
                 continue;
             }
             Goto(row, c, output);
             SetPen(model, cell.Attr, cell.Link, output);
-            if (cell.Code == 0) Bytes(output, " "u8);
+            int width = (cell.Flags & CellFlags.Wide) != 0 ? 2 : 1;
+            if (cell.Code == 0 || (width == 2 && c + 1 >= columns)) Bytes(output, " "u8); // a wide character cut by the window: blank
             else if (cell.Code > 0) CodePoint(output, cell.Code);
             else Utf8(output, model.CellText(cell));
-            int width = (cell.Flags & CellFlags.Wide) != 0 ? 2 : 1;
             c += width;
             // At the right margin the terminal's wrap is pending: its cursor is not where the next cell goes.
             _atColumn = c < columns ? c : -1;
             if (_atColumn < 0) _atRow = -1;
         }
-        cells.AsSpan(first, last - first + 1).CopyTo(shadow[first..]);
+        for (int i = first; i <= last; i++) shadow[i] = At(source, i);
     }
 
     // A cell the terminal produces by erasing with the current background: nothing written, no link.
@@ -309,18 +340,24 @@ internal sealed class ScreenPainter
     }
 
     /// <summary>
-    /// Appends <paramref name="model"/>'s scrollback, oldest first, as text with its renditions and
-    /// hyperlinks, each line ending in CR LF with SGR 0 and no link open (so a background never bleeds into
-    /// the line feed's scroll). Written once when attaching, before the first full <see cref="Paint"/>, so the
-    /// lines scroll into the user's terminal's own scrollback. Trailing blanks of a line are left out.
+    /// Appends <paramref name="model"/>'s scrollback, oldest first, as text with its renditions and hyperlinks, so it
+    /// lands in the user's terminal's own scrollback: from the terminal's last row (<paramref name="terminalRows"/>),
+    /// each line after a CR LF, then <paramref name="terminalRows"/> more CR LF, which scroll what the terminal showed
+    /// and every history line off the screen, leaving it blank for the full paint that follows (this invalidates).
+    /// Each line ends with SGR 0 and no link open, so no background bleeds into a scroll; trailing blanks are left out.
+    /// Written once when attaching.
     /// </summary>
-    public static void AppendHistory(ScreenModel model, IBufferWriter<byte> output)
+    public void AppendHistory(ScreenModel model, IBufferWriter<byte> output, int terminalRows)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(output);
+        ArgumentOutOfRangeException.ThrowIfLessThan(terminalRows, 1);
+        Bytes(output, "\e]8;;\e\\\e[0m"u8);
+        MoveTo(output, terminalRows - 1, 0);
         var history = model.History;
         for (int i = 0; i < history.Count; i++)
         {
+            Bytes(output, "\r\n"u8);
             var cells = history[i].Cells;
             int end = cells.Length;
             while (end > 0 && cells[end - 1].IsBlank && cells[end - 1].Link == 0 && cells[end - 1].Attr.IsDefault && cells[end - 1].Flags == CellFlags.None) end--;
@@ -346,7 +383,50 @@ internal sealed class ScreenPainter
             }
             if (link != 0) Link(output, null);
             if (!pen.IsDefault) Bytes(output, "\e[0m"u8);
-            Bytes(output, "\r\n"u8);
+        }
+        for (int i = 0; i < terminalRows; i++) Bytes(output, "\r\n"u8);
+        _valid = false;
+    }
+
+    /// <summary>
+    /// Draws <paramref name="lines"/> in a box (single-line borders, one column of padding) centred on a terminal of
+    /// <paramref name="columns"/> × <paramref name="rows"/>, over whatever is painted there (the help of
+    /// <c>prefix ?</c>); lines too long are cut, a box too tall loses its last lines. The cells it covers are
+    /// repainted by the next <see cref="Paint"/>, so a paint without the box removes it. Leaves SGR 0.
+    /// </summary>
+    public void AppendOverlay(IBufferWriter<byte> output, IReadOnlyList<string> lines, int columns, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(lines);
+        if (columns < 5 || rows < 3) return;
+        int inner = 0;
+        foreach (var line in lines) inner = Math.Max(inner, TextWidth.Columns(line));
+        inner = Math.Min(inner, columns - 4);
+        int shown = Math.Min(lines.Count, rows - 2);
+        int width = inner + 4, height = shown + 2;
+        int left = (columns - width) / 2, top = (rows - height) / 2;
+        Bytes(output, "\e]8;;\e\\\e[0m"u8);
+        for (int r = 0; r < height; r++)
+        {
+            MoveTo(output, top + r, left);
+            if (r == 0 || r == height - 1)
+            {
+                Utf8(output, r == 0 ? "┌" : "└");
+                for (int i = 0; i < width - 2; i++) Utf8(output, "─");
+                Utf8(output, r == 0 ? "┐" : "┘");
+            }
+            else
+            {
+                Utf8(output, "│ ");
+                Utf8(output, TextWidth.Fit(Format.Sanitize(lines[r - 1]), inner));
+                Utf8(output, " │");
+            }
+            // The box's cells hold something the model does not know: repainted by the next paint.
+            int shadowRow = top + r - _top;
+            if (shadowRow < 0 || shadowRow >= _rows) continue;
+            var cells = _shadow.AsSpan(shadowRow * _columns, _columns);
+            int from = Math.Max(0, left - 1), to = Math.Min(_columns, left + width + 1); // a wide character cut at an edge
+            cells[from..to].Fill(Stale);
         }
     }
 }

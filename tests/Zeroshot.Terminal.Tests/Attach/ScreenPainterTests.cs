@@ -66,13 +66,15 @@ public class ScreenPainterTests
     [InlineData(6, 0)]
     [InlineData(7, 1)]
     [InlineData(8, 1)]
+    [InlineData(9, 0)]
+    [InlineData(10, 1)]
     public void RandomChangeSequencesPaintTheSameCells(int seed, int top)
     {
         var rng = new Random(seed);
         int rows = rng.Next(2, 12), columns = rng.Next(3, 40);
         var source = new ScreenModel(rows, columns);
         var terminal = new ScreenModel(rows + 1, columns);
-        var painter = new ScreenPainter(synchronizedOutput: seed % 2 == 0) { Top = top };
+        var painter = new ScreenPainter(top, synchronized: seed % 2 == 0);
         var buffer = new ArrayBufferWriter<byte>();
         var log = new StringBuilder();
         for (int frame = 0; frame < 300; frame++)
@@ -92,9 +94,63 @@ public class ScreenPainterTests
                 terminal.Feed("\e[H\e[2J");
             }
             buffer.ResetWrittenCount();
-            painter.Paint(source, buffer, full);
+            painter.Paint(source, buffer, columns, rows, full);
+            if (rng.Next(30) == 0)
+            {
+                // The help box over the screen now and then: the next paint must remove it.
+                painter.AppendOverlay(buffer, AttachHelp.Lines("C-b"), columns, rows + painter.Top);
+                painter.AppendCursor(source, buffer);
+                terminal.Feed(buffer.WrittenSpan);
+                buffer.ResetWrittenCount();
+                painter.Paint(source, buffer, columns, rows);
+            }
+            painter.AppendCursor(source, buffer);
             terminal.Feed(buffer.WrittenSpan);
             AssertSame(source, terminal, painter.Top, $"seed {seed}, frame {frame}, after {Format.Escaped(log.ToString())}");
+        }
+    }
+
+    [Theory]
+    [InlineData(11, 4, 10)]   // the window taller and wider than the agent's screen: blank around it
+    [InlineData(12, -3, -7)]  // smaller: the screen clipped
+    [InlineData(13, 2, -5)]
+    [InlineData(14, -2, 6)]
+    public void AScreenOfAnotherSizeIsClippedOrPaddedToTheWindow(int seed, int extraRows, int extraColumns)
+    {
+        var rng = new Random(seed);
+        int rows = 10, columns = 30, windowRows = rows + extraRows, windowColumns = columns + extraColumns;
+        var source = new ScreenModel(rows, columns);
+        var terminal = new ScreenModel(windowRows + 1, windowColumns);
+        terminal.Feed("\e[41m\e[2J\e[0mgarbage from before");
+        var painter = new ScreenPainter(1);
+        var buffer = new ArrayBufferWriter<byte>();
+        for (int frame = 0; frame < 200; frame++)
+        {
+            for (int i = rng.Next(1, 5); i > 0; i--) source.Feed(RandomChange(rng, rows, columns));
+            buffer.ResetWrittenCount();
+            painter.Paint(source, buffer, windowColumns, windowRows, full: frame == 0);
+            painter.AppendCursor(source, buffer);
+            terminal.Feed(buffer.WrittenSpan);
+            for (int r = 0; r < windowRows; r++)
+            {
+                for (int c = 0; c < windowColumns; c++)
+                {
+                    var t = terminal.CellAt(r + 1, c);
+                    if (r >= rows || c >= columns)
+                    {
+                        Assert.True(t == default, $"seed {seed} frame {frame}: ({r},{c}) outside the screen is '{terminal.CellText(t)}'");
+                        continue;
+                    }
+                    var s = source.CellAt(r, c);
+                    if (c == windowColumns - 1 && (s.Flags & CellFlags.Wide) != 0)
+                    {
+                        Assert.Equal(" ", terminal.CellText(t)); // half a wide character does not fit
+                        continue;
+                    }
+                    Assert.True(source.CellText(s) == terminal.CellText(t) && s.Attr == t.Attr, $"seed {seed} frame {frame}: ({r},{c}) '{source.CellText(s)}' vs '{terminal.CellText(t)}'");
+                }
+            }
+            Assert.Equal((Math.Min(source.CursorRow, windowRows - 1) + 1, Math.Min(source.CursorColumn, windowColumns - 1)), (terminal.CursorRow, terminal.CursorColumn));
         }
     }
 
@@ -105,10 +161,11 @@ public class ScreenPainterTests
         source.Feed("\e[31mhello\e[0m \e]8;;http://a\e\\link\e]8;;\e\\\e[?1h\e[?25l");
         var painter = new ScreenPainter();
         var buffer = new ArrayBufferWriter<byte>();
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, 30, 10);
         Assert.NotEqual(0, buffer.WrittenCount);
+        painter.AppendCursor(source, buffer);
         buffer.ResetWrittenCount();
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, 30, 10);
         Assert.Equal(0, buffer.WrittenCount);
     }
 
@@ -119,10 +176,12 @@ public class ScreenPainterTests
         for (int r = 0; r < 50; r++) source.Feed($"\e[{r + 1};1H" + new string((char)('a' + r % 26), 200));
         var painter = new ScreenPainter();
         var buffer = new ArrayBufferWriter<byte>();
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, 200, 50);
+        painter.AppendCursor(source, buffer);
         source.Feed("\e[20;100HZ");
         buffer.ResetWrittenCount();
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, 200, 50);
+        painter.AppendCursor(source, buffer);
         var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
         Assert.Equal("\e[20;100HZ\e[20;101H", text);
     }
@@ -132,17 +191,18 @@ public class ScreenPainterTests
     {
         var source = new ScreenModel(50, 200);
         for (int r = 0; r < 50; r++) source.Feed($"\e[{r + 1};1H\e[3{r % 8}m" + new string('x', 150) + "日本\e]8;;http://l\e\\k\e]8;;\e\\e\u0301");
-        var painter = new ScreenPainter(synchronizedOutput: true);
+        var painter = new ScreenPainter(1, synchronized: true);
         var buffer = new ArrayBufferWriter<byte>(1 << 20);
         var changes = Enumerable.Range(0, 64).Select(i => Encoding.UTF8.GetBytes($"\e[{i % 50 + 1};{i * 3 % 200 + 1}H\e[1;3{i % 8}m{(char)('a' + i % 26)}日\e[?25{(i % 2 == 0 ? 'l' : 'h')}")).ToArray();
         // Warm up (the grapheme table, the buffer, JIT).
-        for (int i = 0; i < changes.Length; i++) { source.Feed(changes[i]); buffer.ResetWrittenCount(); painter.Paint(source, buffer); }
+        for (int i = 0; i < changes.Length; i++) { source.Feed(changes[i]); buffer.ResetWrittenCount(); painter.Paint(source, buffer, 200, 50); painter.AppendCursor(source, buffer); }
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < changes.Length; i++)
         {
             source.Feed(changes[i]);
             buffer.ResetWrittenCount();
-            painter.Paint(source, buffer);
+            painter.Paint(source, buffer, 200, 50);
+            painter.AppendCursor(source, buffer);
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
@@ -154,9 +214,10 @@ public class ScreenPainterTests
         var source = new ScreenModel(5, 20);
         source.Feed("\e[?1h\e=\e[?2004h\e[?1003h\e[?1006h\e[?1004h\e[?25l\e[5 q\e[1;31m\e]8;;http://x\e\\x");
         var terminal = new ScreenModel(6, 20);
-        var painter = new ScreenPainter(synchronizedOutput: true) { Top = 1 };
+        var painter = new ScreenPainter(1, synchronized: true);
         var buffer = new ArrayBufferWriter<byte>();
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, 20, 5);
+        painter.AppendCursor(source, buffer);
         terminal.Feed(buffer.WrittenSpan);
         Assert.True(terminal.ApplicationCursorKeys && terminal.ApplicationKeypad && terminal.BracketedPaste && terminal.FocusEvents);
         Assert.Equal(MouseTracking.AnyEvent, terminal.Mouse);
@@ -180,11 +241,15 @@ public class ScreenPainterTests
         source.Feed("\e[1;31mred\e[0m plain\r\n\e[44mblue bg\e[0m\r\n日本 e\u0301 \e]8;;http://h\e\\link\e]8;;\e\\\r\nx\r\ny\r\nz");
         Assert.Equal(3, source.History.Count);
         var buffer = new ArrayBufferWriter<byte>();
-        ScreenPainter.AppendHistory(source, buffer);
         var terminal = new ScreenModel(10, 20);
+        terminal.Feed("$ zeroshot attach x\r\n\e[44m");
+        new ScreenPainter(1).AppendHistory(source, buffer, 10);
         terminal.Feed(buffer.WrittenSpan);
-        Assert.Equal((3, 0), (terminal.CursorRow, terminal.CursorColumn));
-        for (int r = 0; r < 3; r++) Assert.Equal(Describe(source, source.History[r].Cells), Describe(terminal, terminal.ScreenLines[r].Cells));
+        // What the terminal showed, then the agent's history, all in the terminal's scrollback; the screen blank.
+        Assert.Equal(10 + 3, terminal.History.Count);
+        Assert.Equal("$ zeroshot attach x", terminal.LineText(terminal.History[0]));
+        for (int r = 0; r < 3; r++) Assert.Equal(Describe(source, source.History[r].Cells), Describe(terminal, terminal.History[10 + r].Cells));
+        Assert.All(terminal.Text(), row => Assert.Equal("", row));
         Assert.True(terminal.Pen.IsDefault);
     }
 
@@ -197,12 +262,14 @@ public class ScreenPainterTests
         const int rows = 8, columns = 30;
         var source = new ScreenModel(rows, columns);
         source.Feed("\e[1;31mbold red\e[0m \e[38;5;200;48;5;17midx\e[0m \e[38;2;10;200;30mrgb\e[0m\r\n日本語 e\u0301 ─│┌ \e[4munder\e[0m\r\n\e]8;;http://example.com\e\\link\e]8;;\e\\ \e[7minverse\e[0m\r\n\e[44m\e[Kblue line\e[0m\r\n" + new string('w', columns - 1) + "漢");
-        var painter = new ScreenPainter(synchronizedOutput: true) { Top = 1 };
+        var painter = new ScreenPainter(1, synchronized: true);
         var buffer = new ArrayBufferWriter<byte>();
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, columns, rows);
+        painter.AppendCursor(source, buffer);
         // A second, differential frame over the first.
         source.Feed("\e[2;3H\e[32mX\e[0m\e[6;5H\e[1mnew\e[0m\e[1;1H\e[2K\e[45mcleared\e[0m\e[8;2H");
-        painter.Paint(source, buffer);
+        painter.Paint(source, buffer, columns, rows);
+        painter.AppendCursor(source, buffer);
         var tmux = ScreenOracle.RunInTmux(buffer.WrittenSpan.ToArray(), columns, rows + 1);
         for (int r = 0; r < rows; r++) Assert.Equal(ScreenOracle.Signature(source, r), ScreenOracle.Signature(tmux.Screen, r + 1));
         Assert.Equal((source.CursorRow + 1, source.CursorColumn), (tmux.CursorRow, tmux.CursorColumn));
