@@ -119,12 +119,13 @@ internal sealed class ScreenPainter
             _valid = true;
             fresh = true;
         }
-        bool changed = fresh || Diff(model);
         if (_synchronized && !_syncOpen)
         {
             Bytes(output, "\e[?2026h"u8);
             _syncOpen = true;
         }
+        if (!fresh) Scroll(model, output);
+        bool changed = fresh || Diff(model);
         if (!changed && !ModesChanged(model)) return;
         // After an invalidation the rendition and hyperlink on the terminal are not known: reset both.
         if (fresh) Bytes(output, "\e]8;;\e\\\e[0m"u8);
@@ -180,6 +181,53 @@ internal sealed class ScreenPainter
         r < model.Rows ? model.ScreenLines[r].Cells.AsSpan(0, Math.Min(model.Columns, _columns)) : default;
 
     private static Cell At(ReadOnlySpan<Cell> source, int c) => c < source.Length ? source[c] : default;
+
+    // When the model's rows are the painted rows moved up by k (output scrolled), scrolls the real window by k
+    // (line feeds at the bottom of a scroll region set to the window; with the window at the terminal's top the
+    // lines go to its scrollback, as they would in a terminal of its own) and the painted rows with it, so the
+    // diff that follows writes the new rows only, not every row.
+    private void Scroll(ScreenModel model, IBufferWriter<byte> output)
+    {
+        int rows = _rows, columns = _columns;
+        if (rows < 3) return;
+        var first = Source(model, 0);
+        if (SameRow(first, 0) || IsBlankRow(first)) return;
+        int k = 1;
+        while (k < rows && !SameRow(first, k)) k++;
+        if (k == rows) return;
+        int moved = 0, kept = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            var now = Source(model, r);
+            if (r + k < rows && SameRow(now, r + k)) moved++;
+            if (SameRow(now, r)) kept++;
+        }
+        if (moved <= kept || moved < (rows - k) / 2) return;
+        Bytes(output, "\e["u8);
+        Number(output, _top + 1);
+        Bytes(output, ";"u8);
+        Number(output, _top + rows);
+        Bytes(output, "r"u8);
+        MoveTo(output, _top + rows - 1, 0);
+        for (int i = 0; i < k; i++) Bytes(output, "\n"u8);
+        Bytes(output, "\e[r"u8); // DECSTBM homes the cursor: every cell below is written with a position
+        Array.Copy(_shadow, k * columns, _shadow, 0, (rows - k) * columns);
+        Array.Clear(_shadow, (rows - k) * columns, k * columns);
+    }
+
+    private bool SameRow(ReadOnlySpan<Cell> now, int shadowRow)
+    {
+        var was = _shadow.AsSpan(shadowRow * _columns, _columns);
+        if (!now.SequenceEqual(was[..now.Length])) return false;
+        foreach (ref readonly var cell in was[now.Length..]) if (cell != default) return false;
+        return true;
+    }
+
+    private static bool IsBlankRow(ReadOnlySpan<Cell> row)
+    {
+        foreach (ref readonly var cell in row) if (cell != default) return false;
+        return true;
+    }
 
     // Finds each row's changed span; false when nothing changed.
     private bool Diff(ScreenModel model)

@@ -57,17 +57,15 @@ public class ScreenPainterTests
         }
     }
 
+    public static TheoryData<int, int> Seeds()
+    {
+        var data = new TheoryData<int, int>();
+        for (int seed = 1; seed <= 40; seed++) data.Add(seed, seed % 2);
+        return data;
+    }
+
     [Theory]
-    [InlineData(1, 0)]
-    [InlineData(2, 1)]
-    [InlineData(3, 0)]
-    [InlineData(4, 1)]
-    [InlineData(5, 1)]
-    [InlineData(6, 0)]
-    [InlineData(7, 1)]
-    [InlineData(8, 1)]
-    [InlineData(9, 0)]
-    [InlineData(10, 1)]
+    [MemberData(nameof(Seeds))]
     public void RandomChangeSequencesPaintTheSameCells(int seed, int top)
     {
         var rng = new Random(seed);
@@ -106,7 +104,7 @@ public class ScreenPainterTests
             }
             painter.AppendCursor(source, buffer);
             terminal.Feed(buffer.WrittenSpan);
-            AssertSame(source, terminal, painter.Top, $"seed {seed}, frame {frame}, after {Format.Escaped(log.ToString())}");
+            AssertSame(source, terminal, painter.Top, () => $"seed {seed}, frame {frame}, after {Format.Escaped(log.ToString())}");
         }
     }
 
@@ -154,6 +152,38 @@ public class ScreenPainterTests
         }
     }
 
+    [Theory]
+    [InlineData(21, 0)]
+    [InlineData(22, 1)]
+    [InlineData(23, 1)]
+    public void RandomScrollingOutputPaintsTheSameCells(int seed, int top)
+    {
+        // Mostly whole lines of output, as an agent writes them: the painter scrolls the window.
+        var rng = new Random(seed);
+        int rows = rng.Next(3, 20), columns = rng.Next(10, 60);
+        var source = new ScreenModel(rows, columns);
+        var terminal = new ScreenModel(rows + top, columns);
+        var painter = new ScreenPainter(top, synchronized: true);
+        var buffer = new ArrayBufferWriter<byte>();
+        for (int frame = 0; frame < 300; frame++)
+        {
+            for (int i = rng.Next(0, rows + 2); i > 0; i--)
+            {
+                source.Feed(rng.Next(8) switch
+                {
+                    0 => RandomChange(rng, rows, columns),
+                    1 => $"\e[3{rng.Next(8)}m" + Texts[rng.Next(Texts.Length)] + "\e[0m\r\n",
+                    _ => $"line {frame}.{i} " + new string((char)rng.Next('a', 'z'), rng.Next(0, columns)) + "\r\n",
+                });
+            }
+            buffer.ResetWrittenCount();
+            painter.Paint(source, buffer, columns, rows);
+            painter.AppendCursor(source, buffer);
+            terminal.Feed(buffer.WrittenSpan);
+            AssertSame(source, terminal, top, $"seed {seed}, frame {frame}");
+        }
+    }
+
     [Fact]
     public void NothingChangedWritesNothing()
     {
@@ -184,6 +214,30 @@ public class ScreenPainterTests
         painter.AppendCursor(source, buffer);
         var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
         Assert.Equal("\e[20;100HZ\e[20;101H", text);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void ScrolledOutputIsScrolledNotRepainted(int top)
+    {
+        const int rows = 50, columns = 200;
+        var source = new ScreenModel(rows, columns);
+        for (int r = 0; r < rows; r++) source.Feed($"\r\n\e[3{r % 8}mline {r} " + new string('x', 150) + "\e[0m");
+        var painter = new ScreenPainter(top);
+        var buffer = new ArrayBufferWriter<byte>();
+        painter.Paint(source, buffer, columns, rows);
+        painter.AppendCursor(source, buffer);
+        var terminal = new ScreenModel(rows + top, columns);
+        terminal.Feed(buffer.WrittenSpan);
+        int full = buffer.WrittenCount;
+        source.Feed("\r\nnew 1\r\nnew 2");
+        buffer.ResetWrittenCount();
+        painter.Paint(source, buffer, columns, rows);
+        painter.AppendCursor(source, buffer);
+        terminal.Feed(buffer.WrittenSpan);
+        Assert.True(buffer.WrittenCount < full / 20, $"{buffer.WrittenCount} bytes for two new lines (a full paint: {full})");
+        AssertSame(source, terminal, top, "after scrolling");
     }
 
     [Fact]
@@ -276,7 +330,9 @@ public class ScreenPainterTests
     }
 
     // The region of the terminal equals the source: cells, wide halves, links, cursor, modes.
-    private static void AssertSame(ScreenModel source, ScreenModel terminal, int top, string what)
+    private static void AssertSame(ScreenModel source, ScreenModel terminal, int top, string what) => AssertSame(source, terminal, top, () => what);
+
+    private static void AssertSame(ScreenModel source, ScreenModel terminal, int top, Func<string> describe)
     {
         for (int r = 0; r < source.Rows; r++)
         {
@@ -286,10 +342,10 @@ public class ScreenPainterTests
                 var t = terminal.CellAt(r + top, c);
                 string sl = s.Link == 0 ? "" : source.LinkTarget(s.Link), tl = t.Link == 0 ? "" : terminal.LinkTarget(t.Link);
                 bool same = source.CellText(s) == terminal.CellText(t) && (s.Code == 0) == (t.Code == 0) && s.Attr == t.Attr && s.Flags == t.Flags && sl == tl;
-                Assert.True(same, $"{what}\ncell ({r},{c}) source '{source.CellText(s)}' {s.Code} {s.Flags} {sl} / terminal '{terminal.CellText(t)}' {t.Code} {t.Flags} {tl}\nsource:\n{string.Join('\n', source.Text())}\nterminal:\n{string.Join('\n', terminal.Text())}");
+                if (!same) Assert.Fail($"{describe()}\ncell ({r},{c}) source '{source.CellText(s)}' {s.Code} {s.Flags} {sl} / terminal '{terminal.CellText(t)}' {t.Code} {t.Flags} {tl}\nsource:\n{string.Join('\n', source.Text())}\nterminal:\n{string.Join('\n', terminal.Text())}");
             }
         }
-        Assert.True((source.CursorRow + top, source.CursorColumn) == (terminal.CursorRow, terminal.CursorColumn), $"{what}\ncursor ({source.CursorRow},{source.CursorColumn}) + {top} vs ({terminal.CursorRow},{terminal.CursorColumn})");
+        if ((source.CursorRow + top, source.CursorColumn) != (terminal.CursorRow, terminal.CursorColumn)) Assert.Fail($"{describe()}\ncursor ({source.CursorRow},{source.CursorColumn}) + {top} vs ({terminal.CursorRow},{terminal.CursorColumn})");
         Assert.Equal(source.CursorVisible, terminal.CursorVisible);
         Assert.Equal(source.CursorStyle, terminal.CursorStyle);
         Assert.Equal(source.ApplicationCursorKeys, terminal.ApplicationCursorKeys);
@@ -300,6 +356,6 @@ public class ScreenPainterTests
         Assert.Equal(source.MouseEncoding, terminal.MouseEncoding);
         Assert.False(terminal.IsAlternateScreen);
         Assert.Equal(0, terminal.CurrentLink);
-        Assert.True(terminal.Pen.IsDefault, what);
+        Assert.True(terminal.Pen.IsDefault);
     }
 }
