@@ -6,26 +6,28 @@ using static Zeroshot.Terminal.Attach.TerminalOutput;
 namespace Zeroshot.Terminal.Attach;
 
 /// <summary>
-/// Paints a <see cref="ScreenModel"/> (the agent's screen, kept by the attach client) onto the user's
-/// real terminal, rows <c>[Top, Top + model.Rows)</c>, as a diff against what it painted last: only the
-/// changed span of each changed row is rewritten, then the cursor. Pure: it appends bytes to the
-/// caller's <see cref="IBufferWriter{T}"/> (reuse one <see cref="ArrayBufferWriter{T}"/> and write it to
-/// the terminal in one call after each <see cref="Paint"/>); a frame with a few changed cells allocates
-/// nothing. Not thread-safe.
+/// Paints a <see cref="ScreenModel"/> (the agent's screen, kept by the attach client) onto the user's real terminal,
+/// in a window of rows <c>[Top, Top + rows)</c>, as a diff against what it painted last: only the changed span of each
+/// changed row is rewritten, and output that scrolled is scrolled on the terminal rather than repainted. Pure: it
+/// appends bytes to the caller's <see cref="IBufferWriter{T}"/> (reuse one <see cref="ArrayBufferWriter{T}"/>, reset
+/// after each write to the terminal); a frame with a few changed cells on a 200×50 screen allocates nothing (a test
+/// measures it). Not thread-safe.
 /// </summary>
 /// <remarks>
-/// <para>Cells are written with their exact rendition (SGR 0 then every attribute, colours in the form the
-/// program gave) and OSC 8 hyperlink; a wide character is written once for its two cells; a cell with
-/// combining marks as its whole cluster. Blank cells (never written, or erased) are erased rather than
-/// written as spaces (ECH, or EL to the end of the row), with their background, so the real terminal
-/// holds exactly the model's cells (the self-oracle test compares them cell by cell).</para>
-/// <para>The input-affecting modes of the model are mirrored while attached (DECCKM ?1, DECKPAM/DECKPNM,
-/// bracketed paste ?2004, mouse tracking ?9/?1000/?1002/?1003 and encoding ?1005/?1006/?1015, focus
-/// events ?1004), each only when it changed; <see cref="Restore"/> undoes them on detach. The painter
-/// never enters the alternate screen nor sets a scroll region: it paints on the main screen so what
-/// <see cref="AppendHistory"/> writes lands in the terminal's own scrollback.</para>
-/// <para>Contract with the other writers of the terminal (the status bar, the help box): they leave the
-/// rendition at SGR 0 and no hyperlink open; each paint ends that way too.</para>
+/// <para>A frame: <see cref="Paint"/> (cells and modes), then whatever else the caller draws (the status bar, the help
+/// box of <see cref="AppendOverlay"/>), then <see cref="AppendCursor"/>; written to the terminal in one call.</para>
+/// <para>Cells are written with their exact rendition (SGR 0 then every attribute, colours in the form the program
+/// gave) and OSC 8 hyperlink; a wide character once for its two cells; a cell with combining marks as its whole
+/// cluster. Blank cells (never written, or erased) are erased rather than written as spaces (ECH, or EL to the end of
+/// the row) with their background, so the real terminal holds exactly the model's cells: the self-oracle tests paint
+/// into a second model standing for the terminal and compare every cell, and a tmux test compares a pane.</para>
+/// <para>The input-affecting modes of the model are mirrored while attached (DECCKM ?1, DECKPAM/DECKPNM, bracketed
+/// paste ?2004, mouse tracking ?9/?1000/?1002/?1003 and encoding ?1005/?1006/?1015, focus events ?1004), each only
+/// when it changed; <see cref="Restore"/> undoes them on detach. The painter never enters the alternate screen: it
+/// paints on the main screen so what <see cref="AppendHistory"/> writes, and what scrolls off a window at the
+/// terminal's top, lands in the terminal's own scrollback. A scroll region is set only around a scroll, and reset.</para>
+/// <para>Contract with the other writers of the terminal (the status bar, the help box): they leave the rendition at
+/// SGR 0 and no hyperlink open; <see cref="Paint"/> ends that way too.</para>
 /// </remarks>
 internal sealed class ScreenPainter
 {

@@ -323,8 +323,13 @@ public class ScreenPainterTests
         // A second, differential frame over the first.
         source.Feed("\e[2;3H\e[32mX\e[0m\e[6;5H\e[1mnew\e[0m\e[1;1H\e[2K\e[45mcleared\e[0m\e[8;2H");
         painter.Paint(source, buffer, columns, rows);
+        // The status bar above, as the attach client draws it inside the frame.
+        string bar = StatusBarView.Render(new StatusBarInfo { Agent = "worker", Model = "sonnet", CpuPercent = 12, Tokens = 1234 }, columns, color: true, DateTimeOffset.UnixEpoch);
+        buffer.Write("\e[1;1H"u8);
+        buffer.Write(Encoding.UTF8.GetBytes(bar));
         painter.AppendCursor(source, buffer);
         var tmux = ScreenOracle.RunInTmux(buffer.WrittenSpan.ToArray(), columns, rows + 1);
+        Assert.Equal(Zeroshot.Terminal.Escapes.EscapeStripper.Strip(bar), tmux.Screen.RowText(0));
         for (int r = 0; r < rows; r++) Assert.Equal(ScreenOracle.Signature(source, r), ScreenOracle.Signature(tmux.Screen, r + 1));
         Assert.Equal((source.CursorRow + 1, source.CursorColumn), (tmux.CursorRow, tmux.CursorColumn));
     }
