@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Zeroshot.Terminal.Escapes;
 using Zeroshot.Terminal.Screen;
 using static Zeroshot.Terminal.Attach.TerminalOutput;
@@ -220,7 +222,7 @@ internal sealed class ScreenPainter
     private bool SameRow(ReadOnlySpan<Cell> now, int shadowRow)
     {
         var was = _shadow.AsSpan(shadowRow * _columns, _columns);
-        if (!now.SequenceEqual(was[..now.Length])) return false;
+        if (!MemoryMarshal.AsBytes(now).SequenceEqual(MemoryMarshal.AsBytes(was[..now.Length])) && !now.SequenceEqual(was[..now.Length])) return false;
         foreach (ref readonly var cell in was[now.Length..]) if (cell != default) return false;
         return true;
     }
@@ -240,7 +242,9 @@ internal sealed class ScreenPainter
         {
             var now = Source(model, r);
             var was = _shadow.AsSpan(r * columns, columns);
-            int first = 0;
+            // Bitwise equal cells are equal (the converse may fail on padding: then the cell is only repainted),
+            // and comparing bytes is vectorized: an unchanged row costs a memory compare.
+            int first = MemoryMarshal.AsBytes(now).CommonPrefixLength(MemoryMarshal.AsBytes(was[..now.Length])) / Unsafe.SizeOf<Cell>();
             while (first < now.Length && now[first] == was[first]) first++;
             if (first == now.Length) while (first < columns && was[first] == default) first++;
             if (first == columns) { _first[r] = -1; continue; }
