@@ -175,4 +175,58 @@ public class AttachInputTests
         input.Feed("xyz"u8);
         Assert.Equal("abc", Encoding.UTF8.GetString(first.Span));
     }
+
+    private static readonly string[] Tokens =
+    [
+        "hello ", "x", "\u00e9", "日本", "\u0003", "\r", "\u0002d", "\u0002m", "\u0002c", "\u0002?", "\u0002n", "\u0002p",
+        "\u0002\u0002", "\u0002z", "\u0002\e[A", "\e[A", "\eOB", "\e[1;5C", "\e[98;5ud", "\e[98;5:1u\e[98;5:3u\e[109u",
+        "\e[27;5;98~c", "\e[99;5u", "\e[<0;5;10M", "\e[<0;5;1m", "\e[M !+", "\e[32;4;7M", "\e[I", "\e[O",
+        "\e[200~pasted \u0002d text\e[201~", "\e]11;rgb:0000/0000/0000\e\\", "\ea", "\e[15~",
+    ];
+
+    // Actions with consecutive forwards merged, as text.
+    private static List<string> Normalized(IEnumerable<(AttachActionKind Kind, byte[] Bytes)> actions)
+    {
+        var result = new List<string>();
+        var forward = new List<byte>();
+        foreach (var (kind, bytes) in actions)
+        {
+            if (kind == AttachActionKind.Forward) { forward.AddRange(bytes); continue; }
+            if (forward.Count > 0) { result.Add("F(" + Format.Escaped(Encoding.UTF8.GetString([.. forward])) + ")"); forward.Clear(); }
+            result.Add(kind.ToString());
+        }
+        if (forward.Count > 0) result.Add("F(" + Format.Escaped(Encoding.UTF8.GetString([.. forward])) + ")");
+        return result;
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(3, 1)]
+    [InlineData(4, 0)]
+    [InlineData(5, 1)]
+    public void ReadsSplitAnywhereGiveTheSameActions(int seed, int top)
+    {
+        // Splitting the same keystrokes into reads anywhere (except right after an ESC: a read ending in ESC is the
+        // Escape key) must not change what is forwarded nor the commands.
+        var rng = new Random(seed);
+        for (int round = 0; round < 200; round++)
+        {
+            var stream = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, rng.Next(1, 12)).Select(_ => Tokens[rng.Next(Tokens.Length)])));
+            var whole = new AttachInput(top: top);
+            var expected = Normalized(whole.Feed(stream).Select(a => (a.Kind, a.Bytes.ToArray())));
+            var split = new AttachInput(top: top);
+            var actual = new List<(AttachActionKind, byte[])>();
+            int at = 0;
+            while (at < stream.Length)
+            {
+                int length = rng.Next(1, 6);
+                int end = Math.Min(stream.Length, at + length);
+                while (end < stream.Length && stream[end - 1] == 0x1B) end++;
+                actual.AddRange(split.Feed(stream.AsSpan(at, end - at)).Select(a => (a.Kind, a.Bytes.ToArray())));
+                at = end;
+            }
+            Assert.Equal(expected, Normalized(actual));
+        }
+    }
 }
