@@ -295,6 +295,20 @@ internal sealed class ScreenPainter
             }
             Goto(row, c, output);
             SetPen(model, cell.Attr, cell.Link, output);
+            if (cell.Code is >= 0x20 and < 0x7F && cell.Flags == CellFlags.None)
+            {
+                // Fast path: a run of printable ASCII with one rendition and link, written as one copy.
+                int end = c + 1;
+                while (end <= last && end < source.Length && source[end].Code is >= 0x20 and < 0x7F && source[end].Flags == CellFlags.None
+                    && source[end].Link == cell.Link && source[end].Attr == cell.Attr) end++;
+                var span = output.GetSpan(end - c);
+                for (int i = c; i < end; i++) span[i - c] = (byte)source[i].Code;
+                output.Advance(end - c);
+                c = end;
+                _atColumn = c < columns ? c : -1;
+                if (_atColumn < 0) _atRow = -1;
+                continue;
+            }
             int width = (cell.Flags & CellFlags.Wide) != 0 ? 2 : 1;
             if (cell.Code == 0 || (width == 2 && c + 1 >= columns)) Bytes(output, " "u8); // a wide character cut by the window: blank
             else if (cell.Code > 0) CodePoint(output, cell.Code);
