@@ -24,8 +24,8 @@ namespace Zeroshot.Terminal.Attach;
 /// the row) with their background, so the real terminal holds exactly the model's cells: the self-oracle tests paint
 /// into a second model standing for the terminal and compare every cell, and a tmux test compares a pane.</para>
 /// <para>The input-affecting modes of the model are mirrored while attached (DECCKM ?1, DECKPAM/DECKPNM, bracketed
-/// paste ?2004, mouse tracking ?9/?1000/?1002/?1003 and encoding ?1005/?1006/?1015, focus events ?1004), each only
-/// when it changed; <see cref="Restore"/> undoes them on detach. The painter never enters the alternate screen: it
+/// paste ?2004, mouse tracking ?9/?1000/?1002/?1003 and encoding ?1005/?1006/?1015, focus events ?1004), and reverse
+/// video ?5, each only when it changed; <see cref="Restore"/> undoes them on detach. The painter never enters the alternate screen: it
 /// paints on the main screen so what <see cref="AppendHistory"/> writes, and what scrolls off a window at the
 /// terminal's top, lands in the terminal's own scrollback. A scroll region is set only around a scroll, and reset.</para>
 /// <para>Contract with the other writers of the terminal (the status bar, the help box): they leave the rendition at
@@ -36,9 +36,10 @@ internal sealed class ScreenPainter
     /// <summary>Everything the painter may have set, reset (write it on detach): hyperlink closed, SGR 0,
     /// scroll region reset (inside DECSC/DECRC, as DECSTBM homes the cursor), normal cursor keys and
     /// keypad, bracketed paste off, every mouse mode and encoding off, focus events off, synchronized
-    /// output ended, cursor visible with the default style. ?1049 is not left: the client never enters it.</summary>
+    /// output ended, normal video (?5), cursor visible with the default style. ?1049 is not left: the client never
+    /// enters it.</summary>
     public static ReadOnlySpan<byte> Restore =>
-        "\e]8;;\e\\\e7\e[r\e8\e[0m\e[?1l\e>\e[?2004l\e[?1003l\e[?1002l\e[?1000l\e[?9l\e[?1006l\e[?1015l\e[?1005l\e[?1004l\e[?2026l\e[?25h\e[0 q"u8;
+        "\e]8;;\e\\\e7\e[r\e8\e[0m\e[?5l\e[?1l\e>\e[?2004l\e[?1003l\e[?1002l\e[?1000l\e[?9l\e[?1006l\e[?1015l\e[?1005l\e[?1004l\e[?2026l\e[?25h\e[0 q"u8;
 
     // Marks a shadow cell whose real content is not known (under the help box): never equal to a model cell.
     private static readonly Cell Stale = new() { Code = int.MinValue };
@@ -54,7 +55,7 @@ internal sealed class ScreenPainter
 
     // Terminal state as last written.
     private bool _modesKnown;
-    private bool _cursorKeys, _keypad, _paste, _focus;
+    private bool _cursorKeys, _keypad, _paste, _focus, _reverse;
     private MouseTracking _mouse;
     private MouseEncoding _mouseEncoding;
     private bool _cursorVisible = true;
@@ -264,7 +265,7 @@ internal sealed class ScreenPainter
 
     private bool ModesChanged(ScreenModel m) =>
         !_modesKnown || m.ApplicationCursorKeys != _cursorKeys || m.ApplicationKeypad != _keypad || m.BracketedPaste != _paste
-        || m.FocusEvents != _focus || m.Mouse != _mouse || m.MouseEncoding != _mouseEncoding;
+        || m.FocusEvents != _focus || m.Mouse != _mouse || m.MouseEncoding != _mouseEncoding || m.ReverseVideo != _reverse;
 
     // Writes cells [first, last] of window row `row` and records them as painted.
     private void PaintSpan(ScreenModel model, ReadOnlySpan<Cell> source, int row, int first, int last, IBufferWriter<byte> output)
@@ -356,6 +357,8 @@ internal sealed class ScreenPainter
         if (!known || m.ApplicationKeypad != _keypad) Bytes(output, m.ApplicationKeypad ? "\e="u8 : "\e>"u8);
         if (!known || m.BracketedPaste != _paste) Bytes(output, m.BracketedPaste ? "\e[?2004h"u8 : "\e[?2004l"u8);
         if (!known || m.FocusEvents != _focus) Bytes(output, m.FocusEvents ? "\e[?1004h"u8 : "\e[?1004l"u8);
+        // DECSCNM is how the screen looks, not input, but the cells only look right with it (a visual bell flashes it).
+        if (!known || m.ReverseVideo != _reverse) Bytes(output, m.ReverseVideo ? "\e[?5h"u8 : "\e[?5l"u8);
         if (!known || m.Mouse != _mouse)
         {
             // Off first (the old mode, or all of them when unknown), then the new one: xterm keeps one
@@ -374,6 +377,7 @@ internal sealed class ScreenPainter
         _keypad = m.ApplicationKeypad;
         _paste = m.BracketedPaste;
         _focus = m.FocusEvents;
+        _reverse = m.ReverseVideo;
         _mouse = m.Mouse;
         _mouseEncoding = m.MouseEncoding;
         if (!known)

@@ -30,7 +30,7 @@ public class ScreenPainterTests
     [
         "\e[?1h", "\e[?1l", "\e=", "\e>", "\e[?2004h", "\e[?2004l", "\e[?1000h", "\e[?1002h", "\e[?1003h", "\e[?1000l",
         "\e[?1002l", "\e[?1003l", "\e[?9h", "\e[?9l", "\e[?1006h", "\e[?1006l", "\e[?1005h", "\e[?1015h", "\e[?1015l",
-        "\e[?1004h", "\e[?1004l", "\e[?25l", "\e[?25h", "\e[3 q", "\e[0 q", "\e[6 q",
+        "\e[?1004h", "\e[?1004l", "\e[?5h", "\e[?5l", "\e[?25l", "\e[?25h", "\e[3 q", "\e[0 q", "\e[6 q",
     ];
 
     // One random change a program might make.
@@ -266,7 +266,7 @@ public class ScreenPainterTests
     public void RestoreResetsEveryMirroredMode()
     {
         var source = new ScreenModel(5, 20);
-        source.Feed("\e[?1h\e=\e[?2004h\e[?1003h\e[?1006h\e[?1004h\e[?25l\e[5 q\e[1;31m\e]8;;http://x\e\\x");
+        source.Feed("\e[?1h\e=\e[?2004h\e[?1003h\e[?1006h\e[?1004h\e[?5h\e[?25l\e[5 q\e[1;31m\e]8;;http://x\e\\x");
         var terminal = new ScreenModel(6, 20);
         var painter = new ScreenPainter(1, synchronized: true);
         var buffer = new ArrayBufferWriter<byte>();
@@ -278,7 +278,7 @@ public class ScreenPainterTests
         Assert.Equal(MouseEncoding.Sgr, terminal.MouseEncoding);
         terminal.Feed("\e[2;5r");
         terminal.Feed(ScreenPainter.Restore);
-        Assert.False(terminal.ApplicationCursorKeys || terminal.ApplicationKeypad || terminal.BracketedPaste || terminal.FocusEvents || terminal.SynchronizedOutput);
+        Assert.False(terminal.ApplicationCursorKeys || terminal.ApplicationKeypad || terminal.BracketedPaste || terminal.FocusEvents || terminal.SynchronizedOutput || terminal.ReverseVideo);
         Assert.Equal(MouseTracking.None, terminal.Mouse);
         Assert.Equal(MouseEncoding.Default, terminal.MouseEncoding);
         Assert.True(terminal.CursorVisible);
@@ -357,6 +357,7 @@ public class ScreenPainterTests
         Assert.Equal(source.ApplicationKeypad, terminal.ApplicationKeypad);
         Assert.Equal(source.BracketedPaste, terminal.BracketedPaste);
         Assert.Equal(source.FocusEvents, terminal.FocusEvents);
+        Assert.Equal(source.ReverseVideo, terminal.ReverseVideo);
         Assert.Equal(source.Mouse, terminal.Mouse);
         Assert.Equal(source.MouseEncoding, terminal.MouseEncoding);
         Assert.False(terminal.IsAlternateScreen);
