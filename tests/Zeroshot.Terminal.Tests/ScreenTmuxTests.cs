@@ -11,7 +11,8 @@ namespace Zeroshot.Terminal.Tests;
 /// </summary>
 public class ScreenTmuxTests
 {
-    /// <summary>The recorded corpus (Corpus/record.sh): vim, less, top, git log, ls.</summary>
+    /// <summary>The recorded corpus (Corpus/record.sh): vim, less, top, htop, git log, ls, dialog, whiptail,
+    /// and the Claude Code and Codex TUIs against the local model server (Corpus/record-agent.cs).</summary>
     public static TheoryData<string> CorpusFiles() => new(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Corpus"), "*.bin").Select(Path.GetFileName).Order()!);
 
     [Theory]
