@@ -161,6 +161,17 @@ public class ScreenModelTests
         AssertRoundTrip(m);
     }
 
+    /// <summary>In origin mode BS can take the cursor above the region (onto a wrapped row, as tmux
+    /// does), where no region-relative CUP reaches; the serialization still puts it there.</summary>
+    [Fact]
+    public void SerializedCursorOutsideTheRegionInOriginMode()
+    {
+        var m = new ScreenModel(6, 12);
+        m.Feed("\e[3;1Habcdefghijklm\e[4;5r\e[?6h\b");
+        Assert.Equal((2, 11, true), (m.CursorRow, m.CursorColumn, m.OriginMode));
+        AssertRoundTrip(m);
+    }
+
     /// <summary>The byte path writes runs of ASCII straight into the row; the text path goes through the
     /// parser for every character. Both, and the bytes split anywhere, must end in the same state.</summary>
     [Theory]

@@ -374,9 +374,7 @@ internal sealed partial class ScreenModel
             if (PendingWrap)
             {
                 if (!AutoWrap) return; // dropped, as in PrintWidth
-                _lines[CursorRow].Wrapped = true;
-                CursorColumn = 0;
-                Index();
+                Wrap();
             }
             var cells = _lines[CursorRow].Cells;
             int col = CursorColumn;
@@ -460,18 +458,14 @@ internal sealed partial class ScreenModel
             // DECAWM reset while a wrap was pending: the character is dropped (tmux: the cursor is
             // past the edge; xterm would overwrite the last column).
             if (!AutoWrap) return;
-            _lines[CursorRow].Wrapped = true;
-            CursorColumn = 0;
-            Index();
+            Wrap();
         }
         if (width == 2 && CursorColumn == cols - 1)
         {
             // A wide character never straddles the margin: it goes whole to the next row, the last
             // column keeping what it had; without auto-wrap it is dropped (tmux screen_write_cell).
             if (!AutoWrap || cols < 2) return;
-            _lines[CursorRow].Wrapped = true;
-            CursorColumn = 0;
-            Index();
+            Wrap();
         }
         var cells = _lines[CursorRow].Cells;
         int col = CursorColumn;
@@ -569,8 +563,11 @@ internal sealed partial class ScreenModel
                 break;
             case '\b':
                 // BS from the pending-wrap position goes back from the last column (xterm, tmux).
+                // From column 0 tmux goes back onto the previous row's last column when that row
+                // wrapped into this one (screen_write_backspace, whatever the scroll region).
                 if (PendingWrap) PendingWrap = false;
                 else if (CursorColumn > 0) CursorColumn--;
+                else if (CursorRow > 0 && _lines[CursorRow - 1].Wrapped) { CursorRow--; CursorColumn = Columns - 1; }
                 break;
             case '\t': TabForward(1); break;
             case 0x0E: _charsets.Gl = 1; break;              // SO: G1 into GL
@@ -587,6 +584,18 @@ internal sealed partial class ScreenModel
     {
         PendingWrap = false;
         if (CursorRow == ScrollBottom) ScrollUp(ScrollTop, ScrollBottom, 1);
+        else if (CursorRow < Rows - 1) CursorRow++;
+    }
+
+    /// <summary>Auto-wrap: the row is marked wrapped and the cursor goes to the start of the next,
+    /// scrolling the region at its bottom margin; the row scrolled in is blank with the default
+    /// background, not the pen's (tmux screen_write_cell: <c>screen_write_linefeed(ctx, 1, 8)</c>).</summary>
+    private void Wrap()
+    {
+        _lines[CursorRow].Wrapped = true;
+        CursorColumn = 0;
+        PendingWrap = false;
+        if (CursorRow == ScrollBottom) ScrollUp(ScrollTop, ScrollBottom, 1, default);
         else if (CursorRow < Rows - 1) CursorRow++;
     }
 
@@ -624,12 +633,13 @@ internal sealed partial class ScreenModel
 
     // ---- scrolling ----
 
-    private void ScrollUp(int top, int bottom, int n)
+    private void ScrollUp(int top, int bottom, int n) => ScrollUp(top, bottom, n, Blank);
+
+    private void ScrollUp(int top, int bottom, int n, Cell blank)
     {
         n = Math.Min(n, bottom - top + 1);
         var lines = _lines;
         bool history = top == 0 && _lines == _main && History.Capacity > 0;
-        var blank = Blank;
         for (int i = 0; i < n; i++)
         {
             var gone = lines[top];
