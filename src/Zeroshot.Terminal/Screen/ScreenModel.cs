@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Zeroshot.Terminal.Escapes;
 
@@ -252,6 +253,15 @@ internal sealed partial class ScreenModel
                     bytes = bytes[run..];
                     continue;
                 }
+                // A C0 control other than ESC in ground is exactly an Execute action (vt100.net:
+                // "execute" from ground for 0x00–0x17, 0x19, 0x1C–0x1F; CAN and SUB likewise).
+                byte first = bytes[0];
+                if (first < 0x20 && first != 0x1B)
+                {
+                    Execute(first);
+                    bytes = bytes[1..];
+                    continue;
+                }
                 // Well-formed two- and three-byte UTF-8 text (box drawing, CJK, symbols) decoded here.
                 int utf8 = TryUtf8Text(bytes);
                 if (utf8 > 0)
@@ -324,6 +334,7 @@ internal sealed partial class ScreenModel
     // A complete "ESC [ Ps ; … final" with decimal parameters only (no private marker, sub-parameters
     // or intermediates), dispatched as the parser would (empty parameters are 0, values saturate at
     // 65535, at most 32); 0 when the bytes are anything else or incomplete, and the parser takes them.
+    [SkipLocalsInit] // the parameter buffer is read only up to what was written
     private int TryPlainCsi(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 3 || bytes[0] != 0x1B || bytes[1] != (byte)'[') return 0;
