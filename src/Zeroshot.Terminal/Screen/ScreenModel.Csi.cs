@@ -230,7 +230,7 @@ internal sealed partial class ScreenModel
 
     private static bool IsEmptyLine(Line line)
     {
-        foreach (ref readonly var cell in line.Cells.AsSpan())
+        foreach (ref readonly var cell in line.RawCells.AsSpan())
         {
             if (cell != default) return false;
         }

@@ -187,7 +187,7 @@ internal sealed partial class ScreenModel
     internal Line[] ScreenLines => _lines;
 
     /// <summary>The cell at <paramref name="row"/>, <paramref name="column"/> of the screen.</summary>
-    public Cell CellAt(int row, int column) => _lines[row].Cells[column];
+    public Cell CellAt(int row, int column) => _lines[row].RawCells[column];
 
     /// <summary>Whether a tab stop is set at <paramref name="column"/>.</summary>
     public bool IsTabStop(int column) => _tabs[column];
@@ -216,8 +216,8 @@ internal sealed partial class ScreenModel
     /// <summary>Text of a row, trailing blanks trimmed.</summary>
     public string LineText(Line line)
     {
-        var sb = new StringBuilder(line.Cells.Length);
-        foreach (ref readonly var cell in line.Cells.AsSpan()) AppendCellText(sb, cell);
+        var sb = new StringBuilder(line.RawCells.Length);
+        foreach (ref readonly var cell in line.RawCells.AsSpan()) AppendCellText(sb, cell);
         return sb.ToString().TrimEnd(' ');
     }
 
@@ -387,9 +387,11 @@ internal sealed partial class ScreenModel
                 if (!AutoWrap) return; // dropped, as in PrintWidth
                 Wrap();
             }
-            var cells = _lines[CursorRow].Cells;
+            var line = _lines[CursorRow];
+            var cells = line.RawCells;
             int col = CursorColumn;
             int take = Math.Min(cols - col, text.Length);
+            line.MarkDirty(col + take);
             var pen = _pen;
             int link = CurrentLink;
             for (int i = 0; i < take; i++)
@@ -478,8 +480,10 @@ internal sealed partial class ScreenModel
             if (!AutoWrap || cols < 2) return;
             Wrap();
         }
-        var cells = _lines[CursorRow].Cells;
+        var row = _lines[CursorRow];
+        var cells = row.RawCells;
         int col = CursorColumn;
+        row.MarkDirty(col + width);
         if (width == 1 && cells[col].Flags == CellFlags.None)
         {
             // Fast path: an ordinary cell over an ordinary cell.
@@ -656,7 +660,7 @@ internal sealed partial class ScreenModel
             var gone = lines[top];
             Array.Copy(lines, top + 1, lines, top, bottom - top);
             if (history) gone = History.Push(gone) ?? new Line(Columns);
-            if (gone.Cells.Length != Columns) gone.Cells = new Cell[Columns];
+            if (gone.RawCells.Length != Columns) gone.Cells = new Cell[Columns];
             gone.Clear(blank);
             lines[bottom] = gone;
         }

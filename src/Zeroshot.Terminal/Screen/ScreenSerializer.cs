@@ -73,7 +73,7 @@ internal static class ScreenSerializer
     // Writes one row and what moves to the next (nothing after the last row: next is null).
     private static void WriteLine(StringBuilder sb, ScreenModel model, Line line, Line? next, ref SgrState pen, ref int link, int columns)
     {
-        var cells = line.Cells;
+        var cells = line.RawCells;
         int width = Math.Min(cells.Length, columns);
         int end = width;
         // A wrapped row is written in full so the terminal wraps it too; otherwise trailing blanks
@@ -89,7 +89,7 @@ internal static class ScreenSerializer
         if (next == null) return;
         // The next row's first character wraps, as it did; a next row with nothing to write needs the
         // line feed itself.
-        if (line.Wrapped && end == width && !Array.TrueForAll(next.Cells, c => Invisible(c))) return;
+        if (line.Wrapped && end == width && !Array.TrueForAll(next.RawCells, c => Invisible(c))) return;
         SetPen(sb, model, ref pen, ref link, pen, 0);
         // Erased-to-end-of-line background would be lost: LF scrolls with the current background.
         if (pen.Background != default) SetPen(sb, model, ref pen, ref link, default, 0);
