@@ -36,8 +36,36 @@ internal static class TextWidth
         0x1F93C, 0x1F945, 0x1F947, 0x1F9FF, 0x1FA70, 0x1FAFF, 0x20000, 0x2FFFD, 0x30000, 0x3FFFD,
     ];
 
+    // Widths of the Basic Multilingual Plane, computed a 256-code-point page at a time on first use:
+    // the screen model asks for every non-ASCII character it prints (box drawing, ✓, CJK), and the
+    // category lookup plus the binary search cost more than the rest of printing the cell.
+    private static readonly byte[]?[] BmpPages = new byte[]?[256];
+
     /// <summary>Columns one code point occupies on its own (wcwidth semantics; controls count 0).</summary>
     public static int RuneWidth(Rune rune)
+    {
+        int v = rune.Value;
+        if (v < 0x7F) return v >= 0x20 ? 1 : 0;
+        if (v > 0xFFFF) return ComputeWidth(rune);
+        var page = Volatile.Read(ref BmpPages[v >> 8]) ?? FillPage(v >> 8);
+        return page[v & 0xFF];
+    }
+
+    private static byte[] FillPage(int index)
+    {
+        var page = new byte[256];
+        for (int i = 0; i < 256; i++)
+        {
+            int v = (index << 8) | i;
+            // Surrogate code points are not runes; they never reach here from decoded text.
+            page[i] = Rune.IsValid(v) ? (byte)ComputeWidth(new Rune(v)) : (byte)1;
+        }
+        // Two threads may fill the same page: both compute the same bytes, either array is fine.
+        Volatile.Write(ref BmpPages[index], page);
+        return page;
+    }
+
+    private static int ComputeWidth(Rune rune)
     {
         int v = rune.Value;
         if (v < 0x7F) return v >= 0x20 ? 1 : 0;

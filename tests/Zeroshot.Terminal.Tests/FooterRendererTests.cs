@@ -1,12 +1,13 @@
 using System.Text;
 using Zeroshot.Terminal;
+using Zeroshot.Terminal.Tests.Support;
 
 namespace Zeroshot.Terminal.Tests;
 
 public class FooterRendererTests
 {
-    /// <summary>A terminal stand-in: every write goes into a <see cref="VirtualTerminal"/>.</summary>
-    private sealed class VtStream(VirtualTerminal vt) : Stream
+    /// <summary>A terminal stand-in: every write goes into a <see cref="ModelTerminal"/>.</summary>
+    private sealed class VtStream(ModelTerminal vt) : Stream
     {
         public int Writes { get; private set; }
         public long Bytes { get; private set; }
@@ -25,7 +26,7 @@ public class FooterRendererTests
 
     private sealed class Harness
     {
-        public readonly VirtualTerminal Vt;
+        public readonly ModelTerminal Vt;
         public readonly VtStream Stream;
         public readonly FooterRenderer Renderer;
         public int Width, Height;
@@ -37,7 +38,7 @@ public class FooterRendererTests
         {
             Width = width;
             Height = height;
-            Vt = new VirtualTerminal(height, width);
+            Vt = new ModelTerminal(height, width);
             Stream = new VtStream(Vt);
             Renderer = new FooterRenderer(Stream, TerminalCapabilities.Full, width, height);
         }

@@ -161,6 +161,35 @@ public class ScreenModelTests
         AssertRoundTrip(m);
     }
 
+    /// <summary>Rows recycled from the scrollback are cleared only as far as they were written: every
+    /// way of writing a row (ASCII run, wide and box-drawing characters, erase with a background,
+    /// insert mode, DECALN) must leave a row that comes back blank.</summary>
+    [Fact]
+    public void RecycledRowsComeBackBlank()
+    {
+        var m = new ScreenModel(2, 8, scrollback: 1);
+        string[] writes = ["abcdefgh", "ab", "日本語x", "──┼", "\e[44m\e[K\e[0m", "\e[4hxy\e[4l", "\e#8\r\n", "\e[1;31mabc\e[0m", "abcdefghij"];
+        for (int round = 0; round < 3; round++)
+        {
+            foreach (var w in writes)
+            {
+                m.Feed(Encoding.UTF8.GetBytes(w + "\r\n"));
+                for (int c = 0; c < m.Columns; c++) Assert.True(m.CellAt(1, c) == default, $"after {w}: cell {c} of the new row is {m.CellAt(1, c).Code}");
+            }
+        }
+    }
+
+    /// <summary>In origin mode BS can take the cursor above the region (onto a wrapped row, as tmux
+    /// does), where no region-relative CUP reaches; the serialization still puts it there.</summary>
+    [Fact]
+    public void SerializedCursorOutsideTheRegionInOriginMode()
+    {
+        var m = new ScreenModel(6, 12);
+        m.Feed("\e[3;1Habcdefghijklm\e[4;5r\e[?6h\b");
+        Assert.Equal((2, 11, true), (m.CursorRow, m.CursorColumn, m.OriginMode));
+        AssertRoundTrip(m);
+    }
+
     /// <summary>The byte path writes runs of ASCII straight into the row; the text path goes through the
     /// parser for every character. Both, and the bytes split anywhere, must end in the same state.</summary>
     [Theory]

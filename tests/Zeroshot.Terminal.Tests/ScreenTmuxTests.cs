@@ -11,7 +11,8 @@ namespace Zeroshot.Terminal.Tests;
 /// </summary>
 public class ScreenTmuxTests
 {
-    /// <summary>The recorded corpus (Corpus/record.sh): vim, less, top, git log, ls.</summary>
+    /// <summary>The recorded corpus (Corpus/record.sh): vim, less, top, htop, git log, ls, dialog, whiptail,
+    /// and the Claude Code and Codex TUIs against the local model server (Corpus/record-agent.cs).</summary>
     public static TheoryData<string> CorpusFiles() => new(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Corpus"), "*.bin").Select(Path.GetFileName).Order()!);
 
     [Theory]
@@ -78,6 +79,14 @@ public class ScreenTmuxTests
         { "rep-index", "ab\e[3bc\r\n\e[1;31mx\e[5b\e[0m\e[2;2H\e[2J\e[3;3Hafter" },
         { "decaln", "\e#8\e[2;2Hx\e[5;5H\e[3X" },
         { "bce-scroll", "\e[45m\e[2J\e[10;1H\n\n\e[0mx\e[43m\e[1;1H\eM" },
+        // ED 2 with text on the screen: tmux scrolls the rows into the scrollback, then clears every
+        // row with the background (grid_view_clear_history), the rows moved up included.
+        { "clear-bce", "first\r\nsecond\e[0;30;44m\e[2Jnn\e[0m" },
+        // BS at column 0 goes back onto the previous row only when that row wrapped (tmux 3.3
+        // screen_write_backspace; xterm would need reverse-wrap mode 45).
+        // A wrap at the bottom scrolls in a row with the default background, not the pen's (tmux).
+        { "wrap-scroll-bg", "\e[10;1H\e[43mabcdefghijkl\e[0m\e[10;6Hx\e[44m\e[3;4r\e[4;1H0123456789ab\e[0m\e[4;8Hy" },
+        { "bs-wrap", "abcdefghijkl\e[2;1H\bX\r\n\r\nno\r\n\bY\e[5;1H0123456789ab\e[6;1H\b\b" },
     };
 
     [Theory]
@@ -121,18 +130,13 @@ public class ScreenTmuxTests
     /// 3.3 keeps a wide character in column 1 when its right half is overwritten, see "wide-margin"),
     /// CHT (tmux lacks it), combining marks (tmux joins a mark to the cell left of the cursor even when
     /// that is not the character just written, e.g. at the last column without auto-wrap; the model
-    /// joins it to the character written last, as xterm) and ?47 mixed with ?1049. Of seeds 7–46,
-    /// two still differ (22: the cursor after CUP and CR LF in origin mode; 26: the background of a
-    /// row cleared after ?1049l restored the rendition) — open, not yet explained.</summary>
+    /// joins it to the character written last, as xterm) and ?47 mixed with ?1049. Seeds 1–80 all
+    /// match (22 found BS from column 0 going back onto a wrapped row, "bs-wrap"; 26 found ED 2 leaving
+    /// the rows it scrolled off without the background, "clear-bce"); the suite runs 1–40.</summary>
+    public static TheoryData<int> Seeds() => new(Enumerable.Range(1, 40));
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    [InlineData(6)]
-    [InlineData(7)]
-    [InlineData(8)]
+    [MemberData(nameof(Seeds))]
     public void RandomSequencesLookTheSameAsInTmux(int seed)
     {
         var random = new Random(seed);
@@ -146,7 +150,7 @@ public class ScreenTmuxTests
         ScreenModelTests.AssertRoundTrip(model, scrollback: true);
     }
 
-    private static string RandomPiece(Random r, int rows, int cols)
+    internal static string RandomPiece(Random r, int rows, int cols)
     {
         int n = r.Next(1, 4);
         return r.Next(32) switch

@@ -3,7 +3,7 @@ using Zeroshot.Terminal.Tests.Support;
 
 namespace Zeroshot.Terminal.Tests;
 
-/// <summary>The real-terminal helper, and the VirtualTerminal oracle checked against tmux on the same bytes.</summary>
+/// <summary>The real-terminal helper, and the ModelTerminal oracle checked against tmux on the same bytes.</summary>
 public class TmuxTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("zs-term-").FullName;
@@ -34,7 +34,7 @@ public class TmuxTests : IDisposable
     }
 
     [Fact]
-    public void FooterBytesLookTheSameInTmuxAndInTheVirtualTerminal()
+    public void FooterBytesLookTheSameInTmuxAndInTheModelTerminal()
     {
         const int W = 90, H = 20;
         var bytes = new MemoryStream();
@@ -47,7 +47,7 @@ public class TmuxTests : IDisposable
         for (int i = 41; i <= 45; i++) renderer.WriteOutput(Encoding.UTF8.GetBytes($"line {i}\r\n"));
         renderer.WriteOutput("END"u8);
 
-        var vt = new VirtualTerminal(H, W);
+        var vt = new ModelTerminal(H, W);
         vt.Feed(bytes.ToArray());
         var file = Path.Combine(_dir, "frame.bin");
         File.WriteAllBytes(file, bytes.ToArray());

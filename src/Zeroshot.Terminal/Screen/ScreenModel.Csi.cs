@@ -211,16 +211,14 @@ internal sealed partial class ScreenModel
                 break;
             case 2:
                 // tmux's scroll-on-clear (default on): clearing the whole main screen first moves its
-                // rows, up to the last one with text, into the scrollback, so nothing is lost.
+                // rows, up to the last one with text, into the scrollback, so nothing is lost; then
+                // every row is cleared with the background, the empty rows moved up included
+                // (grid_view_clear_history: grid_scroll_history, then grid_view_clear with bg).
                 if (_lines == _main && History.Capacity > 0)
                 {
                     int last = Rows - 1;
                     while (last >= 0 && IsEmptyLine(_lines[last])) last--;
-                    if (last >= 0)
-                    {
-                        ScrollUp(0, Rows - 1, last + 1);
-                        break;
-                    }
+                    if (last >= 0) ScrollUp(0, Rows - 1, last + 1);
                 }
                 foreach (var line in _lines) line.Clear(Blank);
                 break;
@@ -232,7 +230,7 @@ internal sealed partial class ScreenModel
 
     private static bool IsEmptyLine(Line line)
     {
-        foreach (ref readonly var cell in line.Cells.AsSpan())
+        foreach (ref readonly var cell in line.RawCells.AsSpan())
         {
             if (cell != default) return false;
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Zeroshot.Terminal.Escapes;
 
@@ -186,7 +187,7 @@ internal sealed partial class ScreenModel
     internal Line[] ScreenLines => _lines;
 
     /// <summary>The cell at <paramref name="row"/>, <paramref name="column"/> of the screen.</summary>
-    public Cell CellAt(int row, int column) => _lines[row].Cells[column];
+    public Cell CellAt(int row, int column) => _lines[row].RawCells[column];
 
     /// <summary>Whether a tab stop is set at <paramref name="column"/>.</summary>
     public bool IsTabStop(int column) => _tabs[column];
@@ -215,8 +216,8 @@ internal sealed partial class ScreenModel
     /// <summary>Text of a row, trailing blanks trimmed.</summary>
     public string LineText(Line line)
     {
-        var sb = new StringBuilder(line.Cells.Length);
-        foreach (ref readonly var cell in line.Cells.AsSpan()) AppendCellText(sb, cell);
+        var sb = new StringBuilder(line.RawCells.Length);
+        foreach (ref readonly var cell in line.RawCells.AsSpan()) AppendCellText(sb, cell);
         return sb.ToString().TrimEnd(' ');
     }
 
@@ -250,6 +251,15 @@ internal sealed partial class ScreenModel
                 {
                     PrintAscii(bytes[..run]);
                     bytes = bytes[run..];
+                    continue;
+                }
+                // A C0 control other than ESC in ground is exactly an Execute action (vt100.net:
+                // "execute" from ground for 0x00–0x17, 0x19, 0x1C–0x1F; CAN and SUB likewise).
+                byte first = bytes[0];
+                if (first < 0x20 && first != 0x1B)
+                {
+                    Execute(first);
+                    bytes = bytes[1..];
                     continue;
                 }
                 // Well-formed two- and three-byte UTF-8 text (box drawing, CJK, symbols) decoded here.
@@ -324,6 +334,7 @@ internal sealed partial class ScreenModel
     // A complete "ESC [ Ps ; … final" with decimal parameters only (no private marker, sub-parameters
     // or intermediates), dispatched as the parser would (empty parameters are 0, values saturate at
     // 65535, at most 32); 0 when the bytes are anything else or incomplete, and the parser takes them.
+    [SkipLocalsInit] // the parameter buffer is read only up to what was written
     private int TryPlainCsi(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 3 || bytes[0] != 0x1B || bytes[1] != (byte)'[') return 0;
@@ -374,13 +385,13 @@ internal sealed partial class ScreenModel
             if (PendingWrap)
             {
                 if (!AutoWrap) return; // dropped, as in PrintWidth
-                _lines[CursorRow].Wrapped = true;
-                CursorColumn = 0;
-                Index();
+                Wrap();
             }
-            var cells = _lines[CursorRow].Cells;
+            var line = _lines[CursorRow];
+            var cells = line.RawCells;
             int col = CursorColumn;
             int take = Math.Min(cols - col, text.Length);
+            line.MarkDirty(col + take);
             var pen = _pen;
             int link = CurrentLink;
             for (int i = 0; i < take; i++)
@@ -460,21 +471,19 @@ internal sealed partial class ScreenModel
             // DECAWM reset while a wrap was pending: the character is dropped (tmux: the cursor is
             // past the edge; xterm would overwrite the last column).
             if (!AutoWrap) return;
-            _lines[CursorRow].Wrapped = true;
-            CursorColumn = 0;
-            Index();
+            Wrap();
         }
         if (width == 2 && CursorColumn == cols - 1)
         {
             // A wide character never straddles the margin: it goes whole to the next row, the last
             // column keeping what it had; without auto-wrap it is dropped (tmux screen_write_cell).
             if (!AutoWrap || cols < 2) return;
-            _lines[CursorRow].Wrapped = true;
-            CursorColumn = 0;
-            Index();
+            Wrap();
         }
-        var cells = _lines[CursorRow].Cells;
+        var row = _lines[CursorRow];
+        var cells = row.RawCells;
         int col = CursorColumn;
+        row.MarkDirty(col + width);
         if (width == 1 && cells[col].Flags == CellFlags.None)
         {
             // Fast path: an ordinary cell over an ordinary cell.
@@ -569,8 +578,11 @@ internal sealed partial class ScreenModel
                 break;
             case '\b':
                 // BS from the pending-wrap position goes back from the last column (xterm, tmux).
+                // From column 0 tmux goes back onto the previous row's last column when that row
+                // wrapped into this one (screen_write_backspace, whatever the scroll region).
                 if (PendingWrap) PendingWrap = false;
                 else if (CursorColumn > 0) CursorColumn--;
+                else if (CursorRow > 0 && _lines[CursorRow - 1].Wrapped) { CursorRow--; CursorColumn = Columns - 1; }
                 break;
             case '\t': TabForward(1); break;
             case 0x0E: _charsets.Gl = 1; break;              // SO: G1 into GL
@@ -587,6 +599,18 @@ internal sealed partial class ScreenModel
     {
         PendingWrap = false;
         if (CursorRow == ScrollBottom) ScrollUp(ScrollTop, ScrollBottom, 1);
+        else if (CursorRow < Rows - 1) CursorRow++;
+    }
+
+    /// <summary>Auto-wrap: the row is marked wrapped and the cursor goes to the start of the next,
+    /// scrolling the region at its bottom margin; the row scrolled in is blank with the default
+    /// background, not the pen's (tmux screen_write_cell: <c>screen_write_linefeed(ctx, 1, 8)</c>).</summary>
+    private void Wrap()
+    {
+        _lines[CursorRow].Wrapped = true;
+        CursorColumn = 0;
+        PendingWrap = false;
+        if (CursorRow == ScrollBottom) ScrollUp(ScrollTop, ScrollBottom, 1, default);
         else if (CursorRow < Rows - 1) CursorRow++;
     }
 
@@ -624,18 +648,19 @@ internal sealed partial class ScreenModel
 
     // ---- scrolling ----
 
-    private void ScrollUp(int top, int bottom, int n)
+    private void ScrollUp(int top, int bottom, int n) => ScrollUp(top, bottom, n, Blank);
+
+    private void ScrollUp(int top, int bottom, int n, Cell blank)
     {
         n = Math.Min(n, bottom - top + 1);
         var lines = _lines;
         bool history = top == 0 && _lines == _main && History.Capacity > 0;
-        var blank = Blank;
         for (int i = 0; i < n; i++)
         {
             var gone = lines[top];
             Array.Copy(lines, top + 1, lines, top, bottom - top);
             if (history) gone = History.Push(gone) ?? new Line(Columns);
-            if (gone.Cells.Length != Columns) gone.Cells = new Cell[Columns];
+            if (gone.RawCells.Length != Columns) gone.Cells = new Cell[Columns];
             gone.Clear(blank);
             lines[bottom] = gone;
         }

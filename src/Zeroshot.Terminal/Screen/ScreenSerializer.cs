@@ -51,17 +51,29 @@ internal static class ScreenSerializer
         SetPen(sb, model, ref pen, ref link, default, 0);
         Modes(sb, model);
         Tabs(sb, model);
-        if (model.ScrollTop != 0 || model.ScrollBottom != model.Rows - 1) sb.Append("\e[").Append(model.ScrollTop + 1).Append(';').Append(model.ScrollBottom + 1).Append('r');
+        // In origin mode the cursor can be outside the region (tmux's BS from column 0 onto a wrapped
+        // row above it, DECRC), where no CUP relative to the region reaches: it is then placed with
+        // the region still the whole screen, saved (DECSC keeps DECOM), the region set (which homes
+        // the cursor) and the cursor restored (DECRC does not clamp it to the region).
+        bool region = model.ScrollTop != 0 || model.ScrollBottom != model.Rows - 1;
+        bool outside = model.OriginMode && (model.CursorRow < model.ScrollTop || model.CursorRow > model.ScrollBottom);
+        if (region && !outside) Region(sb, model);
         // DECOM last but before the cursor: CUP below is then written relative to the region.
         if (model.OriginMode) sb.Append("\e[?6h");
-        Cursor(sb, model, ref pen, ref link);
+        Cursor(sb, model, ref pen, ref link, outside ? 0 : model.ScrollTop);
+        if (outside)
+        {
+            sb.Append("\e7");
+            Region(sb, model);
+            sb.Append("\e8");
+        }
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
     // Writes one row and what moves to the next (nothing after the last row: next is null).
     private static void WriteLine(StringBuilder sb, ScreenModel model, Line line, Line? next, ref SgrState pen, ref int link, int columns)
     {
-        var cells = line.Cells;
+        var cells = line.RawCells;
         int width = Math.Min(cells.Length, columns);
         int end = width;
         // A wrapped row is written in full so the terminal wraps it too; otherwise trailing blanks
@@ -77,7 +89,7 @@ internal static class ScreenSerializer
         if (next == null) return;
         // The next row's first character wraps, as it did; a next row with nothing to write needs the
         // line feed itself.
-        if (line.Wrapped && end == width && !Array.TrueForAll(next.Cells, c => Invisible(c))) return;
+        if (line.Wrapped && end == width && !Array.TrueForAll(next.RawCells, c => Invisible(c))) return;
         SetPen(sb, model, ref pen, ref link, pen, 0);
         // Erased-to-end-of-line background would be lost: LF scrolls with the current background.
         if (pen.Background != default) SetPen(sb, model, ref pen, ref link, default, 0);
@@ -174,9 +186,13 @@ internal static class ScreenSerializer
         }
     }
 
-    private static void Cursor(StringBuilder sb, ScreenModel m, ref SgrState pen, ref int link)
+    private static void Region(StringBuilder sb, ScreenModel m) =>
+        sb.Append("\e[").Append(m.ScrollTop + 1).Append(';').Append(m.ScrollBottom + 1).Append('r');
+
+    // The cursor by CUP, in origin mode relative to the row <paramref name="top"/> (the region's top).
+    private static void Cursor(StringBuilder sb, ScreenModel m, ref SgrState pen, ref int link, int top)
     {
-        int row = m.OriginMode ? m.CursorRow - m.ScrollTop : m.CursorRow;
+        int row = m.OriginMode ? m.CursorRow - top : m.CursorRow;
         if (m.PendingWrap)
         {
             // Write the last cell again from its own column: the terminal is then in pending wrap there.
