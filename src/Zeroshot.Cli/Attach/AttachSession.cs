@@ -93,7 +93,7 @@ internal sealed class AttachSession
         EventHandler onExit = (_, _) => terminal.Restore(ScreenPainter.Restore);
         AppDomain.CurrentDomain.UnhandledException += onCrash;
         AppDomain.CurrentDomain.ProcessExit += onExit;
-        using var winch = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, s =>
+        using var winch = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, s =>
         {
             s.Cancel = true;
             _events.Writer.TryWrite(new Event(EventKind.WindowChanged));

@@ -34,7 +34,9 @@ internal static class AttachCommand
             using var env = new ClusterHost.HomeServices(context);
             string? target = parse.GetValue(id);
             if (target is null) return await ListAsync(env, parse.GetValue(json), context, cancel).ConfigureAwait(false);
-            var (prefixByte, prefixLabel) = AttachInput.ParsePrefix(parse.GetValue(prefix) ?? env.Settings.PrefixKey ?? "C-b");
+            string prefixText = parse.GetValue(prefix) ?? env.Settings.PrefixKey ?? "C-b";
+            if (!AttachInput.TryParsePrefix(prefixText, out byte prefixByte, out string prefixLabel, out string prefixError))
+                throw new UserErrorException(parse.GetValue(prefix) is null ? $"{env.Home.SettingsPath}: keys.prefix: {prefixError}" : $"--prefix: {prefixError}", ExitCodes.Usage);
             if (!LocalTerminal.IsInteractive)
                 throw new UserErrorException($"attach needs a terminal on standard input and output; in a script follow the output with 'zeroshot logs {target} -f'", ExitCodes.Usage);
             var record = env.Store.GetCluster(env.Store.ResolveId(target))!;
