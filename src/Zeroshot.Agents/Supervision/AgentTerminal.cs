@@ -21,7 +21,7 @@ namespace Zeroshot.Agents.Supervision;
 /// has drained; then it gets a fresh replay (without scrollback) instead of a stream with a hole. The agent and the
 /// other clients never wait for it.</para>
 /// <para>Size: the most recently active writable client's window sets the PTY's size; when it detaches the previous
-/// one's returns, and without writable clients the size the supervisor gives every agent (<see cref="SetBaseSize"/>).
+/// one's returns; after the last one the size stays, until the size the supervisor gives every agent changes (<see cref="SetBaseSize"/>).
 /// Read-only clients never resize.</para>
 /// </remarks>
 internal sealed class AgentTerminal
@@ -324,7 +324,8 @@ internal sealed class AgentTerminal
 
 /// <summary>
 /// Which window size an agent's terminal has while clients attach (pure; <see cref="AgentTerminal"/> holds it under its
-/// lock): the most recently active writable client's, the previous one's when it goes, the base size without any.
+/// lock): the most recently active writable client's, the previous one's when it goes, the last one's after all left,
+/// until the base size (the supervisor's) changes.
 /// Each method returns the size to apply now, or null when it did not change.
 /// </summary>
 internal sealed class TerminalSizes(int columns, int rows)
@@ -357,11 +358,16 @@ internal sealed class TerminalSizes(int columns, int rows)
         return Changed(before);
     }
 
-    /// <summary><paramref name="client"/> detached.</summary>
+    /// <summary>
+    /// <paramref name="client"/> detached. The last writable client leaving keeps its size, as tmux keeps a window's
+    /// size after the last client detaches: a full-screen program is not made to redraw for nobody (and lose what only
+    /// its first drawing showed, such as vi's file message) until the supervisor's own size changes.
+    /// </summary>
     public (int Columns, int Rows)? Remove(object client)
     {
         var before = Current;
         _active.RemoveAll(a => ReferenceEquals(a.Client, client));
+        if (_active.Count == 0) _base = before;
         return Changed(before);
     }
 

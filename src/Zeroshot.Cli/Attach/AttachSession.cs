@@ -24,8 +24,9 @@ namespace Zeroshot.Cli.Attach;
 /// <param name="Raw">The PTY screen even for an agent that speaks stream-json.</param>
 /// <param name="Prefix">The prefix key's byte.</param>
 /// <param name="PrefixLabel">How the prefix is written in the status bar and help (C-b).</param>
+/// <param name="LogPath">An agent's log file (the rendered view starts with the end of what it holds).</param>
 internal sealed record AttachOptions(string ClusterId, IReadOnlyList<(string Id, string Provider)> Agents, string? Agent, bool ReadOnly, bool StatusBar,
-    bool Raw, byte Prefix, string PrefixLabel);
+    bool Raw, byte Prefix, string PrefixLabel, Func<string, string> LogPath);
 
 /// <summary>
 /// One <c>zeroshot attach</c>: the user's terminal in raw mode, showing one agent's screen below a status bar, keys to the
@@ -185,7 +186,10 @@ internal sealed class AttachSession
         _historyPainted = false;
         _painter.Invalidate();
         int generation = ++_generation;
-        var renderer = rendered ? new RenderedOutput(_agent, _events.Writer, _context, generation) : null;
+        var renderer = rendered ? new RenderedOutput(_agent, ProviderOf(_agent), _events.Writer, _context, generation) : null;
+        // The stream starts where the log ended when it was subscribed: the log's last lines first, as `logs -f` does.
+        if (renderer is not null && stream.Result.TryGetProperty("offset", out var o) && o.TryGetInt64(out long offset))
+            renderer.Feed(LogTail(_options.LogPath(_agent), offset));
         var pump = PumpStreamAsync(stream, renderer, generation, cancel);
         int? agentExit = null, agentSignal = null;
         try
@@ -237,6 +241,28 @@ internal sealed class AttachSession
             await stream.DisposeAsync().ConfigureAwait(false);
             await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             renderer?.Dispose();
+        }
+    }
+
+    /// <summary>Up to the last 1 MiB of a log before <paramref name="end"/>, from the start of a line.</summary>
+    private static byte[] LogTail(string path, long end)
+    {
+        const int Window = 1 << 20;
+        try
+        {
+            using var log = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            end = Math.Min(end, log.Length);
+            long start = Math.Max(0, end - Window);
+            var bytes = new byte[end - start];
+            log.Position = start;
+            log.ReadExactly(bytes);
+            if (start == 0) return bytes;
+            int newline = Array.IndexOf(bytes, (byte)'\n');
+            return newline < 0 ? [] : bytes[(newline + 1)..];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return []; // no log yet (the agent has written nothing), or unreadable: the live output still comes
         }
     }
 
@@ -541,13 +567,14 @@ internal sealed class AttachSession
         private readonly AgentOutputInterpreter _interpreter;
         private readonly ClusterPrinter _printer;
 
-        public RenderedOutput(string agent, ChannelWriter<Event> events, CliContext context, int generation)
+        public RenderedOutput(string agent, string? provider, ChannelWriter<Event> events, CliContext context, int generation)
         {
             _printer = new ClusterPrinter(new EventWriter(events, generation), context.Colors, [agent], prefix: false);
-            _interpreter = new AgentOutputInterpreter(line => _printer.OnLine(agent, line), new AgentOutputOptions { TimeProvider = context.Time });
+            _interpreter = new AgentOutputInterpreter(line => _printer.OnLine(agent, line), new AgentOutputOptions { TimeProvider = context.Time, Provider = provider });
         }
 
         public void Feed(byte[] chunk) => _interpreter.Feed(chunk);
+
 
         public async Task FlushAsync()
         {

@@ -61,7 +61,7 @@ internal static class AttachCommand
                     throw new UserErrorException($"cluster {record.Id} has no agent '{chosen}' (agents: {string.Join(", ", snapshot.Agents.Select(a => a.Id))})");
                 chosen ??= Choose(snapshot, context);
                 var options = new AttachOptions(record.Id, snapshot.Agents.Select(a => (a.Id, a.Provider)).ToList(), chosen, parse.GetValue(readOnly),
-                    !parse.GetValue(noMetrics), parse.GetValue(raw), prefixByte, prefixLabel);
+                    !parse.GetValue(noMetrics), parse.GetValue(raw), prefixByte, prefixLabel, a => env.Home.AgentLogPath(record.Id, a));
                 return await AttachSession.RunAsync(client, options, context, cancel).ConfigureAwait(false);
             }
         });

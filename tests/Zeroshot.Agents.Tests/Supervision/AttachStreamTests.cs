@@ -220,7 +220,7 @@ public sealed class AttachStreamTests : IDisposable
         ControlTestSupport.WaitUntil(() => cluster.Supervisor.Snapshot().Agents[0].Attached == expected, $"{expected} attached in the snapshot");
 
     [Fact]
-    public async Task When_the_active_client_leaves_the_previous_clients_size_returns_and_without_clients_the_base_size()
+    public async Task When_the_active_client_leaves_the_previous_clients_size_returns_and_the_last_ones_size_stays()
     {
         await using var cluster = await StartAsync("attach-sizes", null, Shell("worker"));
         await using var first = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
@@ -234,10 +234,12 @@ public sealed class AttachStreamTests : IDisposable
         await s1.SendAsync(Encoding.ASCII.GetBytes("stty size\r"));
         await ControlTestSupport.WaitUntil(() => v1.Text.Contains("30 100", StringComparison.Ordinal), "the agent has it");
         await s1.DisposeAsync();
-        // No writable client: the size the supervisor gives every agent (80x24 here).
+        // No writable client: the last one's size stays (a read-only viewer changes nothing), until the supervisor's changes.
         await using var viewer = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
         var (_, v3, _) = await AttachAsync(viewer, "worker", readOnly: true, size: (50, 10));
-        await ControlTestSupport.WaitUntil(() => v3.Size == (24, 80), "the base size");
+        await ControlTestSupport.WaitUntil(() => v3.Size == (30, 100), "the last size");
+        cluster.Supervisor.ResizeTerminals(81, 23);
+        await ControlTestSupport.WaitUntil(() => v3.Size == (23, 81), "the supervisor's size");
     }
 
     [Fact]
@@ -316,8 +318,9 @@ public sealed class TerminalSizesTests
         Assert.Equal((70, 15), sizes.Remove(_a));
         Assert.Null(sizes.Remove(_c));
         Assert.Null(sizes.SetBase(120, 40)); // b still decides
-        Assert.Equal((120, 40), sizes.Remove(_b));
-        Assert.Equal((120, 40), sizes.Current);
+        Assert.Null(sizes.Remove(_b)); // the last one leaves: its size stays
+        Assert.Equal((70, 15), sizes.Current);
+        Assert.Equal((120, 40), sizes.SetBase(120, 40));
         Assert.Null(sizes.Touch(_a)); // gone clients change nothing
     }
 }

@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Zeroshot.Terminal.Screen;
+using Zeroshot.Terminal.Tests.Support;
+
+namespace Zeroshot.Cli.Tests;
+
+/// <summary>
+/// <c>zeroshot attach</c> in a real terminal: tmux runs the client, capture-pane reads what it drew, and every byte the
+/// client wrote to its terminal is recorded (pipe-pane) and replayed into a screen model to prove no mode leaked.
+/// The agents are real programs on real PTYs under a real detached supervisor.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed partial class AttachTerminalTests : IDisposable
+{
+    private const int Width = 100;
+    private const int Height = 30;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "zs-att-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly string _home;
+    private readonly string _runtime;
+    private readonly Dictionary<string, string> _env;
+    private readonly List<string> _clusters = [];
+
+    public AttachTerminalTests()
+    {
+        _home = Path.Combine(_root, "home");
+        _runtime = Path.Combine(_root, "rt");
+        foreach (var dir in new[] { _root, _home, _runtime })
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        _env = new() { ["XDG_RUNTIME_DIR"] = _runtime };
+    }
+
+    public void Dispose()
+    {
+        foreach (var id in _clusters) Z("kill", id);
+        try { Directory.Delete(_root, recursive: true); }
+        catch (IOException) { /* a temp dir */ }
+    }
+
+    private ZeroshotProcess.Result Z(params string[] args)
+    {
+        using var running = ZeroshotProcess.Start(_home, _env, args);
+        return running.Wait(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Starts a detached cluster whose worker is an interactive shell with a plain prompt.</summary>
+    private string StartShellCluster(string name = "shell")
+    {
+        var file = Path.Combine(_root, name + ".json");
+        File.WriteAllText(file, JsonSerializer.Serialize(new
+        {
+            name,
+            agents = new object[] { new { id = "worker", role = "worker", command = new[] { "sh", "-i" }, env = new Dictionary<string, string> { ["PS1"] = "$ ", ["ENV"] = "" } } },
+        }));
+        var started = Z("run", "--detach", file);
+        Assert.True(started.ExitCode == 0, started.Out + started.Error);
+        var id = started.Out.Trim();
+        _clusters.Add(id);
+        return id;
+    }
+
+    /// <summary>A tmux pane running <c>zeroshot attach</c> (then EXIT=code), its output recorded to <paramref name="record"/>.</summary>
+    private TmuxSession Attach(string args, string? record = null, int width = Width, int height = Height)
+    {
+        var env = new Dictionary<string, string>(_env) { ["ZEROSHOT_HOME"] = _home, ["TERM"] = "xterm-256color" };
+        var tmux = TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} attach {args}; echo EXIT=$?; sleep 600", env);
+        if (record is not null) tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'");
+        return tmux;
+    }
+
+    private static bool StatusBar(string[] screen) => screen.Length > 0 && screen[0].StartsWith("─ worker", StringComparison.Ordinal) && screen[0].Contains("C-b d detach", StringComparison.Ordinal);
+
+    private static void Type(TmuxSession tmux, string line)
+    {
+        tmux.SendText(line);
+        tmux.SendKeys("Enter");
+    }
+
+    private string AgentState(string id)
+    {
+        using var doc = JsonDocument.Parse(Z("status", id, "--json").Out);
+        return doc.RootElement.GetProperty("agents")[0].GetProperty("state").GetString()!;
+    }
+
+    /// <summary>What the client left the user's terminal in: its recorded bytes replayed into a fresh screen model.</summary>
+    private static ScreenModel Replayed(string record, int width = Width, int height = Height)
+    {
+        var model = new ScreenModel(height, width);
+        model.Feed(File.ReadAllBytes(record));
+        return model;
+    }
+
+    private static void AssertNoModeLeft(ScreenModel terminal, TmuxSession tmux)
+    {
+        Assert.False(terminal.IsAlternateScreen, "alternate screen left on");
+        Assert.True(terminal.CursorVisible, "cursor left hidden");
+        Assert.False(terminal.ApplicationCursorKeys, "application cursor keys left on");
+        Assert.False(terminal.ApplicationKeypad, "application keypad left on");
+        Assert.False(terminal.BracketedPaste, "bracketed paste left on");
+        Assert.False(terminal.FocusEvents, "focus events left on");
+        Assert.Equal(MouseTracking.None, terminal.Mouse);
+        Assert.Equal((0, terminal.Rows - 1), (terminal.ScrollTop, terminal.ScrollBottom));
+        Assert.True(terminal.Pen.Equals(default), "a colour or attribute left set");
+        Assert.True(terminal.AutoWrap);
+        Assert.False(terminal.OriginMode);
+        Assert.False(terminal.InsertMode);
+        // And tmux, the real terminal, agrees.
+        var flags = tmux.Run("display-message", "-p", "-t", tmux.Name,
+            "#{alternate_on} #{cursor_flag} #{keypad_cursor_flag} #{keypad_flag} #{mouse_any_flag} #{insert_flag} #{origin_flag} #{scroll_region_upper} #{scroll_region_lower}").Trim();
+        Assert.Equal($"0 1 0 0 0 0 0 0 {terminal.Rows - 1}", flags);
+    }
+
+    [Fact]
+    public void Attach_to_a_shell_type_resize_give_the_status_row_back_detach_and_find_the_same_screen_again()
+    {
+        var id = StartShellCluster();
+        Assert.Contains("worker", Z("attach").Out); // the list of what can be attached
+        var record = Path.Combine(_root, "client.bin");
+        using (var tmux = Attach(id, record))
+        {
+            tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the status bar and the prompt");
+            Type(tmux, "echo hel''lo; stty size");
+            // The agent has the window minus the status bar.
+            tmux.WaitFor(s => s.Contains("hello") && s.Contains($"{Height - 1} {Width}"), "the answer and the size");
+
+            tmux.Resize(90, 25);
+            Type(tmux, "stty size");
+            tmux.WaitFor(s => s.Contains("24 90"), "the agent learns the new size");
+
+            tmux.SendKeys("C-b", "m"); // status bar off: the agent gets the row back
+            Type(tmux, "stty size");
+            var bare = tmux.WaitFor(s => s.Contains("25 90"), "the row given back");
+            Assert.False(StatusBar(bare));
+            tmux.SendKeys("C-b", "m");
+            Type(tmux, "echo marker-before-detach");
+            var before = tmux.WaitFor(s => StatusBar(s) && s.Count(l => l == "marker-before-detach") == 1 && s.Last(l => l.Length > 0) == "$", "the status bar again");
+
+            tmux.SendKeys("C-b", "d");
+            var after = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)), "the client to end");
+            Assert.Contains($"[detached from {id}/worker]", after);
+            Assert.Contains("EXIT=0", after);
+            Assert.Equal("running", AgentState(id));
+            AssertNoModeLeft(Replayed(record, 90, 25), tmux);
+
+            // Attach again in the same terminal: the same screen (below the status bar), the agent's rows unchanged.
+            tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={_home} XDG_RUNTIME_DIR={_runtime} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
+            var again = tmux.WaitFor(s => StatusBar(s) && s.Contains("marker-before-detach"), "the same screen after re-attaching");
+            Assert.Equal(before[1..], again[1..]);
+            tmux.SendKeys("C-b", "d");
+            tmux.WaitFor(s => s.Contains("EXIT=0"), "the second detach");
+        }
+    }
+
+    public static TheoryData<string, string, string, string> FullScreenPrograms => new()
+    {
+        // program command, what shows it is drawn, the key that quits it
+        { "less", "less -N {file}", "100 line-100", "q" },
+        { "vi", "vi -u NONE -i NONE {file}", "line-1", ":q!\r" },
+        { "top", "top -d 100", "PID", "q" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FullScreenPrograms))]
+    public void A_full_screen_program_comes_back_intact_after_detach_and_the_terminal_keeps_no_mode(string name, string command, string drawn, string quit)
+    {
+        var file = Path.Combine(_root, "long.txt");
+        File.WriteAllLines(file, Enumerable.Range(1, 500).Select(i => $"line-{i}"));
+        var id = StartShellCluster(name);
+        var record = Path.Combine(_root, name + ".bin");
+        using var tmux = Attach(id, record);
+        tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
+        Type(tmux, command.Replace("{file}", file, StringComparison.Ordinal));
+        if (name == "less")
+        {
+            tmux.WaitFor(s => s.Any(l => l.Contains("1 line-1", StringComparison.Ordinal)), "less started");
+            tmux.SendKeys("G"); // to the end: line 500 at the bottom
+        }
+        var shown = tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.Contains(name == "less" ? "500 line-500" : drawn, StringComparison.Ordinal)), $"{name} drawn");
+        if (name == "top") shown = tmux.WaitFor(s => s.Any(l => l.Contains("PID", StringComparison.Ordinal)) && s.Any(l => l.Contains("top", StringComparison.Ordinal)), "top's table");
+
+        // Detach while the program runs (its modes are on in the agent's terminal), then look at the user's terminal.
+        tmux.SendKeys("C-b", "d");
+        tmux.WaitFor(s => s.Contains("EXIT=0"), "the detach");
+        AssertNoModeLeft(Replayed(record), tmux);
+        Assert.Equal("running", AgentState(id));
+
+        tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={_home} XDG_RUNTIME_DIR={_runtime} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
+        tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'"); // -o: only if the first pipe did not survive the respawn
+        var again = tmux.WaitFor(s => StatusBar(s) && s.Length == Height && !string.IsNullOrEmpty(s[^1]), $"{name} again");
+        if (name == "top")
+        {
+            // top repaints its figures; its layout (header rows, the table's head) is what must come back.
+            int head = Array.FindIndex(shown, l => l.Contains("PID", StringComparison.Ordinal));
+            Assert.Equal(head, Array.FindIndex(again, l => l.Contains("PID", StringComparison.Ordinal)));
+            Assert.Equal(Regex.Replace(shown[head], @"\s+", " "), Regex.Replace(again[head], @"\s+", " "));
+        }
+        else
+        {
+            Assert.Equal(shown[1..], again[1..]);
+        }
+
+        // Quit it, detach for good: still no mode left.
+        tmux.SendText(quit.TrimEnd('\r'));
+        if (quit.EndsWith('\r')) tmux.SendKeys("Enter");
+        tmux.WaitFor(s => s.Length > 0 && s.Last(l => l.Length > 0).EndsWith('$'), "the prompt after quitting");
+        tmux.SendKeys("C-b", "d");
+        tmux.WaitFor(s => s.Contains("EXIT=0"), "the final detach");
+        AssertNoModeLeft(Replayed(record), tmux);
+    }
+
+    [Fact]
+    public void The_status_bar_figures_move_and_two_read_only_viewers_watch_without_typing()
+    {
+        var id = StartShellCluster("watched");
+        using var writer = Attach(id);
+        writer.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
+        using var viewer1 = Attach($"{id} --read-only");
+        using var viewer2 = Attach($"{id} --agent worker --read-only");
+        foreach (var v in new[] { viewer1, viewer2 })
+            v.WaitFor(s => StatusBar(s) && s[0].Contains("read-only", StringComparison.Ordinal) && s.Any(l => l.StartsWith('$')), "a viewer with the same screen");
+
+        // Keys typed in a viewer go nowhere.
+        Type(viewer1, "echo from-viewer");
+        // The writer makes the agent busy: its CPU figure and its output age move in every client's status bar.
+        Type(writer, "i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; echo busy-done");
+        var bars = new HashSet<string>();
+        var busy = viewer2.WaitFor(s =>
+        {
+            if (s.Length > 0) bars.Add(s[0]);
+            return s.Any(l => l == "busy-done");
+        }, "the loop to finish", TimeSpan.FromSeconds(90));
+        Assert.True(bars.Count >= 2, "the status bar never changed: " + string.Join(" | ", bars));
+        Assert.Contains(bars, b => CpuFigure().Match(b) is { Success: true } m && m.Groups[1].Value != "0");
+        Assert.Contains(viewer1.Capture(), l => l == "busy-done");
+        Assert.DoesNotContain(writer.Capture(), l => l.Contains("from-viewer", StringComparison.Ordinal));
+        Assert.DoesNotContain(busy, l => l.Contains("from-viewer", StringComparison.Ordinal));
+
+        // The list says how many are attached.
+        Wait.Until(() => Z("attach").Out.Split('\n').Any(l => l.StartsWith(id, StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 3", StringComparison.Ordinal)),
+            "three clients counted");
+
+        // The agent exits: every client says so and returns 0.
+        Type(writer, "exit 3");
+        foreach (var t in new[] { writer, viewer1, viewer2 })
+        {
+            var end = t.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)), "the client to end");
+            Assert.Contains($"[{id}/worker exited with code 3]", end);
+            Assert.Contains("EXIT=0", end);
+        }
+    }
+
+    [GeneratedRegex(@"CPU (\d+)%")]
+    private static partial Regex CpuFigure();
+
+    [Fact]
+    public void Attach_explains_what_is_wrong_in_one_line()
+    {
+        Assert.Equal("nothing to attach to: no cluster is running (start one with 'zeroshot run')", Z("attach").Out.Trim());
+        var id = StartShellCluster("errors");
+        // Not a terminal: a script is told what to use instead.
+        var piped = Z("attach", id);
+        Assert.Equal(2, piped.ExitCode);
+        Assert.Equal($"zeroshot: attach needs a terminal on standard input and output; in a script follow the output with 'zeroshot logs {id} -f'", piped.Error.Trim());
+        var badPrefix = Z("attach", id, "--prefix", "C-Ω");
+        Assert.Equal(2, badPrefix.ExitCode);
+        Assert.StartsWith("zeroshot: --prefix: ", badPrefix.Error.Trim(), StringComparison.Ordinal);
+        using var tmux = Attach($"{id} --agent nobody");
+        var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)), "the refusal");
+        Assert.Contains($"zeroshot: cluster {id} has no agent 'nobody' (agents: worker)", screen);
+        Assert.Contains("EXIT=1", screen);
+    }
+
+    [Fact]
+    public void Another_uid_is_refused_even_when_the_socket_is_reachable()
+    {
+        Assert.Equal(0, (int)Zeroshot.Agents.Control.ControlNative.EffectiveUid); // the premise: root, and root is not special
+        var id = StartShellCluster("foreign");
+        var socket = Path.Combine(_runtime, "zeroshot", id + ".sock");
+        Wait.Until(() => File.Exists(socket) && File.Exists(Path.Combine(_home, "logs", id, "worker.log")), "the socket and the agent");
+        // Open the file system's way to the socket, so that only the supervisor's SO_PEERCRED check can refuse.
+        var open = (UnixFileMode)0x1ED; // 0755
+        foreach (var dir in new[] { _root, _runtime, Path.GetDirectoryName(socket)! }) File.SetUnixFileMode(dir, open);
+        File.SetUnixFileMode(socket, (UnixFileMode)0x1B6); // 0666
+        string output;
+        try
+        {
+            var info = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "perl", "-e", PerlAttach, socket]) info.ArgumentList.Add(a);
+            using var perl = Process.Start(info)!;
+            output = perl.StandardOutput.ReadToEnd();
+            Assert.True(perl.WaitForExit(30_000));
+        }
+        finally
+        {
+            File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            foreach (var dir in new[] { Path.GetDirectoryName(socket)!, _runtime, _root })
+                File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        Assert.DoesNotContain("connect-failed", output);
+        Assert.Contains("\"code\":\"forbidden\"", output);
+        Assert.DoesNotContain("frame 2", output); // not one byte of the agent's screen
+        // Its keystrokes never reached the agent.
+        Assert.DoesNotContain("intruder", File.ReadAllText(Path.Combine(_home, "logs", id, "worker.log")));
+        Assert.Equal("running", AgentState(id));
+    }
+
+    // Another user's client: hello, subscribe to attach, type a command; prints every frame it gets.
+    private const string PerlAttach = """
+        use strict; use Socket; use IO::Socket::UNIX;
+        $SIG{PIPE} = 'IGNORE';
+        my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $ARGV[0]) or do { print "connect-failed: $!\n"; exit 3 };
+        sub msg { my $j = shift; syswrite($s, pack("NC", length($j) + 1, 1) . $j) }
+        msg('{"v":3,"id":1,"type":"hello","versions":[3]}');
+        msg('{"v":3,"id":2,"type":"subscribe","streamId":1,"stream":"attach","args":{}}');
+        my $keys = "echo intruder\r";
+        syswrite($s, pack("NCN", length($keys) + 5, 2, 1) . $keys);
+        my ($all, $buf) = ('', '');
+        while (sysread($s, $buf, 65536)) { $all .= $buf }
+        while (length($all) >= 5) { my ($len, $type) = unpack("NC", $all); print "frame $type: ", substr($all, 5, $len - 1), "\n"; $all = substr($all, 4 + $len) }
+        print "eof\n";
+        """;
+}
