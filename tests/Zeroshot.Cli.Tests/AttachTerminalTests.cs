@@ -68,10 +68,16 @@ public sealed partial class AttachTerminalTests : IDisposable
     private TmuxSession Attach(string args, string? record = null, int width = Width, int height = Height)
     {
         var env = new Dictionary<string, string>(_env) { ["ZEROSHOT_HOME"] = _home, ["TERM"] = "xterm-256color" };
-        var tmux = TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} attach {args}; echo EXIT=$?; sleep 600", env);
+        var tmux = TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} attach {args}; echo EXIT=$?; {SttyCheck}; sleep 600", env);
         if (record is not null) tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'");
         return tmux;
     }
+
+    // After the client: the terminal's line discipline as the shell left it (canonical, echoing), printed for the test.
+    private const string SttyCheck = "stty -a | tr ' ;' '\\n\\n' | grep -x -e '-\\?icanon' -e '-\\?echo' | tr '\\n' ' '; echo";
+
+    private static void AssertCanonical(string[] screen) =>
+        Assert.Contains(screen, l => l.Trim() == "icanon echo");
 
     private static bool StatusBar(string[] screen) => screen.Length > 0 && screen[0].StartsWith("─ worker", StringComparison.Ordinal) && screen[0].Contains("C-b d detach", StringComparison.Ordinal);
 
@@ -144,6 +150,7 @@ public sealed partial class AttachTerminalTests : IDisposable
             var after = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)), "the client to end");
             Assert.Contains($"[detached from {id}/worker]", after);
             Assert.Contains("EXIT=0", after);
+            AssertCanonical(tmux.WaitFor(s => s.Any(l => l.Contains("icanon", StringComparison.Ordinal)), "the stty check"));
             Assert.Equal("running", AgentState(id));
             AssertNoModeLeft(Replayed(record, 90, 25), tmux);
 
@@ -211,6 +218,28 @@ public sealed partial class AttachTerminalTests : IDisposable
         tmux.SendKeys("C-b", "d");
         tmux.WaitFor(s => s.Contains("EXIT=0"), "the final detach");
         AssertNoModeLeft(Replayed(record), tmux);
+    }
+
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("HUP")]
+    public void A_signal_to_the_client_restores_the_terminal_and_leaves_the_agent_running(string signal)
+    {
+        var id = StartShellCluster("sig" + signal);
+        var record = Path.Combine(_root, signal + ".bin");
+        using var tmux = Attach(id, record);
+        tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
+        // vi switches on the modes a client mirrors (cursor keys, keypad) and hides the cursor now and then.
+        Type(tmux, "vi -u NONE -i NONE");
+        tmux.WaitFor(s => s.Count(l => l == "~") > 5, "vi");
+        // The client itself (not tmux's server nor the pane's shell, whose command lines also name it).
+        using (var kill = Process.Start("pkill", ["-" + signal, "-f", $"^dotnet [^ ]*zeroshot.dll attach {id}"])) kill.WaitForExit();
+        var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)) && s.Any(l => l.Contains("icanon", StringComparison.Ordinal)), "the client to end");
+        Assert.Contains("EXIT=130", screen);
+        Assert.Contains($"[detached from {id}/worker: interrupted]", screen);
+        AssertCanonical(screen);
+        AssertNoModeLeft(Replayed(record), tmux);
+        Assert.Equal("running", AgentState(id));
     }
 
     [Fact]
