@@ -243,6 +243,24 @@ public sealed partial class AttachTerminalTests : IDisposable
     }
 
     [Fact]
+    public async Task When_the_supervisor_goes_away_the_client_says_so_returns_1_and_restores_the_terminal()
+    {
+        var id = StartShellCluster("gone");
+        var record = Path.Combine(_root, "gone.bin");
+        using var tmux = Attach(id, record);
+        tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
+        int supervisor;
+        await using (var client = await Zeroshot.Agents.Control.ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock")))
+            supervisor = client.ServerPid;
+        Process.GetProcessById(supervisor).Kill(); // SIGKILL: no goodbye on the socket
+        var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)) && s.Any(l => l.Contains("icanon", StringComparison.Ordinal)), "the client to end");
+        Assert.Contains(screen, l => l.StartsWith($"[the supervisor of {id} went away", StringComparison.Ordinal));
+        Assert.Contains("EXIT=1", screen);
+        AssertCanonical(screen);
+        AssertNoModeLeft(Replayed(record), tmux);
+    }
+
+    [Fact]
     public void The_status_bar_figures_move_and_two_read_only_viewers_watch_without_typing()
     {
         var id = StartShellCluster("watched");
