@@ -377,20 +377,30 @@ internal static class AttachBenchmark
                     _seenAt = now;
                     _seen.Release();
                 }
-                _screen.Feed(chunk);
-                _screen.ClearReplies();
-                if (_text is { } text && (chunk.Contains((byte)text[^1]) || Stopwatch.GetElapsedTime(_lastScreenCheck, now).TotalMilliseconds > 20))
+                lock (_screen)
                 {
-                    _lastScreenCheck = now;
-                    for (int row = 0; row < _screen.Rows; row++)
+                    _screen.Feed(chunk);
+                    _screen.ClearReplies();
+                    if (_text is { } text && (chunk.Contains((byte)text[^1]) || Stopwatch.GetElapsedTime(_lastScreenCheck, now).TotalMilliseconds > 20))
                     {
-                        if (!_screen.RowText(row).Contains(text, StringComparison.Ordinal)) continue;
-                        _text = null;
-                        _seenAt = now;
-                        _seen.Release();
-                        break;
+                        _lastScreenCheck = now;
+                        CheckScreen(now);
                     }
                 }
+            }
+        }
+
+        /// <summary>Under the lock: whether the awaited text is on the screen now (then it was seen at <paramref name="now"/>).</summary>
+        private void CheckScreen(long now)
+        {
+            if (_text is not { } text) return;
+            for (int row = 0; row < _screen.Rows; row++)
+            {
+                if (!_screen.RowText(row).Contains(text, StringComparison.Ordinal)) continue;
+                _text = null;
+                _seenAt = now;
+                _seen.Release();
+                return;
             }
         }
 
@@ -419,7 +429,12 @@ internal static class AttachBenchmark
         public double TimeUntilVisible(byte[]? keys, string text, TimeSpan timeout, long? since = null)
         {
             long start = since ?? Stopwatch.GetTimestamp();
-            _text = text;
+            lock (_screen)
+            {
+                _text = text;
+                // Already painted before we asked (a fast client): seen at the last read.
+                if (since is not null) CheckScreen(Volatile.Read(ref _lastRead));
+            }
             if (keys is not null) _pty.Write(keys);
             if (!_seen.Wait(timeout)) throw new TimeoutException($"'{text}' never appeared on the client's screen");
             return Stopwatch.GetElapsedTime(start, _seenAt).TotalSeconds;
