@@ -13,7 +13,7 @@ namespace Zeroshot.Bench;
 /// agent (agent bytes per second until an end marker is on the client's screen: both repaint rather than stream every
 /// byte), and the time from starting the client to its first full screen over 2 000 lines of scrollback. The clients run
 /// on PTYs this process owns and reads continuously; what they draw is fed to a <see cref="ScreenModel"/> to find text.
-/// Usage: attach [--keys 1000] [--megabytes 200] [--runs 2] [--attaches 10] [--aot PATH-TO-AOT-zeroshot]
+/// Usage: attach [--keys 1000] [--megabytes 200] [--runs 2] [--attaches 10] [--aot PATH-TO-AOT-zeroshot] [--only echo|throughput|screen]
 /// (without --aot, <c>/tmp/zs-bench-aot/zeroshot</c> when it exists; echo and throughput use the AOT binary when there is one).
 /// </summary>
 internal static class AttachBenchmark
@@ -28,6 +28,8 @@ internal static class AttachBenchmark
         int megabytes = TreeSamplingBenchmark.Arg(args, "--megabytes", 200);
         int runs = TreeSamplingBenchmark.Arg(args, "--runs", 2);
         int attaches = TreeSamplingBenchmark.Arg(args, "--attaches", 10);
+        int which = Array.IndexOf(args, "--only");
+        string? only = which >= 0 && which + 1 < args.Length ? args[which + 1] : null; // echo, throughput or screen
         string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
         string jit = Path.Combine(root, "src/Zeroshot.Cli/bin/Release/net10.0/zeroshot");
         int at = Array.IndexOf(args, "--aot");
@@ -48,67 +50,76 @@ internal static class AttachBenchmark
         {
             var env = new Harness(dir);
             // 1. Keystroke echo.
-            const string echoAgent = "stty raw -echo; exec cat";
-            var (zp50, zp99) = env.WithZeroshot(zeroshot, echoAgent, id => Echo(env.ZeroshotClient(zeroshot, id), keys));
-            var (tp50, tp99) = env.WithTmux(echoAgent, () => Echo(env.TmuxClient(), keys));
-            Console.WriteLine(F($"echo ({keys} keys): zeroshot p50 {zp50:0.00} ms p99 {zp99:0.00} ms; tmux p50 {tp50:0.00} ms p99 {tp99:0.00} ms"));
-            rows.Add(["keystroke echo p50 / p99", F($"{zp50:0.00} / {zp99:0.00} ms"), F($"{tp50:0.00} / {tp99:0.00} ms"), "p99 < 5 ms, ≤ tmux"]);
+            if (only is null or "echo")
+            {
+                const string echoAgent = "stty raw -echo; exec cat";
+                var (zp50, zp99) = env.WithZeroshot(zeroshot, echoAgent, id => Echo(env.ZeroshotClient(zeroshot, id), keys));
+                var (tp50, tp99) = env.WithTmux(echoAgent, () => Echo(env.TmuxClient(), keys));
+                Console.WriteLine(F($"echo ({keys} keys): zeroshot p50 {zp50:0.00} ms p99 {zp99:0.00} ms; tmux p50 {tp50:0.00} ms p99 {tp99:0.00} ms"));
+                rows.Add(["keystroke echo p50 / p99", F($"{zp50:0.00} / {zp99:0.00} ms"), F($"{tp50:0.00} / {tp99:0.00} ms"), "p99 < 5 ms, ≤ tmux"]);
+            }
 
             // 2. Throughput of a fast agent.
-            string data = Path.Combine(dir, "data.txt");
-            WriteData(data, (long)megabytes << 20);
-            string fastAgent = $"stty -echo; read x; cat {data}; printf '\\n{EndMarker}\\n'; exec sleep 1000000";
-            var zt = new List<Throughput>();
-            var tt = new List<Throughput>();
-            for (int r = 0; r < runs; r++)
+            if (only is null or "throughput")
             {
-                zt.Add(env.WithZeroshot(zeroshot, fastAgent, id => Flood(env.ZeroshotClient(zeroshot, id), Harness.SupervisorPid(id), megabytes)));
-                tt.Add(env.WithTmux(fastAgent, () => Flood(env.TmuxClient(), env.TmuxServerPid(), megabytes)));
-                Console.WriteLine(F($"throughput run {r + 1} ({megabytes} MB): zeroshot {zt[^1]}; tmux {tt[^1]}"));
+                string data = Path.Combine(dir, "data.txt");
+                WriteData(data, (long)megabytes << 20);
+                string fastAgent = $"stty -echo; read x; cat {data}; printf '\\n{EndMarker}\\n'; exec sleep 1000000";
+                var zt = new List<Throughput>();
+                var tt = new List<Throughput>();
+                for (int r = 0; r < runs; r++)
+                {
+                    zt.Add(env.WithZeroshot(zeroshot, fastAgent, id => Flood(env.ZeroshotClient(zeroshot, id), Harness.SupervisorPid(id), megabytes)));
+                    tt.Add(env.WithTmux(fastAgent, () => Flood(env.TmuxClient(), env.TmuxServerPid(), megabytes)));
+                    Console.WriteLine(F($"throughput run {r + 1} ({megabytes} MB): zeroshot {zt[^1]}; tmux {tt[^1]}"));
+                }
+                var zbest = zt.MaxBy(t => t.MegabytesPerSecond)!;
+                var tbest = tt.MaxBy(t => t.MegabytesPerSecond)!;
+                rows.Add([F($"agent output to the client, {megabytes} MB (best of {runs}; all: zeroshot {string.Join(", ", zt.Select(t => F($"{t.MegabytesPerSecond:0}")))}, tmux {string.Join(", ", tt.Select(t => F($"{t.MegabytesPerSecond:0}")))})"),
+                    F($"{zbest.MegabytesPerSecond:0} MB/s"), F($"{tbest.MegabytesPerSecond:0} MB/s"), "≥ 100 MB/s, ≥ tmux"]);
+                rows.Add(["CPU per MB while attached: server (supervisor / tmux server) + client", F($"{zbest.ServerMsPerMb:0.0} + {zbest.ClientMsPerMb:0.0} ms"),
+                    F($"{tbest.ServerMsPerMb:0.0} + {tbest.ClientMsPerMb:0.0} ms"), ""]);
             }
-            var zbest = zt.MaxBy(t => t.MegabytesPerSecond)!;
-            var tbest = tt.MaxBy(t => t.MegabytesPerSecond)!;
-            rows.Add([F($"agent output to the client, {megabytes} MB (best of {runs}; all: zeroshot {string.Join(", ", zt.Select(t => F($"{t.MegabytesPerSecond:0}")))}, tmux {string.Join(", ", tt.Select(t => F($"{t.MegabytesPerSecond:0}")))})"),
-                F($"{zbest.MegabytesPerSecond:0} MB/s"), F($"{tbest.MegabytesPerSecond:0} MB/s"), "≥ 100 MB/s, ≥ tmux"]);
-            rows.Add(["CPU per MB while attached: server (supervisor / tmux server) + client", F($"{zbest.ServerMsPerMb:0.0} + {zbest.ClientMsPerMb:0.0} ms"),
-                F($"{tbest.ServerMsPerMb:0.0} + {tbest.ClientMsPerMb:0.0} ms"), ""]);
 
             // 3. Attach to a screen over 2 000 lines of scrollback.
-            const string scrollAgent = "seq -f 'line %g#' 1 2500; exec sleep 1000000";
-            var clients = new List<(string Name, List<double> Times)> { ("zeroshot (JIT)", []) };
-            if (aot is not null) clients.Add(("zeroshot (AOT)", []));
-            clients.Add(("tmux", []));
-            env.WithZeroshot(zeroshot, scrollAgent, id => env.WithTmux(scrollAgent, () =>
+            if (only is null or "screen")
             {
-                Thread.Sleep(500); // both agents have printed
-                for (int i = 0; i < attaches + 1; i++)
+                const string scrollAgent = "seq -f 'line %g#' 1 2500; exec sleep 1000000";
+                var clients = new List<(string Name, List<double> Times)> { ("zeroshot (JIT)", []) };
+                if (aot is not null) clients.Add(("zeroshot (AOT)", []));
+                clients.Add(("tmux", []));
+                env.WithZeroshot(zeroshot, scrollAgent, id => env.WithTmux(scrollAgent, () =>
                 {
-                    foreach (var (name, times) in clients)
+                    Thread.Sleep(500); // both agents have printed
+                    for (int i = 0; i < attaches + 1; i++)
                     {
-                        Func<ClientTerminal> start = name switch
+                        foreach (var (name, times) in clients)
                         {
-                            "tmux" => env.TmuxClient,
-                            "zeroshot (AOT)" => () => env.ZeroshotClient(aot!, id),
-                            _ => () => env.ZeroshotClient(jit, id),
-                        };
-                        double ms = FirstScreen(start, "line 2500#");
-                        if (i > 0) times.Add(ms); // the first: page cache
+                            Func<ClientTerminal> start = name switch
+                            {
+                                "tmux" => env.TmuxClient,
+                                "zeroshot (AOT)" => () => env.ZeroshotClient(aot!, id),
+                                _ => () => env.ZeroshotClient(jit, id),
+                            };
+                            double ms = FirstScreen(start, "line 2500#");
+                            if (i > 0) times.Add(ms); // the first: page cache
+                        }
                     }
+                    return 0;
+                }));
+                foreach (var (name, times) in clients)
+                {
+                    times.Sort();
+                    Console.WriteLine(F($"attach to first full screen, 2 000 lines of scrollback, {name}: median {times[times.Count / 2]:0.0} ms, min {times[0]:0.0}, max {times[^1]:0.0} ({times.Count} attaches)"));
                 }
-                return 0;
-            }));
-            foreach (var (name, times) in clients)
-            {
-                times.Sort();
-                Console.WriteLine(F($"attach to first full screen, 2 000 lines of scrollback, {name}: median {times[times.Count / 2]:0.0} ms, min {times[0]:0.0}, max {times[^1]:0.0} ({times.Count} attaches)"));
+                string Median(string name)
+                {
+                    var t = clients.First(c => c.Name == name).Times;
+                    return F($"{t[t.Count / 2]:0.0} ms (min {t[0]:0.0})");
+                }
+                rows.Add(["attach to the first full screen, 2 000 lines of scrollback (median)",
+                    aot is null ? Median("zeroshot (JIT)") : $"JIT {Median("zeroshot (JIT)")}, AOT {Median("zeroshot (AOT)")}", Median("tmux"), "< 50 ms"]);
             }
-            string Median(string name)
-            {
-                var t = clients.First(c => c.Name == name).Times;
-                return F($"{t[t.Count / 2]:0.0} ms (min {t[0]:0.0})");
-            }
-            rows.Add(["attach to the first full screen, 2 000 lines of scrollback (median)",
-                aot is null ? Median("zeroshot (JIT)") : $"JIT {Median("zeroshot (JIT)")}, AOT {Median("zeroshot (AOT)")}", Median("tmux"), "< 50 ms"]);
         }
         finally
         {
