@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["footer"] = FooterCostBenchmark.Run,
     ["snapshot"] = SnapshotBenchmark.Run,
     ["screen"] = ScreenModelBenchmark.Run,
+    ["attach"] = AttachBenchmark.Run,
 };
 if (name == "all")
 {
