@@ -60,6 +60,13 @@ internal sealed class AttachSession
     private bool _historyPainted;
     private int _columns, _rows;
     private int _generation; // the attach stream now: events of an earlier one (before prefix n/p) are stale
+    private bool _statusDirty = true;
+    private long _lastPaint;
+    private int _wakeScheduled;
+
+    // While output floods in, paint at most this often (a terminal shows ~60 frames a second at best); a keystroke,
+    // a resize or the end paints at once, so typing never waits for it.
+    private static readonly TimeSpan FloodPaintInterval = TimeSpan.FromMilliseconds(10);
 
     private AttachSession(ControlClient client, AttachOptions options, CliContext context, int columns, int rows)
     {
@@ -106,8 +113,17 @@ internal sealed class AttachSession
         {
             StartKeyboard();
             _ = TickAsync(stop.Token);
-            await using var snapshots = await SubscribeSnapshotsAsync(stop.Token).ConfigureAwait(false);
-            (exitCode, farewell) = await AttachLoopAsync(stop.Token).ConfigureAwait(false);
+            // The status bar's figures arrive on their own subscription, asked for alongside the attach, not before it:
+            // the first screen waits for one round trip less.
+            var snapshots = SubscribeSnapshotsAsync(stop.Token);
+            try
+            {
+                (exitCode, farewell) = await AttachLoopAsync(stop.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                await (await snapshots.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -197,8 +213,11 @@ internal sealed class AttachSession
             while (true)
             {
                 if (!await _events.Reader.WaitToReadAsync(cancel).ConfigureAwait(false)) break;
+                bool urgent = false;
                 while (_events.Reader.TryRead(out var e))
                 {
+                    urgent |= e.Kind is not (EventKind.Frame or EventKind.Text);
+                    _statusDirty |= e.Kind is not (EventKind.Frame or EventKind.Text or EventKind.Wake);
                     if (e.Kind is EventKind.Frame or EventKind.Text or EventKind.StreamEnded && e.Generation != generation) continue;
                     switch (e.Kind)
                     {
@@ -229,10 +248,12 @@ internal sealed class AttachSession
                             _snapshot = e.Snapshot;
                             break;
                         case EventKind.Tick:
+                        case EventKind.Wake:
                             break;
                     }
                 }
-                Paint();
+                if (urgent || _context.Time.GetElapsedTime(_lastPaint) >= FloodPaintInterval) Paint();
+                else ScheduleWake();
             }
             return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away]");
         }
@@ -405,18 +426,33 @@ internal sealed class AttachSession
         }
     }
 
+    /// <summary>A paint skipped during a flood happens at the latest one interval later (the wake event paints).</summary>
+    private void ScheduleWake()
+    {
+        if (Interlocked.Exchange(ref _wakeScheduled, 1) == 1) return;
+        _ = Task.Delay(FloodPaintInterval, _context.Time).ContinueWith(_ =>
+        {
+            Volatile.Write(ref _wakeScheduled, 0);
+            _events.Writer.TryWrite(new Event(EventKind.Wake));
+        }, TaskScheduler.Default);
+    }
+
     /// <summary>Draws what changed: the status bar, the agent's screen (clipped to our window), the help box.</summary>
     private void Paint()
     {
+        _lastPaint = _context.Time.GetTimestamp();
         _frame.ResetWrittenCount();
         if (!_historyPainted)
         {
             // Once per attach: the agent's scrollback into the terminal's own, then a full paint over it.
             _painter.AppendHistory(_screen, _frame, _rows);
             _historyPainted = true;
+            _statusDirty = true;
         }
         _painter.Paint(_screen, _frame, _columns, AgentRows);
-        if (_statusBar) AppendStatusBar();
+        // The status bar changes with a snapshot, a tick, a key or a resize, not with the agent's output.
+        if (_statusBar && _statusDirty) AppendStatusBar();
+        _statusDirty = false;
         if (_help) _painter.AppendOverlay(_frame, AttachHelp.Lines(_options.PrefixLabel), _columns, _rows);
         _painter.AppendCursor(_screen, _frame);
         _terminal!.Write(_frame.WrittenSpan);
@@ -460,6 +496,7 @@ internal sealed class AttachSession
         WindowChanged,
         Snapshot,
         Tick,
+        Wake,
     }
 
     private readonly record struct Event(EventKind Kind, byte[]? Data = null, string? Text = null, ClusterSnapshot? Snapshot = null, int Generation = 0);
