@@ -61,7 +61,8 @@ internal sealed class AttachSession
     private int _columns, _rows;
     private int _generation; // the attach stream now: events of an earlier one (before prefix n/p) are stale
     private bool _statusDirty = true;
-    private long _lastPaint;
+    private long _lastOutputPaint;
+    private bool _typed; // keys went to the agent since output was last painted
     private int _wakeScheduled;
 
     // While output floods in, paint at most this often (a terminal shows ~60 frames a second at best); a keystroke,
@@ -213,10 +214,11 @@ internal sealed class AttachSession
             while (true)
             {
                 if (!await _events.Reader.WaitToReadAsync(cancel).ConfigureAwait(false)) break;
-                bool urgent = false;
+                bool urgent = false, woken = false;
                 while (_events.Reader.TryRead(out var e))
                 {
-                    urgent |= e.Kind is not (EventKind.Frame or EventKind.Text);
+                    urgent |= e.Kind is not (EventKind.Frame or EventKind.Text or EventKind.Wake);
+                    woken |= e.Kind == EventKind.Wake;
                     _statusDirty |= e.Kind is not (EventKind.Frame or EventKind.Text or EventKind.Wake);
                     if (e.Kind is EventKind.Frame or EventKind.Text or EventKind.StreamEnded && e.Generation != generation) continue;
                     switch (e.Kind)
@@ -252,7 +254,16 @@ internal sealed class AttachSession
                             break;
                     }
                 }
-                if (urgent || _context.Time.GetElapsedTime(_lastPaint) >= FloodPaintInterval) Paint();
+                // Output right after output painted less than an interval ago is a flood: wait for the wake. Output after
+                // a quiet spell (a keystroke's echo) paints at once.
+                if (urgent) Paint();
+                else if (woken || _typed || _context.Time.GetElapsedTime(_lastOutputPaint) >= FloodPaintInterval)
+                {
+                    // After a keystroke the output is most likely its echo: shown at once, however fast the typing.
+                    Paint();
+                    _typed = false;
+                    _lastOutputPaint = _context.Time.GetTimestamp();
+                }
                 else ScheduleWake();
             }
             return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away]");
@@ -358,7 +369,11 @@ internal sealed class AttachSession
             switch (action.Kind)
             {
                 case AttachActionKind.Forward:
-                    if (!_options.ReadOnly && !rendered) await stream.SendAsync(action.Bytes, cancel).ConfigureAwait(false);
+                    if (!_options.ReadOnly && !rendered)
+                    {
+                        await stream.SendAsync(action.Bytes, cancel).ConfigureAwait(false);
+                        _typed = true;
+                    }
                     break;
                 case AttachActionKind.Detach:
                     return Outcome.Detached;
@@ -440,7 +455,6 @@ internal sealed class AttachSession
     /// <summary>Draws what changed: the status bar, the agent's screen (clipped to our window), the help box.</summary>
     private void Paint()
     {
-        _lastPaint = _context.Time.GetTimestamp();
         _frame.ResetWrittenCount();
         if (!_historyPainted)
         {
