@@ -186,7 +186,12 @@ internal sealed class AttachSession
         _painter.Invalidate();
         int generation = ++_generation;
         var renderer = rendered ? new RenderedOutput(_agent, _events.Writer, _context, generation) : null;
-        var pump = PumpStreamAsync(stream, renderer, generation, cancel);
+        // The output stream starts where the log is now (its "offset"): what the agent wrote before is rendered from
+        // the log first, as logs -f does, so the view shows the run so far, each line once (at most a scrollback's worth
+        // of log lines: they render to at least as many).
+        if (renderer is not null && stream.Result.TryGetProperty("offset", out var o) && o.TryGetInt64(out long offset))
+            Commands.LogsCommand.CopyTail(_context.Home().AgentLogPath(_options.ClusterId, _agent), ScreenModel.DefaultScrollback, offset, renderer.Feed);
+        var pump = PumpStreamAsync(stream, generation, cancel);
         int? agentExit = null, agentSignal = null;
         try
         {
@@ -206,6 +211,7 @@ internal sealed class AttachSession
                             _screen.Feed(e.Text!);
                             break;
                         case EventKind.StreamEnded:
+                            if (renderer is not null) await FlushRenderedAsync(renderer, generation, cancel).ConfigureAwait(false);
                             Paint();
                             if (e.Text is { } lost)
                                 return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away: {lost}]");
@@ -238,6 +244,25 @@ internal sealed class AttachSession
             await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             renderer?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The rendered view's last lines: the interpreter completes here, on the loop that fed it every frame before the
+    /// end (never on the pump, which reaches the end while frames still wait in the channel), and the printer's text
+    /// comes back as events, taken while it drains.
+    /// </summary>
+    private async Task FlushRenderedAsync(RenderedOutput renderer, int generation, CancellationToken cancel)
+    {
+        var flushing = renderer.FlushAsync();
+        while (true)
+        {
+            // The session ends after this: keys and snapshots still waiting are of no use.
+            while (_events.Reader.TryRead(out var e))
+                if (e.Kind == EventKind.Text && e.Generation == generation) _screen.Feed(e.Text!);
+            if (flushing.IsCompleted) break;
+            await Task.WhenAny(flushing, _events.Reader.WaitToReadAsync(cancel).AsTask()).ConfigureAwait(false);
+        }
+        await flushing.ConfigureAwait(false);
     }
 
     private string? ProviderOf(string agent)
@@ -438,7 +463,7 @@ internal sealed class AttachSession
 
     private readonly record struct Event(EventKind Kind, byte[]? Data = null, string? Text = null, ClusterSnapshot? Snapshot = null, int Generation = 0);
 
-    private async Task PumpStreamAsync(ControlSubscription stream, RenderedOutput? renderer, int generation, CancellationToken cancel)
+    private async Task PumpStreamAsync(ControlSubscription stream, int generation, CancellationToken cancel)
     {
         string? lost = null;
         try
@@ -455,7 +480,6 @@ internal sealed class AttachSession
             lost = e.Message;
         }
         if (stream.EndReason is ControlProtocol.EndUnsubscribed) return;
-        if (renderer is not null) await renderer.FlushAsync().ConfigureAwait(false);
         // The connection closing (not the stream ending) means the supervisor is gone.
         if (lost is null && stream.EndReason is ControlProtocol.EndClosed) lost = "the control connection closed";
         _events.Writer.TryWrite(new Event(EventKind.StreamEnded, Text: lost, Generation: generation));
@@ -543,11 +567,13 @@ internal sealed class AttachSession
 
         public RenderedOutput(string agent, ChannelWriter<Event> events, CliContext context, int generation)
         {
-            _printer = new ClusterPrinter(new EventWriter(events, generation), context.Colors, [agent], prefix: false);
+            // Lossy: the printer's writer waits for room in the session's channel, which the loop feeding this printer
+            // empties; a printer that blocked its feeder on a full queue could wait for the loop forever.
+            _printer = new ClusterPrinter(new EventWriter(events, generation), context.Colors, [agent], prefix: false, lossy: true);
             _interpreter = new AgentOutputInterpreter(line => _printer.OnLine(agent, line), new AgentOutputOptions { TimeProvider = context.Time });
         }
 
-        public void Feed(byte[] chunk) => _interpreter.Feed(chunk);
+        public void Feed(ReadOnlySpan<byte> chunk) => _interpreter.Feed(chunk);
 
         public async Task FlushAsync()
         {
@@ -579,7 +605,8 @@ internal sealed class AttachSession
             public override void Flush()
             {
                 if (_pending.Length == 0) return;
-                events.TryWrite(new Event(EventKind.Text, Text: _pending.ToString(), Generation: generation));
+                // Waits for room (this is the printer's own task): TryWrite would drop lines while frames fill the channel.
+                events.WriteAsync(new Event(EventKind.Text, Text: _pending.ToString(), Generation: generation)).AsTask().GetAwaiter().GetResult();
                 _pending.Clear();
             }
         }
