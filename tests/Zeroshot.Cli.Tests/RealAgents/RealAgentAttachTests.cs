@@ -129,6 +129,9 @@ public sealed class RealAgentAttachTests : IDisposable
     public Task Attach_to_codex_shows_its_rendered_output_under_the_status_bar_and_ends_with_it() => AttachRendered(AgentCli.Codex, "codex");
 
     [Fact]
+    public Task Attach_to_gemini_shows_its_rendered_output_under_the_status_bar_and_ends_with_it() => AttachRendered(AgentCli.Gemini, "gemini");
+
+    [Fact]
     public async Task Attach_raw_to_claude_shows_its_pty_screen_with_the_json()
     {
         await using var server = new ModelServer();
