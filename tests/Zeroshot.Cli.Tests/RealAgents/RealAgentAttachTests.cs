@@ -152,4 +152,86 @@ public sealed class RealAgentAttachTests : IDisposable
         Assert.True(end.Contains("EXIT=0"), Dump(end));
         Assert.Contains($"[{id}/worker exited with code 0]", end);
     }
+
+    /// <summary>
+    /// The interactive Claude Code TUI as a <c>command</c> agent: attached, the user's prompt (a bracketed paste, a pause,
+    /// then Enter alone, as the field notes say the TUIs need) reaches Claude and its answer shows on the attached
+    /// screen; C-b d detaches with Claude still running, and a second attach shows the same screen.
+    /// </summary>
+    [Fact]
+    public async Task Attach_to_the_claude_tui_types_a_prompt_shows_the_answer_detaches_and_reattaches_to_the_same_screen()
+    {
+        const string Answer = "The-attached-answer: all good.";
+        await using var server = new ModelServer(TimeSpan.FromMinutes(3));
+        // Two turns: a side request of the TUI may take one; the prompt gets the other.
+        server.Default.Then(ScriptedTurn.Text(Answer, FinalTurn), ScriptedTurn.Text(Answer, FinalTurn));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+        var agentEnv = new Dictionary<string, string>(sandbox.Environment) { ["TERM"] = "xterm-256color" };
+        var cluster = Path.Combine(_home, "tui.json");
+        File.WriteAllText(cluster, JsonSerializer.Serialize(new
+        {
+            name = "tui",
+            prompt = "",
+            agents = new object[] { new { id = "worker", role = "worker", command = new[] { sandbox.Executable }, cwd = sandbox.WorkDir, env = agentEnv } },
+        }));
+        var env = new Dictionary<string, string>(sandbox.Environment) { ["XDG_RUNTIME_DIR"] = _runtime };
+        string id;
+        using (var detach = ZeroshotProcess.Start(_home, env, "run", cluster, "--detach"))
+        {
+            var r = detach.Wait(TimeSpan.FromSeconds(60));
+            Assert.True(r.ExitCode == 0, r.Out + r.Error);
+            id = r.Out.Trim();
+        }
+        try
+        {
+            using var tmux = Shell(sandbox.Environment);
+            Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?");
+            // Claude's input box ("❯") under the status bar.
+            tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Skip(1).Any(l => l.Contains('❯'))), "Claude's prompt under the status bar", TimeSpan.FromSeconds(90));
+            Assert.False(Exited(tmux.Capture()), Dump(tmux.Capture()));
+
+            tmux.Run("set-buffer", "-b", "prompt", "Say the attached answer.");
+            tmux.Run("paste-buffer", "-p", "-d", "-b", "prompt", "-t", tmux.Name);
+            tmux.WaitForText("Say the attached answer.", TimeSpan.FromSeconds(30));
+            using (var pause = new ManualResetEventSlim()) pause.Wait(400);
+            tmux.SendKeys("Enter");
+            var answered = tmux.WaitFor(s => Exited(s) || s.Skip(1).Any(l => l.Contains(Answer, StringComparison.Ordinal)), "the answer on the attached screen", TimeSpan.FromSeconds(90));
+            Assert.False(Exited(answered), Dump(answered));
+            Assert.True(HasStatusBar(answered), Dump(answered));
+            // The screen settles (Claude's spinner stops): the same capture twice in a row.
+            string[] before = tmux.Capture();
+            tmux.WaitFor(s =>
+            {
+                bool same = s.Skip(1).SequenceEqual(before.Skip(1));
+                before = s;
+                return same && s.Skip(1).Any(l => l.Contains('❯'));
+            }, "the screen to settle", TimeSpan.FromSeconds(30));
+
+            tmux.SendKeys("C-b", "d");
+            var detached = tmux.WaitFor(Exited, "the detach", TimeSpan.FromSeconds(30));
+            Assert.True(detached.Contains("EXIT=0"), Dump(detached));
+            Assert.Contains($"[detached from {id}/worker]", detached);
+
+            Type(tmux, "clear");
+            tmux.WaitFor(s => !Exited(s), "the cleared screen");
+            Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?");
+            string[] again = [];
+            try
+            {
+                again = tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Skip(1).SequenceEqual(before.Skip(1))), "the same screen again", TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException)
+            {
+                Assert.Equal(Dump(before[1..]), Dump(tmux.Capture()[1..]));
+            }
+            Assert.False(Exited(again), Dump(again));
+            tmux.SendKeys("C-b", "d");
+            tmux.WaitFor(Exited, "the second detach", TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            using var kill = ZeroshotProcess.Start(_home, env, "kill", id);
+            kill.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
 }
