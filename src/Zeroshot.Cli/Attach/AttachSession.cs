@@ -189,8 +189,10 @@ internal sealed class AttachSession
         // The output stream starts where the log is now (its "offset"): what the agent wrote before is rendered from
         // the log first, as logs -f does, so the view shows the run so far, each line once (at most a scrollback's worth
         // of log lines: they render to at least as many).
-        if (renderer is not null && stream.Result.TryGetProperty("offset", out var o) && o.TryGetInt64(out long offset))
-            Commands.LogsCommand.CopyTail(_context.Home().AgentLogPath(_options.ClusterId, _agent), ScreenModel.DefaultScrollback, offset, renderer.Feed);
+        string logPath = _context.Home().AgentLogPath(_options.ClusterId, _agent);
+        long position = 0; // of the rendered agent's log: where the stream's next byte goes
+        if (renderer is not null && stream.Result.TryGetProperty("offset", out var o) && o.TryGetInt64(out position))
+            Commands.LogsCommand.CopyTail(logPath, ScreenModel.DefaultScrollback, position, renderer.Feed);
         var pump = PumpStreamAsync(stream, generation, cancel);
         int? agentExit = null, agentSignal = null;
         try
@@ -205,7 +207,11 @@ internal sealed class AttachSession
                     {
                         case EventKind.Frame:
                             if (renderer is null) ApplyFrame(e.Data!, ref agentExit, ref agentSignal);
-                            else renderer.Feed(e.Data!);
+                            else
+                            {
+                                renderer.Feed(e.Data!);
+                                position += e.Data!.Length;
+                            }
                             break;
                         case EventKind.Text:
                             _screen.Feed(e.Text!);
@@ -229,6 +235,17 @@ internal sealed class AttachSession
                             break;
                         case EventKind.Snapshot:
                             _snapshot = e.Snapshot;
+                            // The output stream lasts as long as the cluster, not the agent's run: its end is in the snapshots.
+                            // What the stream has not delivered yet is in the log, written before it is relayed.
+                            if (renderer is not null && _snapshot!.Agents.FirstOrDefault(x => x.Id == _agent) is { State: AgentState.Completed or AgentState.Failed or AgentState.Stopped } ended)
+                            {
+                                Commands.LogsCommand.CopyRange(logPath, position, renderer.Feed);
+                                await FlushRenderedAsync(renderer, generation, cancel).ConfigureAwait(false);
+                                Paint();
+                                return (Outcome.Exited, ExitCodes.Success, ended.ExitCode is int code
+                                    ? $"[{_options.ClusterId}/{_agent} exited with code {code}]"
+                                    : $"[{_options.ClusterId}/{_agent}: its output ended]");
+                            }
                             break;
                         case EventKind.Tick:
                             break;

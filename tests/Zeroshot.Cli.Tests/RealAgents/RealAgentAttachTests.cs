@@ -131,6 +131,54 @@ public sealed class RealAgentAttachTests : IDisposable
     [Fact]
     public Task Attach_to_gemini_shows_its_rendered_output_under_the_status_bar_and_ends_with_it() => AttachRendered(AgentCli.Gemini, "gemini");
 
+    /// <summary>
+    /// The worker of a cluster whose validator runs on after it: attached (rendered) to the worker, the client ends when
+    /// the worker exits, not when the cluster does.
+    /// </summary>
+    [Fact]
+    public async Task Attach_to_a_claude_worker_ends_when_the_worker_exits_while_its_validator_still_runs()
+    {
+        await using var server = new ModelServer();
+        server.Script(RealAgentCluster.WorkerKey).Then(
+            ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
+            ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
+        // The validator's answer stalls: it runs until the test kills the cluster.
+        server.Script(RealAgentCluster.ValidatorKey).Then(ScriptedTurn.Stall("Reviewing", ToolTurn));
+        using var worker = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = RealAgentCluster.WorkerKey });
+        using var validator = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { ApiKey = RealAgentCluster.ValidatorKey });
+        var cluster = RealAgentCluster.Write(_home, "two", "Count.", ("claude", worker), "reviewer", ("claude", validator));
+        var env = new Dictionary<string, string>(worker.Environment) { ["XDG_RUNTIME_DIR"] = _runtime };
+        string id;
+        using (var detach = ZeroshotProcess.Start(_home, env, "run", cluster, "--detach"))
+        {
+            var r = detach.Wait(TimeSpan.FromSeconds(60));
+            Assert.True(r.ExitCode == 0, r.Out + r.Error);
+            id = r.Out.Trim();
+        }
+        try
+        {
+            using var tmux = Shell(worker.Environment);
+            WaitForTool(id);
+            Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
+            tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Any(l => l.Contains("for i in", StringComparison.Ordinal))), "the worker's tool call", TimeSpan.FromSeconds(60));
+
+            var end = tmux.WaitFor(Exited, "the attach to end with the worker", TimeSpan.FromSeconds(60), scrollback: true);
+            Assert.True(end.Contains("EXIT=0"), Dump(end));
+            Assert.True(end.Any(l => l.Contains("Counted-to-five, done.", StringComparison.Ordinal)), Dump(end));
+            Assert.True(end.Contains($"[{id}/worker exited with code 0]"), Dump(end));
+            // The validator (its answer stalled) still runs: the end came from the worker's exit.
+            using var running = ZeroshotProcess.Start(_home, new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = _runtime }, "status", id, "--json");
+            var status = running.Wait(TimeSpan.FromSeconds(30));
+            using var doc = JsonDocument.Parse(status.Out);
+            Assert.Equal("running", doc.RootElement.GetProperty("state").GetString());
+        }
+        finally
+        {
+            using var kill = ZeroshotProcess.Start(_home, env, "kill", id);
+            kill.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+
     [Fact]
     public async Task Attach_raw_to_claude_shows_its_pty_screen_with_the_json()
     {
