@@ -180,15 +180,21 @@ public sealed class RealAgentAttachTests : IDisposable
     }
 
     [Fact]
-    public async Task Attach_raw_to_claude_shows_its_pty_screen_with_the_json()
+    public Task Attach_raw_to_claude_shows_its_pty_screen_with_the_json() => AttachRaw(AgentCli.Claude, "claude");
+
+    [Fact]
+    public Task Attach_raw_to_codex_shows_its_pty_screen_with_the_json() => AttachRaw(AgentCli.Codex, "codex");
+
+    /// <summary><c>attach --raw</c>: the agent's PTY screen (its JSON lines) under the status bar, and the exit code at the end.</summary>
+    private async Task AttachRaw(AgentCli cli, string provider)
     {
         await using var server = new ModelServer();
         server.Default.Then(
             ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
             ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
-        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+        using var sandbox = RealAgentClis.Sandbox(cli, server);
         using var tmux = Shell(sandbox.Environment);
-        var id = Detach(sandbox, "claude", "Count to five");
+        var id = Detach(sandbox, provider, "Count to five");
         WaitForTool(id);
 
         Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach --raw {id}; echo EXIT=$?");
