@@ -204,10 +204,14 @@ internal sealed class AttachSession
         _painter.Invalidate();
         int generation = ++_generation;
         var renderer = rendered ? new RenderedOutput(_agent, ProviderOf(_agent), _events.Writer, _context, generation) : null;
-        // The stream starts where the log ended when it was subscribed: the log's last lines first, as `logs -f` does.
-        if (renderer is not null && stream.Result.TryGetProperty("offset", out var o) && o.TryGetInt64(out long offset))
-            renderer.Feed(LogTail(_options.LogPath(_agent), offset));
-        var pump = PumpStreamAsync(stream, renderer, generation, cancel);
+        // The output stream starts where the log is now (its "offset"): what the agent wrote before is rendered from
+        // the log first, as logs -f does, so the view shows the run so far, each line once (at most a scrollback's worth
+        // of log lines: they render to at least as many).
+        string logPath = _options.LogPath(_agent);
+        long position = 0; // of the rendered agent's log: where the stream's next byte goes
+        if (renderer is not null && stream.Result.TryGetProperty("offset", out var o) && o.TryGetInt64(out position))
+            Commands.LogsCommand.CopyTail(logPath, ScreenModel.DefaultScrollback, position, renderer.Feed);
+        var pump = PumpStreamAsync(stream, generation, cancel);
         int? agentExit = null, agentSignal = null;
         try
         {
@@ -225,12 +229,17 @@ internal sealed class AttachSession
                     {
                         case EventKind.Frame:
                             if (renderer is null) ApplyFrame(e.Data!, ref agentExit, ref agentSignal);
-                            else renderer.Feed(e.Data!);
+                            else
+                            {
+                                renderer.Feed(e.Data!);
+                                position += e.Data!.Length;
+                            }
                             break;
                         case EventKind.Text:
                             _screen.Feed(e.Text!);
                             break;
                         case EventKind.StreamEnded:
+                            if (renderer is not null) await FlushRenderedAsync(renderer, generation, cancel).ConfigureAwait(false);
                             Paint();
                             if (e.Text is { } lost)
                                 return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away: {lost}]");
@@ -248,6 +257,17 @@ internal sealed class AttachSession
                             break;
                         case EventKind.Snapshot:
                             _snapshot = e.Snapshot;
+                            // The output stream lasts as long as the cluster, not the agent's run: its end is in the snapshots.
+                            // What the stream has not delivered yet is in the log, written before it is relayed.
+                            if (renderer is not null && _snapshot!.Agents.FirstOrDefault(x => x.Id == _agent) is { State: AgentState.Completed or AgentState.Failed or AgentState.Stopped } ended)
+                            {
+                                Commands.LogsCommand.CopyRange(logPath, position, renderer.Feed);
+                                await FlushRenderedAsync(renderer, generation, cancel).ConfigureAwait(false);
+                                Paint();
+                                return (Outcome.Exited, ExitCodes.Success, ended.ExitCode is int code
+                                    ? $"[{_options.ClusterId}/{_agent} exited with code {code}]"
+                                    : $"[{_options.ClusterId}/{_agent}: its output ended]");
+                            }
                             break;
                         case EventKind.Tick:
                         case EventKind.Wake:
@@ -276,26 +296,23 @@ internal sealed class AttachSession
         }
     }
 
-    /// <summary>Up to the last 1 MiB of a log before <paramref name="end"/>, from the start of a line.</summary>
-    private static byte[] LogTail(string path, long end)
+    /// <summary>
+    /// The rendered view's last lines: the interpreter completes here, on the loop that fed it every frame before the
+    /// end (never on the pump, which reaches the end while frames still wait in the channel), and the printer's text
+    /// comes back as events, taken while it drains.
+    /// </summary>
+    private async Task FlushRenderedAsync(RenderedOutput renderer, int generation, CancellationToken cancel)
     {
-        const int Window = 1 << 20;
-        try
+        var flushing = renderer.FlushAsync();
+        while (true)
         {
-            using var log = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            end = Math.Min(end, log.Length);
-            long start = Math.Max(0, end - Window);
-            var bytes = new byte[end - start];
-            log.Position = start;
-            log.ReadExactly(bytes);
-            if (start == 0) return bytes;
-            int newline = Array.IndexOf(bytes, (byte)'\n');
-            return newline < 0 ? [] : bytes[(newline + 1)..];
+            // The session ends after this: keys and snapshots still waiting are of no use.
+            while (_events.Reader.TryRead(out var e))
+                if (e.Kind == EventKind.Text && e.Generation == generation) _screen.Feed(e.Text!);
+            if (flushing.IsCompleted) break;
+            await Task.WhenAny(flushing, _events.Reader.WaitToReadAsync(cancel).AsTask()).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return []; // no log yet (the agent has written nothing), or unreadable: the live output still comes
-        }
+        await flushing.ConfigureAwait(false);
     }
 
     private string? ProviderOf(string agent)
@@ -515,7 +532,7 @@ internal sealed class AttachSession
 
     private readonly record struct Event(EventKind Kind, byte[]? Data = null, string? Text = null, ClusterSnapshot? Snapshot = null, int Generation = 0);
 
-    private async Task PumpStreamAsync(ControlSubscription stream, RenderedOutput? renderer, int generation, CancellationToken cancel)
+    private async Task PumpStreamAsync(ControlSubscription stream, int generation, CancellationToken cancel)
     {
         string? lost = null;
         try
@@ -532,7 +549,6 @@ internal sealed class AttachSession
             lost = e.Message;
         }
         if (stream.EndReason is ControlProtocol.EndUnsubscribed) return;
-        if (renderer is not null) await renderer.FlushAsync().ConfigureAwait(false);
         // The connection closing (not the stream ending) means the supervisor is gone.
         if (lost is null && stream.EndReason is ControlProtocol.EndClosed) lost = "the control connection closed";
         _events.Writer.TryWrite(new Event(EventKind.StreamEnded, Text: lost, Generation: generation));
@@ -620,11 +636,13 @@ internal sealed class AttachSession
 
         public RenderedOutput(string agent, string? provider, ChannelWriter<Event> events, CliContext context, int generation)
         {
-            _printer = new ClusterPrinter(new EventWriter(events, generation), context.Colors, [agent], prefix: false);
+            // Lossy: the printer's writer waits for room in the session's channel, which the loop feeding this printer
+            // empties; a printer that blocked its feeder on a full queue could wait for the loop forever.
+            _printer = new ClusterPrinter(new EventWriter(events, generation), context.Colors, [agent], prefix: false, lossy: true);
             _interpreter = new AgentOutputInterpreter(line => _printer.OnLine(agent, line), new AgentOutputOptions { TimeProvider = context.Time, Provider = provider });
         }
 
-        public void Feed(byte[] chunk) => _interpreter.Feed(chunk);
+        public void Feed(ReadOnlySpan<byte> chunk) => _interpreter.Feed(chunk);
 
 
         public async Task FlushAsync()
@@ -657,7 +675,8 @@ internal sealed class AttachSession
             public override void Flush()
             {
                 if (_pending.Length == 0) return;
-                events.TryWrite(new Event(EventKind.Text, Text: _pending.ToString(), Generation: generation));
+                // Waits for room (this is the printer's own task): TryWrite would drop lines while frames fill the channel.
+                events.WriteAsync(new Event(EventKind.Text, Text: _pending.ToString(), Generation: generation)).AsTask().GetAwaiter().GetResult();
                 _pending.Clear();
             }
         }
