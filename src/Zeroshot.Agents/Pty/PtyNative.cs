@@ -33,6 +33,8 @@ internal static unsafe partial class PtyNative
     public const nuint TIOCGWINSZ = 0x5413;
     public const nuint TIOCSWINSZ = 0x5414;
     public const nuint TIOCGPGRP = 0x540F;
+    public const nuint TCGETS = 0x5401;
+    public const uint ICANON = 0x2;
 
     // <spawn.h> (glibc): POSIX_SPAWN_SETSID is a GNU extension (glibc >= 2.26).
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;

@@ -272,6 +272,19 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         return kill(-group, signal) == 0;
     }
 
+    /// <summary>
+    /// Whether the terminal's line discipline is in canonical mode (ICANON, termios(3)): TCGETS on the master side
+    /// answers with the slave's settings (tty_mode_ioctl). True when it cannot be read.
+    /// </summary>
+    public unsafe bool IsCanonical()
+    {
+        using var lease = new Lease(this, _readWake);
+        if (!lease.Acquired) return true;
+        uint* termios = stackalloc uint[16]; // c_iflag, c_oflag, c_cflag, c_lflag, …: 60 bytes on Linux
+        if (ioctl(lease.Master, TCGETS, termios) != 0) return true;
+        return (termios[3] & ICANON) != 0;
+    }
+
     /// <summary>Completes when the child has been reaped.</summary>
     public Task<PtyExit> WaitForExitAsync(CancellationToken cancellationToken = default) =>
         _exit.Task.WaitAsync(cancellationToken);

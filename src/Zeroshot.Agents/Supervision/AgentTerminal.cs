@@ -10,7 +10,8 @@ namespace Zeroshot.Agents.Supervision;
 /// One run of an agent's terminal as <c>zeroshot attach</c> sees it: the screen model the supervisor keeps of the
 /// agent's PTY (fed on the pump thread right after the log write), the answers to the queries programs send (DA1, DA2,
 /// DSR, DECRQM: given from the model, as tmux does, so the user's own terminal is never asked and programs that query
-/// work whether or not anyone is attached), the attached clients, their keystrokes and the window size.
+/// work whether or not anyone is attached; unlike tmux, only while the terminal is not in canonical mode), the attached
+/// clients, their keystrokes and the window size.
 /// </summary>
 /// <remarks>
 /// <para>Every attach stream data frame starts with one kind byte (PROTOCOL.md): <c>s</c> the agent's window size (rows,
@@ -93,7 +94,10 @@ internal sealed class AgentTerminal
                 }
             }
         }
-        if (replies is not null && !QueueInput(replies)) Interlocked.Add(ref _replyBytesDropped, replies.Length);
+        // Only a program that reads its terminal raw can take an answer: in canonical mode the answer would be typed
+        // into a line (a shell's prompt, echoed into the output) because the output merely looked like a query
+        // (`cat` of a binary file). A program that queries switches ICANON off first (termios(3)).
+        if (replies is not null && !IsCanonical() && !QueueInput(replies)) Interlocked.Add(ref _replyBytesDropped, replies.Length);
     }
 
     /// <summary>Replays the screen to clients that fell behind and whose queues have drained (each sampling tick).</summary>
@@ -286,6 +290,18 @@ internal sealed class AgentTerminal
     }
 
     private bool QueueInput(byte[] data) => InputChannel().Writer.TryWrite(data);
+
+    private bool IsCanonical()
+    {
+        try
+        {
+            return _pty.IsCanonical();
+        }
+        catch (ObjectDisposedException)
+        {
+            return true; // the run is over: nobody reads an answer
+        }
+    }
 
     /// <summary>The agent's input queue, and its writer, started at the first input or query answer.</summary>
     private Channel<byte[]> InputChannel()

@@ -244,8 +244,11 @@ internal sealed class AttachSession
                             if (e.Text is { } lost)
                                 return (Outcome.Gone, ExitCodes.Failure, $"[the supervisor of {_options.ClusterId} went away: {lost}]");
                             string how = agentSignal is int s and >= 0 ? $"was killed by signal {s}" : $"exited with code {agentExit ?? 0}";
+                            // The output stream of a rendered agent ends with the cluster: its exit code is in the snapshot,
+                            // which may still be on its way on the other stream; the supervisor answers status until it exits.
+                            int? renderedExit = rendered ? (await FinalSnapshotAsync(cancel).ConfigureAwait(false))?.ExitCode : null;
                             return (Outcome.Exited, ExitCodes.Success, rendered
-                                ? $"[{_options.ClusterId}/{_agent}: its output ended]"
+                                ? renderedExit is int code0 ? $"[{_options.ClusterId}/{_agent} exited with code {code0}]" : $"[{_options.ClusterId}/{_agent}: its output ended]"
                                 : $"[{_options.ClusterId}/{_agent} {how}]");
                         case EventKind.Keys:
                             var outcome = await KeysAsync(e.Data!, stream, rendered, cancel).ConfigureAwait(false);
@@ -270,6 +273,9 @@ internal sealed class AttachSession
                             }
                             break;
                         case EventKind.Tick:
+                            // The rendered view's end is read from snapshots: asked for too, in case the stream lags.
+                            if (renderer is not null) _ = PollStatusAsync(cancel);
+                            break;
                         case EventKind.Wake:
                             break;
                     }
@@ -313,6 +319,37 @@ internal sealed class AttachSession
             await Task.WhenAny(flushing, _events.Reader.WaitToReadAsync(cancel).AsTask()).ConfigureAwait(false);
         }
         await flushing.ConfigureAwait(false);
+    }
+
+    /// <summary>The agent's snapshot from a status request, once its run is over; null when it is not (or no answer).</summary>
+    private async Task<AgentSnapshot?> FinalSnapshotAsync(CancellationToken cancel)
+    {
+        if (_snapshot?.Agents.FirstOrDefault(x => x.Id == _agent) is { State: AgentState.Completed or AgentState.Failed or AgentState.Stopped } known) return known;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            var snapshot = LiveJson.ReadSnapshot(await _client.RequestAsync(ControlProtocol.Status, null, timeout.Token).ConfigureAwait(false));
+            return snapshot.Agents.FirstOrDefault(x => x.Id == _agent) is { State: AgentState.Completed or AgentState.Failed or AgentState.Stopped } ended ? ended : null;
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e) || e is OperationCanceledException or ControlErrorException)
+        {
+            return null; // the supervisor is gone: the exit code is in `zeroshot status`
+        }
+    }
+
+    /// <summary>Asks for the cluster's snapshot and hands it to the loop like a streamed one.</summary>
+    private async Task PollStatusAsync(CancellationToken cancel)
+    {
+        try
+        {
+            var snapshot = LiveJson.ReadSnapshot(await _client.RequestAsync(ControlProtocol.Status, null, cancel).ConfigureAwait(false));
+            _events.Writer.TryWrite(new Event(EventKind.Snapshot, Snapshot: snapshot));
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e) || e is OperationCanceledException or ControlErrorException)
+        {
+            // The cluster is ending: its stream's end follows.
+        }
     }
 
     private string? ProviderOf(string agent)
