@@ -258,18 +258,21 @@ public sealed class AttachStreamTests : IDisposable
     [Fact]
     public async Task A_client_that_stops_reading_never_stops_the_agent_and_gets_a_fresh_screen_when_it_reads_again()
     {
-        // 7 MB of numbered lines, then a marker; the client's queue holds 1 MiB and it reads nothing meanwhile.
+        // 17 MB of numbered lines, then a marker; the client's queue holds 1 MiB, its channel 64 frames, and it reads
+        // nothing meanwhile.
         string done = _temp.Combine("written");
-        var agent = new AgentConfig("worker", AgentRole.Worker, Command: ["sh", "-c", $"seq 1 1000000; echo THE-END; touch {done}; sleep 60"]);
+        var agent = new AgentConfig("worker", AgentRole.Worker, Command: ["sh", "-c", $"seq 1 2500000; echo THE-END; touch {done}; sleep 60"]);
         await using var cluster = await StartAsync("attach-slow", (1 << 20) + FrameWriter.DataHeaderSize, agent);
         await using var client = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
-        var stream = await client.SubscribeAsync(ControlProtocol.AttachStream, w =>
+        // The channel must hold every frame that can arrive before the subscribe response (the size, the replay marker,
+        // the replay, and live output the pump sends meanwhile): a full channel stops the client's reader, response included.
+        var stream = await ControlTestSupport.WithDeadline(client.SubscribeAsync(ControlProtocol.AttachStream, w =>
         {
             w.WriteStartObject();
             w.WriteString("agent", "worker");
             w.WriteBoolean("readOnly", true);
             w.WriteEndObject();
-        }, capacity: 4); // room for the size, the replay marker and the replay, which come before the response
+        }, capacity: 64), "the subscribe response");
         // The agent finishes its output while this client reads nothing.
         // (Within the transport's 10 s stall timeout: a client that reads nothing for longer is disconnected.)
         await ControlTestSupport.WaitUntil(() => File.Exists(done), "the agent wrote everything");
@@ -278,11 +281,11 @@ public sealed class AttachStreamTests : IDisposable
         {
             await foreach (var frame in stream.ReadAllAsync()) viewer.Apply(frame.Span);
         });
-        await ControlTestSupport.WaitUntil(() => viewer.Text.Contains("1000000\nTHE-END", StringComparison.Ordinal), "the client's screen ends as the agent's does");
+        await ControlTestSupport.WaitUntil(() => viewer.Text.Contains("2500000\nTHE-END", StringComparison.Ordinal), "the client's screen ends as the agent's does");
         Assert.True(viewer.Replays >= 2, $"a fresh replay after falling behind (replays: {viewer.Replays})");
         Assert.Equal(AgentState.Running, cluster.Supervisor.Snapshot().Agents[0].State);
-        await stream.DisposeAsync();
-        await reading.ContinueWith(_ => { }, TaskScheduler.Default);
+        await ControlTestSupport.WithDeadline(stream.DisposeAsync().AsTask(), "the unsubscribe");
+        await ControlTestSupport.WithDeadline(reading.ContinueWith(_ => { }, TaskScheduler.Default), "the reader ends");
     }
 
     [Fact]
