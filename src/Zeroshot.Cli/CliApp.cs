@@ -16,6 +16,7 @@ internal static class CliApp
         root.Subcommands.Add(MetricsCommand.Create(context));
         foreach (var command in ClusterCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(Commands.AttachCommand.Create(context));
+        root.Subcommands.Add(WatchCommand.Create(context));
         return root;
     }
 

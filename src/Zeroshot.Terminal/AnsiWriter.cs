@@ -53,6 +53,8 @@ internal sealed class AnsiWriter
         Csi().Text('0');
         if (style.Bold) Text(";1");
         if (style.Dim) Text(";2");
+        // Inverse (SGR 7) marks a selection even where colours are off (NO_COLOR, a dumb palette).
+        if (style.Inverse) Text(";7");
         AppendColor(style.Foreground, foreground: true);
         AppendColor(style.Background, foreground: false);
         Text('m');
@@ -203,6 +205,17 @@ internal sealed class AnsiWriter
 
     /// <summary>End synchronized update.</summary>
     public AnsiWriter EndSync() => Capabilities.SynchronizedOutput ? Csi().Text("?2026l") : this;
+
+    /// <summary>The alternate screen (xterm private mode 1049: saves the cursor, switches and clears; off returns to the
+    /// main screen as it was).</summary>
+    public AnsiWriter AlternateScreen(bool on) => Csi().Text(on ? "?1049h" : "?1049l");
+
+    /// <summary>Mouse button reporting (mode 1000: press and release, wheel) in SGR encoding (1006: <c>CSI &lt; b;x;y M/m</c>,
+    /// no 223-column limit); off turns both off.</summary>
+    public AnsiWriter MouseReporting(bool on) => Csi().Text(on ? "?1000h" : "?1000l").Csi().Text(on ? "?1006h" : "?1006l");
+
+    /// <summary>Erases the whole screen (ED 2); the cursor stays.</summary>
+    public AnsiWriter EraseScreen() => Csi().Text("2J");
 
     private AnsiWriter Csi() => Text("\u001b[");
 

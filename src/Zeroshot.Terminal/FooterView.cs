@@ -46,7 +46,7 @@ internal static class FooterView
             parts.Add(m.MaxIterations > 0 ? $"iteration {m.Iteration}/{m.MaxIterations}" : $"iteration {m.Iteration}");
         }
         parts.Add(Format.Duration(m.Elapsed, compact: true));
-        var b = new LineBuilder(width) { Inner = width - 1 };
+        var b = new StyledLineBuilder(width) { Inner = width - 1 };
         b.Add("┌─ ", Border);
         b.Add(m.ClusterId, Title);
         b.Add(string.Concat(parts.Skip(1).Select(p => " ─ " + p)), Style.Plain);
@@ -63,7 +63,7 @@ internal static class FooterView
     {
         var a = m.Agents;
         int active = a.Count(x => x.Running);
-        var b = new LineBuilder(width) { Inner = width - 1 };
+        var b = new StyledLineBuilder(width) { Inner = width - 1 };
         b.Add("└─ ", Border);
         if (folded > 0)
         {
@@ -102,7 +102,7 @@ internal static class FooterView
 
     private static FooterLine AgentRow(FooterAgent a, ColumnWidths w, int width)
     {
-        var b = new LineBuilder(width);
+        var b = new StyledLineBuilder(width);
         b.Add("│ ", Border);
         b.Inner = width - 2; // keep room for " │"
         var (marker, color) = Marker(a);
@@ -154,54 +154,5 @@ internal static class FooterView
             ActivityKind.Failed => ("✗", color),
             _ => ("○", color),
         };
-    }
-
-    /// <summary>Builds a line of segments that never exceeds its limit: the segment that would cross it
-    /// is cut with an ellipsis on a grapheme boundary and the rest dropped.</summary>
-    private sealed class LineBuilder(int width)
-    {
-        private readonly int _width = width;
-        private readonly List<Segment> _segments = [];
-        private int _used;
-        private bool _truncated;
-
-        public int Inner { get; set; } = width;
-
-        public void Add(string text, Style style)
-        {
-            if (_truncated || text.Length == 0) return;
-            text = Format.Sanitize(text);
-            int cols = TextWidth.Columns(text);
-            int room = Inner - _used;
-            if (cols > room)
-            {
-                if (room <= 0) { _truncated = true; return; }
-                text = TextWidth.Fit(text, room);
-                cols = room;
-                _truncated = true;
-            }
-            _segments.Add(new Segment(text, style));
-            _used += cols;
-        }
-
-        public void PadTo(int columns)
-        {
-            if (_used < columns) _segments.Add(new Segment(new string(' ', columns - _used), Style.Plain));
-            _used = Math.Max(_used, columns);
-            _truncated = false; // the closing border must still be added
-        }
-
-        public FooterLine CloseWithFill(char fill, string corner, Style style)
-        {
-            int room = _width - _used - TextWidth.Columns(corner);
-            if (room > 0) _segments.Add(new Segment(new string(fill, room), style));
-            else if (room < 0) return Build(); // cannot happen: Add keeps the limit, kept for safety
-            _used += Math.Max(room, 0);
-            _segments.Add(new Segment(corner, style));
-            _used += 1;
-            return Build();
-        }
-
-        public FooterLine Build() => new(_segments);
     }
 }

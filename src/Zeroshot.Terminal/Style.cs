@@ -42,7 +42,7 @@ internal readonly record struct Color(ColorKind Kind, byte R, byte G = 0, byte B
 }
 
 /// <summary>Text attributes of a segment.</summary>
-internal readonly record struct Style(Color Foreground = default, Color Background = default, bool Bold = false, bool Dim = false)
+internal readonly record struct Style(Color Foreground = default, Color Background = default, bool Bold = false, bool Dim = false, bool Inverse = false)
 {
     /// <summary>No attributes.</summary>
     public static Style Plain => default;

@@ -6,8 +6,8 @@ namespace Zeroshot.Agents.Control;
 /// <summary>Constants and JSON helpers of the control protocol (PROTOCOL.md).</summary>
 internal static class ControlProtocol
 {
-    /// <summary>The newest protocol version this build speaks (3: the <c>attach</c> stream); the "v" of its hello.</summary>
-    public const int Version = 3;
+    /// <summary>The newest protocol version this build speaks (4: <c>kill</c> of one agent); the "v" of its hello.</summary>
+    public const int Version = 4;
 
     /// <summary>Stream names.</summary>
     public const string OutputStream = "output", SnapshotsStream = "snapshots", AttachStream = "attach";

@@ -66,6 +66,7 @@ internal sealed class AgentOutputInterpreter
     private long _lineCount;
     private long _unparsed;
     private string? _finalText;
+    private string? _lastLine;
     private Verdict? _structuredVerdict;
     private Verdict? _lastStatedVerdict;
     private string? _runError;
@@ -78,7 +79,12 @@ internal sealed class AgentOutputInterpreter
     /// <param name="options">Options; defaults when null.</param>
     public AgentOutputInterpreter(Action<DisplayLine>? sink, AgentOutputOptions? options = null)
     {
-        _sink = sink;
+        // Every line shown also becomes the last line (the dashboard's "last output"): a reference kept, no copy.
+        _sink = sink is null ? null : line =>
+        {
+            if (!string.IsNullOrWhiteSpace(line.Text)) Volatile.Write(ref _lastLine, line.Text);
+            sink(line);
+        };
         _options = options ?? new AgentOutputOptions();
         _priceFor = _options.PriceFor ?? ZeroshotSettings.Default.PriceFor;
         Usage = new RunUsage(_priceFor, _options.Model);
@@ -88,6 +94,10 @@ internal sealed class AgentOutputInterpreter
 
     /// <summary>Tokens and cost of this run.</summary>
     public RunUsage Usage { get; }
+
+    /// <summary>The text of the last non-blank display line, as rendered (a raw line may hold escapes); null before
+    /// one, and always without a sink.</summary>
+    public string? LastLine => Volatile.Read(ref _lastLine);
 
     /// <summary>What the agent is doing.</summary>
     public ActivityTracker Activity { get; }

@@ -188,6 +188,22 @@ internal sealed class ClusterSupervisor
     /// <summary>Kills every agent's process group at once.</summary>
     public void RequestKill() => _events.Writer.TryWrite(new SupervisorEvent(SupervisorEventKind.Kill, null, default));
 
+    /// <summary>
+    /// SIGKILL to agent <paramref name="agentId"/>'s process group, now: its run ends as any killed run does (failed,
+    /// "killed by signal 9"), and the cluster goes on as it would after that failure. Null when sent, else why not.
+    /// </summary>
+    public string? KillAgent(string agentId)
+    {
+        lock (_snapshotGate)
+        {
+            var agent = _agents.Find(a => a.Id == agentId);
+            if (agent is null) return $"cluster {_clusterId} has no agent '{agentId}' (agents: {string.Join(", ", _agents.Select(a => a.Id))})";
+            if (agent.State != AgentState.Running || agent.Process is not { } process)
+                return $"agent {agentId} of cluster {_clusterId} is not running ({StateNames.Text(agent.State)})";
+            return process.Signal(9) ? null : $"agent {agentId} of cluster {_clusterId} has already exited";
+        }
+    }
+
     /// <summary>Runs the cluster to its end and returns its final state.</summary>
     public async Task<ClusterState> RunAsync()
     {

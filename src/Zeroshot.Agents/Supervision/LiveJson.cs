@@ -22,6 +22,7 @@ namespace Zeroshot.Agents.Supervision;
         typeof(ClusterKindConverter), typeof(AgentRoleConverter), typeof(AgentActivityConverter), typeof(AgentSnapshotConverter),
     ])]
 [JsonSerializable(typeof(ClusterSnapshot))]
+[JsonSerializable(typeof(List<ClusterSnapshot>))]
 [JsonSerializable(typeof(List<ClusterListEntry>))]
 [JsonSerializable(typeof(LiveMessage))]
 [JsonSerializable(typeof(ClusterEvent))]
@@ -113,6 +114,13 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
             json.WriteNumberValue(value.Attached);
             json.Flush();
         }
+        if (value.LastLine is { } lastLine)
+        {
+            scratch.Write(",\"lastLine\":"u8);
+            json.Reset(scratch);
+            json.WriteStringValue(lastLine);
+            json.Flush();
+        }
         scratch.Write("}"u8);
         writer.WriteRawValue(scratch.WrittenSpan, skipInputValidation: true);
     }
@@ -120,7 +128,7 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
     /// <summary>The JSON of <paramref name="agent"/> up to and including <c>"metrics":</c>.</summary>
     internal static byte[] Prefix(AgentSnapshot agent)
     {
-        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, JsonCache = AgentJsonCache.None },
+        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, LastLine = null, JsonCache = AgentJsonCache.None },
             AgentSnapshotJson.Default.AgentSnapshot);
         if (!whole.AsSpan().EndsWith("\"metrics\":null}"u8))
             throw new InvalidOperationException("an agent's JSON must end with its metrics");

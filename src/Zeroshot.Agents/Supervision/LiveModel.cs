@@ -73,9 +73,35 @@ internal sealed record AgentSnapshot(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int Attached { get; init; }
 
+    /// <summary>The last line it showed, as one plain line (at most 200 characters); absent before one and for an
+    /// agent read from the state database.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? LastLine { get; init; }
+
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
+
+    /// <summary>The word for its state and activity, as every view shows it: <c>tool:Bash</c>, <c>retrying 529 3/10 in
+    /// 4s</c>, <c>model</c>, <c>quiet</c> while it runs; <c>approved</c>/<c>rejected</c> for a validator that judged;
+    /// else its state.</summary>
+    public string ActivityText()
+    {
+        if (State == AgentState.Running)
+        {
+            return Activity switch
+            {
+                AgentActivity.Tool => ActivityDetail is null ? "tool" : "tool:" + ActivityDetail,
+                AgentActivity.Retrying => ActivityDetail is null ? "retrying" : "retrying " + ActivityDetail,
+                AgentActivity.Model => "model",
+                AgentActivity.Output => "output",
+                _ => "quiet",
+            };
+        }
+        if (Verdict is { } verdict && Role == AgentRole.Validator)
+            return verdict.Approved ? "approved" : "rejected";
+        return StateNames.Text(State);
+    }
 
     /// <summary>The JSON of its fields before metrics, shared with the same agent's earlier snapshots (the builder's);
     /// <see cref="AgentJsonCache.None"/> for a snapshot written whole.</summary>

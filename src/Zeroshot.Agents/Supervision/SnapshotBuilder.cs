@@ -19,6 +19,8 @@ internal sealed class SnapshotBuilder(int agentCount)
     private readonly Verdict?[] _verdictSource = new Verdict?[agentCount];
     private readonly VerdictSnapshot?[] _verdict = new VerdictSnapshot?[agentCount];
     private readonly AgentJsonCache?[] _json = new AgentJsonCache?[agentCount];
+    private readonly string?[] _lastLineSource = new string?[agentCount];
+    private readonly string?[] _lastLine = new string?[agentCount];
 
     /// <summary>
     /// The cluster now. Events the interpreters' activity implies are added to <paramref name="events"/>
@@ -66,6 +68,15 @@ internal sealed class SnapshotBuilder(int agentCount)
             verdict = _verdict[i];
         }
 
+        // The last line shown, made one plain line (escapes stripped, controls replaced, at most 200 characters) once
+        // per new line, kept after the run ends.
+        if (a.Interpreter?.LastLine is { } raw && !ReferenceEquals(raw, _lastLineSource[i]))
+        {
+            _lastLineSource[i] = raw;
+            string plain = Terminal.Format.Sanitize(Terminal.Escapes.EscapeStripper.Strip(raw)).Trim();
+            _lastLine[i] = plain.Length == 0 ? _lastLine[i] : plain.Length > 200 ? plain[..200] : plain;
+        }
+        string? lastLine = _lastLine[i];
         var usage = a.Usage;
         string? lastError = apiError ?? a.LastError;
         var lastOutput = a.Pump?.LastOutputAt ?? a.LastOutputAt;
@@ -73,7 +84,7 @@ internal sealed class SnapshotBuilder(int agentCount)
         if (!running && _previous[i] is { } previous && previous.State == a.State && previous.Iteration == a.Iteration
             && previous.ExitCode == a.ExitCode && previous.LastOutputAt == lastOutput && previous.Usage == usage
             && ReferenceEquals(previous.Verdict, verdict) && ReferenceEquals(previous.LastError, lastError)
-            && ReferenceEquals(previous.Model, a.Model))
+            && ReferenceEquals(previous.Model, a.Model) && ReferenceEquals(previous.LastLine, lastLine))
             return previous;
 
         var snapshot = new AgentSnapshot(a.Id, a.Config.Role, a.Config.ProviderLabel, a.Model, a.State, running ? a.Pid : null, a.Iteration,
@@ -83,6 +94,7 @@ internal sealed class SnapshotBuilder(int agentCount)
             JsonCache = _json[i] ??= new AgentJsonCache(),
             Cgroup = running ? a.Cgroup : null,
             Attached = running ? a.Terminal?.Attached ?? 0 : 0,
+            LastLine = lastLine,
         };
         _previous[i] = snapshot;
         return snapshot;

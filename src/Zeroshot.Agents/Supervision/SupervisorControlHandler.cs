@@ -22,6 +22,13 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
                 supervisor.RequestStop();
                 return ValueTask.FromResult(ControlReply.Ok());
             case ControlProtocol.Kill:
+                // With "agent": that agent's process group alone (the dashboard's k); without: the whole cluster.
+                if (request.Message.TryGetProperty("agent", out var named))
+                {
+                    if (named.ValueKind != JsonValueKind.String) return ValueTask.FromResult(ControlReply.Error("bad-request", "\"agent\" must be a string"));
+                    string? refused = supervisor.KillAgent(named.GetString()!);
+                    return ValueTask.FromResult(refused is null ? ControlReply.Ok() : ControlReply.Error("not-running", refused));
+                }
                 supervisor.RequestKill();
                 return ValueTask.FromResult(ControlReply.Ok());
             case ControlProtocol.Resize:

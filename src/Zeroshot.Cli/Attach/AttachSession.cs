@@ -112,7 +112,7 @@ internal sealed class AttachSession
         int exitCode;
         try
         {
-            StartKeyboard();
+            using var keyboard = StartKeyboard();
             _ = TickAsync(stop.Token);
             // The status bar's figures arrive on their own subscription, asked for alongside the attach, not before it:
             // the first screen waits for one round trip less.
@@ -591,29 +591,20 @@ internal sealed class AttachSession
         _events.Writer.TryWrite(new Event(EventKind.StreamEnded, Text: lost, Generation: generation));
     }
 
-    /// <summary>Reads the keyboard on a thread of its own (read(2) blocks); ends with the process.</summary>
-    private void StartKeyboard()
+    /// <summary>Takes the terminal's keys (<see cref="TerminalKeyboard"/>) until the session ends.</summary>
+    private IDisposable StartKeyboard() => TerminalKeyboard.Listen(keys =>
     {
-        var thread = new Thread(() =>
+        // End of input: stop listening (as a read thread that ended would).
+        if (keys.Length == 0) return;
+        try
         {
-            var buffer = new byte[4096];
-            try
-            {
-                while (true)
-                {
-                    int n = LocalTerminal.Read(buffer);
-                    if (n == 0) return;
-                    if (!_events.Writer.WriteAsync(new Event(EventKind.Keys, buffer.AsSpan(0, n).ToArray())).AsTask().Wait(Timeout.Infinite)) return;
-                }
-            }
-            catch (IOException)
-            {
-                // The terminal went away (SIGHUP follows): the signal ends the session.
-            }
-        })
-        { IsBackground = true, Name = "attach-keyboard" };
-        thread.Start();
-    }
+            _events.Writer.WriteAsync(new Event(EventKind.Keys, keys)).AsTask().Wait();
+        }
+        catch (AggregateException e) when (e.InnerException is ChannelClosedException or OperationCanceledException)
+        {
+            // The session ended while the keys waited for room: they were meant for it, not for whoever listens next.
+        }
+    });
 
     private async Task TickAsync(CancellationToken cancel)
     {

@@ -20,21 +20,7 @@ internal static class StatusText
     public static string Activity(AgentSnapshot agent)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        if (agent.State == AgentState.Running)
-        {
-            string? detail = agent.ActivityDetail;
-            return agent.Activity switch
-            {
-                AgentActivity.Tool => detail is null ? "tool" : "tool:" + detail,
-                AgentActivity.Retrying => detail is null ? "retrying" : "retrying " + detail,
-                AgentActivity.Model => "model",
-                AgentActivity.Output => "output",
-                _ => "quiet",
-            };
-        }
-        if (agent.Verdict is { } verdict && agent.Role == AgentRole.Validator)
-            return verdict.Approved ? "approved" : "rejected";
-        return StateNames.Text(agent.State);
+        return agent.ActivityText();
     }
 
     /// <summary>"12.4K" tokens.</summary>
