@@ -502,8 +502,10 @@ internal sealed class DashboardState
                 Message = HideFinished ? "finished clusters hidden (h shows them)" : null;
                 return null;
             case '/':
+                // A new filter each time, as / in less and vi.
                 Mode = DashboardMode.Filter;
-                FilterDraft = Filter;
+                Filter = FilterDraft = "";
+                _rows = null;
                 return null;
             case '?':
                 Mode = DashboardMode.Help;
@@ -582,8 +584,15 @@ internal sealed class DashboardState
         {
             if (DashboardView.ColumnAt(key.Column, width, clusterWidth, agentWidth) is { } column)
             {
-                if (SortColumn == column) Descending = !Descending;
-                else SortBy(column);
+                if (SortColumn == column)
+                {
+                    Descending = !Descending;
+                    _rows = null;
+                }
+                else
+                {
+                    SortBy(column);
+                }
             }
             return null;
         }

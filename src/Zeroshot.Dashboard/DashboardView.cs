@@ -182,7 +182,8 @@ internal static class DashboardView
         var b = new StyledLineBuilder(width) { Inner = width - 1 };
         b.Add("┌─ ", Border);
         b.Add("Zeroshot", Title);
-        b.Add($" ─ {Plural(running.Count, "cluster")}{(ended > 0 ? $" (+{ended} ended)" : "")} ─ {Plural(agents.Count, "agent")} running ─ ", Style.Plain);
+        int agentCount = running.Sum(c => c.Snapshot.Agents.Count);
+        b.Add($" ─ {Plural(running.Count, "cluster")}{(ended > 0 ? $" (+{ended} ended)" : "")} ─ {Plural(agentCount, "agent")} ─ ", Style.Plain);
         b.Add("Σ CPU ", Label);
         b.Add(Format.Percent(Format.SumKnown(agents.Select(a => a.Metrics?.CpuPercent)), compact: true), Style.Plain);
         b.Add(" MEM ", Label);
@@ -275,8 +276,9 @@ internal static class DashboardView
                     text = agent.Model ?? agent.Provider;
                     break;
                 case Column.State:
+                    // The word says what is wrong (failed, retrying 529…, crashed) except for a stuck agent, which looks quiet.
                     string word = DashboardState.StateWord(cluster, agent);
-                    text = attention is null || attention == word ? word : $"{attention}: {word}";
+                    text = attention == "stuck" ? $"stuck: {word}" : word;
                     if (!selected && attention is not null) style = Alert;
                     break;
                 case Column.Cpu:
@@ -517,11 +519,12 @@ internal static class DashboardView
     private static DashboardFrame TooSmall(int width, int height)
     {
         var lines = new List<FooterLine>(Math.Max(0, height));
-        string text = $"zeroshot watch needs at least {MinColumns}×{MinRows} (this terminal is {width}×{height})";
+        string[] text = [$"zeroshot watch needs at least {MinColumns}×{MinRows}", $"this terminal is {width}×{height}"];
         for (int i = 0; i < height; i++)
         {
             var b = new StyledLineBuilder(Math.Max(0, width));
-            if (i == height / 2) b.Add(text, Prompt);
+            int at = i - (height - 1) / 2;
+            if (at is 0 or 1) b.Add(text[at], Prompt);
             b.PadTo(Math.Max(0, width));
             lines.Add(b.Build());
         }

@@ -147,7 +147,7 @@ public sealed class AttachStreamTests : IDisposable
     {
         await using var cluster = await StartAsync("attach-shell", null, Shell("worker"));
         await using var client = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
-        Assert.Equal(3, client.ProtocolVersion);
+        Assert.Equal(4, client.ProtocolVersion);
         var (stream, viewer, reading) = await AttachAsync(client, null, size: (100, 30));
         Assert.Equal("worker", stream.Result.GetProperty("agent").GetString());
         // The size first, then the replay, then live output.
@@ -302,6 +302,37 @@ public sealed class AttachStreamTests : IDisposable
         Assert.Contains("agent later of cluster attach-errors is not running (waiting)", waiting.Message, StringComparison.Ordinal);
         var bad = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Resize, w => w.WriteNumber("streamId", 99)));
         Assert.Equal("unknown-stream", bad.Code);
+    }
+
+    [Fact]
+    public async Task Kill_naming_an_agent_kills_that_agent_alone_and_says_why_it_cannot_otherwise()
+    {
+        // The validator waits behind the worker, and the other worker-like agent keeps running: only "victim" dies.
+        var victim = new AgentConfig("victim", AgentRole.Worker, Command: ["sh", "-c", "echo first line; echo the last line; exec sleep 60"]);
+        var later = new AgentConfig("later", AgentRole.Validator, Command: ["sh", "-c", "exit 0"]);
+        await using var cluster = await StartAsync("kill-one", null, victim, later);
+        await using var client = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
+        Assert.Equal(ControlProtocol.Version, client.ProtocolVersion);
+        await ControlTestSupport.WaitUntil(() => cluster.Supervisor.Snapshot().Agents[0].LastLine == "the last line", "the last line in the snapshot");
+        // The live model carries it to every reader: the status document too.
+        var status = LiveJson.ReadSnapshot(await client.RequestAsync(ControlProtocol.Status));
+        Assert.Equal("the last line", status.Agents[0].LastLine);
+        Assert.Null(status.Agents[1].LastLine);
+
+        var unknown = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Kill, w => w.WriteString("agent", "nobody")));
+        Assert.Equal("not-running", unknown.Code);
+        Assert.Contains("has no agent 'nobody'", unknown.Message, StringComparison.Ordinal);
+        var waiting = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Kill, w => w.WriteString("agent", "later")));
+        Assert.StartsWith("agent later of cluster kill-one is not running", waiting.Message, StringComparison.Ordinal);
+        var bad = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Kill, w => w.WriteNumber("agent", 1)));
+        Assert.Equal("bad-request", bad.Code);
+        Assert.Equal(AgentState.Running, cluster.Supervisor.Snapshot().Agents[0].State); // none of those killed anything
+
+        await client.RequestAsync(ControlProtocol.Kill, w => w.WriteString("agent", "victim"));
+        await ControlTestSupport.WaitUntil(() => cluster.Supervisor.Snapshot().Agents[0].State == AgentState.Failed, "the victim's run ends");
+        var after = cluster.Supervisor.Snapshot().Agents[0];
+        Assert.Contains("signal 9", after.LastError, StringComparison.Ordinal);
+        Assert.Equal("the last line", after.LastLine); // kept after the run
     }
 }
 
