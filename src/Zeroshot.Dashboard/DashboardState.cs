@@ -252,6 +252,8 @@ internal sealed class DashboardState
             // A crashed cluster stays crashed until the database says it ended (stop, or a later run's repair).
             if (entry.Source == ClusterSource.Crashed && source == ClusterSource.Ended && snapshot.State == ClusterState.Running) return;
             if (entry.Source == ClusterSource.Live && source == ClusterSource.Ended && snapshot.State == ClusterState.Running) return;
+            // The database does not keep an agent's last line: the one its supervisor last sent stays.
+            if (source == ClusterSource.Ended) snapshot = KeepLastLines(snapshot, entry.Snapshot);
             entry.Snapshot = snapshot;
             entry.Source = source;
         }
@@ -273,6 +275,13 @@ internal sealed class DashboardState
             trends.Tokens.Add(agent.Tokens.Total);
         }
         _rows = null;
+    }
+
+    private static ClusterSnapshot KeepLastLines(ClusterSnapshot ended, ClusterSnapshot previous)
+    {
+        if (ended.Agents.All(a => a.LastLine is not null) || previous.Agents.All(a => a.LastLine is null)) return ended;
+        var agents = ended.Agents.Select(a => a.LastLine is null && previous.Agents.FirstOrDefault(p => p.Id == a.Id)?.LastLine is { } line ? a with { LastLine = line } : a).ToList();
+        return ended with { Agents = agents };
     }
 
     /// <summary>Whether an agent needs the person, and why: <c>error</c> (failed, retrying, its cluster crashed),

@@ -73,6 +73,12 @@ public sealed class DashboardStateTests
         Assert.Equal(ClusterSource.Ended, state.Clusters["alpha"].Source);
         Assert.Equal("crashed", state.Clusters["alpha"].StateText);
 
+        // The database has no last lines: those the supervisor sent stay.
+        state.Update(Cluster("epsilon", ClusterState.Running, Agent("worker") with { LastLine = "done, all tests pass" }));
+        state.UpdateEnded(Cluster("epsilon", ClusterState.Completed, Agent("worker", AgentState.Completed)));
+        Assert.Equal("done, all tests pass", state.Clusters["epsilon"].Snapshot.Agents[0].LastLine);
+        Assert.Equal(AgentState.Completed, state.Clusters["epsilon"].Snapshot.Agents[0].State);
+
         // A supervisor that ended its cluster normally is not a crash.
         state.Update(Cluster("delta", ClusterState.Completed, Agent("worker", AgentState.Completed)));
         state.SupervisorLost("delta");

@@ -82,7 +82,9 @@ internal sealed class AgentOutputInterpreter
         // Every line shown also becomes the last line (the dashboard's "last output"): a reference kept, no copy.
         _sink = sink is null ? null : line =>
         {
-            if (!string.IsNullOrWhiteSpace(line.Text)) Volatile.Write(ref _lastLine, line.Text);
+            // A line of escape sequences alone (Claude's closing ESC[?25h) is not a last line to show.
+            if (!string.IsNullOrWhiteSpace(line.Text) && (!line.Text.Contains('\e') || !string.IsNullOrWhiteSpace(Terminal.Escapes.EscapeStripper.Strip(line.Text))))
+                Volatile.Write(ref _lastLine, line.Text);
             sink(line);
         };
         _options = options ?? new AgentOutputOptions();

@@ -33,6 +33,9 @@ internal sealed class AgentRuntime(AgentConfig config)
     /// <summary>Reads the current run's output: tokens, cost and activity.</summary>
     public AgentOutputInterpreter? Interpreter { get; set; }
 
+    /// <summary>The last line a finished run showed (a running one's is its interpreter's).</summary>
+    public string? LastLine { get; set; }
+
     /// <summary>Usage of the agent's finished runs (iterations and re-runs add up).</summary>
     public UsageTotals FinishedUsage { get; set; }
 

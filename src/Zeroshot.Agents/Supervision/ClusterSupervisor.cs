@@ -602,6 +602,8 @@ internal sealed class ClusterSupervisor
             agent.Terminal = null;
             agent.FinishedUsage = agent.Usage;
             agent.SeenModel = interpreter?.Usage.Model ?? agent.SeenModel;
+            // The run's last line outlives its interpreter: its answer, not the line shown a tick before the exit.
+            agent.LastLine = interpreter?.LastLine ?? agent.LastLine;
             agent.Interpreter = null;
             agent.LastError = error;
             if (verdict is not null)

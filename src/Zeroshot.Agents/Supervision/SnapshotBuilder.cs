@@ -70,7 +70,7 @@ internal sealed class SnapshotBuilder(int agentCount)
 
         // The last line shown, made one plain line (escapes stripped, controls replaced, at most 200 characters) once
         // per new line, kept after the run ends.
-        if (a.Interpreter?.LastLine is { } raw && !ReferenceEquals(raw, _lastLineSource[i]))
+        if ((a.Interpreter?.LastLine ?? a.LastLine) is { } raw && !ReferenceEquals(raw, _lastLineSource[i]))
         {
             _lastLineSource[i] = raw;
             string plain = Terminal.Format.Sanitize(Terminal.Escapes.EscapeStripper.Strip(raw)).Trim();

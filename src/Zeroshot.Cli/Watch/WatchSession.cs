@@ -39,6 +39,11 @@ internal sealed class WatchSession
     private DashboardScreen _screen = null!;
     private int _width, _height;
     private Task<int>? _attach;
+    private long _lastDraw;         // the monotonic clock's timestamp of the last frame
+    private bool _drawScheduled;
+
+    /// <summary>At most this often a frame for data alone (snapshots, the clock): keys and resizes draw at once.</summary>
+    private static readonly TimeSpan DataFrameInterval = TimeSpan.FromMilliseconds(400);
     private CancellationTokenSource? _logFollow;
 
     private WatchSession(ClusterHost.HomeServices env, CliContext context)
@@ -67,6 +72,8 @@ internal sealed class WatchSession
     private sealed record AttachEnded : WatchEvent;
 
     private sealed record Connected(string Cluster, ControlClient Client) : WatchEvent;
+
+    private sealed record DrawDue : WatchEvent;
 
     /// <summary>Runs the dashboard until q, Ctrl+C, SIGTERM or SIGHUP; the terminal is put back on every way out.</summary>
     public static async Task<int> RunAsync(ClusterHost.HomeServices env, CliContext context, CancellationToken cancel)
@@ -125,13 +132,40 @@ internal sealed class WatchSession
         var reader = _events.Reader;
         while (await reader.WaitToReadAsync(cancel).ConfigureAwait(false))
         {
-            bool quit = false;
+            bool quit = false, urgent = false;
             while (reader.TryRead(out var e))
             {
+                // The person's own actions are drawn at once; the supervisors' ticks (each on its own phase) are
+                // gathered into one frame per DataFrameInterval, so ten clusters cost two frames a second, not ten.
+                urgent |= e is not (SnapshotArrived or Tick or LogLines);
+                if (e is DrawDue) _drawScheduled = false;
                 if (await ApplyAsync(e, cancel).ConfigureAwait(false)) quit = true;
             }
             if (quit) return;
-            if (_attach is null) Draw();
+            if (_attach is not null) continue;
+            var wait = DataFrameInterval - _context.Time.GetElapsedTime(_lastDraw);
+            if (urgent || wait <= TimeSpan.Zero)
+            {
+                Draw();
+            }
+            else if (!_drawScheduled)
+            {
+                _drawScheduled = true;
+                _ = PostLaterAsync(new DrawDue(), wait, cancel);
+            }
+        }
+    }
+
+    private async Task PostLaterAsync(WatchEvent e, TimeSpan delay, CancellationToken cancel)
+    {
+        try
+        {
+            await Task.Delay(delay, _context.Time, cancel).ConfigureAwait(false);
+            _events.Writer.TryWrite(e);
+        }
+        catch (OperationCanceledException)
+        {
+            // quitting
         }
     }
 
@@ -151,6 +185,8 @@ internal sealed class WatchSession
                 break;
             case Tick:
                 Discover(cancel);
+                // The log view was closed (Esc): stop reading the log.
+                if (_state.Mode != DashboardMode.Logs && _logFollow is { IsCancellationRequested: false } follow) await follow.CancelAsync().ConfigureAwait(false);
                 break;
             case WindowChanged:
                 if (LocalTerminal.WindowSize() is { } size) (_width, _height) = size;
@@ -196,6 +232,7 @@ internal sealed class WatchSession
 
     private void Draw()
     {
+        _lastDraw = _context.Time.GetTimestamp();
         var frame = DashboardView.Render(_state, _width, _height, _context.Time.GetUtcNow());
         _state.KeepSelectionVisible(DashboardView.Layout(_width, _height).TableRows, _context.Time.GetUtcNow());
         _screen.Draw(frame);
@@ -358,7 +395,6 @@ internal sealed class WatchSession
             while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
             {
                 _events.Writer.TryWrite(new Tick());
-                if (_logFollow is { IsCancellationRequested: false } && _state.Mode != DashboardMode.Logs) await _logFollow.CancelAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)

@@ -29,6 +29,21 @@ public sealed class RenderingTests
     }
 
     [Fact]
+    public void The_last_line_is_the_last_line_shown_with_text_and_not_a_line_of_escapes_or_blanks()
+    {
+        var transcript = Encoding.UTF8.GetString(Fixture("claude-repeated-ids.jsonl"));
+        // Claude Code ends its output by showing the cursor again (ESC[?25h) on a line of its own; blank lines follow.
+        var (_, interpreter) = Run(Encoding.UTF8.GetBytes(transcript + "\u001b[?25h\n   \n\n"));
+        Assert.Equal("✓ done in 12.3s · 51.1K tokens · $0.04", interpreter.LastLine);
+        var (_, plain) = Run("first\n\u001b[1mbold\u001b[0m\n\u001b[K\n"u8);
+        Assert.Equal("\u001b[1mbold\u001b[0m", plain.LastLine); // as shown: the reader strips the escapes
+        Assert.Null(new AgentOutputInterpreter(null).LastLine);
+        var accountingOnly = new AgentOutputInterpreter(null);
+        accountingOnly.Feed("text\n"u8);
+        Assert.Null(accountingOnly.LastLine); // without a sink nothing is rendered
+    }
+
+    [Fact]
     public void Error_result_and_array_tool_result()
     {
         var (lines, _) = Run(Fixture("claude-error.jsonl"));

@@ -179,6 +179,67 @@ public sealed class RealAgentAttachTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>zeroshot watch</c> over a real CLI's task: while the tool runs, the worker's row reads its tool activity and the
+    /// panel's last output is the rendered tool call (never the JSON); <c>l</c> shows the rendered log; when the task
+    /// ends the row reads completed, the last output is the answer, and the tokens are those of <c>status --json</c>.
+    /// </summary>
+    private async Task WatchRendered(AgentCli cli, string provider)
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
+            ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
+        using var sandbox = RealAgentClis.Sandbox(cli, server);
+        using var tmux = Shell(sandbox.Environment);
+        var id = Detach(sandbox, provider, "Count to five");
+        WaitForTool(id);
+
+        Type(tmux, $"dotnet {ZeroshotProcess.Dll} watch; echo EXIT=$?");
+        static bool WorkerRow(string line, string state) =>
+            line.StartsWith("│   ", StringComparison.Ordinal) && line.Contains(" worker ", StringComparison.Ordinal) && line.Contains(state, StringComparison.Ordinal);
+        var live = tmux.WaitFor(s => Exited(s) || (s.Any(l => WorkerRow(l, " tool")) && s.Any(l => l.Contains("last output: \"", StringComparison.Ordinal)
+            && (l.Contains("for i in", StringComparison.Ordinal) || l.Contains("tick-", StringComparison.Ordinal)))), "the tool call in the worker's row and panel", TimeSpan.FromSeconds(60));
+        Assert.False(Exited(live), Dump(live));
+        Assert.DoesNotContain(live, l => l.Contains("\"type\":", StringComparison.Ordinal));
+
+        tmux.SendKeys("l");
+        var log = tmux.WaitFor(s => s.Any(l => l.Contains($"log: worker @ {id}", StringComparison.Ordinal)) && s.Any(l => l.Contains("Counting-to-five now.", StringComparison.Ordinal)),
+            "the rendered log", TimeSpan.FromSeconds(30));
+        Assert.Contains(log, l => l.Contains("for i in", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, l => l.Contains("\"type\":", StringComparison.Ordinal));
+        tmux.SendKeys("Escape");
+
+        // The last line is the answer or the CLI's closing summary (✓ done …), not the tool call of a tick before the end.
+        var ended = tmux.WaitFor(s => s.Any(l => WorkerRow(l, " completed ")) && s.Any(l => l.StartsWith("│ last output: \"", StringComparison.Ordinal)
+            && (l.Contains("Counted-to-five, done.", StringComparison.Ordinal) || l.StartsWith("│ last output: \"✓", StringComparison.Ordinal))),
+            "the worker completed with its answer or summary last", TimeSpan.FromSeconds(90));
+        tmux.SendKeys("l");
+        tmux.WaitFor(s => s.Any(l => l.Contains("Counted-to-five, done.", StringComparison.Ordinal)), "the answer in the log view", TimeSpan.FromSeconds(30));
+        tmux.SendKeys("Escape");
+        using (var running = ZeroshotProcess.Start(_home, new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = _runtime }, "status", id, "--json"))
+        {
+            var status = running.Wait(TimeSpan.FromSeconds(30));
+            using var doc = JsonDocument.Parse(status.Out);
+            var tokens = doc.RootElement.GetProperty("agents")[0].GetProperty("tokens");
+            long total = tokens.GetProperty("total").GetInt64();
+            Assert.True(total > 0, status.Out);
+            string cell = Zeroshot.Terminal.Format.Tokens(total);
+            Assert.True(ended.Any(l => WorkerRow(l, " completed ") && l.Contains($" {cell} ", StringComparison.Ordinal)), $"{cell}\n{Dump(ended)}");
+        }
+        tmux.SendKeys("q");
+        Assert.Contains("EXIT=0", tmux.WaitFor(Exited, "watch to quit", TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public Task Watch_shows_claudes_tool_call_rendered_log_answer_and_tokens() => WatchRendered(AgentCli.Claude, "claude");
+
+    [Fact]
+    public Task Watch_shows_codexs_tool_call_rendered_log_answer_and_tokens() => WatchRendered(AgentCli.Codex, "codex");
+
+    [Fact]
+    public Task Watch_shows_geminis_tool_call_rendered_log_answer_and_tokens() => WatchRendered(AgentCli.Gemini, "gemini");
+
     [Fact]
     public Task Attach_raw_to_claude_shows_its_pty_screen_with_the_json() => AttachRaw(AgentCli.Claude, "claude");
 
