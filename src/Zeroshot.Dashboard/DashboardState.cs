@@ -430,33 +430,27 @@ internal sealed class DashboardState
         }
 
         var rows = Rows(now);
+        int page = Math.Max(1, tableRows - 1);
+        int? step = key.Kind switch
+        {
+            KeyKind.Up => -1,
+            KeyKind.Down => 1,
+            KeyKind.PageUp => -page,
+            KeyKind.PageDown => page,
+            KeyKind.WheelUp => -3,
+            KeyKind.WheelDown => 3,
+            _ => null,
+        };
+        if (step is { } by) Move(by, now);
         switch (key.Kind)
         {
             case KeyKind.Interrupt:
                 return new DashboardCommand.Quit();
-            case KeyKind.Up:
-                Move(-1, now);
-                break;
-            case KeyKind.Down:
-                Move(1, now);
-                break;
-            case KeyKind.PageUp:
-                Move(-Math.Max(1, tableRows - 1), now);
-                break;
-            case KeyKind.PageDown:
-                Move(Math.Max(1, tableRows - 1), now);
-                break;
             case KeyKind.Home:
                 MoveTo(rows.FirstOrDefault(r => r.IsAgent));
                 break;
             case KeyKind.End:
                 MoveTo(rows.LastOrDefault(r => r.IsAgent));
-                break;
-            case KeyKind.WheelUp:
-                Move(-3, now);
-                break;
-            case KeyKind.WheelDown:
-                Move(3, now);
                 break;
             case KeyKind.Click:
                 return OnClick(key, width, layout, now);

@@ -1,5 +1,6 @@
 using Zeroshot.Terminal;
 using Zeroshot.Terminal.Screen;
+using Zeroshot.Terminal.Tests.Support;
 using static Zeroshot.Dashboard.Tests.Fixtures;
 
 namespace Zeroshot.Dashboard.Tests;
@@ -7,30 +8,22 @@ namespace Zeroshot.Dashboard.Tests;
 /// <summary>What the screen writer does to a terminal, read back from the product's screen model (itself checked against tmux).</summary>
 public sealed class DashboardScreenTests
 {
-    private sealed class Terminal(int width, int height) : Stream
+    /// <summary>A terminal of the given size: the screen model, fed by what is written to <see cref="Stream"/>.</summary>
+    private sealed class Terminal
     {
-        public ScreenModel Model { get; } = new(height, width);
-
-        public long Written { get; private set; }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
+        public Terminal(int width, int height)
         {
-            Model.Feed(buffer);
-            Written += buffer.Length;
+            Model = new ScreenModel(height, width);
+            Stream = new FeedStream(Model.Feed);
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public ScreenModel Model { get; }
 
-        public override void Flush() { }
+        public FeedStream Stream { get; }
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
+        public long Written => Stream.Bytes;
+
+        public void Write(ReadOnlySpan<byte> bytes) => Stream.Write(bytes);
     }
 
     [Fact]
@@ -39,7 +32,7 @@ public sealed class DashboardScreenTests
         const int W = 100, H = 24;
         var terminal = new Terminal(W, H);
         terminal.Model.Feed("shell prompt $ "u8);
-        var screen = new DashboardScreen(terminal, TerminalCapabilities.Full);
+        var screen = new DashboardScreen(terminal.Stream, TerminalCapabilities.Full);
         var state = new DashboardState();
         state.Update(Busy("alpha", T0, cpu: 10));
         state.Update(Busy("beta", T0.AddSeconds(-1), cpu: 20));
@@ -73,7 +66,7 @@ public sealed class DashboardScreenTests
     public void A_frame_of_another_size_is_drawn_whole()
     {
         var terminal = new Terminal(80, 24);
-        var screen = new DashboardScreen(terminal, TerminalCapabilities.Full);
+        var screen = new DashboardScreen(terminal.Stream, TerminalCapabilities.Full);
         var state = new DashboardState();
         state.Update(Busy("alpha", T0));
         screen.Enter();

@@ -7,27 +7,10 @@ namespace Zeroshot.Terminal.Tests;
 public class FooterRendererTests
 {
     /// <summary>A terminal stand-in: every write goes into a <see cref="ModelTerminal"/>.</summary>
-    private sealed class VtStream(ModelTerminal vt) : Stream
-    {
-        public int Writes { get; private set; }
-        public long Bytes { get; private set; }
-        public override void Write(ReadOnlySpan<byte> buffer) { Writes++; Bytes += buffer.Length; vt.Feed(buffer); }
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Flush() { }
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
     private sealed class Harness
     {
         public readonly ModelTerminal Vt;
-        public readonly VtStream Stream;
+        public readonly FeedStream Stream;
         public readonly FooterRenderer Renderer;
         public int Width, Height;
         public FooterModel Model = FooterViewTests.Model(agents: 2);
@@ -39,7 +22,7 @@ public class FooterRendererTests
             Width = width;
             Height = height;
             Vt = new ModelTerminal(height, width);
-            Stream = new VtStream(Vt);
+            Stream = new FeedStream(Vt.Feed);
             Renderer = new FooterRenderer(Stream, TerminalCapabilities.Full, width, height);
         }
 

@@ -86,20 +86,56 @@ public sealed class RealAgentAttachTests : IDisposable
         screen.Length > 0 && screen[0].StartsWith("─ worker", StringComparison.Ordinal) && screen[0].Contains("C-b d detach", StringComparison.Ordinal);
 
     /// <summary>
+    /// A detached task of a real CLI against the scripted server, caught while its tool call (<see cref="Ticks"/>) runs:
+    /// "Counting-to-five now.", the tool, then the answer "Counted-to-five, done."; and a shell in tmux to watch it from.
+    /// </summary>
+    private sealed class ToolTask : IAsyncDisposable
+    {
+        private ModelServer _server = null!;
+        private AgentSandbox _sandbox = null!;
+
+        public TmuxSession Tmux { get; private set; } = null!;
+
+        public string Id { get; private set; } = "";
+
+        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider)
+        {
+            var task = new ToolTask { _server = new ModelServer() };
+            task._server.Default.Then(
+                ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
+                ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
+            try
+            {
+                task._sandbox = RealAgentClis.Sandbox(cli, task._server);
+                task.Tmux = test.Shell(task._sandbox.Environment);
+                task.Id = test.Detach(task._sandbox, provider, "Count to five");
+                test.WaitForTool(task.Id);
+                return task;
+            }
+            catch
+            {
+                await task.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Tmux?.Dispose();
+            _sandbox?.Dispose();
+            await _server.DisposeAsync();
+        }
+    }
+
+    /// <summary>
     /// Attaches (rendered) to a detached task whose worker runs <see cref="Ticks"/> and then answers: the client shows,
     /// under the status bar, the rendered lines from the start of the agent's log (the text and the tool call written
     /// before the attach), the tool's output and the answer after it, never the raw JSON, and ends with the agent.
     /// </summary>
     private async Task AttachRendered(AgentCli cli, string provider)
     {
-        await using var server = new ModelServer();
-        server.Default.Then(
-            ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
-            ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
-        using var sandbox = RealAgentClis.Sandbox(cli, server);
-        using var tmux = Shell(sandbox.Environment);
-        var id = Detach(sandbox, provider, "Count to five");
-        WaitForTool(id);
+        await using var task = await ToolTask.StartAsync(this, cli, provider);
+        var (tmux, id) = (task.Tmux, task.Id);
 
         Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?");
         // While the tool runs: the status bar on top, with the agent's figures, and the history under it.
@@ -186,14 +222,8 @@ public sealed class RealAgentAttachTests : IDisposable
     /// </summary>
     private async Task WatchRendered(AgentCli cli, string provider)
     {
-        await using var server = new ModelServer();
-        server.Default.Then(
-            ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
-            ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
-        using var sandbox = RealAgentClis.Sandbox(cli, server);
-        using var tmux = Shell(sandbox.Environment);
-        var id = Detach(sandbox, provider, "Count to five");
-        WaitForTool(id);
+        await using var task = await ToolTask.StartAsync(this, cli, provider);
+        var (tmux, id) = (task.Tmux, task.Id);
 
         Type(tmux, $"dotnet {ZeroshotProcess.Dll} watch; echo EXIT=$?");
         static bool WorkerRow(string line, string state) =>
@@ -249,14 +279,8 @@ public sealed class RealAgentAttachTests : IDisposable
     /// <summary><c>attach --raw</c>: the agent's PTY screen (its JSON lines) under the status bar, and the exit code at the end.</summary>
     private async Task AttachRaw(AgentCli cli, string provider)
     {
-        await using var server = new ModelServer();
-        server.Default.Then(
-            ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
-            ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
-        using var sandbox = RealAgentClis.Sandbox(cli, server);
-        using var tmux = Shell(sandbox.Environment);
-        var id = Detach(sandbox, provider, "Count to five");
-        WaitForTool(id);
+        await using var task = await ToolTask.StartAsync(this, cli, provider);
+        var (tmux, id) = (task.Tmux, task.Id);
 
         Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach --raw {id}; echo EXIT=$?");
         var attached = tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Any(l => l.Contains("{\"type\":", StringComparison.Ordinal))),
