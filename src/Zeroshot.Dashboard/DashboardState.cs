@@ -626,7 +626,8 @@ internal sealed class DashboardState
             if (rows[i].IsAgent) agents.Add(i);
         }
         if (agents.Count == 0) return;
-        int at = agents.IndexOf(SelectedIndex(now));
+        // From the row shown as selected: with no choice made yet that is the first agent's, so ↓ goes to the second.
+        int at = SelectedRow(now) is { } shown ? agents.IndexOf(IndexOfRow(shown, now)) : -1;
         int next = at < 0 ? (step > 0 ? 0 : agents.Count - 1) : Math.Clamp(at + step, 0, agents.Count - 1);
         MoveTo(rows[agents[next]]);
     }

@@ -73,7 +73,13 @@ internal static class DashboardView
         foreach (var r in rows)
         {
             if (r.Agent is { } a) agent = Math.Max(agent, Math.Min(16, TextWidth.Columns(a.Id)) + 2);
-            else cluster = Math.Max(cluster, Math.Min(20, TextWidth.Columns(r.Cluster.Id)) + 2);
+            else
+            {
+                cluster = Math.Max(cluster, Math.Min(20, TextWidth.Columns(r.Cluster.Id)) + 2);
+                // The cluster's line shows "N agents" in the agent column: room for it, not "2 agen…".
+                int n = r.Cluster.Snapshot.Agents.Count;
+                agent = Math.Max(agent, $"{n} agent{(n == 1 ? "" : "s")}".Length + 2);
+            }
         }
         return (cluster, agent);
     }
