@@ -153,7 +153,7 @@ public sealed partial class WatchTerminalTests : IDisposable
         Assert.Contains(" it 1/3 ", cluster, StringComparison.Ordinal);
         Assert.Contains(" running ", cluster, StringComparison.Ordinal);
         Assert.Contains(" command ", AgentRow(first, "spinner")!, StringComparison.Ordinal);
-        Assert.Contains("1 cluster ─ 2 agents running", first[0], StringComparison.Ordinal);
+        Assert.Contains("1 cluster ─ 2 agents ─", first[0], StringComparison.Ordinal);
 
         // The figures move: the cluster's age ticks, the selected agent's CPU sparkline grows to several bars.
         string up = Up(first, id)!;
@@ -306,7 +306,7 @@ public sealed partial class WatchTerminalTests : IDisposable
         Assert.True(once.ExitCode == 0, once.Out + once.Error);
         TerminalChecks.AssertPlain(once.Out);
         var lines = once.Out.TrimEnd('\n').Split('\n');
-        Assert.StartsWith("┌─ Zeroshot ─ 1 cluster ─ 2 agents running", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("┌─ Zeroshot ─ 1 cluster ─ 2 agents ─", lines[0], StringComparison.Ordinal);
         Assert.True(HeaderShown(lines), once.Out);
         Assert.Contains(" running ", ClusterLine(lines, id)!, StringComparison.Ordinal);
         Assert.Contains(" 2 agents ", ClusterLine(lines, id)!, StringComparison.Ordinal);

@@ -90,8 +90,7 @@ public sealed class DashboardStateTests
     {
         var state = TwoClusters();
         Assert.Equal("beta/worker", Selected(state)); // nothing chosen: the first agent
-        Press(state, KeyKind.Down);
-        Press(state, KeyKind.Down);
+        Press(state, KeyKind.Down); // from the agent shown selected
         Assert.Equal("beta/tester", Selected(state));
         Press(state, KeyKind.Down); // over alpha's cluster line
         Assert.Equal("alpha/worker", Selected(state));
