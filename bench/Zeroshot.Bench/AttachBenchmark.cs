@@ -136,9 +136,9 @@ internal static class AttachBenchmark
         return 0;
     }
 
-    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+    internal static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
-    private static void PrintMachine()
+    internal static void PrintMachine()
     {
         string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
         string load = string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
@@ -200,7 +200,7 @@ internal static class AttachBenchmark
     }
 
     /// <summary>Whole-process user+system CPU from /proc/PID/stat (fields 14 and 15, in clock ticks: proc(5)).</summary>
-    private static TimeSpan ProcessCpu(int pid)
+    internal static TimeSpan ProcessCpu(int pid)
     {
         string stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -227,7 +227,7 @@ internal static class AttachBenchmark
         }
     }
 
-    private static string Capture(string file, string[] args, IDictionary<string, string>? env = null)
+    internal static string Capture(string file, string[] args, IDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(file, args) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         if (env is not null)
@@ -241,7 +241,7 @@ internal static class AttachBenchmark
     }
 
     /// <summary>The two servers (a zeroshot cluster, a tmux session) running one agent command, and clients attached to them.</summary>
-    private sealed class Harness(string dir)
+    internal sealed class Harness(string dir)
     {
         private readonly Dictionary<string, string> _env = Environment(dir);
         private readonly string _tmuxSocket = Path.Combine(dir, "tmux.sock");
@@ -344,7 +344,7 @@ internal static class AttachBenchmark
     /// A client on a PTY of ours: a reader thread takes everything it writes as soon as it is written (timestamped when
     /// read(2) returns), feeds it to a screen model, and answers the waits below.
     /// </summary>
-    private sealed class ClientTerminal : IDisposable
+    internal sealed class ClientTerminal : IDisposable
     {
         private readonly PtyProcess _pty;
         private readonly Thread _reader;

@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["snapshot"] = SnapshotBenchmark.Run,
     ["screen"] = ScreenModelBenchmark.Run,
     ["attach"] = AttachBenchmark.Run,
+    ["watch"] = WatchBenchmark.Run,
 };
 if (name == "all")
 {

@@ -5,6 +5,13 @@ using Zeroshot.Metrics;
 
 // The composition root: the only place that builds real implementations (the system clock, the
 // platform sampler, the real console streams). Commands receive them through CliContext.
+if (args.Length > 0 && args[0] == "watch")
+{
+    // The dashboard's work is a few small messages a second from each supervisor. A thread-pool worker that runs out
+    // of work spins (sched_yield) before it sleeps, waiting for more that will not come for a second: measured here,
+    // 800 sched_yield a second, most of the dashboard's CPU. Set before the pool starts (it reads this once).
+    AppContext.SetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", 0);
+}
 using var shutdown = new CancellationTokenSource();
 using var forceKill = new CancellationTokenSource();
 int signals = 0;

@@ -208,11 +208,14 @@ internal sealed class ControlClient : IAsyncDisposable
     /// <param name="args">Writes the stream's arguments object, or null for none.</param>
     /// <param name="capacity">Frames buffered client-side before the connection stops reading (backpressure).</param>
     /// <param name="cancellationToken">Cancels waiting for the server's answer.</param>
+    /// <param name="inline">The reader's continuation runs on the connection's read loop, as each frame arrives, instead of
+    /// on a thread-pool thread woken for it: for a reader that does little per frame and must not block (a few
+    /// messages a second each cost one wake-up, not three); it must not wait for this connection.</param>
     public async Task<ControlSubscription> SubscribeAsync(string stream, Action<Utf8JsonWriter>? args = null, int capacity = 256,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, bool inline = false)
     {
         uint streamId = (uint)Interlocked.Increment(ref _nextStreamId);
-        var subscription = new ControlSubscription(this, streamId, capacity);
+        var subscription = new ControlSubscription(this, streamId, capacity, inline);
         // Registered before asking: the server may push data before its response arrives.
         _subscriptions[streamId] = subscription;
         try
@@ -381,7 +384,7 @@ internal sealed class ControlSubscription : IAsyncDisposable
     private readonly ControlClient _client;
     private readonly Channel<byte[]> _frames;
 
-    internal ControlSubscription(ControlClient client, uint streamId, int capacity)
+    internal ControlSubscription(ControlClient client, uint streamId, int capacity, bool inline = false)
     {
         _client = client;
         StreamId = streamId;
@@ -389,6 +392,7 @@ internal sealed class ControlSubscription : IAsyncDisposable
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = true,
+            AllowSynchronousContinuations = inline,
         });
     }
 
