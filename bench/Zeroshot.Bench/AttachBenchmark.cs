@@ -247,7 +247,7 @@ internal static class AttachBenchmark
         private readonly string _tmuxSocket = Path.Combine(dir, "tmux.sock");
         private int _clusters;
 
-        private static Dictionary<string, string> Environment(string dir)
+        internal static Dictionary<string, string> Environment(string dir)
         {
             var env = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())

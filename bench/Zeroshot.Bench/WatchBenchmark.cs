@@ -171,15 +171,7 @@ internal static class WatchBenchmark
     private static void ProcessCpu(string jit, string? aot, int agents, int seconds, List<string[]> rows)
     {
         string dir = Directory.CreateTempSubdirectory("zswb-").FullName;
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables()) env[(string)e.Key] = (string)e.Value!;
-        env.Remove("TMUX");
-        env["TERM"] = "xterm-256color";
-        env["ZEROSHOT_HOME"] = Path.Combine(dir, "home");
-        string runtime = Path.Combine(dir, "rt");
-        Directory.CreateDirectory(runtime);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(runtime, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        env["XDG_RUNTIME_DIR"] = runtime;
+        var env = Harness.Environment(dir);
         string config = Path.Combine(dir, "agent.json");
         File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, object>
         {

@@ -17,57 +17,25 @@ public sealed partial class AttachTerminalTests : IDisposable
 {
     private const int Width = 100;
     private const int Height = 30;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "zs-att-" + Guid.NewGuid().ToString("N")[..10]);
-    private readonly string _home;
-    private readonly string _runtime;
-    private readonly Dictionary<string, string> _env;
-    private readonly List<string> _clusters = [];
+    private readonly DetachedClusters _clusters = new("zs-att-");
 
-    public AttachTerminalTests()
-    {
-        _home = Path.Combine(_root, "home");
-        _runtime = Path.Combine(_root, "rt");
-        foreach (var dir in new[] { _root, _home, _runtime })
-        {
-            Directory.CreateDirectory(dir);
-            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        _env = new() { ["XDG_RUNTIME_DIR"] = _runtime };
-    }
+    private string Root => _clusters.Root;
+    private string HomeDir => _clusters.Home;
+    private string RuntimeDir => _clusters.Runtime;
+    private Dictionary<string, string> Env => _clusters.Env;
 
-    public void Dispose()
-    {
-        foreach (var id in _clusters) Z("kill", id);
-        try { Directory.Delete(_root, recursive: true); }
-        catch (IOException) { /* a temp dir */ }
-    }
+    public void Dispose() => _clusters.Dispose();
 
-    private ZeroshotProcess.Result Z(params string[] args)
-    {
-        using var running = ZeroshotProcess.Start(_home, _env, args);
-        return running.Wait(TimeSpan.FromSeconds(60));
-    }
+    private ZeroshotProcess.Result Z(params string[] args) => _clusters.Z(args);
 
     /// <summary>Starts a detached cluster whose worker is an interactive shell with a plain prompt.</summary>
-    private string StartShellCluster(string name = "shell")
-    {
-        var file = Path.Combine(_root, name + ".json");
-        File.WriteAllText(file, JsonSerializer.Serialize(new
-        {
-            name,
-            agents = new object[] { new { id = "worker", role = "worker", command = new[] { "sh", "-i" }, env = new Dictionary<string, string> { ["PS1"] = "$ ", ["ENV"] = "" } } },
-        }));
-        var started = Z("run", "--detach", file);
-        Assert.True(started.ExitCode == 0, started.Out + started.Error);
-        var id = started.Out.Trim();
-        _clusters.Add(id);
-        return id;
-    }
+    private string StartShellCluster(string name = "shell") =>
+        _clusters.Start(name, new { id = "worker", role = "worker", command = new[] { "sh", "-i" }, env = new Dictionary<string, string> { ["PS1"] = "$ ", ["ENV"] = "" } });
 
     /// <summary>A tmux pane running <c>zeroshot attach</c> (then EXIT=code), its output recorded to <paramref name="record"/>.</summary>
     private TmuxSession Attach(string args, string? record = null, int width = Width, int height = Height)
     {
-        var env = new Dictionary<string, string>(_env) { ["ZEROSHOT_HOME"] = _home, ["TERM"] = "xterm-256color" };
+        var env = new Dictionary<string, string>(Env) { ["ZEROSHOT_HOME"] = HomeDir, ["TERM"] = "xterm-256color" };
         var tmux = TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} attach {args}; echo EXIT=$?; {SttyCheck}; sleep 600", env);
         if (record is not null) tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'");
         return tmux;
@@ -126,7 +94,7 @@ public sealed partial class AttachTerminalTests : IDisposable
     {
         var id = StartShellCluster();
         Assert.Contains("worker", Z("attach").Out); // the list of what can be attached
-        var record = Path.Combine(_root, "client.bin");
+        var record = Path.Combine(Root, "client.bin");
         using (var tmux = Attach(id, record))
         {
             tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the status bar and the prompt");
@@ -155,7 +123,7 @@ public sealed partial class AttachTerminalTests : IDisposable
             AssertNoModeLeft(Replayed(record, 90, 25), tmux);
 
             // Attach again in the same terminal: the same screen (below the status bar), the agent's rows unchanged.
-            tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={_home} XDG_RUNTIME_DIR={_runtime} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
+            tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={HomeDir} XDG_RUNTIME_DIR={RuntimeDir} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
             var again = tmux.WaitFor(s => StatusBar(s) && s.Contains("marker-before-detach"), "the same screen after re-attaching");
             Assert.Equal(before[1..], again[1..]);
             tmux.SendKeys("C-b", "d");
@@ -175,10 +143,10 @@ public sealed partial class AttachTerminalTests : IDisposable
     [MemberData(nameof(FullScreenPrograms))]
     public void A_full_screen_program_comes_back_intact_after_detach_and_the_terminal_keeps_no_mode(string name, string command, string drawn, string quit)
     {
-        var file = Path.Combine(_root, "long.txt");
+        var file = Path.Combine(Root, "long.txt");
         File.WriteAllLines(file, Enumerable.Range(1, 500).Select(i => $"line-{i}"));
         var id = StartShellCluster(name);
-        var record = Path.Combine(_root, name + ".bin");
+        var record = Path.Combine(Root, name + ".bin");
         using var tmux = Attach(id, record);
         tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
         Type(tmux, command.Replace("{file}", file, StringComparison.Ordinal));
@@ -196,7 +164,7 @@ public sealed partial class AttachTerminalTests : IDisposable
         AssertNoModeLeft(Replayed(record), tmux);
         Assert.Equal("running", AgentState(id));
 
-        tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={_home} XDG_RUNTIME_DIR={_runtime} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
+        tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={HomeDir} XDG_RUNTIME_DIR={RuntimeDir} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
         tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'"); // -o: only if the first pipe did not survive the respawn
         var again = tmux.WaitFor(s => StatusBar(s) && s.Length == Height && !string.IsNullOrEmpty(s[^1]), $"{name} again");
         if (name == "top")
@@ -226,7 +194,7 @@ public sealed partial class AttachTerminalTests : IDisposable
     public void A_signal_to_the_client_restores_the_terminal_and_leaves_the_agent_running(string signal)
     {
         var id = StartShellCluster("sig" + signal);
-        var record = Path.Combine(_root, signal + ".bin");
+        var record = Path.Combine(Root, signal + ".bin");
         using var tmux = Attach(id, record);
         tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
         // vi switches on the modes a client mirrors (cursor keys, keypad) and hides the cursor now and then.
@@ -246,11 +214,11 @@ public sealed partial class AttachTerminalTests : IDisposable
     public async Task When_the_supervisor_goes_away_the_client_says_so_returns_1_and_restores_the_terminal()
     {
         var id = StartShellCluster("gone");
-        var record = Path.Combine(_root, "gone.bin");
+        var record = Path.Combine(Root, "gone.bin");
         using var tmux = Attach(id, record);
         tmux.WaitFor(s => StatusBar(s) && s.Any(l => l.StartsWith('$')), "the prompt");
         int supervisor;
-        await using (var client = await Zeroshot.Agents.Control.ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock")))
+        await using (var client = await Zeroshot.Agents.Control.ControlClient.ConnectAsync(Path.Combine(RuntimeDir, "zeroshot", id + ".sock")))
             supervisor = client.ServerPid;
         Process.GetProcessById(supervisor).Kill(); // SIGKILL: no goodbye on the socket
         var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)) && s.Any(l => l.Contains("icanon", StringComparison.Ordinal)), "the client to end");
@@ -278,7 +246,7 @@ public sealed partial class AttachTerminalTests : IDisposable
         Type(viewer1, "echo from-viewer");
         // The writer makes the agent busy: its CPU figure and its output age move in every client's status bar.
         // The loop spins until the test has seen the figures move (a loop of fixed length may end within one tick).
-        string stop = Path.Combine(_root, "stop-busy");
+        string stop = Path.Combine(Root, "stop-busy");
         Type(writer, $"while [ ! -e {stop} ]; do :; done; echo busy-done");
         var bars = new HashSet<string>();
         viewer2.WaitFor(s =>
@@ -332,11 +300,11 @@ public sealed partial class AttachTerminalTests : IDisposable
     {
         Assert.Equal(0, (int)Zeroshot.Agents.Control.ControlNative.EffectiveUid); // the premise: root, and root is not special
         var id = StartShellCluster("foreign");
-        var socket = Path.Combine(_runtime, "zeroshot", id + ".sock");
-        Wait.Until(() => File.Exists(socket) && File.Exists(Path.Combine(_home, "logs", id, "worker.log")), "the socket and the agent");
+        var socket = Path.Combine(RuntimeDir, "zeroshot", id + ".sock");
+        Wait.Until(() => File.Exists(socket) && File.Exists(Path.Combine(HomeDir, "logs", id, "worker.log")), "the socket and the agent");
         // Open the file system's way to the socket, so that only the supervisor's SO_PEERCRED check can refuse.
         var open = (UnixFileMode)0x1ED; // 0755
-        foreach (var dir in new[] { _root, _runtime, Path.GetDirectoryName(socket)! }) File.SetUnixFileMode(dir, open);
+        foreach (var dir in new[] { Root, RuntimeDir, Path.GetDirectoryName(socket)! }) File.SetUnixFileMode(dir, open);
         File.SetUnixFileMode(socket, (UnixFileMode)0x1B6); // 0666
         string output;
         try
@@ -350,14 +318,14 @@ public sealed partial class AttachTerminalTests : IDisposable
         finally
         {
             File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            foreach (var dir in new[] { Path.GetDirectoryName(socket)!, _runtime, _root })
+            foreach (var dir in new[] { Path.GetDirectoryName(socket)!, RuntimeDir, Root })
                 File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         Assert.DoesNotContain("connect-failed", output);
         Assert.Contains("\"code\":\"forbidden\"", output);
         Assert.DoesNotContain("frame 2", output); // not one byte of the agent's screen
         // Its keystrokes never reached the agent.
-        Assert.DoesNotContain("intruder", File.ReadAllText(Path.Combine(_home, "logs", id, "worker.log")));
+        Assert.DoesNotContain("intruder", File.ReadAllText(Path.Combine(HomeDir, "logs", id, "worker.log")));
         Assert.Equal("running", AgentState(id));
     }
 

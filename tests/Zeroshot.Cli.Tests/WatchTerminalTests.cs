@@ -19,38 +19,19 @@ public sealed partial class WatchTerminalTests : IDisposable
     private const int Width = 120;
     private const int Height = 35;
     private const string Bars = "▁▂▃▄▅▆▇█";
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "zs-watch-" + Guid.NewGuid().ToString("N")[..10]);
-    private readonly string _home;
-    private readonly string _runtime;
-    private readonly Dictionary<string, string> _env;
-    private readonly List<string> _clusters = [];
+    private readonly DetachedClusters _clusters = new("zs-watch-");
     private readonly ITestOutputHelper _output;
 
-    public WatchTerminalTests(ITestOutputHelper output)
-    {
-        _output = output;
-        _home = Path.Combine(_root, "home");
-        _runtime = Path.Combine(_root, "rt");
-        foreach (var dir in new[] { _root, _home, _runtime })
-        {
-            Directory.CreateDirectory(dir);
-            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        _env = new() { ["XDG_RUNTIME_DIR"] = _runtime };
-    }
+    public WatchTerminalTests(ITestOutputHelper output) => _output = output;
 
-    public void Dispose()
-    {
-        foreach (var id in _clusters) Z("kill", id);
-        try { Directory.Delete(_root, recursive: true); }
-        catch (IOException) { /* a temp dir */ }
-    }
+    private string Root => _clusters.Root;
+    private string HomeDir => _clusters.Home;
+    private string RuntimeDir => _clusters.Runtime;
+    private Dictionary<string, string> Env => _clusters.Env;
 
-    private ZeroshotProcess.Result Z(params string[] args)
-    {
-        using var running = ZeroshotProcess.Start(_home, _env, args);
-        return running.Wait(TimeSpan.FromSeconds(60));
-    }
+    public void Dispose() => _clusters.Dispose();
+
+    private ZeroshotProcess.Result Z(params string[] args) => _clusters.Z(args);
 
     private static object Agent(string id, string[] command, Dictionary<string, string>? env = null) =>
         env is null ? new { id, role = "worker", command } : new { id, role = "worker", command, env };
@@ -58,21 +39,12 @@ public sealed partial class WatchTerminalTests : IDisposable
     private static object Sleeper(string id) => Agent(id, ["sleep", "600"]);
 
     /// <summary>Starts a detached cluster of <paramref name="agents"/>; returns its id.</summary>
-    private string StartCluster(string name, params object[] agents)
-    {
-        var file = Path.Combine(_root, name + ".json");
-        File.WriteAllText(file, JsonSerializer.Serialize(new { name, agents }));
-        var started = Z("run", "--detach", file);
-        Assert.True(started.ExitCode == 0, started.Out + started.Error);
-        var id = started.Out.Trim();
-        _clusters.Add(id);
-        return id;
-    }
+    private string StartCluster(string name, params object[] agents) => _clusters.Start(name, agents);
 
     /// <summary>A tmux pane running <c>zeroshot watch</c>, then EXIT=code and the terminal's line discipline.</summary>
     private TmuxSession Watch(int width = Width, int height = Height)
     {
-        var env = new Dictionary<string, string>(_env) { ["ZEROSHOT_HOME"] = _home, ["TERM"] = "xterm-256color" };
+        var env = new Dictionary<string, string>(Env) { ["ZEROSHOT_HOME"] = HomeDir, ["TERM"] = "xterm-256color" };
         return TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} watch; echo EXIT=$?; {SttyCheck}; sleep 600", env);
     }
 
@@ -265,7 +237,7 @@ public sealed partial class WatchTerminalTests : IDisposable
 
         // Its supervisor SIGKILLed (no goodbye on the socket): the cluster shows crashed.
         int supervisor;
-        await using (var client = await Zeroshot.Agents.Control.ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", late + ".sock")))
+        await using (var client = await Zeroshot.Agents.Control.ControlClient.ConnectAsync(Path.Combine(RuntimeDir, "zeroshot", late + ".sock")))
             supervisor = client.ServerPid;
         Process.GetProcessById(supervisor).Kill();
         var crashed = tmux.WaitFor(s => ClusterLine(s, late) is { } line && line.Contains(" crashed ", StringComparison.Ordinal), "the crashed cluster");
