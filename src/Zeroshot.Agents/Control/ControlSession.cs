@@ -183,7 +183,12 @@ internal sealed class ControlSession
             return null;
         }
 
-        var document = ControlProtocol.Parse(frame.Payload);
+        // A copy: JsonDocument.Parse(ReadOnlySequence) reads the caller's memory for the document's whole life (its docs:
+        // "the caller must ensure that the data therein does not change"), and requests are handed off to another task
+        // while this loop advances the pipe, which reuses that memory for the next frame. Reading the pipe's buffer, a
+        // subscribe handed off could read the next subscribe's stream id: CI saw "stream id 2 is already in use" when
+        // attach sent its two subscribes back to back. Control messages are small and few; data frames are not parsed.
+        var document = ControlProtocol.Parse(new ReadOnlySequence<byte>(frame.Payload.ToArray()));
         bool handedOff = false;
         try
         {

@@ -168,6 +168,21 @@ public sealed class ControlServerTests : IDisposable
     }
 
     [Fact]
+    public async Task Requests_sent_back_to_back_are_each_read_as_sent_while_the_next_frames_arrive()
+    {
+        // Requests are handled on other tasks while the connection reads on; each must see its own message, not bytes of
+        // a later frame that reused the read buffer (CI saw a subscribe read the next subscribe's stream id).
+        await using var server = StartServer();
+        await using var client = await ControlClient.ConnectAsync(server.SocketPath);
+        for (int round = 0; round < 5; round++)
+        {
+            var texts = Enumerable.Range(0, 400).Select(i => $"request-{round}-{i}-" + new string((char)('a' + i % 26), i % 97)).ToArray();
+            var answers = await WithDeadline(Task.WhenAll(texts.Select(t => client.RequestAsync("echo", w => w.WriteString("text", t)))), "the echoes");
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(texts[i], answers[i].GetProperty("text").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Unsubscribe_ends_the_stream_for_the_handler_and_the_connection_goes_on()
     {
         var handlerSawClose = new TaskCompletionSource();
