@@ -494,7 +494,8 @@ internal static class ClusterCommands
         }
     }
 
-    private static void ReconcileCrashed(StateStore store)
+    /// <summary>Marks clusters whose supervisor is gone as crashed, and removes the sockets they left.</summary>
+    internal static void ReconcileCrashed(StateStore store)
     {
         // A supervisor killed by SIGKILL leaves its socket file behind: remove it with the verdict.
         foreach (var crashed in store.ReconcileCrashed(ProcessIdentity.IsAlive))

@@ -104,7 +104,7 @@ internal sealed class WatchSession
         try
         {
             _screen.Enter();
-            LoadFromDatabase(initial: true);
+            LoadFromDatabase();
             Discover(stop.Token);
             _ = TickAsync(stop.Token);
             await LoopAsync(stop.Token).ConfigureAwait(false);
@@ -184,7 +184,7 @@ internal sealed class WatchSession
                 _state.SupervisorLost(gone.Cluster);
                 if (_followed.Remove(gone.Cluster, out var client) && client is not null) await client.DisposeAsync().ConfigureAwait(false);
                 // The database says how it ended (or, for a supervisor that died, marks it crashed).
-                LoadFromDatabase(initial: false, only: gone.Cluster);
+                LoadFromDatabase(gone.Cluster);
                 break;
             case Tick:
                 Discover(cancel);
@@ -478,64 +478,58 @@ internal sealed class WatchSession
         _events.Writer.TryWrite(new SupervisorGone(cluster));
     }
 
-    /// <summary>Clusters from the database: at start every running and recently ended one; later the one named.</summary>
-    private void LoadFromDatabase(bool initial, string? only = null)
+    /// <summary>Clusters from the database: at start every recently ended one; later the one named (reconciled first).</summary>
+    private void LoadFromDatabase(string? only = null)
     {
         try
         {
-            if (only is not null)
+            if (only is null)
             {
-                // A supervisor killed by SIGKILL leaves the record "running": the reconciliation says crashed.
-                foreach (var crashed in _env.Store.ReconcileCrashed(Zeroshot.Metrics.ProcessIdentity.IsAlive))
-                    if (_env.Store.GetCluster(crashed)?.SocketPath is { } stale) ControlServer.TryRemoveStaleSocket(stale);
-                if (_env.Store.GetCluster(only) is { } record) _state.UpdateEnded(ClusterSnapshot.FromRecord(record));
+                AddRecentlyEnded(_env.Store.ListClusters(), _state, _context.Time.GetUtcNow());
                 return;
             }
-            var since = _context.Time.GetUtcNow() - RecentlyEnded;
-            int ended = 0;
-            foreach (var record in _env.Store.ListClusters())
-            {
-                if (record.State == ClusterState.Running || record.StartedAt < since || ++ended > MaxEnded) continue;
-                _state.UpdateEnded(ClusterSnapshot.FromRecord(record));
-            }
+            // A supervisor killed by SIGKILL leaves the record "running": the reconciliation says crashed.
+            ClusterCommands.ReconcileCrashed(_env.Store);
+            if (_env.Store.GetCluster(only) is { } record) _state.UpdateEnded(ClusterSnapshot.FromRecord(record));
         }
         catch (Microsoft.Data.Sqlite.SqliteException)
         {
             // Busy or damaged: the live clusters still show; the ended ones come with the next change.
-            _ = initial;
         }
+    }
+
+    /// <summary>The clusters that ended and started within <see cref="RecentlyEnded"/>, newest first, at most <see cref="MaxEnded"/>.</summary>
+    private static void AddRecentlyEnded(IEnumerable<ClusterRecord> records, DashboardState state, DateTimeOffset now)
+    {
+        var since = now - RecentlyEnded;
+        foreach (var record in records.Where(r => r.State != ClusterState.Running && r.StartedAt >= since).Take(MaxEnded))
+            state.UpdateEnded(ClusterSnapshot.FromRecord(record));
     }
 
     /// <summary>Gets the last state of every running cluster once (for <c>--once</c> and <c>--json</c>).</summary>
     public static async Task<DashboardState> CollectOnceAsync(ClusterHost.HomeServices env, CliContext context, CancellationToken cancel)
     {
         var state = new DashboardState();
-        var since = context.Time.GetUtcNow() - RecentlyEnded;
-        int ended = 0;
-        foreach (var record in env.Store.ListClusters())
+        var records = env.Store.ListClusters();
+        foreach (var record in records)
         {
-            if (record.State == ClusterState.Running && record.SocketPath is { } socket)
+            if (record.State != ClusterState.Running || record.SocketPath is not { } socket) continue;
+            try
             {
-                try
-                {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-                    timeout.CancelAfter(TimeSpan.FromSeconds(5));
-                    var client = await ControlClient.ConnectAsync(socket, timeout.Token).ConfigureAwait(false);
-                    await using (client.ConfigureAwait(false))
-                        state.Update(LiveJson.ReadSnapshot(await client.RequestAsync(ControlProtocol.Status, null, timeout.Token).ConfigureAwait(false)));
-                    continue;
-                }
-                catch (Exception e) when (ControlClient.IsUnavailable(e) || (e is OperationCanceledException && !cancel.IsCancellationRequested))
-                {
-                    // Its supervisor is gone: shown as the database has it, marked crashed.
-                    state.Update(ClusterSnapshot.FromRecord(record));
-                    state.SupervisorLost(record.Id);
-                    continue;
-                }
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                var client = await ControlClient.ConnectAsync(socket, timeout.Token).ConfigureAwait(false);
+                await using (client.ConfigureAwait(false))
+                    state.Update(LiveJson.ReadSnapshot(await client.RequestAsync(ControlProtocol.Status, null, timeout.Token).ConfigureAwait(false)));
             }
-            if (record.State == ClusterState.Running || record.StartedAt < since || ++ended > MaxEnded) continue;
-            state.UpdateEnded(ClusterSnapshot.FromRecord(record));
+            catch (Exception e) when (ControlClient.IsUnavailable(e) || (e is OperationCanceledException && !cancel.IsCancellationRequested))
+            {
+                // Its supervisor is gone: shown as the database has it, marked crashed.
+                state.Update(ClusterSnapshot.FromRecord(record));
+                state.SupervisorLost(record.Id);
+            }
         }
+        AddRecentlyEnded(records, state, context.Time.GetUtcNow());
         return state;
     }
 }
