@@ -284,7 +284,7 @@ internal sealed class DashboardState
         return ended with { Agents = agents };
     }
 
-    /// <summary>Whether an agent needs the person, and why: <c>error</c> (failed, retrying, its cluster crashed),
+    /// <summary>Whether an agent needs the person, and why: <c>input</c> (an interactive agent asks something), <c>error</c> (failed, retrying, its cluster crashed),
     /// <c>stuck</c> (running, no output for <see cref="StuckAfter"/> and under 2 % CPU); null when not.</summary>
     public static string? Attention(ClusterEntry cluster, AgentSnapshot agent, DateTimeOffset now)
     {
@@ -293,7 +293,10 @@ internal sealed class DashboardState
         if (cluster.Source == ClusterSource.Crashed && agent.State == AgentState.Running) return "crashed";
         if (agent.State == AgentState.Failed) return "error";
         if (agent.State != AgentState.Running) return null;
-        if (agent.Activity == AgentActivity.Retrying) return "error";
+        if (agent.Activity is AgentActivity.Retrying or AgentActivity.Error) return "error";
+        if (agent.Activity == AgentActivity.NeedsInput) return "input";
+        // An idle interactive agent waits for its next prompt: quiet is what it should be, not stuck.
+        if (agent.Activity == AgentActivity.Idle) return null;
         if (agent.LastOutputAt is { } last && now - last >= StuckAfter && (agent.Metrics?.CpuPercent ?? 0) < 2) return "stuck";
         return null;
     }

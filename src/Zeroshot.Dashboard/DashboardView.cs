@@ -326,7 +326,9 @@ internal static class DashboardView
             AgentActivity.Model => Color.Magenta,
             AgentActivity.Tool => Color.Yellow,
             AgentActivity.Output => Color.Green,
-            AgentActivity.Retrying => Color.Red,
+            AgentActivity.Retrying or AgentActivity.Error => Color.Red,
+            AgentActivity.NeedsInput => Color.Yellow,
+            AgentActivity.Idle => Color.Cyan,
             _ => Color.Blue,
         };
         return agent.State switch

@@ -19,6 +19,10 @@ internal enum ActivityKind
     Failed,
     /// <summary>Stopped by the user or the supervisor.</summary>
     Stopped,
+    /// <summary>An interactive agent waits for the person (a permission, a question): listed first, highlighted.</summary>
+    NeedsInput,
+    /// <summary>An interactive agent's turn is over: it waits for the next prompt.</summary>
+    Waiting,
 }
 
 /// <summary>One agent row of the footer. Nullable metrics are unknown (rendered as <c>-</c>).</summary>
@@ -51,6 +55,9 @@ internal sealed record FooterAgent(
     bool CostEstimated = false,
     TimeSpan? LastOutputAgo = null)
 {
+    /// <summary>What a <see cref="ActivityKind.NeedsInput"/> agent asks ("Bash: rm -r build"), shown at the row's end.</summary>
+    public string? Question { get; init; }
+
     /// <summary>This agent with the metrics of its process tree's latest sample (a value shown is the latest
     /// sample); no sample, or a tree that is gone, shows <c>-</c>.</summary>
     public FooterAgent WithMetrics(Zeroshot.Metrics.TreeSample? sample) => sample is { Exists: true }

@@ -19,14 +19,18 @@ internal static class FooterView
     private static readonly Style Label = new(Dim: true);
     private static readonly Style Title = new(Bold: true);
     private static readonly Style Warning = new(Foreground: Color.Red, Bold: true);
+    private static readonly Style NeedsInputStyle = new(Foreground: Color.Yellow, Bold: true, Inverse: true);
 
     /// <summary>Renders <paramref name="model"/> for a terminal of <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static FooterFrame Render(FooterModel model, int width, int height)
     {
         if (height < MinTerminalRows || width < MinTerminalColumns) return FooterFrame.Hidden(Math.Max(0, width));
         int maxLines = height / 3;
-        var agents = model.Agents.Where(a => a.Running).Concat(model.Agents.Where(a => !a.Running))
-            .Select(a => a with { Id = Format.Sanitize(a.Id), Model = Format.Sanitize(a.Model), Status = Format.Sanitize(a.Status) })
+        // Who waits for the person first, then who runs, then the rest (each in file order).
+        var agents = model.Agents.Where(a => a.Activity == ActivityKind.NeedsInput)
+            .Concat(model.Agents.Where(a => a.Running && a.Activity != ActivityKind.NeedsInput))
+            .Concat(model.Agents.Where(a => !a.Running && a.Activity != ActivityKind.NeedsInput))
+            .Select(a => a with { Id = Format.Sanitize(a.Id), Model = Format.Sanitize(a.Model), Status = Format.Sanitize(a.Status), Question = a.Question is null ? null : Format.Sanitize(a.Question) })
             .ToList();
         int slots = Math.Min(agents.Count, maxLines - 2);
         int folded = agents.Count - slots;
@@ -112,7 +116,7 @@ internal static class FooterView
         b.Add(" ", Style.Plain);
         b.Add(TextWidth.Fit(a.Model, w.Model), Style.Plain);
         b.Add(" ", Style.Plain);
-        b.Add(TextWidth.Fit(a.Status, w.Status), a.Running ? new Style(color) : Label);
+        b.Add(TextWidth.Fit(a.Status, w.Status), a.Activity == ActivityKind.NeedsInput ? NeedsInputStyle : a.Running ? new Style(color) : Label);
         b.Add("  CPU ", Label);
         b.Add(Format.Percent(a.CpuPercent, compact: true).PadLeft(4), Style.Plain);
         b.Add("  MEM ", Label);
@@ -128,6 +132,11 @@ internal static class FooterView
         b.Add(Format.Cost(a.CostUsd, a.CostEstimated, compact: true).PadRight(7), Style.Plain);
         b.Add("  ", Style.Plain);
         b.Add(Format.Ago(a.LastOutputAgo), Label);
+        if (a.Question is { } question)
+        {
+            b.Add("  ", Style.Plain);
+            b.Add("? " + question, NeedsInputStyle);
+        }
         b.PadTo(width - 2);
         b.Inner = width;
         b.Add(" │", Border);
@@ -145,9 +154,11 @@ internal static class FooterView
             ActivityKind.Completed => Color.Green,
             ActivityKind.Failed => Color.Red,
             ActivityKind.Quiet => Color.Blue,
+            ActivityKind.NeedsInput => Color.Yellow,
+            ActivityKind.Waiting => Color.Cyan,
             _ => Color.Grey,
         };
-        if (a.Running) return ("●", color);
+        if (a.Running) return (a.Activity == ActivityKind.NeedsInput ? "?" : "●", color);
         return a.Activity switch
         {
             ActivityKind.Completed => ("✓", color),

@@ -67,6 +67,26 @@ public class FooterViewTests
     }
 
     [Fact]
+    public void AnAgentThatNeedsThePersonComesFirstHighlightedWithItsQuestion()
+    {
+        var m = Model(agents: 4, running: 4);
+        var agents = m.Agents.ToList();
+        agents[2] = agents[2] with { Id = "asker", Status = "needs-input", Activity = ActivityKind.NeedsInput, Question = "Bash: rm -r build\u001b[31m" };
+        agents[3] = agents[3] with { Running = false };
+        m = m with { Agents = agents };
+        var frame = FooterView.Render(m, 140, 30);
+        var row = frame.Lines[1];
+        Assert.StartsWith("│ ? asker", row.Text, StringComparison.Ordinal);
+        // The question, its control character made harmless, at the end of the row.
+        Assert.Contains("? Bash: rm -r build?[31m", row.Text, StringComparison.Ordinal);
+        Assert.Equal(140, TextWidth.Columns(row.Text));
+        Assert.Contains(row.Segments, s => s.Style.Inverse && s.Text.Contains("needs-input", StringComparison.Ordinal));
+        // Then the running agents in their order, then the rest.
+        Assert.DoesNotContain("asker", frame.Lines[2].Text, StringComparison.Ordinal);
+        Assert.Contains(agents[3].Id, frame.Lines[4].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EstimatedCostGetsATilde()
     {
         var m = Model();

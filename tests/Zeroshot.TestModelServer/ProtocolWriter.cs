@@ -205,7 +205,9 @@ internal sealed class OpenAIResponsesWriter(ModelServer server, HttpConnection c
     private readonly string _model = Str(request, "model") ?? "gpt-test";
     private int _sequence;
 
-    public override bool HasTools => Tools(Request).Any();
+    // The Codex TUI names each session with a side thread that carries the tools too but asks for a title: a side
+    // request, answered with the side text, not a scripted turn (it races the session's own first request).
+    public override bool HasTools => Tools(Request).Any() && !Request.GetRawText().Contains("single-line task title", StringComparison.Ordinal);
 
     private static object UsageOf(TokenUsage u) => new
     {

@@ -41,6 +41,13 @@ internal sealed record ClusterConfig(
     /// </summary>
     public int ValidatorRetries { get; init; }
 
+    /// <summary>
+    /// A program to run on each event the person should hear about (an agent needs input or is idle, the cluster ended),
+    /// with the event as one JSON object on its standard input (field <c>"onEvent"</c>, an argv; <c>--on-event</c>). Run
+    /// directly, never through a shell. Null for none.
+    /// </summary>
+    public IReadOnlyList<string>? OnEvent { get; init; }
+
     public AgentConfig? FindAgent(string id)
     {
         foreach (var agent in Agents)
@@ -73,6 +80,17 @@ internal sealed record AgentConfig(
     IReadOnlyList<string>? After = null,
     IReadOnlyDictionary<string, JsonElement>? Options = null)
 {
+    /// <summary>
+    /// Field <c>"interactive"</c>: the provider's TUI runs on the agent's PTY with the prompt as its first message, for a
+    /// person to step into with <c>attach</c> and to type to with <c>send</c>; it ends when its CLI exits. A command agent
+    /// marked interactive accepts <c>send</c> (its command is run as given).
+    /// </summary>
+    public bool Interactive { get; init; }
+
+    /// <summary>Field <c>"args"</c>: extra arguments for the provider's CLI, after Zeroshot's own (e.g.
+    /// <c>["--permission-mode", "default"]</c>); provider agents only.</summary>
+    public IReadOnlyList<string>? Args { get; init; }
+
     /// <summary>The dependency list, never null.</summary>
     public IReadOnlyList<string> AfterOrEmpty => After ?? [];
 

@@ -25,6 +25,8 @@ internal static class ClusterConfigJson
                 writer.WriteNumber("validatorRetries", config.ValidatorRetries);
             if (config.Kind == ClusterKind.Task)
                 writer.WriteString("kind", "task");
+            if (config.OnEvent is not null)
+                WriteStrings(writer, "onEvent", config.OnEvent);
             writer.WriteStartArray("agents");
             foreach (var agent in config.Agents)
                 WriteAgent(writer, agent);
@@ -74,6 +76,10 @@ internal static class ClusterConfigJson
             writer.WritePropertyName("options");
             WriteOptions(writer, agent.Options);
         }
+        if (agent.Interactive)
+            writer.WriteBoolean("interactive", true);
+        if (agent.Args is not null)
+            WriteStrings(writer, "args", agent.Args);
         writer.WriteEndObject();
     }
 

@@ -35,10 +35,10 @@ internal static class ClusterConfigLoader
 
     public const int MaxValidatorRetries = 10;
 
-    private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "validatorRetries", "kind", "agents"];
+    private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "validatorRetries", "kind", "agents", "onEvent"];
 
     private static readonly string[] AgentFields =
-        ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options"];
+        ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options", "interactive", "args"];
 
     /// <summary>Reads <paramref name="path"/>; relative agent <c>cwd</c>s become absolute against the file's directory.</summary>
     /// <param name="path">The cluster file.</param>
@@ -105,7 +105,10 @@ internal static class ClusterConfigLoader
                 throw reader.Error(JsonFieldReader.Index("agents", i),
                     $"the prompt of agent '{agents[i].Id}' (cluster prompt and its own) is {bytes} bytes; at most {MaxPromptBytes} fit in one argument on Linux (MAX_ARG_STRLEN): put the details in a file in the agent's cwd and point the prompt at it");
         }
-        return new ClusterConfig(name, prompt, maxIterations, agents, kind) { ValidatorRetries = validatorRetries };
+        var onEvent = reader.Optional(root, "onEvent") is { } onEventElement
+            ? reader.StringArray(onEventElement, "onEvent", allowEmptyArray: false)
+            : null;
+        return new ClusterConfig(name, prompt, maxIterations, agents, kind) { ValidatorRetries = validatorRetries, OnEvent = onEvent };
     }
 
     private static AgentConfig ReadAgent(JsonFieldReader reader, JsonElement element, string path, string? baseDirectory)
@@ -190,7 +193,26 @@ internal static class ClusterConfigLoader
             }
         }
 
-        return new AgentConfig(id, role, provider, command, model, prompt, cwd, env, after, options);
+        bool interactive = false;
+        if (reader.Optional(element, "interactive") is { } interactiveElement)
+        {
+            var interactivePath = JsonFieldReader.Child(path, "interactive");
+            if (interactiveElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                throw reader.Error(interactivePath, "expected true or false");
+            interactive = interactiveElement.ValueKind == JsonValueKind.True;
+            // A provider validator's verdict is read from its JSON output, which a TUI does not write.
+            if (interactive && role == AgentRole.Validator && provider is not null)
+                throw reader.Error(interactivePath, "a provider validator cannot be interactive: its verdict is read from the CLI's JSON output, which its TUI does not write");
+            if (interactive && provider == ProviderCatalog.Sim)
+                throw reader.Error(interactivePath, "the sim provider has no interactive mode");
+        }
+        var args = reader.Optional(element, "args") is { } argsElement
+            ? reader.StringArray(argsElement, JsonFieldReader.Child(path, "args"), allowEmptyArray: true)
+            : null;
+        if (args is not null && (provider is null || !interactive))
+            throw reader.Error(JsonFieldReader.Child(path, "args"), "\"args\" apply only to interactive provider agents (a \"command\" lists its own)");
+
+        return new AgentConfig(id, role, provider, command, model, prompt, cwd, env, after, options) { Interactive = interactive, Args = args };
     }
 
     private static void CheckIdsAndDependencies(JsonFieldReader reader, List<AgentConfig> agents)

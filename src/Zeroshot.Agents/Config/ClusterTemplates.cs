@@ -31,16 +31,18 @@ internal static class ClusterTemplates
     }
 
     /// <summary>A one-agent cluster of kind task.</summary>
-    public static ClusterConfig Task(string prompt, string? provider = null, string? model = null, string? cwd = null)
+    public static ClusterConfig Task(string prompt, string? provider = null, string? model = null, string? cwd = null, bool interactive = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(prompt);
         provider ??= ProviderCatalog.Claude;
         CheckProvider(provider);
+        if (interactive && provider == ProviderCatalog.Sim)
+            throw new UserErrorException("--interactive needs a provider with a TUI (claude, codex or gemini); sim has none", ExitCodes.Usage);
         return new ClusterConfig(
             NameFromPrompt(prompt),
             prompt,
             1,
-            [new AgentConfig("worker", AgentRole.Worker, provider, Model: model, Cwd: cwd is null ? null : Path.GetFullPath(cwd))],
+            [new AgentConfig("worker", AgentRole.Worker, provider, Model: model, Cwd: cwd is null ? null : Path.GetFullPath(cwd)) { Interactive = interactive }],
             ClusterKind.Task);
     }
 

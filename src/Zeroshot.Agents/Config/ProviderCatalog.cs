@@ -70,6 +70,28 @@ internal sealed class ProviderCatalog
         [Sim] = new(["{self}", "sim-agent", "--agent", "{agent}", "--options", "{options}"], []),
     };
 
+    /// <summary>
+    /// Interactive agents (<c>"interactive": true</c>): each provider's TUI, with the prompt as its first message and the
+    /// session wired to Zeroshot: Claude Code gets the session id Zeroshot chose (so its transcript is known) and, for
+    /// this session only, hooks that call <c>zeroshot hook</c> (<c>--settings</c> with inline JSON: the user's own
+    /// settings files are never edited); Codex runs without its app-server daemon (<c>--no-daemon</c>: otherwise a
+    /// daemon survives <c>/exit</c>) and calls <c>zeroshot hook</c> as its <c>notify</c> program at each turn's end
+    /// (<c>-c</c> overrides this run only); Gemini CLI gets <c>-i</c> (interactive with a first prompt). Each in its own
+    /// default permission mode: the person is there to answer (<c>"args"</c> may say otherwise). The prompt is an
+    /// argument here, as a TUI reads its terminal rather than standard input: other local users can read it in
+    /// <c>ps</c>. <c>{args}</c> is the agent's <c>"args"</c>; <c>--</c> keeps a prompt starting with '-' a prompt.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, ProviderSpec> InteractiveProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
+    {
+        [Claude] = new(["claude", "--session-id", "{sessionId}", "--settings", "{hookSettings}", "{modelArgs}", "{args}", "--", "{prompt}"], ["--model", "{model}"]),
+        [Codex] = new(["codex", "--no-daemon", "-c", "{codexNotify}", "{modelArgs}", "{args}", "--", "{prompt}"], ["-m", "{model}"]),
+        [Gemini] = new(["gemini", "{modelArgs}", "{args}", "-i", "{prompt}"], ["-m", "{model}"]),
+    };
+
+    /// <summary>The Claude Code hook events an interactive agent registers (each calls <c>zeroshot hook --from claude</c>).</summary>
+    internal static readonly string[] ClaudeHookEvents =
+        ["SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure", "Notification", "Stop", "StopFailure"];
+
     private readonly ZeroshotSettings _settings;
     private readonly IReadOnlyList<string> _selfCommand;
     private readonly string? _pathVariable;
@@ -110,7 +132,9 @@ internal sealed class ProviderCatalog
     /// <param name="clusterId">The cluster id (ZEROSHOT_CLUSTER_ID), when known.</param>
     /// <param name="verdictSchemaFile">For a provider validator: a file holding <see cref="Output.Verdict.JsonSchema"/>; the
     /// provider's verdict arguments (its structured-output option) are then added. Null for other agents.</param>
-    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt, int iteration = 1, string? clusterId = null, string? verdictSchemaFile = null)
+    /// <param name="sessionId">For an interactive Claude Code agent: its session id (<c>--session-id</c>, a UUID; a fresh one when null).</param>
+    public ResolvedCommand Resolve(AgentConfig agent, string? clusterPrompt, int iteration = 1, string? clusterId = null, string? verdictSchemaFile = null,
+        string? sessionId = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         var prompt = AgentPrompt(agent, clusterPrompt);
@@ -119,6 +143,13 @@ internal sealed class ProviderCatalog
         if (agent.Command is { } command)
         {
             argv = [.. command];
+        }
+        else if (agent.Interactive)
+        {
+            var provider = agent.Provider!;
+            if (!InteractiveProviders.TryGetValue(provider, out var spec))
+                throw new UserErrorException($"agent '{agent.Id}': the {provider} provider has no interactive mode", ExitCodes.Usage);
+            argv = ExpandInteractive(spec, agent, prompt, sessionId ?? Guid.NewGuid().ToString());
         }
         else
         {
@@ -205,6 +236,88 @@ internal sealed class ProviderCatalog
             argv.AddRange(verdictArgs);
         return argv;
     }
+
+    private List<string> ExpandInteractive(ProviderSpec spec, AgentConfig agent, string prompt, string sessionId)
+    {
+        var hook = _selfCommand.Append("hook").Append("--from");
+        string? Lookup(string name) => name switch
+        {
+            "prompt" => prompt,
+            "model" => agent.Model ?? "",
+            "sessionId" => sessionId,
+            "hookSettings" => ClaudeHookSettings(hook.Append(Claude)),
+            "codexNotify" => "notify=" + TomlStringArray(hook.Append(Codex)),
+            _ => null,
+        };
+        var argv = new List<string>(spec.Command.Count + 8);
+        for (int i = 0; i < spec.Command.Count; i++)
+        {
+            string element = spec.Command[i];
+            if (element == "{modelArgs}")
+            {
+                if (agent.Model is not null) argv.AddRange(spec.ModelArgs.Select(a => Substitute(a, Lookup)));
+            }
+            else if (element == "{args}")
+                argv.AddRange(agent.Args ?? []);
+            else if (prompt.Length == 0 && i + 1 < spec.Command.Count && spec.Command[i + 1] == "{prompt}")
+                continue; // no first message: neither the prompt nor the option or "--" that introduces it
+            else if (prompt.Length == 0 && element == "{prompt}")
+                continue;
+            else
+                argv.Add(Substitute(element, Lookup));
+        }
+        return argv;
+    }
+
+    /// <summary>
+    /// Claude Code's <c>--settings</c> JSON registering <paramref name="command"/> for every event of
+    /// <see cref="ClaudeHookEvents"/>. Claude runs a hook's command through a shell: each element is single-quoted.
+    /// A hook that outputs nothing and exits 0 changes nothing in Claude's behaviour (https://code.claude.com/docs/en/hooks).
+    /// </summary>
+    internal static string ClaudeHookSettings(IEnumerable<string> command)
+    {
+        string line = string.Join(' ', command.Select(ShellQuote));
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("hooks");
+            foreach (var name in ClaudeHookEvents)
+            {
+                writer.WriteStartArray(name);
+                writer.WriteStartObject();
+                writer.WriteStartArray("hooks");
+                writer.WriteStartObject();
+                writer.WriteString("type", "command");
+                writer.WriteString("command", line);
+                // Seconds; the hook answers in milliseconds, and one that cannot reach the supervisor gives up sooner.
+                writer.WriteNumber("timeout", 10);
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+            }
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>A TOML array of basic strings (JSON string escapes are valid TOML: https://toml.io/en/v1.0.0#string).</summary>
+    internal static string TomlStringArray(IEnumerable<string> values)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var value in values) writer.WriteStringValue(value);
+            writer.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>POSIX shell single quoting.</summary>
+    internal static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Replaces <c>{name}</c> occurrences for which <paramref name="lookup"/> has a value, in one left-to-right pass.</summary>
     internal static string Substitute(string template, Func<string, string?> lookup)

@@ -6,8 +6,13 @@ namespace Zeroshot.Agents.Control;
 /// <summary>Constants and JSON helpers of the control protocol (PROTOCOL.md).</summary>
 internal static class ControlProtocol
 {
-    /// <summary>The newest protocol version this build speaks (4: <c>kill</c> of one agent); the "v" of its hello.</summary>
-    public const int Version = 4;
+    /// <summary>The newest protocol version this build speaks (5: <c>hook</c> and <c>send</c> for interactive agents); the
+    /// "v" of its hello.</summary>
+    public const int Version = 5;
+
+    /// <summary>Requests of protocol version 5: an interactive agent's CLI signal (relayed by <c>zeroshot hook</c>), and
+    /// text typed into an interactive agent (<c>zeroshot send</c>).</summary>
+    public const string Hook = "hook", Send = "send";
 
     /// <summary>Stream names.</summary>
     public const string OutputStream = "output", SnapshotsStream = "snapshots", AttachStream = "attach";

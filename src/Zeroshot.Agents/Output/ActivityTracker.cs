@@ -17,14 +17,26 @@ internal enum AgentActivity
 
     /// <summary>The CLI is retrying a failed API request (Claude <c>system/api_retry</c>, Codex reconnects, Gemini retries).</summary>
     Retrying,
+
+    /// <summary>An interactive agent waits for the person: a permission prompt or a question (the detail says what it asks).</summary>
+    NeedsInput,
+
+    /// <summary>An interactive agent's turn is over: it waits for the next prompt.</summary>
+    Idle,
+
+    /// <summary>An interactive agent's turn ended in an API error (Claude's <c>StopFailure</c>); it waits for the person.</summary>
+    Error,
 }
 
 /// <summary>Names used in <c>status --json</c>.</summary>
 internal static class AgentActivityNames
 {
-    /// <summary>"quiet", "output", "model", "tool" or "retrying".</summary>
+    /// <summary>"quiet", "output", "model", "tool", "retrying", "needs-input", "idle" or "error".</summary>
     public static string ToJsonName(this AgentActivity activity) => activity switch
     {
+        AgentActivity.NeedsInput => "needs-input",
+        AgentActivity.Idle => "idle",
+        AgentActivity.Error => "error",
         AgentActivity.Output => "output",
         AgentActivity.Model => "model",
         AgentActivity.Tool => "tool",

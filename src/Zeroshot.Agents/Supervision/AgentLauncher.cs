@@ -29,14 +29,19 @@ internal sealed class LaunchFailedException(string message, Exception inner) : E
 /// <param name="logHealth">Counts and reports log writes that fail (a full disk), shared by the cluster's pumps.</param>
 internal sealed class AgentLauncher(string clusterId, SupervisorServices services, IClusterObserver observer, LogWriteHealth? logHealth = null)
 {
+    /// <summary>The supervisor's control socket, given to interactive agents (ZEROSHOT_CONTROL_SOCKET) so that their
+    /// CLI's hooks reach it (<c>zeroshot hook</c>); null when there is none.</summary>
+    public string? ControlSocket { get; set; }
+
     /// <summary>
     /// Launches <paramref name="agent"/> for <paramref name="iteration"/>. <paramref name="feedbackText"/> and
     /// <paramref name="feedbackFile"/> carry the last rejection (null in the first iteration);
-    /// <paramref name="verdictSchemaFile"/> is asked for only for provider validators.
+    /// <paramref name="verdictSchemaFile"/> is asked for only for provider validators. <paramref name="sessionId"/> is an
+    /// interactive agent's session id (Claude Code's <c>--session-id</c>), null otherwise.
     /// </summary>
     /// <exception cref="LaunchFailedException">The process or its log could not be started (nothing is left running).</exception>
     public LaunchedAgent Launch(AgentConfig agent, string? clusterPrompt, int iteration, string? feedbackText, string? feedbackFile,
-        Func<string> verdictSchemaFile, int columns, int rows)
+        Func<string> verdictSchemaFile, int columns, int rows, string? sessionId = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(verdictSchemaFile);
@@ -47,8 +52,9 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
         bool providerValidator = config.Role == AgentRole.Validator && config.Provider is not null;
         if (providerValidator)
             config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
-        var resolved = services.Catalog.Resolve(config, clusterPrompt, iteration, clusterId, providerValidator ? verdictSchemaFile() : null);
+        var resolved = services.Catalog.Resolve(config, clusterPrompt, iteration, clusterId, providerValidator ? verdictSchemaFile() : null, sessionId);
         var environment = ProcessEnvironment.Snapshot();
+        if (config.Interactive && ControlSocket is { } socket) environment["ZEROSHOT_CONTROL_SOCKET"] = socket;
         foreach (var (key, value) in resolved.Environment) environment[key] = value;
         environment.TryAdd("TERM", "xterm-256color");
         if (feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = feedbackFile;
@@ -89,13 +95,16 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
 
         long startTime = ProcessIdentity.StartTime(process.Pid) ?? 0;
         var logPath = services.Home.AgentLogPath(clusterId, agent.Id);
-        var interpreter = new AgentOutputInterpreter(line => observer.OnLine(agent.Id, line), new AgentOutputOptions
+        // A TUI's lines are its screen redrawn, not a story to print: a person reads it through attach.
+        Action<DisplayLine> onLine = config.Interactive ? _ => { } : line => observer.OnLine(agent.Id, line);
+        var interpreter = new AgentOutputInterpreter(onLine, new AgentOutputOptions
         {
             Raw = services.RawOutput,
             PriceFor = services.PriceFor,
             Model = fallbackModel,
             TimeProvider = services.Time,
-            Provider = config.Provider,
+            // A TUI writes a screen, not JSON events: its activity and usage come from its CLI's hooks and transcript.
+            Provider = config.Interactive ? null : config.Provider,
         });
         var terminal = new AgentTerminal(process, columns, rows, services.Scrollback);
         // The interpreter sees every byte, in order, right after the log: the display channel may drop chunks.

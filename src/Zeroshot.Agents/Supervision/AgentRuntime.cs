@@ -33,6 +33,18 @@ internal sealed class AgentRuntime(AgentConfig config)
     /// <summary>Reads the current run's output: tokens, cost and activity.</summary>
     public AgentOutputInterpreter? Interpreter { get; set; }
 
+    /// <summary>An interactive agent's current run: its activity from its CLI's signals (null otherwise).</summary>
+    public InteractiveActivity? Interactive { get; set; }
+
+    /// <summary>An interactive agent's session id for its current run (Claude Code's <c>--session-id</c>).</summary>
+    public string? SessionId { get; set; }
+
+    /// <summary>The followed transcript of an interactive agent's current run (its tokens), once its CLI named it.</summary>
+    public TranscriptUsage? Transcript { get; set; }
+
+    /// <summary>Claude Code's status file of the current run's session, watched (null otherwise).</summary>
+    public ClaudeSessionFile? SessionFile { get; set; }
+
     /// <summary>The last line a finished run showed (a running one's is its interpreter's).</summary>
     public string? LastLine { get; set; }
 

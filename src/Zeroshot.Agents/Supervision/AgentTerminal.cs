@@ -291,6 +291,35 @@ internal sealed class AgentTerminal
 
     private bool QueueInput(byte[] data) => InputChannel().Writer.TryWrite(data);
 
+    /// <summary>How long <see cref="Type"/> waits between the text and its Enter (field notes: about 300 ms is safe for
+    /// Claude Code and Codex, which take an Enter arriving with the text as part of a paste).</summary>
+    internal static readonly TimeSpan EnterDelay = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Types <paramref name="text"/> into the agent, as a bracketed paste when its program turned them on (mode 2004,
+    /// read from the screen model) so that a TUI takes newlines in it as text, then Enter on its own after
+    /// <see cref="EnterDelay"/>. Queued behind what attached clients typed; never waits.
+    /// </summary>
+    public void Type(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        bool bracketed;
+        lock (_gate) bracketed = _screen.BracketedPaste;
+        // A paste must not end the paste itself early: the terminator inside the text is dropped (xterm does the same
+        // for pasted text, "Bracketed Paste Mode" in ctlseqs).
+        string body = text.Replace("\u001b[201~", "", StringComparison.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(bracketed ? "\u001b[200~" + body + "\u001b[201~" : body);
+        QueueInput(bytes);
+        _ = EnterLaterAsync();
+
+        async Task EnterLaterAsync()
+        {
+            await Task.Delay(EnterDelay).ConfigureAwait(false);
+            // False when the run ended meanwhile: nobody reads the Enter.
+            QueueInput("\r"u8.ToArray());
+        }
+    }
+
     private bool IsCanonical()
     {
         try

@@ -23,13 +23,20 @@ namespace Zeroshot.Agents.Supervision;
 [JsonDerivedType(typeof(StoppingEvent), "stopping")]
 [JsonDerivedType(typeof(KillingEvent), "killing")]
 [JsonDerivedType(typeof(ClusterEndedEvent), "cluster-ended")]
+[JsonDerivedType(typeof(NeedsInputEvent), "needs-input")]
+[JsonDerivedType(typeof(IdleEvent), "idle")]
 internal abstract record ClusterEvent([property: JsonPropertyOrder(-1)] DateTimeOffset Time);
 
 /// <summary>An agent's process started.</summary>
 /// <param name="Time">When.</param>
 /// <param name="AgentId">The agent.</param>
 /// <param name="Pid">Its process id.</param>
-internal sealed record AgentStartedEvent(DateTimeOffset Time, string AgentId, int Pid) : ClusterEvent(Time);
+internal sealed record AgentStartedEvent(DateTimeOffset Time, string AgentId, int Pid) : ClusterEvent(Time)
+{
+    /// <summary>An interactive agent: its TUI waits for a person to attach.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Interactive { get; init; }
+}
 
 /// <summary>An agent's run ended and was judged.</summary>
 /// <param name="Time">When.</param>
@@ -105,6 +112,18 @@ internal sealed record KillingEvent(DateTimeOffset Time) : ClusterEvent(Time);
 /// <param name="Reason">Why, when not obvious ("rejected in all 3 iterations").</param>
 internal sealed record ClusterEndedEvent(DateTimeOffset Time, ClusterState State, string? Reason = null) : ClusterEvent(Time);
 
+/// <summary>An interactive agent waits for the person: its CLI asks for a permission or asks a question.</summary>
+/// <param name="Time">When its CLI said so.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="Question">What it asks ("Bash: rm -r build"), as its CLI gave it.</param>
+internal sealed record NeedsInputEvent(DateTimeOffset Time, string AgentId, string Question) : ClusterEvent(Time);
+
+/// <summary>An interactive agent's turn is over (or ended in an error): it waits for the next prompt.</summary>
+/// <param name="Time">When its CLI said so.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="Message">The turn's last message (or its error), one line; null when its CLI gave none.</param>
+internal sealed record IdleEvent(DateTimeOffset Time, string AgentId, string? Message) : ClusterEvent(Time);
+
 /// <summary>The <c>zeroshot │ …</c> lines of an event, as the foreground printer and the supervisor log show them.</summary>
 internal static class ClusterEventText
 {
@@ -114,7 +133,9 @@ internal static class ClusterEventText
         ArgumentNullException.ThrowIfNull(e);
         return e switch
         {
-            AgentStartedEvent s => [string.Create(CultureInfo.InvariantCulture, $"{s.AgentId}: started (pid {s.Pid})")],
+            AgentStartedEvent s => [s.Interactive
+                ? string.Create(CultureInfo.InvariantCulture, $"{s.AgentId}: started (pid {s.Pid}), interactive: attach to it (zeroshot attach) to see it and answer")
+                : string.Create(CultureInfo.InvariantCulture, $"{s.AgentId}: started (pid {s.Pid})")],
             AgentExitedEvent x => [$"{x.AgentId}: {RunOutcome.Describe(x.State, x.How, x.Verdict?.Verdict, x.Error)}"],
             IterationStartedEvent i => i.AfterRejection
                 ? ["rejected: starting another iteration with the validators' issues", Iteration(i)]
@@ -127,6 +148,8 @@ internal static class ClusterEventText
             ErrorEvent err => [err.AgentId is null ? err.Message : $"{err.AgentId}: {err.Message}"],
             StoppingEvent => ["stopping: SIGTERM to every agent"],
             KillingEvent => ["killing: SIGKILL to every agent"],
+            NeedsInputEvent n => [$"{n.AgentId}: needs input: {n.Question}"],
+            IdleEvent i => [i.Message is null ? $"{i.AgentId}: idle, waiting for a prompt" : $"{i.AgentId}: idle, waiting for a prompt (said: {i.Message})"],
             ClusterEndedEvent c => c.Reason is null ? [$"cluster {StateNames.Text(c.State)}"] : [c.Reason, $"cluster {StateNames.Text(c.State)}"],
             _ => [],
         };
@@ -191,6 +214,8 @@ internal static class ClusterEventRows
         ValidatorRerunEvent v => v.Validator,
         ValidatorFailedEvent f => f.Validator,
         ErrorEvent err => err.AgentId,
+        NeedsInputEvent n => n.AgentId,
+        IdleEvent i => i.AgentId,
         _ => null,
     };
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using System.Text.Json;
 using Zeroshot.Agents.Config;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Pty;
@@ -202,6 +203,132 @@ internal sealed class ClusterSupervisor
                 return $"agent {agentId} of cluster {_clusterId} is not running ({StateNames.Text(agent.State)})";
             return process.Signal(9) ? null : $"agent {agentId} of cluster {_clusterId} has already exited";
         }
+    }
+
+    /// <summary>The control socket the supervisor serves (set before <see cref="RunAsync"/>): interactive agents' hooks
+    /// call back on it.</summary>
+    public string? ControlSocket
+    {
+        get => _launcher.ControlSocket;
+        set => _launcher.ControlSocket = value;
+    }
+
+    /// <summary>
+    /// A signal of an interactive agent's CLI, relayed by <c>zeroshot hook</c>: <paramref name="source"/> "claude" (a hook's
+    /// input) or "codex" (its notify payload). Updates the agent's activity, follows the transcript it names, and tells
+    /// the person (an event) when the agent starts waiting for them. Null when taken, else why not.
+    /// </summary>
+    /// <param name="agentId">The agent.</param>
+    /// <param name="source">"claude" or "codex".</param>
+    /// <param name="payload">What the CLI gave its hook or notify program.</param>
+    /// <param name="codexHome">For Codex: its CODEX_HOME, where the session's rollout file is.</param>
+    public string? OnAgentSignal(string agentId, string source, JsonElement payload, string? codexHome = null)
+    {
+        // Codex's own thread is the one with a rollout file: found on disk before taking the lock.
+        string? rollout = null;
+        if (source == ProviderCatalog.Codex && codexHome is not null && InteractiveActivity.CodexThreadOf(payload) is { } thread)
+        {
+            bool known;
+            lock (_snapshotGate) known = _agents.Find(a => a.Id == agentId)?.Interactive?.CodexThread is not null;
+            if (!known) rollout = CodexRollouts.Find(codexHome, thread);
+        }
+        ClusterEvent? e = null;
+        AgentRuntime? agent;
+        (string Transcript, string Session, InteractiveActivity Activity)? watch = null;
+        lock (_snapshotGate)
+        {
+            agent = _agents.Find(a => a.Id == agentId);
+            if (agent is null) return $"cluster {_clusterId} has no agent '{agentId}'";
+            if (agent.Interactive is not { } interactive || agent.State != AgentState.Running)
+                return $"agent {agentId} of cluster {_clusterId} is not a running interactive agent";
+            if (rollout is not null && interactive.CodexThread is null)
+                interactive.SetCodexThread(InteractiveActivity.CodexThreadOf(payload)!, rollout);
+            var signal = source switch
+            {
+                ProviderCatalog.Claude => interactive.OnClaudeHook(payload),
+                ProviderCatalog.Codex => interactive.OnCodexNotify(payload),
+                _ => throw new InvalidDataException($"unknown signal source '{source}' (expected claude or codex)"),
+            };
+            if (interactive.TranscriptPath is { } transcript && agent.Transcript is null && agent.Interpreter is { } interpreter)
+            {
+                agent.Transcript = TranscriptUsage.Follow(source, transcript, interpreter.Usage, _services.Time);
+                if (source == ProviderCatalog.Claude && agent.SessionId is { } session) watch = (transcript, session, interactive);
+            }
+            if (interactive.LastMessage is { } message) agent.LastLine = message;
+            var (_, detail) = interactive.Current(Now, null, out _);
+            e = signal switch
+            {
+                InteractiveSignal.NeedsInput => new NeedsInputEvent(Now, agentId, detail ?? "input"),
+                InteractiveSignal.Idle => new IdleEvent(Now, agentId, detail ?? interactive.LastMessage),
+                _ => null,
+            };
+        }
+        if (watch is { } w)
+        {
+            // Started outside the lock: it reads the file at once and reports through the lock.
+            var file = ClaudeSessionFile.Watch(w.Transcript, w.Session, (status, waitingFor) => OnSessionStatus(agent, w.Activity, status, waitingFor));
+            lock (_snapshotGate)
+            {
+                if (ReferenceEquals(agent.Interactive, w.Activity) && agent.SessionFile is null) agent.SessionFile = file;
+                else file?.Dispose();
+            }
+        }
+        if (e is not null) Notify(e);
+        else Publish();
+        return null;
+    }
+
+    /// <summary>Claude Code's own session status changed (<see cref="ClaudeSessionFile"/>, on a watcher thread).</summary>
+    private void OnSessionStatus(AgentRuntime agent, InteractiveActivity interactive, string? status, string? waitingFor)
+    {
+        ClusterEvent? e = null;
+        lock (_snapshotGate)
+        {
+            // A later run has its own; this one's statuses are over.
+            if (!ReferenceEquals(agent.Interactive, interactive)) return;
+            var signal = interactive.OnClaudeSessionStatus(status, waitingFor);
+            var (_, detail) = interactive.Current(Now, null, out _);
+            e = signal switch
+            {
+                InteractiveSignal.NeedsInput => new NeedsInputEvent(Now, agent.Id, detail ?? "input"),
+                InteractiveSignal.Idle => new IdleEvent(Now, agent.Id, detail ?? interactive.LastMessage),
+                _ => null,
+            };
+        }
+        if (e is not null) Notify(e);
+        else Publish();
+    }
+
+    /// <summary>
+    /// Types <paramref name="text"/> into an interactive agent as a person would: as a bracketed paste when its program
+    /// asked for them, then Enter on its own a moment later (field notes: text and Enter in one write is taken as a paste,
+    /// not a submission, by Codex, and by Claude Code beyond about 1 000 characters). With a null
+    /// <paramref name="agentId"/>: the one running interactive agent. Returns the agent typed to, or an error.
+    /// </summary>
+    public (string? AgentId, string? Error) SendText(string? agentId, string text)
+    {
+        AgentTerminal terminal;
+        lock (_snapshotGate)
+        {
+            var candidates = _agents.Where(a => agentId is null ? a.Config.Interactive && a.State == AgentState.Running : a.Id == agentId).ToList();
+            if (candidates.Count == 0)
+                return (null, agentId is null
+                    ? $"no interactive agent of cluster {_clusterId} is running"
+                    : $"cluster {_clusterId} has no agent '{agentId}' (agents: {string.Join(", ", _agents.Select(a => a.Id))})");
+            if (candidates.Count > 1)
+                return (null, $"several interactive agents of cluster {_clusterId} run ({string.Join(", ", candidates.Select(a => a.Id))}): name one with --agent");
+            var agent = candidates[0];
+            if (!agent.Config.Interactive)
+                return (null, $"agent {agent.Id} of cluster {_clusterId} is not interactive: it reads no prompts once started");
+            if (agent.State != AgentState.Running || agent.Terminal is null)
+                return (null, $"agent {agent.Id} of cluster {_clusterId} is not running ({StateNames.Text(agent.State)})");
+            terminal = agent.Terminal;
+            agentId = agent.Id;
+            agent.Interactive?.OnPromptSent();
+        }
+        terminal.Type(text);
+        Publish();
+        return (agentId, null);
     }
 
     /// <summary>Runs the cluster to its end and returns its final state.</summary>
@@ -514,8 +641,10 @@ internal sealed class ClusterSupervisor
         LaunchedAgent launched;
         try
         {
+            // An interactive Claude Code agent runs under a session id chosen here: its transcript's name is known.
+            agent.SessionId = agent.Config.Interactive ? Guid.NewGuid().ToString() : null;
             launched = _launcher.Launch(agent.Config, _config.Prompt, _iteration, _feedbackText, _feedbackFile, VerdictSchemaFile,
-                Volatile.Read(ref _columns), Volatile.Read(ref _rows));
+                Volatile.Read(ref _columns), Volatile.Read(ref _rows), agent.SessionId);
         }
         catch (LaunchFailedException e)
         {
@@ -532,6 +661,9 @@ internal sealed class ClusterSupervisor
         lock (_snapshotGate)
         {
             agent.Interpreter = interpreter;
+            agent.Interactive = agent.Config.Interactive
+                ? new InteractiveActivity(ProviderCatalog.AgentPrompt(agent.Config, _config.Prompt).Length > 0)
+                : null;
             agent.Process = process;
             agent.Pump = pump;
             agent.Terminal = terminal;
@@ -543,7 +675,7 @@ internal sealed class ClusterSupervisor
             _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
         }
         if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
-        Notify(new AgentStartedEvent(Now, agent.Id, process.Pid));
+        Notify(new AgentStartedEvent(Now, agent.Id, process.Pid) { Interactive = agent.Config.Interactive });
         _ = WatchExitAsync(agent, process);
         return true;
     }
@@ -586,6 +718,14 @@ internal sealed class ClusterSupervisor
         // The pump thread has ended: the last partial line can be flushed from here.
         var interpreter = agent.Interpreter;
         interpreter?.Complete();
+        // The transcript's last lines are read before the usage is recorded (the CLI wrote them before exiting).
+        if (agent.Transcript is { } transcript)
+        {
+            transcript.Complete();
+            agent.Transcript = null;
+        }
+        agent.SessionFile?.Dispose();
+        agent.SessionFile = null;
         agent.Process?.Dispose();
         // An agent we asked to stop is "stopped" unless it still finished its work (exit 0).
         var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;
@@ -603,8 +743,9 @@ internal sealed class ClusterSupervisor
             agent.FinishedUsage = agent.Usage;
             agent.SeenModel = interpreter?.Usage.Model ?? agent.SeenModel;
             // The run's last line outlives its interpreter: its answer, not the line shown a tick before the exit.
-            agent.LastLine = interpreter?.LastLine ?? agent.LastLine;
+            agent.LastLine = agent.Interactive?.LastMessage ?? interpreter?.LastLine ?? agent.LastLine;
             agent.Interpreter = null;
+            agent.Interactive = null;
             agent.LastError = error;
             if (verdict is not null)
             {

@@ -121,6 +121,8 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
             json.WriteStringValue(lastLine);
             json.Flush();
         }
+        if (value.Interactive) scratch.Write(",\"interactive\":true"u8);
+        if (value.ActivityInferred) scratch.Write(",\"activityInferred\":true"u8);
         scratch.Write("}"u8);
         writer.WriteRawValue(scratch.WrittenSpan, skipInputValidation: true);
     }
@@ -128,7 +130,7 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
     /// <summary>The JSON of <paramref name="agent"/> up to and including <c>"metrics":</c>.</summary>
     internal static byte[] Prefix(AgentSnapshot agent)
     {
-        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, LastLine = null, JsonCache = AgentJsonCache.None },
+        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, LastLine = null, Interactive = false, ActivityInferred = false, JsonCache = AgentJsonCache.None },
             AgentSnapshotJson.Default.AgentSnapshot);
         if (!whole.AsSpan().EndsWith("\"metrics\":null}"u8))
             throw new InvalidOperationException("an agent's JSON must end with its metrics");
@@ -368,7 +370,7 @@ internal sealed class AgentRoleConverter : WordEnumConverter<AgentRole>
     protected override AgentRole Parse(string word) => StateNames.ParseRole(word);
 }
 
-/// <summary>quiet, output, model, tool, retrying.</summary>
+/// <summary>quiet, output, model, tool, retrying, needs-input, idle, error.</summary>
 internal sealed class AgentActivityConverter : WordEnumConverter<AgentActivity>
 {
     /// <summary>The converter.</summary>
@@ -385,6 +387,9 @@ internal sealed class AgentActivityConverter : WordEnumConverter<AgentActivity>
         "model" => AgentActivity.Model,
         "tool" => AgentActivity.Tool,
         "retrying" => AgentActivity.Retrying,
+        "needs-input" => AgentActivity.NeedsInput,
+        "idle" => AgentActivity.Idle,
+        "error" => AgentActivity.Error,
         _ => throw new InvalidDataException($"unknown activity '{word}'"),
     };
 }

@@ -78,9 +78,23 @@ internal sealed record AgentSnapshot(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? LastLine { get; init; }
 
+    /// <summary>An interactive agent (its CLI's TUI, for a person to attach to and <c>send</c> prompts to); absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Interactive { get; init; }
+
+    /// <summary>True when <see cref="Activity"/> is guessed from its output because its CLI gives no signal for it (an
+    /// interactive Gemini CLI, an interactive command); absent when the CLI said it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool ActivityInferred { get; init; }
+
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);
+
+    /// <summary>What its PTY carries, for a viewer: the provider's stream-json dialect ("claude", "codex", "gemini", "sim"), or
+    /// "command" for a screen a person reads (a command, an interactive agent's TUI).</summary>
+    [JsonIgnore]
+    public string OutputDialect => Interactive ? "command" : Provider;
 
     /// <summary>The word for its state and activity, as every view shows it: <c>tool:Bash</c>, <c>retrying 529 3/10 in
     /// 4s</c>, <c>model</c>, <c>quiet</c> while it runs; <c>approved</c>/<c>rejected</c> for a validator that judged;
@@ -95,6 +109,9 @@ internal sealed record AgentSnapshot(
                 AgentActivity.Retrying => ActivityDetail is null ? "retrying" : "retrying " + ActivityDetail,
                 AgentActivity.Model => "model",
                 AgentActivity.Output => "output",
+                AgentActivity.NeedsInput => ActivityDetail is null ? "needs-input" : "needs-input: " + ActivityDetail,
+                AgentActivity.Idle => "idle",
+                AgentActivity.Error => "error",
                 _ => "quiet",
             };
         }

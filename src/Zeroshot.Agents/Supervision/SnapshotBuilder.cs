@@ -42,7 +42,15 @@ internal sealed class SnapshotBuilder(int agentCount)
         AgentActivity? activity = null;
         string? detail = null;
         string? apiError = a.Interpreter?.Activity.LastError;
-        if (running && a.Interpreter is { } interpreter)
+        bool inferred = false;
+        if (running && a.Interactive is { } interactive)
+        {
+            // The CLI's own signals (hooks, notify), not its screen; only a CLI without any is guessed from its output.
+            (activity, detail) = interactive.Current(now, a.Pump?.LastOutputAt, out inferred);
+            _retry[i] = null;
+            _apiError[i] = null;
+        }
+        else if (running && a.Interpreter is { } interpreter)
         {
             (activity, detail) = interpreter.Activity.Current(now);
             string? retry = activity == AgentActivity.Retrying ? detail : null;
@@ -70,7 +78,8 @@ internal sealed class SnapshotBuilder(int agentCount)
 
         // The last line shown, made one plain line (escapes stripped, controls replaced, at most 200 characters) once
         // per new line, kept after the run ends.
-        if ((a.Interpreter?.LastLine ?? a.LastLine) is { } raw && !ReferenceEquals(raw, _lastLineSource[i]))
+        // An interactive agent's screen is a TUI: its last line is its CLI's last message (set by its signals).
+        if ((a.Config.Interactive ? a.LastLine : a.Interpreter?.LastLine ?? a.LastLine) is { } raw && !ReferenceEquals(raw, _lastLineSource[i]))
         {
             _lastLineSource[i] = raw;
             string plain = Terminal.Format.Sanitize(Terminal.Escapes.EscapeStripper.Strip(raw)).Trim();
@@ -95,6 +104,8 @@ internal sealed class SnapshotBuilder(int agentCount)
             Cgroup = running ? a.Cgroup : null,
             Attached = running ? a.Terminal?.Attached ?? 0 : 0,
             LastLine = lastLine,
+            Interactive = a.Config.Interactive,
+            ActivityInferred = inferred,
         };
         _previous[i] = snapshot;
         return snapshot;

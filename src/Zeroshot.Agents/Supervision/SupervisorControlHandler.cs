@@ -31,6 +31,10 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
                 }
                 supervisor.RequestKill();
                 return ValueTask.FromResult(ControlReply.Ok());
+            case ControlProtocol.Hook:
+                return ValueTask.FromResult(Hook(request.Message));
+            case ControlProtocol.Send:
+                return ValueTask.FromResult(Send(request.Message));
             case ControlProtocol.Resize:
             case ControlProtocol.Signal:
                 return ValueTask.FromResult(AttachRequest(request));
@@ -64,6 +68,46 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
             w.WriteNumber("offset", offset);
             w.WriteEndObject();
         }));
+    }
+
+    /// <summary><c>{"agent": id, "from": "claude"|"codex", "payload": {…}, "codexHome"?: dir}</c>: what an interactive agent's CLI said.</summary>
+    private ControlReply Hook(JsonElement m)
+    {
+        if (!m.TryGetProperty("agent", out var agent) || agent.ValueKind != JsonValueKind.String
+            || !m.TryGetProperty("from", out var from) || from.ValueKind != JsonValueKind.String
+            || !m.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object)
+            return ControlReply.Error("bad-request", "hook needs \"agent\" and \"from\" (strings) and \"payload\" (an object)");
+        try
+        {
+            string? codexHome = m.TryGetProperty("codexHome", out var home) && home.ValueKind == JsonValueKind.String ? home.GetString() : null;
+            string? refused = supervisor.OnAgentSignal(agent.GetString()!, from.GetString()!, payload, codexHome);
+            return refused is null ? ControlReply.Ok() : ControlReply.Error("not-interactive", refused);
+        }
+        catch (InvalidDataException e)
+        {
+            return ControlReply.Error("bad-request", e.Message);
+        }
+    }
+
+    /// <summary><c>{"text": …, "agent"?: id}</c>: types the text into an interactive agent; the result names the agent.</summary>
+    private ControlReply Send(JsonElement m)
+    {
+        if (!m.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+            return ControlReply.Error("bad-request", "send needs \"text\" (a string)");
+        string? agent = null;
+        if (m.TryGetProperty("agent", out var named))
+        {
+            if (named.ValueKind != JsonValueKind.String) return ControlReply.Error("bad-request", "\"agent\" must be a string");
+            agent = named.GetString();
+        }
+        var (typedTo, error) = supervisor.SendText(agent, text.GetString()!);
+        if (error is not null) return ControlReply.Error("not-interactive", error);
+        return ControlReply.Ok(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("agent", typedTo);
+            w.WriteEndObject();
+        });
     }
 
     // Attach streams by (connection, stream id): resize and signal requests name the stream.

@@ -34,38 +34,47 @@ internal static class AttachCommand
             using var env = new ClusterHost.HomeServices(context);
             string? target = parse.GetValue(id);
             if (target is null) return await ListAsync(env, parse.GetValue(json), context, cancel).ConfigureAwait(false);
-            string prefixText = parse.GetValue(prefix) ?? env.Settings.PrefixKey ?? "C-b";
-            if (!AttachInput.TryParsePrefix(prefixText, out byte prefixByte, out string prefixLabel, out string prefixError))
-                throw new UserErrorException(parse.GetValue(prefix) is null ? $"{env.Home.SettingsPath}: keys.prefix: {prefixError}" : $"--prefix: {prefixError}", ExitCodes.Usage);
-            if (!LocalTerminal.IsInteractive)
-                throw new UserErrorException($"attach needs a terminal on standard input and output; in a script follow the output with 'zeroshot logs {target} -f'", ExitCodes.Usage);
-            var record = env.Store.GetCluster(env.Store.ResolveId(target))!;
-            if (record.State != ClusterState.Running || record.SocketPath is null)
-                throw new UserErrorException($"{record.Id} is {StateNames.Text(record.State)}: there is nothing to attach to (its output: zeroshot logs {record.Id})");
-            ControlClient client;
-            try
-            {
-                client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
-            }
-            catch (Exception e) when (ControlClient.IsUnavailable(e))
-            {
-                throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
-            }
-            await using (client.ConfigureAwait(false))
-            {
-                if (client.ProtocolVersion < 3)
-                    throw new UserErrorException($"the supervisor of {record.Id} is an older zeroshot ({client.ServerVersion}) without attach; restart the cluster with this version");
-                var snapshot = LiveJson.ReadSnapshot(await client.RequestAsync(ControlProtocol.Status, null, cancel).ConfigureAwait(false));
-                string? chosen = parse.GetValue(agent);
-                if (chosen is not null && snapshot.Agents.All(a => a.Id != chosen))
-                    throw new UserErrorException($"cluster {record.Id} has no agent '{chosen}' (agents: {string.Join(", ", snapshot.Agents.Select(a => a.Id))})");
-                chosen ??= Choose(snapshot, context);
-                var options = new AttachOptions(record.Id, snapshot.Agents.Select(a => (a.Id, a.Provider)).ToList(), chosen, parse.GetValue(readOnly),
-                    !parse.GetValue(noMetrics), parse.GetValue(raw), prefixByte, prefixLabel, a => env.Home.AgentLogPath(record.Id, a));
-                return await AttachSession.RunAsync(client, options, context, cancel).ConfigureAwait(false);
-            }
+            return await AttachAsync(env, target, parse.GetValue(agent), parse.GetValue(readOnly), parse.GetValue(noMetrics), parse.GetValue(raw),
+                parse.GetValue(prefix), context, cancel).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>Attaches this terminal to agent <paramref name="agentId"/> (or the default one) of cluster <paramref name="target"/>;
+    /// <c>task run --interactive</c> comes here after starting its agent.</summary>
+    internal static async Task<int> AttachAsync(ClusterHost.HomeServices env, string target, string? agentId, bool readOnly, bool noMetrics, bool raw,
+        string? prefixOption, CliContext context, CancellationToken cancel)
+    {
+        string prefixText = prefixOption ?? env.Settings.PrefixKey ?? "C-b";
+        if (!AttachInput.TryParsePrefix(prefixText, out byte prefixByte, out string prefixLabel, out string prefixError))
+            throw new UserErrorException(prefixOption is null ? $"{env.Home.SettingsPath}: keys.prefix: {prefixError}" : $"--prefix: {prefixError}", ExitCodes.Usage);
+        if (!LocalTerminal.IsInteractive)
+            throw new UserErrorException($"attach needs a terminal on standard input and output; in a script follow the output with 'zeroshot logs {target} -f'", ExitCodes.Usage);
+        var record = env.Store.GetCluster(env.Store.ResolveId(target))!;
+        if (record.State != ClusterState.Running || record.SocketPath is null)
+            throw new UserErrorException($"{record.Id} is {StateNames.Text(record.State)}: there is nothing to attach to (its output: zeroshot logs {record.Id})");
+        ControlClient client;
+        try
+        {
+            client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
+        }
+        await using (client.ConfigureAwait(false))
+        {
+            if (client.ProtocolVersion < 3)
+                throw new UserErrorException($"the supervisor of {record.Id} is an older zeroshot ({client.ServerVersion}) without attach; restart the cluster with this version");
+            var snapshot = LiveJson.ReadSnapshot(await client.RequestAsync(ControlProtocol.Status, null, cancel).ConfigureAwait(false));
+            string? chosen = agentId;
+            if (chosen is not null && snapshot.Agents.All(a => a.Id != chosen))
+                throw new UserErrorException($"cluster {record.Id} has no agent '{chosen}' (agents: {string.Join(", ", snapshot.Agents.Select(a => a.Id))})");
+            chosen ??= Choose(snapshot, context);
+            var options = new AttachOptions(record.Id, snapshot.Agents.Select(a => (a.Id, a.OutputDialect)).ToList(), chosen, readOnly,
+                !noMetrics, raw, prefixByte, prefixLabel, a => env.Home.AgentLogPath(record.Id, a));
+            return await AttachSession.RunAsync(client, options, context, cancel).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -68,6 +68,21 @@ internal static class ClusterCommands
 
     private static Option<bool> RawOption() => new("--raw") { Description = "Show agent output as written (stream-json lines as JSON) instead of rendered." };
 
+    private static Option<string?> OnEventOption() => new("--on-event")
+    {
+        Description = "A program to run when an agent needs input or is idle, or the cluster ends, with the event as JSON on its standard input "
+            + "(split on spaces into the program and its arguments; never run through a shell).",
+    };
+
+    /// <summary>The cluster with <c>--on-event</c>'s program, when given.</summary>
+    private static ClusterConfig WithOnEvent(ClusterConfig config, string? onEvent)
+    {
+        if (onEvent is null) return config;
+        var argv = onEvent.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (argv.Length == 0) throw new UserErrorException("--on-event: the program is empty", ExitCodes.Usage);
+        return config with { OnEvent = argv };
+    }
+
     private static Option<bool> DetachOption() => new("--detach", "-d") { Description = "Run in a background supervisor that survives the terminal closing; print the id and return." };
 
     private static Command Run(CliContext context)
@@ -82,7 +97,8 @@ internal static class ClusterCommands
         var provider = ProviderOption();
         var model = ModelOption();
         var raw = RawOption();
-        var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model, raw };
+        var onEvent = OnEventOption();
+        var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model, raw, onEvent };
         var live = new LiveOptions();
         live.AddTo(command);
         command.SetAction((parse, _) =>
@@ -108,6 +124,7 @@ internal static class ClusterCommands
             {
                 config = ClusterTemplates.DefaultForPrompt(given, parse.GetValue(provider), parse.GetValue(model));
             }
+            config = WithOnEvent(config, parse.GetValue(onEvent));
             return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
         });
         return command;
@@ -133,7 +150,12 @@ internal static class ClusterCommands
         var cwd = new Option<string?>("--cwd") { Description = "Working directory of the agent (default: the current one)." };
         var detach = DetachOption();
         var raw = RawOption();
-        var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach, raw };
+        var interactive = new Option<bool>("--interactive", "-i")
+        {
+            Description = "Run the provider's own TUI with the prompt as its first message, in a background supervisor, and attach this terminal to it (C-b d detaches; the agent goes on; zeroshot send types more prompts).",
+        };
+        var onEvent = OnEventOption();
+        var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach, raw, interactive, onEvent };
         var live = new LiveOptions();
         live.AddTo(run);
         run.SetAction((parse, _) =>
@@ -144,8 +166,14 @@ internal static class ClusterCommands
                 dir = Path.GetFullPath(dir);
                 if (!Directory.Exists(dir)) throw new UserErrorException($"--cwd: no such directory: {dir}", ExitCodes.Usage);
             }
-            var config = ClusterTemplates.Task(parse.GetValue(prompt)!, parse.GetValue(provider), parse.GetValue(model), dir);
-            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
+            bool tui = parse.GetValue(interactive);
+            var config = WithOnEvent(ClusterTemplates.Task(parse.GetValue(prompt)!, parse.GetValue(provider), parse.GetValue(model), dir, tui), parse.GetValue(onEvent));
+            if (!tui) return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
+            // A TUI needs a terminal of its own that outlives this one: a detached supervisor owns its PTY, and this
+            // terminal attaches to it (as tmux new-session does), unless asked not to or there is no terminal to attach.
+            bool attach = !parse.GetValue(detach) && Attach.LocalTerminal.IsInteractive;
+            return ClusterHost.StartAsync(config, detach: true, parse.GetValue(raw), live.Read(parse), context,
+                attach ? (id, env, cancel) => AttachCommand.AttachAsync(env, id, "worker", readOnly: false, noMetrics: false, raw: false, null, context, cancel) : null);
         });
         return new Command("task", "Single-agent tasks.") { run };
     }

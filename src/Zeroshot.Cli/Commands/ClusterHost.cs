@@ -36,7 +36,15 @@ internal static class ClusterHost
     }
 
     /// <summary>Creates the cluster's record and runs it here, or in a detached supervisor.</summary>
-    public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, Output.LiveStatusOptions live, CliContext context)
+    /// <param name="config">The cluster.</param>
+    /// <param name="detach">Run it in a detached supervisor.</param>
+    /// <param name="raw">Show stream-json as written.</param>
+    /// <param name="live">The footer's options.</param>
+    /// <param name="context">The command's context.</param>
+    /// <param name="thenDetached">With <paramref name="detach"/>: what to do with the started cluster's id instead of printing it
+    /// (<c>task run --interactive</c> attaches to it).</param>
+    public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, Output.LiveStatusOptions live, CliContext context,
+        Func<string, HomeServices, CancellationToken, Task<int>>? thenDetached = null)
     {
         using var env = new HomeServices(context, replaceDamaged: true);
         // Fail before anything starts when a provider's executable is missing.
@@ -93,6 +101,7 @@ internal static class ClusterHost
                 throw new UserErrorException($"the supervisor of {id} did not take the cluster within 30 s (log: {logPath})");
             await Task.Delay(20, context.Shutdown).ConfigureAwait(false);
         }
+        if (thenDetached is not null) return await thenDetached(id, env, context.Shutdown).ConfigureAwait(false);
         context.Out.WriteLine(id);
         return ExitCodes.Success;
     }
@@ -206,6 +215,7 @@ internal static class ClusterHost
         try
         {
             // Queued like every other write: a database locked by another process must not keep the cluster from running.
+            supervisor.ControlSocket = server.SocketPath;
             supervisor.Writer.Post(new SupervisorWrite(id, Environment.ProcessId, ProcessIdentity.StartTime(Environment.ProcessId) ?? 0, server.SocketPath));
             using var stop = context.Shutdown.Register(supervisor.RequestStop);
             // A second Ctrl+C does not wait for the grace period.

@@ -186,6 +186,9 @@ internal sealed class LiveStatus : IAsyncDisposable
             {
                 (AgentState.Running, AgentActivity.Tool) => (detail is null ? "tool" : "tool:" + detail, ActivityKind.Tool),
                 (AgentState.Running, AgentActivity.Retrying) => (detail is null ? "retrying" : "retrying " + detail, ActivityKind.Failed),
+                (AgentState.Running, AgentActivity.NeedsInput) => ("needs-input", ActivityKind.NeedsInput),
+                (AgentState.Running, AgentActivity.Idle) => ("idle", ActivityKind.Waiting),
+                (AgentState.Running, AgentActivity.Error) => (detail is null ? "error" : "error " + detail, ActivityKind.Failed),
                 (AgentState.Running, AgentActivity.Model) => ("model", ActivityKind.Model),
                 (AgentState.Running, AgentActivity.Output) => ("output", ActivityKind.Output),
                 (AgentState.Running, _) => ("quiet", ActivityKind.Quiet),
@@ -196,7 +199,10 @@ internal sealed class LiveStatus : IAsyncDisposable
             };
             TimeSpan? ago = a.LastOutputAt is { } last ? now - last : null;
             var agent = new FooterAgent(a.Id, a.Model ?? a.Provider, word, running, kind, Tokens: a.Tokens.Total, CostUsd: a.CostUsd,
-                CostEstimated: a.CostEstimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago);
+                CostEstimated: a.CostEstimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago)
+            {
+                Question = running && a.Activity == AgentActivity.NeedsInput ? detail : null,
+            };
             if (running && a.Metrics is { } m)
             {
                 agent = agent with

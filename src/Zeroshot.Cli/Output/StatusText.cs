@@ -39,7 +39,7 @@ internal static class StatusText
         output.WriteLine($"{status.Id}  {StateNames.Text(status.Kind)} \"{Clean(status.Name)}\"  {StateNames.Text(status.State)}  " +
             $"iteration {status.Iteration.ToString(Invariant)}/{status.MaxIterations.ToString(Invariant)}  started {started}  tokens {Tokens(status.Usage)}  cost {Cost(status.Usage)}");
         var rows = new List<(AgentSnapshot Agent, string[] Cells)>();
-        foreach (var agent in status.Agents)
+        foreach (var agent in NeedsInputFirst(status.Agents))
         {
             string model = agent.Provider + (agent.Model is { } m ? "/" + m : "");
             string state = StateNames.Text(agent.State);
@@ -91,8 +91,14 @@ internal static class StatusText
     public static string AgentSummary(ClusterSnapshot status)
     {
         ArgumentNullException.ThrowIfNull(status);
-        return string.Join(", ", status.Agents.Select(agent => $"{Clean(agent.Id)} {Clean(Activity(agent))}"));
+        return string.Join(", ", NeedsInputFirst(status.Agents).Select(agent => $"{Clean(agent.Id)} {Clean(Activity(agent))}"));
     }
+
+    /// <summary>The agents that wait for the person first, then the others, each in file order.</summary>
+    internal static IEnumerable<AgentSnapshot> NeedsInputFirst(IReadOnlyList<AgentSnapshot> agents) =>
+        agents.Where(WaitsForPerson).Concat(agents.Where(a => !WaitsForPerson(a)));
+
+    private static bool WaitsForPerson(AgentSnapshot a) => a.State == AgentState.Running && a.Activity == AgentActivity.NeedsInput;
 
     /// <summary>One line of text: control characters from agent output never reach the terminal.</summary>
     private static string Clean(string? text) => StreamJsonRenderer.OneLine(text, 400);

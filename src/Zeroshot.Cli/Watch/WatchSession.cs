@@ -300,7 +300,7 @@ internal sealed class WatchSession
         }
         string prefixText = _env.Settings.PrefixKey ?? "C-b";
         if (!AttachInput.TryParsePrefix(prefixText, out byte prefix, out string label, out _)) (prefix, label) = (AttachInput.DefaultPrefix, "C-b");
-        var options = new AttachOptions(cluster, entry.Snapshot.Agents.Select(a => (a.Id, a.Provider)).ToList(), agent, ReadOnly: false, StatusBar: true,
+        var options = new AttachOptions(cluster, entry.Snapshot.Agents.Select(a => (a.Id, a.OutputDialect)).ToList(), agent, ReadOnly: false, StatusBar: true,
             Raw: false, prefix, label, a => _env.Home.AgentLogPath(cluster, a));
         _screen.Leave();
         _attach = Task.Run(async () =>

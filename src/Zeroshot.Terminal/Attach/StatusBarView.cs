@@ -152,7 +152,9 @@ internal static class StatusBarView
     private static Color ActivityColor(string activity) => activity switch
     {
         _ when activity.StartsWith("tool", StringComparison.Ordinal) => Color.Yellow,
-        _ when activity.StartsWith("retrying", StringComparison.Ordinal) => Color.Red,
+        _ when activity.StartsWith("retrying", StringComparison.Ordinal) || activity.StartsWith("error", StringComparison.Ordinal) => Color.Red,
+        _ when activity.StartsWith("needs-input", StringComparison.Ordinal) => Color.Yellow,
+        "idle" => Color.Cyan,
         "model" => Color.Magenta,
         "output" => Color.Green,
         "quiet" => Color.Blue,

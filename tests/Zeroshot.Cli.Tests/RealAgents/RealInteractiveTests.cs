@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Zeroshot.Agents.Control;
+using Zeroshot.Agents.Output;
+using Zeroshot.Agents.Supervision;
+using Zeroshot.Terminal.Tests.Support;
+using Zeroshot.TestModelServer;
+
+namespace Zeroshot.Cli.Tests.RealAgents;
+
+/// <summary>
+/// Interactive agents with the real CLIs' TUIs against the scripted local model server, in a real terminal (tmux): the
+/// activity comes from the CLI's own signals (Claude Code's hooks), the person answers through <c>attach</c>, prompts
+/// go in with <c>zeroshot send</c>, tokens come from the CLI's transcript, and the agent's exit starts its dependents.
+/// </summary>
+[Collection(RealAgentCollection.Name)]
+public sealed class RealInteractiveTests : IDisposable
+{
+    private const int Width = 120;
+    private const int Height = 40;
+    private static readonly TokenUsage ToolTurn = new(Input: 1300, Output: 41, CacheRead: 200, CacheCreation: 50);
+    private static readonly TokenUsage FirstAnswer = new(Input: 1400, Output: 17, CacheRead: 300, CacheCreation: 20);
+    private static readonly TokenUsage SecondAnswer = new(Input: 1500, Output: 23, CacheRead: 400, CacheCreation: 30);
+    private readonly string _home = Directory.CreateTempSubdirectory("zeroshot-interactive-").FullName;
+
+    // The sandboxes' TMPDIR is deep under $HOME/.cache; a Unix socket path must fit in 107 bytes.
+    private readonly string _runtime = Directory.CreateTempSubdirectory("zsrt-").FullName;
+
+    public void Dispose()
+    {
+        foreach (var dir in new[] { _home, _runtime })
+        {
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { /* an agent's straggler still writes its log; the temp folder is left */ }
+        }
+    }
+
+    /// <summary>
+    /// Claude Code's TUI, in its default permission mode, is asked to run a command: the agent reads needs-input (with
+    /// the command) from the PermissionRequest hook no later than 1 s after the dialog is on the screen; the person
+    /// attaches, answers Yes and detaches; the agent reads tool:Bash, then idle with its answer as its last line; its
+    /// tokens equal what the server served, turn by turn; a prompt sent with <c>zeroshot send</c> is answered;
+    /// <c>/exit</c> ends it and starts the agent after it; the <c>--on-event</c> program got needs-input and idle.
+    /// </summary>
+    [Fact]
+    public async Task Claudes_tui_is_driven_by_its_hooks_answered_through_attach_counted_from_its_transcript_and_ends_with_exit()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("sleep 3; touch tool-ran.txt", ToolTurn, preamble: "Running-the-tool."),
+            ScriptedTurn.Text("First-turn-done.", FirstAnswer),
+            ScriptedTurn.Text("Second-answer-here.", SecondAnswer));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+        string marker = Path.Combine(_home, "dependent-ran");
+        string events = Path.Combine(_home, "events.jsonl");
+        string onEvent = Path.Combine(_home, "on-event.sh");
+        File.WriteAllText(onEvent, $"#!/bin/sh\ncat >> '{events}'\necho >> '{events}'\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(onEvent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string cluster = Path.Combine(_home, "cluster.json");
+        File.WriteAllText(cluster, JsonSerializer.Serialize(new
+        {
+            name = "interactive",
+            prompt = "Run the tool please",
+            agents = new object[]
+            {
+                // Claude Code's default mode is "auto" now, which runs this command unasked: the cluster asks for the
+                // mode that asks the person.
+                new { id = "worker", role = "worker", provider = "claude", interactive = true, args = new[] { "--permission-mode", "default" }, cwd = sandbox.WorkDir },
+                new { id = "after", role = "worker", command = new[] { "sh", "-c", $"echo ran > '{marker}'" }, after = new[] { "worker" } },
+            },
+        }));
+        var env = new Dictionary<string, string>(sandbox.Environment) { ["XDG_RUNTIME_DIR"] = _runtime };
+
+        string id;
+        using (var started = ZeroshotProcess.Start(_home, env, "run", "--detach", "--on-event", onEvent, cluster))
+        {
+            var r = started.Wait(TimeSpan.FromSeconds(60));
+            Assert.True(r.ExitCode == 0, r.Out + r.Error);
+            id = r.Out.Trim();
+        }
+
+        using var tmux = TmuxSession.Start(Width, Height, "env PS1='$ ' bash --norc --noprofile", new Dictionary<string, string>(env)
+        {
+            ["ZEROSHOT_HOME"] = _home,
+            ["TERM"] = "xterm-256color",
+        });
+        // Every snapshot and event of the supervisor, with when it arrived here.
+        var seen = new ConcurrentQueue<(TimeSpan At, LiveMessage Message)>();
+        var clock = Stopwatch.StartNew();
+        await using var client = await ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock"));
+        var subscription = await client.SubscribeAsync(ControlProtocol.SnapshotsStream, capacity: 4096);
+        var follow = Task.Run(async () =>
+        {
+            await foreach (var frame in subscription.ReadAllAsync())
+                seen.Enqueue((clock.Elapsed, LiveJson.ReadMessage(frame.Span)));
+        });
+        AgentSnapshot? Worker() => seen.LastOrDefault(m => m.Message.Snapshot is not null).Message?.Snapshot?.Agents[0];
+        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000)
+        {
+            try
+            {
+                Wait.Until(() => Worker() is { } w && condition(w), what, ms);
+            }
+            catch (TimeoutException e)
+            {
+                var w = Worker();
+                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, served {server.Served()}; screen:\n" +
+                    string.Join('\n', tmux.Capture()), e);
+            }
+        }
+
+        tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
+        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
+        tmux.SendKeys("Enter");
+
+        // The dialog on the screen, and the hook's word in the live model: the hook's first.
+        var screen = tmux.WaitFor(s => s.Any(l => l.Contains("Do you want to proceed", StringComparison.Ordinal)), "Claude's permission dialog",
+            TimeSpan.FromSeconds(120));
+        var dialogAt = clock.Elapsed;
+        WaitForWorker(w => w.Activity == AgentActivity.NeedsInput, "needs-input");
+        var needsInput = seen.First(m => m.Message.Snapshot?.Agents[0].Activity == AgentActivity.NeedsInput);
+        Assert.True(needsInput.At <= dialogAt + TimeSpan.FromSeconds(1),
+            $"needs-input at {needsInput.At}, the dialog on screen at {dialogAt}:\n{string.Join('\n', screen)}");
+        var asking = needsInput.Message.Snapshot!.Agents[0];
+        Assert.False(asking.ActivityInferred);
+        Assert.Contains("touch tool-ran.txt", asking.ActivityDetail, StringComparison.Ordinal);
+        Assert.Contains(seen, m => m.Message.Event is NeedsInputEvent { AgentId: "worker" } n && n.Question.Contains("touch tool-ran.txt", StringComparison.Ordinal));
+
+        // Yes (the dialog's first choice, selected), then detach: the tool runs (3 s) while nobody is attached.
+        tmux.SendKeys("Enter");
+        WaitForWorker(w => w.Activity == AgentActivity.Tool && w.ActivityDetail == "Bash", "tool:Bash after the answer", 30_000);
+        tmux.SendKeys("C-b", "d");
+        tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=0", StringComparison.Ordinal)), "the detach");
+        WaitForWorker(w => w.Activity == AgentActivity.Idle && w.LastLine == "First-turn-done.", "idle after the first turn");
+        Assert.True(File.Exists(Path.Combine(sandbox.WorkDir, "tool-ran.txt")), "the approved command ran");
+        WaitForWorker(w => Tokens(w) == Expected(ToolTurn + FirstAnswer), $"the first turn's tokens ({Expected(ToolTurn + FirstAnswer)})", 30_000);
+        Assert.Equal(server.Served(), ToolTurn + FirstAnswer);
+
+        // A second prompt typed by send: answered, counted.
+        var sent = ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "Say the second answer");
+        Assert.True(sent.ExitCode == 0, sent.Out + sent.Error);
+        WaitForWorker(w => w.Activity == AgentActivity.Idle && w.LastLine == "Second-answer-here.", "idle after the second prompt");
+        WaitForWorker(w => Tokens(w) == Expected(ToolTurn + FirstAnswer + SecondAnswer), "the second turn's tokens", 30_000);
+
+        // /exit ends the TUI; the agent after it starts then.
+        Assert.Equal(0, ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "/exit").ExitCode);
+        Wait.Until(() => File.Exists(marker), "the dependent agent's run", 60_000);
+        await follow.WaitAsync(TimeSpan.FromSeconds(60));
+        var ended = seen.Last(m => m.Message.Snapshot is not null).Message.Snapshot!;
+        Assert.Equal(Zeroshot.Agents.State.ClusterState.Completed, ended.State);
+        Assert.Equal(0, ended.Agents[0].ExitCode);
+        Assert.Equal(Expected(ToolTurn + FirstAnswer + SecondAnswer), Tokens(ended.Agents[0]));
+        // No state guessed from the screen while the CLI gave signals.
+        Assert.DoesNotContain(seen, m => m.Message.Snapshot?.Agents[0] is { State: Zeroshot.Agents.State.AgentState.Running, ActivityInferred: true });
+
+        // The --on-event program: the needs-input with its question, and the idle after each turn.
+        var hooked = File.ReadAllLines(events).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(hooked, e => e.GetProperty("event").GetString() == "needs-input" && e.GetProperty("agent").GetString() == "worker"
+            && e.GetProperty("cluster").GetString() == id && e.GetProperty("question").GetString()!.Contains("touch tool-ran.txt", StringComparison.Ordinal));
+        Assert.Contains(hooked, e => e.GetProperty("event").GetString() == "idle" && e.GetProperty("agent").GetString() == "worker");
+    }
+
+    /// <summary>
+    /// Codex's TUI: its turns end with its notify program (its title's side thread ignored), its tokens come from its
+    /// rollout file, a prompt sent with <c>zeroshot send</c> is answered, <c>/exit</c> ends it and starts the agent after it.
+    /// </summary>
+    [Fact]
+    public async Task Codexs_tui_ends_its_turns_through_notify_is_counted_from_its_rollout_takes_send_and_ends_with_exit()
+    {
+        // OpenAI's usage has no cache writes.
+        var tool = ToolTurn with { CacheCreation = 0 };
+        var first = FirstAnswer with { CacheCreation = 0 };
+        var second = SecondAnswer with { CacheCreation = 0 };
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("sleep 3; touch tool-ran.txt", tool, preamble: "Running-the-tool."),
+            ScriptedTurn.Text("First-turn-done.", first),
+            ScriptedTurn.Text("Second-answer-here.", second));
+        // Codex offers to migrate gpt-5.5 to a newer model on a screen of its own: answered in advance (field notes).
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server, new AgentSandboxOptions { CodexConfigExtra = "[notice.model_migrations]\n\"gpt-5.5\" = \"gpt-6-sol\"" });
+        string marker = Path.Combine(_home, "dependent-ran");
+        string events = Path.Combine(_home, "events.jsonl");
+        string onEvent = Path.Combine(_home, "on-event.sh");
+        File.WriteAllText(onEvent, $"#!/bin/sh\ncat >> '{events}'\necho >> '{events}'\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(onEvent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string cluster = Path.Combine(_home, "cluster.json");
+        File.WriteAllText(cluster, JsonSerializer.Serialize(new
+        {
+            name = "interactive-codex",
+            prompt = "Run the tool please",
+            onEvent = new[] { onEvent },
+            agents = new object[]
+            {
+                new { id = "worker", role = "worker", provider = "codex", interactive = true, cwd = sandbox.WorkDir },
+                new { id = "after", role = "worker", command = new[] { "sh", "-c", $"echo ran > '{marker}'" }, after = new[] { "worker" } },
+            },
+        }));
+        var env = new Dictionary<string, string>(sandbox.Environment) { ["XDG_RUNTIME_DIR"] = _runtime };
+        string id;
+        using (var started = ZeroshotProcess.Start(_home, env, "run", "--detach", cluster))
+        {
+            var r = started.Wait(TimeSpan.FromSeconds(60));
+            Assert.True(r.ExitCode == 0, r.Out + r.Error);
+            id = r.Out.Trim();
+        }
+        var seen = new ConcurrentQueue<LiveMessage>();
+        await using var client = await ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock"));
+        var subscription = await client.SubscribeAsync(ControlProtocol.SnapshotsStream, capacity: 4096);
+        var follow = Task.Run(async () =>
+        {
+            await foreach (var frame in subscription.ReadAllAsync())
+                seen.Enqueue(LiveJson.ReadMessage(frame.Span));
+        });
+        AgentSnapshot? Worker() => seen.LastOrDefault(m => m.Snapshot is not null)?.Snapshot?.Agents[0];
+        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000)
+        {
+            try
+            {
+                Wait.Until(() => Worker() is { } w && condition(w), what, ms);
+            }
+            catch (TimeoutException e)
+            {
+                var w = Worker();
+                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, served {server.Served()}", e);
+            }
+        }
+
+        WaitForWorker(w => w.Activity == AgentActivity.Idle && w.LastLine == "First-turn-done.", "idle after the first turn");
+        Assert.True(File.Exists(Path.Combine(sandbox.WorkDir, "tool-ran.txt")), "the command ran");
+        WaitForWorker(w => Tokens(w) == Expected(tool + first), "the first turn's tokens", 30_000);
+
+        var sent = ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "Say the second answer");
+        Assert.True(sent.ExitCode == 0, sent.Out + sent.Error);
+        WaitForWorker(w => w.Activity == AgentActivity.Idle && w.LastLine == "Second-answer-here.", "idle after the second prompt");
+        WaitForWorker(w => Tokens(w) == Expected(tool + first + second), "the second turn's tokens", 30_000);
+        Assert.Equal(tool + first + second, server.Served());
+
+        Assert.Equal(0, ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "/exit").ExitCode);
+        Wait.Until(() => File.Exists(marker), "the dependent agent's run", 60_000);
+        await follow.WaitAsync(TimeSpan.FromSeconds(60));
+        var ended = seen.Last(m => m.Snapshot is not null).Snapshot!;
+        Assert.Equal(Zeroshot.Agents.State.ClusterState.Completed, ended.State);
+        Assert.Equal(Expected(tool + first + second), Tokens(ended.Agents[0]));
+        // Its title's side thread ended a turn too: never taken for the session's.
+        Assert.DoesNotContain(seen, m => m.Event is IdleEvent { Message: "Scripted side answer." });
+        var hooked = File.ReadAllLines(events).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(2, hooked.Count(e => e.GetProperty("event").GetString() == "idle" && e.GetProperty("agent").GetString() == "worker"));
+    }
+
+    private static (long Input, long Output, long CacheRead, long CacheCreation) Tokens(AgentSnapshot a) =>
+        (a.Tokens.Input, a.Tokens.Output, a.Tokens.CacheRead, a.Tokens.CacheCreation);
+
+    private static (long Input, long Output, long CacheRead, long CacheCreation) Expected(TokenUsage u) =>
+        (u.Input, u.Output, u.CacheRead, u.CacheCreation);
+}
