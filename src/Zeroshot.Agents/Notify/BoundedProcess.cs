@@ -80,7 +80,7 @@ internal static class BoundedProcess
 
         using (process)
         {
-            var stdout = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+            var stdout = DiscardAsync(process.StandardOutput.BaseStream);
             var stderr = TailAsync(process.StandardError);
             // Written beside the wait, not before it: a hook that never reads a large document must still be killed on time.
             var input = WriteInputAsync(process.StandardInput.BaseStream, stdin);
@@ -96,8 +96,8 @@ internal static class BoundedProcess
                 killed = true;
                 Kill(process);
             }
-            await input.ConfigureAwait(false);
-            await Task.WhenAny(Task.WhenAll(stdout, stderr), Task.Delay(DrainGrace, CancellationToken.None)).ConfigureAwait(false);
+            // A grandchild that inherited the pipes may keep them open: neither the write nor the drains are waited for long.
+            await Task.WhenAny(Task.WhenAll(input, stdout, stderr), Task.Delay(DrainGrace, CancellationToken.None)).ConfigureAwait(false);
             string tail = stderr.IsCompletedSuccessfully ? stderr.Result : "";
             if (killed)
                 return new ProcessOutcome(ProcessStatus.Killed, null, tail);
@@ -124,6 +124,22 @@ internal static class BoundedProcess
         catch (ObjectDisposedException)
         {
             // The process was killed and its pipes closed while the write waited.
+        }
+    }
+
+    private static async Task DiscardAsync(Stream stdout)
+    {
+        try
+        {
+            await stdout.CopyToAsync(Stream.Null).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The pipe broke when the process tree was killed; the output was being thrown away anyway.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The process was disposed after the drain grace.
         }
     }
 

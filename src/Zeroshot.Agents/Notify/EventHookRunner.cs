@@ -37,17 +37,18 @@ internal sealed class EventHookRunner
     /// <summary>
     /// Parses the option value and checks, at start-up, that the command exists, so a typo is a usage error (exit 2)
     /// rather than a silent failure at the first event. <paramref name="pathVariable"/> is the PATH to search (normally
-    /// <c>Environment.GetEnvironmentVariable("PATH")</c>).
+    /// <c>Environment.GetEnvironmentVariable("PATH")</c>); the command's argv[0] becomes the path found.
     /// </summary>
     /// <exception cref="UserErrorException">The value does not parse, or its command is not found or not executable.</exception>
     public static EventHookRunner Create(string optionValue, string? pathVariable, TimeSpan timeout, Action<string>? log = null)
     {
         var argv = ParseCommand(optionValue);
-        if (ExecutableSearch.Find(argv[0], pathVariable) is null)
-            throw new UserErrorException(Terminal.Format.Escaped(argv[0].Contains('/', StringComparison.Ordinal)
+        var executable = ExecutableSearch.Find(argv[0], pathVariable)
+            ?? throw new UserErrorException(Terminal.Format.Escaped(argv[0].Contains('/', StringComparison.Ordinal)
                 ? $"--on-event: '{argv[0]}' does not exist or is not executable"
                 : $"--on-event: '{argv[0]}' was not found on PATH"), ExitCodes.Usage);
-        return new EventHookRunner(argv, timeout, log);
+        // The path found is the one run: the PATH searched here is the one the person gave, whatever the process's own is.
+        return new EventHookRunner([executable, .. argv.Skip(1)], timeout, log);
     }
 
     /// <summary>
