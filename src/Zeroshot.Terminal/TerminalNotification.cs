@@ -115,9 +115,10 @@ internal static class TerminalNotification
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
         if (string.IsNullOrEmpty(text)) return "";
-        var sb = new StringBuilder(Math.Min(text.Length, maxLength + 1));
+        var sb = new StringBuilder(Math.Min(text.Length, maxLength + 2));
         bool space = true; // drops leading white space
-        for (int i = 0; i < text.Length && sb.Length <= maxLength; i++)
+        int i = 0;
+        for (; i < text.Length && sb.Length <= maxLength; i++)
         {
             char c = text[i];
             if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
@@ -126,24 +127,31 @@ internal static class TerminalNotification
                 space = false;
                 continue;
             }
-            if (char.IsSurrogate(c)) c = '\uFFFD';
-            if (c < ' ' || (c >= '\x7F' && c <= '\x9F') || c is '\u2028' or '\u2029' || char.IsWhiteSpace(c))
+            if (IsBlank(c))
             {
                 if (!space) sb.Append(' ');
                 space = true;
                 continue;
             }
-            sb.Append(c);
+            sb.Append(char.IsSurrogate(c) ? '\uFFFD' : c);
             space = false;
         }
         while (sb.Length > 0 && sb[^1] == ' ') sb.Length--;
-        if (sb.Length <= maxLength) return sb.ToString();
-        int keep = maxLength - 1;
+        // Cut when something visible was left unread, or what was kept is too long.
+        bool more = false;
+        for (; i < text.Length && !more; i++)
+            more = !IsBlank(text[i]);
+        if (!more && sb.Length <= maxLength) return sb.ToString();
+        int keep = Math.Min(sb.Length, maxLength - 1);
         if (keep > 0 && char.IsHighSurrogate(sb[keep - 1])) keep--;
         sb.Length = keep;
         while (sb.Length > 0 && sb[^1] == ' ') sb.Length--;
         return sb.Append('…').ToString();
     }
+
+    // Controls (C0, DEL, C1), line/paragraph separators and white space: shown as (at most) one space.
+    private static bool IsBlank(char c) =>
+        c < ' ' || (c >= '\x7F' && c <= '\x9F') || c is '\u2028' or '\u2029' || char.IsWhiteSpace(c);
 
     /// <summary>
     /// Appends the notification to <paramref name="writer"/>: the OSC sequence when <paramref name="osc"/> and the

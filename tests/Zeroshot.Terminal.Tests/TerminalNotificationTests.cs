@@ -82,6 +82,11 @@ public class TerminalNotificationTests
         Assert.Equal("\uFFFD x", TerminalNotification.Sanitize("\uD800 x", 10));
         Assert.Equal("abcd…", TerminalNotification.Sanitize("abcdefgh", 5));
         Assert.Equal("abcde", TerminalNotification.Sanitize("abcde", 5));
+        Assert.Equal("abcde", TerminalNotification.Sanitize("abcde \a\t ", 5));
+        // Something visible left out is always marked, even when a space fell at the limit.
+        Assert.Equal("abcd…", TerminalNotification.Sanitize("abcde f", 5));
+        Assert.Equal("abc…", TerminalNotification.Sanitize("abc  \e\a  def", 5));
+        Assert.Equal("…", TerminalNotification.Sanitize("abc", 1));
         // Never half a surrogate pair: "😀" is two chars.
         Assert.Equal("abc…", TerminalNotification.Sanitize("abc😀def", 5));
         Assert.Equal("ab😀…", TerminalNotification.Sanitize("ab😀def", 5));
