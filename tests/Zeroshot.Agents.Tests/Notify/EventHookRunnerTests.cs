@@ -101,6 +101,32 @@ public class EventHookRunnerTests
     }
 
     [Fact]
+    public async Task A_hook_that_never_reads_a_large_event_is_still_killed_on_time()
+    {
+        using var dir = new StoreTempDir();
+        // 1 MB of question: far more than a pipe holds, so the write blocks until the hook is gone.
+        var script = Script(dir, "deaf.sh", "exec sleep 60");
+        var runner = new EventHookRunner([script], TimeSpan.FromMilliseconds(300));
+        var watch = Stopwatch.StartNew();
+        var outcome = await runner.RunAsync(AgentEvent.NeedsInput("c", null, "a", new string('q', 1 << 20), At)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ProcessStatus.Killed, outcome.Status);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), watch.Elapsed.ToString());
+    }
+
+    [Fact]
+    public async Task A_command_that_cannot_be_executed_is_one_line_too()
+    {
+        using var dir = new StoreTempDir();
+        var plain = dir.File("plain.txt");
+        File.WriteAllText(plain, "not a program");
+        var logs = new List<string>();
+        var outcome = await new EventHookRunner([plain], TimeSpan.FromSeconds(5), logs.Add).RunAsync(AgentEvent.Idle("c", null, "a", At));
+        Assert.Equal(ProcessStatus.NotStarted, outcome.Status);
+        Assert.Equal($"--on-event: '{plain}' is not executable (permission denied)", Assert.Single(logs));
+        Assert.Throws<UserErrorException>(() => EventHookRunner.Create(dir.Path, null, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public async Task A_hook_that_ignores_its_stdin_is_fine_and_a_failing_one_is_logged_with_its_error()
     {
         using var dir = new StoreTempDir();
