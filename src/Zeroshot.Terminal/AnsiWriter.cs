@@ -217,6 +217,55 @@ internal sealed class AnsiWriter
     /// <summary>Erases the whole screen (ED 2); the cursor stays.</summary>
     public AnsiWriter EraseScreen() => Csi().Text("2J");
 
+    /// <summary>BEL (C0 0x07): the terminal's bell. Terminals turn it into a sound, a flash, an urgency hint on the
+    /// window or a tab marker (tmux's <c>monitor-bell</c>); it is the one attention signal every terminal knows.</summary>
+    public AnsiWriter Bell() => Text('\a');
+
+    /// <summary>
+    /// OSC 9 ; <paramref name="text"/> BEL: a desktop notification in iTerm2's form
+    /// (https://iterm2.com/documentation-escape-codes.html; also WezTerm, kitty, ghostty, Warp, VS Code:
+    /// https://ghostty.org/docs/vt/osc/9). The text is passed through <see cref="TerminalNotification.Sanitize"/>
+    /// (no control byte may end the string early or start another sequence) and, as ghostty's page asks, never
+    /// starts with a digit, which ConEmu and Windows Terminal would read as one of their own <c>OSC 9 ; n</c> commands.
+    /// </summary>
+    public AnsiWriter NotifyOsc9(string text)
+    {
+        var clean = TerminalNotification.Sanitize(text, TerminalNotification.MaxBodyLength);
+        Text("\u001b]9;");
+        if (clean.Length > 0 && char.IsAsciiDigit(clean[0])) Text(' ');
+        return Text(clean).Text('\a');
+    }
+
+    /// <summary>
+    /// OSC 777 ; notify ; <paramref name="title"/> ; <paramref name="body"/> BEL: a desktop notification in
+    /// rxvt-unicode's form (its <c>notify</c> extension, https://manpages.debian.org/testing/rxvt-unicode/urxvt.7.en.html;
+    /// also foot, VTE builds with Fedora's notification patch, Windows Terminal since 2026 (microsoft/terminal#20012)).
+    /// Both texts are sanitized; a ';' in the title would move the split between title and body, so it becomes ','.
+    /// </summary>
+    public AnsiWriter NotifyOsc777(string title, string body)
+    {
+        var cleanTitle = TerminalNotification.Sanitize(title, TerminalNotification.MaxTitleLength).Replace(';', ',');
+        var cleanBody = TerminalNotification.Sanitize(body, TerminalNotification.MaxBodyLength);
+        return Text("\u001b]777;notify;").Text(cleanTitle).Text(';').Text(cleanBody).Text('\a');
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="sequence"/> in tmux's passthrough envelope, <c>DCS tmux ; …ST</c> with every ESC inside
+    /// doubled (https://github.com/tmux/tmux/wiki/FAQ#what-is-the-passthrough-escape-sequence-and-how-do-i-use-it), so
+    /// tmux hands it to the outer terminal unchanged. tmux drops the envelope unless <c>allow-passthrough</c> is on
+    /// (tmux 3.3+), so the caller only uses it when the person said so.
+    /// </summary>
+    public AnsiWriter TmuxPassthrough(ReadOnlySpan<char> sequence)
+    {
+        Text("\u001bPtmux;");
+        foreach (char c in sequence)
+        {
+            if (c == '\u001b') Text('\u001b');
+            Text(c);
+        }
+        return Text("\u001b\\");
+    }
+
     private AnsiWriter Csi() => Text("\u001b[");
 
     private AnsiWriter Number(int value)

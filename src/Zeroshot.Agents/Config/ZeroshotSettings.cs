@@ -20,11 +20,39 @@ internal sealed record ProviderSpec(IReadOnlyList<string> Command, IReadOnlyList
 internal sealed record ModelPrice(double Input, double Output, double CacheRead, double CacheWrite);
 
 /// <summary>
+/// How the person is called when an agent needs them (<c>notifications</c> in settings.json; see
+/// <see cref="Notify.Notifier"/>). Each channel can be turned off; the <c>--on-event</c> hook runs whenever it is given.
+/// </summary>
+/// <param name="Bell">Ring the terminal's bell (BEL) in <c>run</c>, <c>attach</c> and <c>watch</c>.</param>
+/// <param name="Osc">Also send a terminal notification (OSC 9 or OSC 777) where the terminal is known to show one.</param>
+/// <param name="Desktop">Run <c>notify-send</c> when it is on PATH and a display is set.</param>
+/// <param name="MinIntervalSeconds">Least time between two notifications of the same kind for the same agent (0 = no limit).</param>
+/// <param name="MaxPerMinute">Most notifications in any 60 seconds, all agents and kinds together.</param>
+/// <param name="HookTimeoutSeconds">An <c>--on-event</c> command still running after this long is killed.</param>
+/// <param name="TmuxPassthrough">Inside tmux, wrap the OSC in tmux's passthrough envelope (needs <c>set -g allow-passthrough on</c>);
+/// off: the bell alone inside tmux.</param>
+internal sealed record NotificationSettings(
+    bool Bell = true, bool Osc = true, bool Desktop = true, int MinIntervalSeconds = 30, int MaxPerMinute = 6,
+    int HookTimeoutSeconds = 10, bool TmuxPassthrough = false)
+{
+    /// <summary>All defaults.</summary>
+    public static NotificationSettings Default { get; } = new();
+
+    /// <summary><see cref="MinIntervalSeconds"/> as a span.</summary>
+    public TimeSpan MinInterval => TimeSpan.FromSeconds(MinIntervalSeconds);
+
+    /// <summary><see cref="HookTimeoutSeconds"/> as a span.</summary>
+    public TimeSpan HookTimeout => TimeSpan.FromSeconds(HookTimeoutSeconds);
+}
+
+/// <summary>
 /// settings.json under the zeroshot home: provider command-line overrides and the model price table.
 /// <code>
 /// { "providers": { "claude": { "command": ["claude","-p","{prompt}"], "modelArgs": ["--model","{model}"] } },
 ///   "prices": { "sonnet": { "input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75 } },
-///   "maxAgents": 256, "keys": { "prefix": "C-b" }, "scrollback": 2000 }
+///   "maxAgents": 256, "keys": { "prefix": "C-b" }, "scrollback": 2000,
+///   "notifications": { "bell": true, "osc": true, "desktop": true, "minIntervalSeconds": 30, "maxPerMinute": 6,
+///                      "hookTimeoutSeconds": 10, "tmuxPassthrough": false } }
 /// </code>
 /// Entries override the built-in defaults key by key; a missing file means all defaults.
 /// </summary>
@@ -64,7 +92,9 @@ internal sealed class ZeroshotSettings
         [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
     };
 
-    private static readonly string[] RootFields = ["providers", "prices", "maxAgents", "keys", "scrollback"];
+    private static readonly string[] RootFields = ["providers", "prices", "maxAgents", "keys", "scrollback", "notifications"];
+    private static readonly string[] NotificationFields =
+        ["bell", "osc", "desktop", "minIntervalSeconds", "maxPerMinute", "hookTimeoutSeconds", "tmuxPassthrough"];
     private static readonly string[] KeysFields = ["prefix"];
     private static readonly string[] ProviderFields = ["command", "modelArgs", "verdictArgs", "stdin"];
     private static readonly string[] PriceFields = ["input", "output", "cacheRead", "cacheWrite"];
@@ -85,6 +115,9 @@ internal sealed class ZeroshotSettings
 
     /// <summary>Lines of scrollback each agent's screen model keeps for attach (<c>scrollback</c>, 0–100000; default 2000).</summary>
     public int Scrollback { get; init; } = 2000;
+
+    /// <summary>How the person is called when an agent needs them (<c>notifications</c>; default all channels on).</summary>
+    public NotificationSettings Notifications { get; init; } = NotificationSettings.Default;
 
     /// <summary>All built-in defaults.</summary>
     public static ZeroshotSettings Default { get; } = new(ProviderCatalog.DefaultProviders, DefaultPrices);
@@ -170,7 +203,33 @@ internal sealed class ZeroshotSettings
             prefix = reader.OptionalString(keys, "keys", "prefix");
         }
         int scrollback = reader.Optional(root, "scrollback") is { } sb ? reader.Integer(sb, "scrollback", 0, 100_000) : 2000;
-        return new ZeroshotSettings(providers, prices, maxAgents) { PrefixKey = prefix, Scrollback = scrollback };
+        var notifications = reader.Optional(root, "notifications") is { } n ? ReadNotifications(reader, n) : NotificationSettings.Default;
+        return new ZeroshotSettings(providers, prices, maxAgents) { PrefixKey = prefix, Scrollback = scrollback, Notifications = notifications };
+    }
+
+    private static NotificationSettings ReadNotifications(JsonFieldReader reader, JsonElement element)
+    {
+        const string path = "notifications";
+        reader.RequireObject(element, path, NotificationFields);
+        var d = NotificationSettings.Default;
+        bool Flag(string name, bool fallback) => reader.Optional(element, name) is { } value
+            ? value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw reader.Error($"{path}.{name}", "expected true or false"),
+            }
+            : fallback;
+        int Whole(string name, int min, int max, int fallback) =>
+            reader.Optional(element, name) is { } value ? reader.Integer(value, $"{path}.{name}", min, max) : fallback;
+        return new NotificationSettings(
+            Bell: Flag("bell", d.Bell),
+            Osc: Flag("osc", d.Osc),
+            Desktop: Flag("desktop", d.Desktop),
+            MinIntervalSeconds: Whole("minIntervalSeconds", 0, 3600, d.MinIntervalSeconds),
+            MaxPerMinute: Whole("maxPerMinute", 1, 600, d.MaxPerMinute),
+            HookTimeoutSeconds: Whole("hookTimeoutSeconds", 1, 300, d.HookTimeoutSeconds),
+            TmuxPassthrough: Flag("tmuxPassthrough", d.TmuxPassthrough));
     }
 
     private static ProviderSpec ReadProvider(JsonFieldReader reader, JsonElement element, string path, ProviderSpec defaults)

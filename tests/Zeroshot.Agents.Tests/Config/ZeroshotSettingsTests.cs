@@ -64,7 +64,38 @@ public class ZeroshotSettingsTests
         { "{'prices':{'x':{'input':-1,'output':1}}}", "s.json: prices.x.input: must not be negative" },
         { "{'prices':{'x':{'input':'1','output':1}}}", "s.json: prices.x.input: expected a number" },
         { "{'prices':{'x':{'input':1,'output':1,'cache':1}}}", "s.json: prices.x.cache: unknown field 'cache' (known: input, output, cacheRead, cacheWrite)" },
+        { "{'notification':{}}", "s.json: notification: unknown field 'notification'; did you mean 'notifications'?" },
+        { "{'notifications':true}", "s.json: notifications: expected an object" },
+        { "{'notifications':{'bel':true}}", "s.json: notifications.bel: unknown field 'bel'; did you mean 'bell'?" },
+        { "{'notifications':{'sound':true}}",
+            "s.json: notifications.sound: unknown field 'sound' (known: bell, osc, desktop, minIntervalSeconds, maxPerMinute, hookTimeoutSeconds, tmuxPassthrough)" },
+        { "{'notifications':{'bell':'yes'}}", "s.json: notifications.bell: expected true or false" },
+        { "{'notifications':{'desktop':1}}", "s.json: notifications.desktop: expected true or false" },
+        { "{'notifications':{'minIntervalSeconds':-1}}", "s.json: notifications.minIntervalSeconds: must be between 0 and 3600, not -1" },
+        { "{'notifications':{'minIntervalSeconds':1.5}}", "s.json: notifications.minIntervalSeconds: expected a whole number" },
+        { "{'notifications':{'maxPerMinute':0}}", "s.json: notifications.maxPerMinute: must be between 1 and 600, not 0" },
+        { "{'notifications':{'hookTimeoutSeconds':301}}", "s.json: notifications.hookTimeoutSeconds: must be between 1 and 300, not 301" },
+        { "{'notifications':{'bell':true,'bell':false}}", "s.json: notifications.bell: field appears twice" },
     };
+
+    [Fact]
+    public void Notifications_default_to_every_channel_on_and_override_field_by_field()
+    {
+        var defaults = ZeroshotSettings.Default.Notifications;
+        Assert.Equal(new NotificationSettings(Bell: true, Osc: true, Desktop: true, MinIntervalSeconds: 30, MaxPerMinute: 6,
+            HookTimeoutSeconds: 10, TmuxPassthrough: false), defaults);
+        Assert.Equal(TimeSpan.FromSeconds(30), defaults.MinInterval);
+        Assert.Equal(TimeSpan.FromSeconds(10), defaults.HookTimeout);
+        Assert.Same(NotificationSettings.Default, ZeroshotSettings.Parse("{}", "s.json").Notifications);
+        Assert.Same(NotificationSettings.Default, ZeroshotSettings.Parse(J("{'notifications':null}"), "s.json").Notifications);
+
+        var settings = ZeroshotSettings.Parse(J("{'notifications':{'osc':false,'desktop':false,'minIntervalSeconds':0,'tmuxPassthrough':true,}}"), "s.json");
+        Assert.Equal(defaults with { Osc = false, Desktop = false, MinIntervalSeconds = 0, TmuxPassthrough = true }, settings.Notifications);
+        var all = ZeroshotSettings.Parse(J("{'notifications':{'bell':false,'osc':true,'desktop':true,'minIntervalSeconds':3600,'maxPerMinute':600,'hookTimeoutSeconds':1,'tmuxPassthrough':false}}"), "s.json");
+        Assert.Equal(new NotificationSettings(false, true, true, 3600, 600, 1, false), all.Notifications);
+        // The rest of the file is unaffected.
+        Assert.Equal(2000, settings.Scrollback);
+    }
 
     [Theory]
     [MemberData(nameof(Errors))]
