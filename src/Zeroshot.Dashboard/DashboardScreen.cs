@@ -41,6 +41,15 @@ internal sealed class DashboardScreen(Stream output, TerminalCapabilities capabi
         Invalidate();
     }
 
+    /// <summary>Rings the terminal: <paramref name="sequence"/> is a BEL or an OSC 9/777 notification
+    /// (<see cref="TerminalNotification.Encode"/>), which prints nothing and moves no cursor.</summary>
+    public void Ring(ReadOnlySpan<byte> sequence)
+    {
+        output.Write(sequence);
+        output.Flush();
+        BytesWritten += sequence.Length;
+    }
+
     /// <summary>Forgets what is on the screen: the next frame is drawn whole.</summary>
     public void Invalidate() => _drawn = [];
 

@@ -170,6 +170,21 @@ internal sealed class FooterRenderer
         lock (_lock) Array.Clear(_drawn);
     }
 
+    /// <summary>
+    /// Rings the person's terminal: <paramref name="sequence"/> is a BEL or an OSC 9/777 notification
+    /// (<see cref="TerminalNotification.Encode"/>), which prints nothing and moves no cursor; written between frames and
+    /// output writes, never inside one, and not after teardown.
+    /// </summary>
+    public void Notify(ReadOnlySpan<byte> sequence)
+    {
+        lock (_lock)
+        {
+            if (_tornDown || sequence.IsEmpty) return;
+            _out.Write(sequence);
+            _out.Flush();
+        }
+    }
+
     /// <summary>Writes output (UTF-8, split anywhere) to the output area under the
     /// <see cref="DisplayPolicy"/>: text, SGR, CR, LF (as CR LF) and TAB (as spaces) reach the terminal,
     /// everything else is dropped. A frame that waited for a boundary is drawn right after.</summary>

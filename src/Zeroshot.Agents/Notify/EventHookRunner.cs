@@ -40,9 +40,16 @@ internal sealed class EventHookRunner
     /// <c>Environment.GetEnvironmentVariable("PATH")</c>); the command's argv[0] becomes the path found.
     /// </summary>
     /// <exception cref="UserErrorException">The value does not parse, or its command is not found or not executable.</exception>
-    public static EventHookRunner Create(string optionValue, string? pathVariable, TimeSpan timeout, Action<string>? log = null)
+    public static EventHookRunner Create(string optionValue, string? pathVariable, TimeSpan timeout, Action<string>? log = null) =>
+        Create(ParseCommand(optionValue), pathVariable, timeout, log);
+
+    /// <summary>The hook of an argv as given (a cluster file's <c>"onEvent"</c>, or <c>--on-event</c> split by
+    /// <see cref="ParseCommand"/>); its program is found now.</summary>
+    /// <exception cref="UserErrorException">The program is not found (exit 2).</exception>
+    public static EventHookRunner Create(IReadOnlyList<string> argv, string? pathVariable, TimeSpan timeout, Action<string>? log = null)
     {
-        var argv = ParseCommand(optionValue);
+        ArgumentNullException.ThrowIfNull(argv);
+        if (argv.Count == 0 || argv[0].Length == 0) throw new UserErrorException("--on-event: the program is empty", ExitCodes.Usage);
         var executable = ExecutableSearch.Find(argv[0], pathVariable)
             ?? throw new UserErrorException(Terminal.Format.Escaped(argv[0].Contains('/', StringComparison.Ordinal)
                 ? $"--on-event: '{argv[0]}' does not exist or is not executable"

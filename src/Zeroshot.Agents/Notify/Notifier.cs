@@ -48,7 +48,7 @@ internal sealed class Notifier
     /// terminal when the supervisor owns one (<c>run</c> in the foreground: pass the footer's writer).
     /// </summary>
     /// <exception cref="UserErrorException"><paramref name="onEvent"/> does not parse or its command is not found (exit 2).</exception>
-    public static Notifier ForSupervisor(NotificationSettings settings, Func<string, string?> getEnv, string? onEvent, TimeProvider time,
+    public static Notifier ForSupervisor(NotificationSettings settings, Func<string, string?> getEnv, IReadOnlyList<string>? onEvent, TimeProvider time,
         Action<string>? log = null, Action<byte[]>? terminal = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -86,11 +86,13 @@ internal sealed class Notifier
     public NotificationDecision Notify(AgentEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
+        // The hook is a program, not a ring: it gets every event (it may rate-limit itself); the limit keeps a flapping
+        // agent from ringing the person ten times a minute.
+        Hook?.Fire(e);
         var decision = _limiter.Admit(e);
         if (decision != NotificationDecision.Send) return decision;
         if (_terminal is not null && TerminalBytes(e) is { Length: > 0 } bytes) _terminal(bytes);
         Desktop?.Fire(e);
-        Hook?.Fire(e);
         return decision;
     }
 

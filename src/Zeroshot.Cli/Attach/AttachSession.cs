@@ -26,7 +26,11 @@ namespace Zeroshot.Cli.Attach;
 /// <param name="PrefixLabel">How the prefix is written in the status bar and help (C-b).</param>
 /// <param name="LogPath">An agent's log file (the rendered view starts with the end of what it holds).</param>
 internal sealed record AttachOptions(string ClusterId, IReadOnlyList<(string Id, string Provider)> Agents, string? Agent, bool ReadOnly, bool StatusBar,
-    bool Raw, byte Prefix, string PrefixLabel, Func<string, string> LogPath);
+    bool Raw, byte Prefix, string PrefixLabel, Func<string, string> LogPath)
+{
+    /// <summary>How this terminal is rung when an agent needs the person (<c>notifications</c> in settings.json).</summary>
+    public Zeroshot.Agents.Config.NotificationSettings Notifications { get; init; } = Zeroshot.Agents.Config.NotificationSettings.Default;
+}
 
 /// <summary>
 /// One <c>zeroshot attach</c>: the user's terminal in raw mode, showing one agent's screen below a status bar, keys to the
@@ -57,6 +61,7 @@ internal sealed class AttachSession
     private bool _help;
     private string _agent = "";
     private ClusterSnapshot? _snapshot;
+    private readonly Agents.Notify.Notifier _caller;
     private bool _historyPainted;
     private int _columns, _rows;
     private int _generation; // the attach stream now: events of an earlier one (before prefix n/p) are stale
@@ -80,6 +85,9 @@ internal sealed class AttachSession
         _painter = new ScreenPainter(Top, synchronized: true);
         _input = new AttachInput(options.Prefix, Top);
         _screen = new ScreenModel(AgentRows, columns, scrollback: ScreenModel.DefaultScrollback);
+        // Rings go through the loop, the one writer of this terminal.
+        _caller = Agents.Notify.Notifier.ForTerminal(options.Notifications, Environment.GetEnvironmentVariable,
+            bytes => _events.Writer.TryWrite(new Event(EventKind.Ring, Data: bytes)), context.Time);
     }
 
     private int Top => _statusBar ? 1 : 0;
@@ -257,6 +265,9 @@ internal sealed class AttachSession
                             break;
                         case EventKind.WindowChanged:
                             await WindowChangedAsync(stream, rendered, cancel).ConfigureAwait(false);
+                            break;
+                        case EventKind.Ring:
+                            _terminal!.Write(e.Data);
                             break;
                         case EventKind.Snapshot:
                             _snapshot = e.Snapshot;
@@ -563,6 +574,7 @@ internal sealed class AttachSession
         Keys,
         WindowChanged,
         Snapshot,
+        Ring,
         Tick,
         Wake,
     }
@@ -637,8 +649,14 @@ internal sealed class AttachSession
             try
             {
                 await foreach (var frame in subscription.ReadAllAsync(cancel).ConfigureAwait(false))
-                    if (LiveJson.ReadMessage(frame.Span).Snapshot is { } snapshot)
+                {
+                    var message = LiveJson.ReadMessage(frame.Span);
+                    if (message.Snapshot is { } snapshot)
                         _events.Writer.TryWrite(new Event(EventKind.Snapshot, Snapshot: snapshot));
+                    // An agent asks for the person, waits for a prompt, or the cluster ended: this terminal rings.
+                    else if (message.Event is { } happened && Agents.Notify.PersonCaller.Call(_options.ClusterId, _snapshot?.Name, happened) is { } call)
+                        _caller.Notify(call);
+                }
             }
             catch (Exception e) when (ControlClient.IsUnavailable(e) || e is OperationCanceledException)
             {

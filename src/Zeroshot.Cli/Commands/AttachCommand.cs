@@ -72,7 +72,10 @@ internal static class AttachCommand
                 throw new UserErrorException($"cluster {record.Id} has no agent '{chosen}' (agents: {string.Join(", ", snapshot.Agents.Select(a => a.Id))})");
             chosen ??= Choose(snapshot, context);
             var options = new AttachOptions(record.Id, snapshot.Agents.Select(a => (a.Id, a.OutputDialect)).ToList(), chosen, readOnly,
-                !noMetrics, raw, prefixByte, prefixLabel, a => env.Home.AgentLogPath(record.Id, a));
+                !noMetrics, raw, prefixByte, prefixLabel, a => env.Home.AgentLogPath(record.Id, a))
+            {
+                Notifications = env.Settings.Notifications,
+            };
             return await AttachSession.RunAsync(client, options, context, cancel).ConfigureAwait(false);
         }
     }

@@ -71,16 +71,14 @@ internal static class ClusterCommands
     private static Option<string?> OnEventOption() => new("--on-event")
     {
         Description = "A program to run when an agent needs input or is idle, or the cluster ends, with the event as JSON on its standard input "
-            + "(split on spaces into the program and its arguments; never run through a shell).",
+            + "(split into words as a shell would, with '…' and \"…\" quoting, but never run through one: no variables, globs or pipes).",
     };
 
     /// <summary>The cluster with <c>--on-event</c>'s program, when given.</summary>
     private static ClusterConfig WithOnEvent(ClusterConfig config, string? onEvent)
     {
         if (onEvent is null) return config;
-        var argv = onEvent.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (argv.Length == 0) throw new UserErrorException("--on-event: the program is empty", ExitCodes.Usage);
-        return config with { OnEvent = argv };
+        return config with { OnEvent = Agents.Notify.EventHookRunner.ParseCommand(onEvent) };
     }
 
     private static Option<bool> DetachOption() => new("--detach", "-d") { Description = "Run in a background supervisor that survives the terminal closing; print the id and return." };

@@ -47,8 +47,10 @@ internal static class ClusterHost
         Func<string, HomeServices, CancellationToken, Task<int>>? thenDetached = null)
     {
         using var env = new HomeServices(context, replaceDamaged: true);
-        // Fail before anything starts when a provider's executable is missing.
+        // Fail before anything starts when a provider's executable, or the --on-event program, is missing.
         foreach (var agent in config.Agents) env.Catalog.Resolve(agent, config.Prompt, 1, null);
+        if (config.OnEvent is { } onEvent)
+            _ = Agents.Notify.EventHookRunner.Create(onEvent, Environment.GetEnvironmentVariable("PATH"), env.Settings.Notifications.HookTimeout);
 
         var id = new IdGenerator().Next(env.Store);
         // Nothing runs yet, so waiting for another process's write lock (a backup) costs nothing but time: wait, and say so.
@@ -73,7 +75,7 @@ internal static class ClusterHost
                 printer.Notice($"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
                 try
                 {
-                    return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s).ConfigureAwait(false);
+                    return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s, status.Ring).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -159,8 +161,15 @@ internal static class ClusterHost
     }
 
     /// <summary>Runs an existing cluster's supervisor in this process until the cluster ends.</summary>
+    /// <param name="id">The cluster.</param>
+    /// <param name="env">The home's services.</param>
+    /// <param name="context">The command's context.</param>
+    /// <param name="observer">Also sees everything (the foreground printer, the detached supervisor's log).</param>
+    /// <param name="raw">Show stream-json as written.</param>
+    /// <param name="onCreated">Gets the supervisor before it runs.</param>
+    /// <param name="ring">Rings the person's terminal (the foreground footer's), or null when the supervisor has none.</param>
     public static async Task<int> SuperviseAsync(string id, HomeServices env, CliContext context, IClusterObserver observer, bool raw = false,
-        Action<ClusterSupervisor>? onCreated = null)
+        Action<ClusterSupervisor>? onCreated = null, Action<byte[]>? ring = null)
     {
         var record = env.Store.GetCluster(id) ?? throw new UserErrorException($"no such cluster or task: {id}");
         // A refused supervisor writes nothing: the cluster belongs to whoever supervises (or supervised) it.
@@ -185,7 +194,12 @@ internal static class ClusterHost
         };
         var fanout = new OutputFanout();
         var feed = new LiveFeed();
-        var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout, feed), record.StartedAt);
+        // The person is called from here, once per event whoever watches: the --on-event program, the desktop, and the
+        // terminal when this process owns one (a client of a detached cluster rings its own).
+        var notifier = Agents.Notify.Notifier.ForSupervisor(env.Settings.Notifications, Environment.GetEnvironmentVariable, config.OnEvent, context.Time,
+            line => context.Error.WriteLine($"zeroshot: {line}"), ring);
+        var caller = new Agents.Notify.PersonCaller(id, config.Name, notifier);
+        var supervisor = new ClusterSupervisor(id, config, services, new CompositeObserver(observer, fanout, feed, caller), record.StartedAt);
         onCreated?.Invoke(supervisor);
         ControlServer server;
         try
@@ -232,6 +246,8 @@ internal static class ClusterHost
             fanout.CompleteAll();
             feed.CompleteAll();
             await server.DisposeAsync().ConfigureAwait(false);
+            // The cluster-ended call's program and notification finish (each bounded by its time limit).
+            await notifier.DrainAsync().ConfigureAwait(false);
         }
         ReportStore(supervisor, context);
         return state switch

@@ -66,6 +66,13 @@ internal sealed class LiveStatus : IAsyncDisposable
     /// <summary>Where agent output and events are written.</summary>
     public TextWriter Out { get; }
 
+    /// <summary>Rings the terminal (a notification's bytes) when there is one with the footer on it; output that is not
+    /// a terminal gets no bell.</summary>
+    public void Ring(byte[] sequence)
+    {
+        if (!_disposed) _renderer?.Notify(sequence);
+    }
+
     /// <summary>
     /// Starts the live status. <paramref name="status"/> returns the cluster's current snapshot, or null
     /// when there is none (it must not block). <paramref name="onOutputArea"/> is told the columns and rows

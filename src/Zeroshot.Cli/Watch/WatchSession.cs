@@ -39,6 +39,7 @@ internal sealed class WatchSession
     private readonly Dictionary<string, DateTimeOffset> _foreign = new(StringComparer.Ordinal);
     private readonly string _runtimeDirectory;
     private DashboardScreen _screen = null!;
+    private Agents.Notify.Notifier _caller = null!;
     private int _width, _height;
     private Task<int>? _attach;
     private long _lastDraw;         // the monotonic clock's timestamp of the last frame
@@ -69,6 +70,9 @@ internal sealed class WatchSession
 
     private sealed record LogLines(string Title, List<DisplayLine> Lines) : WatchEvent;
 
+    /// <summary>Something a person should hear of (an agent needs input or is idle, a cluster ended): the terminal rings.</summary>
+    private sealed record Happened(string Cluster, ClusterEvent Event) : WatchEvent;
+
     private sealed record Outcome(string Message) : WatchEvent;
 
     private sealed record AttachEnded : WatchEvent;
@@ -89,6 +93,8 @@ internal sealed class WatchSession
         var size = LocalTerminal.WindowSize() ?? throw new UserErrorException("watch needs a terminal: standard output has no window size (use --once or --json in scripts)", ExitCodes.Usage);
         (_width, _height) = size;
         _screen = new DashboardScreen(_context.RawOut, TerminalCapabilities.FromEnvironment(Environment.GetEnvironmentVariable));
+        // Called on the loop (Happened), which owns the screen: rings are written between frames.
+        _caller = Agents.Notify.Notifier.ForTerminal(_env.Settings.Notifications, Environment.GetEnvironmentVariable, bytes => _screen.Ring(bytes), _context.Time);
         var terminal = LocalTerminal.EnterRaw(_context.RawOut);
         UnhandledExceptionEventHandler onCrash = (_, _) => terminal.Restore(DashboardScreen.Restore);
         EventHandler onExit = (_, _) => terminal.Restore(DashboardScreen.Restore);
@@ -179,6 +185,11 @@ internal sealed class WatchSession
         {
             case SnapshotArrived s:
                 _state.Update(s.Snapshot);
+                break;
+            // Events that waited while an attach ran (it rang its own terminal) are old news.
+            case Happened h when _context.Time.GetUtcNow() - h.Event.Time < TimeSpan.FromSeconds(10):
+                var name = _state.Clusters.TryGetValue(h.Cluster, out var known) ? known.Snapshot.Name : null;
+                if (Agents.Notify.PersonCaller.Call(h.Cluster, name, h.Event) is { } call) _caller.Notify(call);
                 break;
             case SupervisorGone gone:
                 _state.SupervisorLost(gone.Cluster);
@@ -301,7 +312,10 @@ internal sealed class WatchSession
         string prefixText = _env.Settings.PrefixKey ?? "C-b";
         if (!AttachInput.TryParsePrefix(prefixText, out byte prefix, out string label, out _)) (prefix, label) = (AttachInput.DefaultPrefix, "C-b");
         var options = new AttachOptions(cluster, entry.Snapshot.Agents.Select(a => (a.Id, a.OutputDialect)).ToList(), agent, ReadOnly: false, StatusBar: true,
-            Raw: false, prefix, label, a => _env.Home.AgentLogPath(cluster, a));
+            Raw: false, prefix, label, a => _env.Home.AgentLogPath(cluster, a))
+        {
+            Notifications = _env.Settings.Notifications,
+        };
         _screen.Leave();
         _attach = Task.Run(async () =>
         {
@@ -460,7 +474,9 @@ internal sealed class WatchSession
             {
                 await foreach (var frame in subscription.ReadAllAsync(cancel).ConfigureAwait(false))
                 {
-                    if (LiveJson.ReadMessage(frame.Span) is { Snapshot: { } snapshot }) _events.Writer.TryWrite(new SnapshotArrived(snapshot));
+                    var message = LiveJson.ReadMessage(frame.Span);
+                    if (message.Snapshot is { } snapshot) _events.Writer.TryWrite(new SnapshotArrived(snapshot));
+                    else if (message.Event is NeedsInputEvent or IdleEvent or ClusterEndedEvent) _events.Writer.TryWrite(new Happened(cluster, message.Event));
                 }
             }
             // Off the read loop before the loop disposes this connection (which waits for that read loop to end).

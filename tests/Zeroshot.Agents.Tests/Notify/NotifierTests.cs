@@ -60,7 +60,7 @@ public class NotifierTests
         var env = Env(("PATH", dir.Path), ("DISPLAY", ":0"));
         var logs = new List<string>();
         var clock = new ManualClock(At);
-        var notifier = Notifier.ForSupervisor(NotificationSettings.Default, env, "on-event", clock, logs.Add);
+        var notifier = Notifier.ForSupervisor(NotificationSettings.Default, env, ["on-event"], clock, logs.Add);
         Assert.NotNull(notifier.Desktop);
         Assert.Equal([dir.File("on-event")], notifier.Hook!.Command);
 
@@ -70,8 +70,9 @@ public class NotifierTests
         await notifier.DrainAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Empty(logs);
+        // The hook, a program rather than a ring, got every event; the desktop only what the limit let through.
         var hookLines = File.ReadAllLines(dir.File("hook"));
-        Assert.Equal(2, hookLines.Length);
+        Assert.Equal(3, hookLines.Length);
         Assert.Equal(2, File.ReadAllLines(dir.File("desktop")).Count(l => l == "--app-name=zeroshot"));
     }
 
@@ -83,9 +84,9 @@ public class NotifierTests
         var env = Env(("PATH", dir.Path), ("DISPLAY", ":0"));
         Assert.Null(Notifier.ForSupervisor(NotificationSettings.Default with { Desktop = false }, env, null, TimeProvider.System).Desktop);
         Assert.Null(Notifier.ForSupervisor(NotificationSettings.Default, Env(("PATH", dir.Path)), null, TimeProvider.System).Desktop);
-        var error = Assert.Throws<UserErrorException>(() => Notifier.ForSupervisor(NotificationSettings.Default, env, "missing-hook 'x", TimeProvider.System));
+        var error = Assert.Throws<UserErrorException>(() => EventHookRunner.ParseCommand("missing-hook 'x"));
         Assert.Equal("--on-event: a single quote is not closed", error.Message);
-        error = Assert.Throws<UserErrorException>(() => Notifier.ForSupervisor(NotificationSettings.Default, env, "missing-hook", TimeProvider.System));
+        error = Assert.Throws<UserErrorException>(() => Notifier.ForSupervisor(NotificationSettings.Default, env, ["missing-hook"], TimeProvider.System));
         Assert.Equal("--on-event: 'missing-hook' was not found on PATH", error.Message);
     }
 

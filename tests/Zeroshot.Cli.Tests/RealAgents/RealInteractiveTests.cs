@@ -27,8 +27,13 @@ public sealed class RealInteractiveTests : IDisposable
     // The sandboxes' TMPDIR is deep under $HOME/.cache; a Unix socket path must fit in 107 bytes.
     private readonly string _runtime = Directory.CreateTempSubdirectory("zsrt-").FullName;
 
+    private readonly List<string> _started = [];
+
     public void Dispose()
     {
+        // A test that failed half-way leaves its cluster running: its TUI and supervisor go with the test.
+        foreach (var id in _started)
+            ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(30), "kill", id);
         foreach (var dir in new[] { _home, _runtime })
         {
             try { Directory.Delete(dir, recursive: true); }
@@ -78,6 +83,7 @@ public sealed class RealInteractiveTests : IDisposable
             var r = started.Wait(TimeSpan.FromSeconds(60));
             Assert.True(r.ExitCode == 0, r.Out + r.Error);
             id = r.Out.Trim();
+            _started.Add(id);
         }
 
         using var tmux = TmuxSession.Start(Width, Height, "env PS1='$ ' bash --norc --noprofile", new Dictionary<string, string>(env)
@@ -203,6 +209,7 @@ public sealed class RealInteractiveTests : IDisposable
             var r = started.Wait(TimeSpan.FromSeconds(60));
             Assert.True(r.ExitCode == 0, r.Out + r.Error);
             id = r.Out.Trim();
+            _started.Add(id);
         }
         var seen = new ConcurrentQueue<LiveMessage>();
         await using var client = await ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock"));
