@@ -40,10 +40,15 @@ internal sealed class InteractiveActivity
     private string? _pendingQuestion;
     private string? _sessionStatus;
 
+    private readonly bool _cliSignals;
+
     /// <param name="hasPrompt">Whether it started with a prompt (its first turn runs at once).</param>
-    public InteractiveActivity(bool hasPrompt)
+    /// <param name="cliSignals">Whether its CLI gives signals (Claude Code's hooks, Codex's notify): until the first one,
+    /// it works on the prompt it was started with (or waits for one), as Zeroshot started it; never a guess from output.</param>
+    public InteractiveActivity(bool hasPrompt, bool cliSignals)
     {
         _activity = hasPrompt ? AgentActivity.Model : AgentActivity.Idle;
+        _cliSignals = cliSignals;
     }
 
     /// <summary>Whether any CLI signal arrived: from then on the activity is the CLI's word, never inferred.</summary>
@@ -74,8 +79,8 @@ internal sealed class InteractiveActivity
     /// </summary>
     public (AgentActivity Activity, string? Detail) Current(DateTimeOffset now, DateTimeOffset? lastOutputAt, out bool inferred)
     {
-        inferred = !HasSignals;
-        if (HasSignals) return (_activity, _detail);
+        inferred = !HasSignals && !_cliSignals;
+        if (!inferred) return (_activity, _detail);
         return lastOutputAt is { } last && now - last < QuietAfter ? (AgentActivity.Output, null) : (AgentActivity.Idle, null);
     }
 

@@ -57,6 +57,10 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
         if (config.Interactive && ControlSocket is { } socket) environment["ZEROSHOT_CONTROL_SOCKET"] = socket;
         foreach (var (key, value) in resolved.Environment) environment[key] = value;
         environment.TryAdd("TERM", "xterm-256color");
+        // A TUI draws for the terminal it runs on, which is ours (the screen model emulates an xterm): an inherited
+        // TERM=dumb (a CI runner, a cron job) would make Codex ask whether to go on and others degrade. The agent's own
+        // "env" still decides.
+        if (config.Interactive && config.Env?.ContainsKey("TERM") != true) environment["TERM"] = "xterm-256color";
         if (feedbackFile is not null) environment["ZEROSHOT_FEEDBACK_FILE"] = feedbackFile;
         // Everything the agent starts inherits its marker (and its cgroup): what leaves its session is still found.
         if (services.Containment is { } containment) environment[AgentMarker.Variable] = containment.MarkerFor(agent.Id);

@@ -249,10 +249,17 @@ internal sealed class ClusterSupervisor
                 ProviderCatalog.Codex => interactive.OnCodexNotify(payload),
                 _ => throw new InvalidDataException($"unknown signal source '{source}' (expected claude or codex)"),
             };
+            // Claude creates the transcript's folder with its first message: a follower started before that watches
+            // nothing and is started again at the next signal.
+            if (agent.Transcript is { Watching: false } unwatched)
+            {
+                unwatched.Dispose();
+                agent.Transcript = null;
+            }
             if (interactive.TranscriptPath is { } transcript && agent.Transcript is null && agent.Interpreter is { } interpreter)
             {
-                agent.Transcript = TranscriptUsage.Follow(source, transcript, interpreter.Usage, _services.Time);
-                if (source == ProviderCatalog.Claude && agent.SessionId is { } session) watch = (transcript, session, interactive);
+                agent.Transcript = TranscriptUsage.Follow(source, transcript, interpreter.Usage);
+                if (source == ProviderCatalog.Claude && agent.SessionId is { } session && agent.SessionFile is null) watch = (transcript, session, interactive);
             }
             if (interactive.LastMessage is { } message) agent.LastLine = message;
             var (_, detail) = interactive.Current(Now, null, out _);
@@ -662,7 +669,8 @@ internal sealed class ClusterSupervisor
         {
             agent.Interpreter = interpreter;
             agent.Interactive = agent.Config.Interactive
-                ? new InteractiveActivity(ProviderCatalog.AgentPrompt(agent.Config, _config.Prompt).Length > 0)
+                ? new InteractiveActivity(ProviderCatalog.AgentPrompt(agent.Config, _config.Prompt).Length > 0,
+                    cliSignals: agent.Config.Provider is ProviderCatalog.Claude or ProviderCatalog.Codex)
                 : null;
             agent.Process = process;
             agent.Pump = pump;

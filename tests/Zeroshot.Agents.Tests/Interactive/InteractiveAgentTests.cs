@@ -29,10 +29,10 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void A_claude_turn_with_a_permission_dialog_reads_model_tool_needs_input_tool_model_idle_and_calls_the_person_twice()
     {
-        var a = new InteractiveActivity(hasPrompt: true);
-        // Before its CLI's first signal: guessed from output (none yet), and said to be a guess.
-        Assert.Equal(AgentActivity.Idle, a.Current(Now, null, out bool inferred).Activity);
-        Assert.True(inferred);
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
+        // Before its CLI's first signal: at work on the prompt it was started with, as Zeroshot started it (not a guess).
+        Assert.Equal(AgentActivity.Model, a.Current(Now, null, out bool inferred).Activity);
+        Assert.False(inferred);
         Assert.Equal(InteractiveSignal.None, a.OnClaudeHook(Event("SessionStart", ""","source":"startup" """)));
         Assert.Equal(Transcript, a.TranscriptPath);
         Assert.Equal(InteractiveSignal.None, a.OnClaudeHook(Event("UserPromptSubmit", ""","prompt":"Run the tool please" """)));
@@ -55,7 +55,7 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void The_session_status_file_says_what_no_hook_does_the_answer_and_an_interrupt()
     {
-        var a = new InteractiveActivity(hasPrompt: true);
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
         a.OnClaudeHook(Event("UserPromptSubmit"));
         Assert.Equal(InteractiveSignal.None, a.OnClaudeSessionStatus("busy", null));
         a.OnClaudeHook(Event("PreToolUse", BashInput));
@@ -75,7 +75,7 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void A_stale_busy_status_never_undoes_a_permission_hook()
     {
-        var a = new InteractiveActivity(hasPrompt: true);
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
         a.OnClaudeHook(Event("PreToolUse", BashInput));
         Assert.Equal(InteractiveSignal.NeedsInput, a.OnClaudeHook(Event("PermissionRequest", BashInput)));
         // "busy" written before the dialog, read after the hook: not an answer (no "waiting" came before it).
@@ -86,7 +86,7 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void An_api_error_ends_the_turn_in_error_and_calls_the_person_a_new_prompt_works_again()
     {
-        var a = new InteractiveActivity(hasPrompt: true);
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
         Assert.Equal(InteractiveSignal.Idle, a.OnClaudeHook(Event("StopFailure", ""","error":"rate_limit","last_assistant_message":"API Error: 429" """)));
         Assert.Equal((AgentActivity.Error, "rate_limit"), a.Current(Now, null, out _));
         a.OnPromptSent();
@@ -96,7 +96,7 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void Codex_notify_ends_a_turn_of_the_sessions_own_thread_only()
     {
-        var a = new InteractiveActivity(hasPrompt: true);
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
         const string Main = """{"type":"agent-turn-complete","thread-id":"t1","turn-id":"1","last-assistant-message":"Done.","input-messages":["x"]}""";
         // Before the session's thread is known (its rollout not found), and for the title's side thread: nothing.
         Assert.Equal(InteractiveSignal.None, a.OnCodexNotify(Hook(Main)));
@@ -126,7 +126,7 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void Without_any_signal_the_activity_is_inferred_from_output_and_says_so()
     {
-        var a = new InteractiveActivity(hasPrompt: false);
+        var a = new InteractiveActivity(hasPrompt: false, cliSignals: false);
         Assert.Equal(AgentActivity.Output, a.Current(Now, Now - TimeSpan.FromSeconds(1), out bool inferred).Activity);
         Assert.True(inferred);
         Assert.Equal(AgentActivity.Idle, a.Current(Now, Now - InteractiveActivity.QuietAfter, out inferred).Activity);
@@ -136,7 +136,7 @@ public sealed class InteractiveAgentTests : IDisposable
     [Fact]
     public void A_hook_input_that_is_not_an_object_is_malformed()
     {
-        var a = new InteractiveActivity(hasPrompt: true);
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
         Assert.Throws<InvalidDataException>(() => a.OnClaudeHook(Hook("[1,2]")));
         Assert.Throws<InvalidDataException>(() => a.OnCodexNotify(Hook("\"x\"")));
     }

@@ -229,7 +229,8 @@ public sealed class RealInteractiveTests : IDisposable
             catch (TimeoutException e)
             {
                 var w = Worker();
-                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, served {server.Served()}", e);
+                var log = ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(30), "logs", id, "--agent", "worker").Out;
+                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, served {server.Served()}; its log ends:\n{log[Math.Max(0, log.Length - 3000)..]}", e);
             }
         }
 
