@@ -1,5 +1,5 @@
-using System.Threading.Channels;
 using System.Text.Json;
+using System.Threading.Channels;
 using Zeroshot.Agents.Config;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Pty;

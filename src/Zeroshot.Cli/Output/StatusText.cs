@@ -98,6 +98,9 @@ internal static class StatusText
     internal static IEnumerable<AgentSnapshot> NeedsInputFirst(IReadOnlyList<AgentSnapshot> agents) =>
         agents.Where(WaitsForPerson).Concat(agents.Where(a => !WaitsForPerson(a)));
 
+    /// <summary>Whether an agent of <paramref name="cluster"/> waits for the person (needs-input).</summary>
+    internal static bool WaitsForPerson(ClusterSnapshot cluster) => cluster.Agents.Any(WaitsForPerson);
+
     private static bool WaitsForPerson(AgentSnapshot a) => a.State == AgentState.Running && a.Activity == AgentActivity.NeedsInput;
 
     /// <summary>One line of text: control characters from agent output never reach the terminal.</summary>

@@ -147,7 +147,7 @@ public sealed class AttachStreamTests : IDisposable
     {
         await using var cluster = await StartAsync("attach-shell", null, Shell("worker"));
         await using var client = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
-        Assert.Equal(4, client.ProtocolVersion);
+        Assert.Equal(ControlProtocol.Version, client.ProtocolVersion);
         var (stream, viewer, reading) = await AttachAsync(client, null, size: (100, 30));
         Assert.Equal("worker", stream.Result.GetProperty("agent").GetString());
         // The size first, then the replay, then live output.
