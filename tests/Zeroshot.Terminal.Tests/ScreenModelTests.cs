@@ -34,6 +34,16 @@ public class ScreenModelTests
     }
 
     [Fact]
+    public void Osc9NotificationsAreHandedToTheOwnerNotPrintedAndConEmusCommandsAreNot()
+    {
+        var m = new ScreenModel(5, 40);
+        m.Feed("ab\e]9;Approval requested: rm -r build\a\e]9;4;1;50\e\\\e]9;Done.\e\\cd");
+        Assert.Equal(["Approval requested: rm -r build", "Done."], m.TakeNotifications());
+        Assert.Null(m.TakeNotifications());
+        Assert.Equal("abcd", m.RowText(0).TrimEnd());
+    }
+
+    [Fact]
     public void ModesProgramsSetAreTracked()
     {
         var m = new ScreenModel(5, 10);

@@ -75,8 +75,9 @@ internal sealed class ProviderCatalog
     /// session wired to Zeroshot: Claude Code gets the session id Zeroshot chose (so its transcript is known) and, for
     /// this session only, hooks that call <c>zeroshot hook</c> (<c>--settings</c> with inline JSON: the user's own
     /// settings files are never edited); Codex runs without its app-server daemon (<c>--no-daemon</c>: otherwise a
-    /// daemon survives <c>/exit</c>) and calls <c>zeroshot hook</c> as its <c>notify</c> program at each turn's end
-    /// (<c>-c</c> overrides this run only); Gemini CLI gets <c>-i</c> (interactive with a first prompt). Each in its own
+    /// daemon survives <c>/exit</c>), calls <c>zeroshot hook</c> as its <c>notify</c> program at each turn's end and writes
+    /// its notifications (approvals) to its terminal as OSC 9, where the screen model reads them (<c>-c</c> overrides this
+    /// run only); Gemini CLI gets <c>-i</c> (interactive with a first prompt). Each in its own
     /// default permission mode: the person is there to answer (<c>"args"</c> may say otherwise). The prompt is an
     /// argument here, as a TUI reads its terminal rather than standard input: other local users can read it in
     /// <c>ps</c>. <c>{args}</c> is the agent's <c>"args"</c>; <c>--</c> keeps a prompt starting with '-' a prompt.
@@ -84,7 +85,8 @@ internal sealed class ProviderCatalog
     internal static readonly IReadOnlyDictionary<string, ProviderSpec> InteractiveProviders = new Dictionary<string, ProviderSpec>(StringComparer.Ordinal)
     {
         [Claude] = new(["claude", "--session-id", "{sessionId}", "--settings", "{hookSettings}", "{modelArgs}", "{args}", "--", "{prompt}"], ["--model", "{model}"]),
-        [Codex] = new(["codex", "--no-daemon", "-c", "{codexNotify}", "{modelArgs}", "{args}", "--", "{prompt}"], ["-m", "{model}"]),
+        [Codex] = new(["codex", "--no-daemon", "-c", "{codexNotify}", "-c", "tui.notifications=true", "-c", "tui.notification_method=\"osc9\"",
+            "{modelArgs}", "{args}", "--", "{prompt}"], ["-m", "{model}"]),
         [Gemini] = new(["gemini", "{modelArgs}", "{args}", "-i", "{prompt}"], ["-m", "{model}"]),
     };
 

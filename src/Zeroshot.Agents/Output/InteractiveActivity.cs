@@ -39,6 +39,7 @@ internal sealed class InteractiveActivity
     private string? _pendingTool;
     private string? _pendingQuestion;
     private string? _sessionStatus;
+    private bool _askedOnTerminal;
 
     private readonly bool _cliSignals;
 
@@ -169,6 +170,30 @@ internal sealed class InteractiveActivity
         }
     }
 
+    /// <summary>
+    /// A desktop notification the TUI wrote to its terminal (OSC 9): Codex writes <c>Approval requested: &lt;command&gt;</c>
+    /// when it asks the person (with <c>tui.notification_method = "osc9"</c>, while its terminal is not focused), and its
+    /// last message when a turn ends (the notify program says that, per thread).
+    /// </summary>
+    public InteractiveSignal OnTerminalNotification(string text)
+    {
+        const string Approval = "Approval requested: ";
+        if (!text.StartsWith(Approval, StringComparison.Ordinal)) return InteractiveSignal.None;
+        var signal = Set(AgentActivity.NeedsInput, text[Approval.Length..]);
+        _askedOnTerminal = true;
+        return signal;
+    }
+
+    /// <summary>
+    /// A person typed into the agent (through attach) while it asked something: Codex gives no signal when a dialog is
+    /// answered, so its turn is taken to go on (model) until its next signal. Claude Code's answers come from its
+    /// status file instead.
+    /// </summary>
+    public void OnPersonTyped()
+    {
+        if (_activity == AgentActivity.NeedsInput && _askedOnTerminal) Set(AgentActivity.Model, null);
+    }
+
     /// <summary>The person typed a prompt or answered: the CLI works again until its next signal.</summary>
     public void OnPromptSent()
     {
@@ -179,6 +204,7 @@ internal sealed class InteractiveActivity
     private InteractiveSignal Set(AgentActivity activity, string? detail)
     {
         HasSignals = true;
+        _askedOnTerminal = false;
         bool entered = _activity != activity || (activity == AgentActivity.NeedsInput && detail != _detail);
         _activity = activity;
         _detail = detail is null ? null : OneLine(detail);

@@ -70,12 +70,38 @@ internal sealed class AgentTerminal
     /// A chunk of the agent's output, on the pump thread, after the log write: into the model, the queries' answers
     /// to the agent, the bytes to every client. Allocates nothing unless the model answered a query.
     /// </summary>
+    /// <summary>Gets the desktop notifications the program sends (OSC 9), on the pump thread.</summary>
+    public Action<string>? Notified { get; set; }
+
+    /// <summary>Gets told when a writable client types (the person answers a dialog, or writes a prompt).</summary>
+    public Action? Typed { get; set; }
+
+    /// <summary>
+    /// Tell a program that asked for focus events (mode 1004) that nobody is looking when no writable client is attached
+    /// (<c>CSI O</c>, as a terminal does when its window loses focus): a TUI that notifies only an unfocused user (Codex's
+    /// approvals) then writes its notifications. Set for interactive agents.
+    /// </summary>
+    public bool ReportsFocus { get; set; }
+
+    private bool _focusOutSent;
+
     public void OnOutput(ReadOnlySpan<byte> chunk)
     {
         byte[]? replies = null;
+        List<string>? notifications;
+        bool focusOut = false;
         lock (_gate)
         {
             _screen.Feed(chunk);
+            notifications = _screen.TakeNotifications();
+            if (ReportsFocus && _screen.FocusEvents && !_focusOutSent && !HasWriter())
+            {
+                _focusOutSent = focusOut = true;
+            }
+            else if (!_screen.FocusEvents)
+            {
+                _focusOutSent = false;
+            }
             if (!_screen.Replies.IsEmpty)
             {
                 replies = _screen.Replies.ToArray();
@@ -98,6 +124,18 @@ internal sealed class AgentTerminal
         // into a line (a shell's prompt, echoed into the output) because the output merely looked like a query
         // (`cat` of a binary file). A program that queries switches ICANON off first (termios(3)).
         if (replies is not null && !IsCanonical() && !QueueInput(replies)) Interlocked.Add(ref _replyBytesDropped, replies.Length);
+        if (focusOut) QueueInput(FocusOut.ToArray());
+        if (notifications is not null && Notified is { } notified)
+            foreach (var text in notifications) notified(text);
+    }
+
+    private static ReadOnlySpan<byte> FocusOut => "\u001b[O"u8;
+
+    private bool HasWriter()
+    {
+        foreach (var client in _clients)
+            if (!client.ReadOnly) return true;
+        return false;
     }
 
     /// <summary>Replays the screen to clients that fell behind and whose queues have drained (each sampling tick).</summary>
@@ -212,11 +250,15 @@ internal sealed class AgentTerminal
 
     private void Detach(Client client)
     {
+        bool focusOut;
         lock (_gate)
         {
             _clients = Array.FindAll(_clients, c => !ReferenceEquals(c, client));
             if (!client.ReadOnly) ApplySize(_sizes.Remove(client));
+            // The last person looking left: whatever focus their terminal reported, nobody is looking now.
+            focusOut = ReportsFocus && !client.ReadOnly && _screen.FocusEvents && !HasWriter();
         }
+        if (focusOut) QueueInput(FocusOut.ToArray());
     }
 
     private void CatchUp(Client client)
@@ -271,6 +313,7 @@ internal sealed class AgentTerminal
 
     private async ValueTask InputAsync(Client client, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        Typed?.Invoke();
         // Typing makes this client the active one: its window size is the agent's again (tmux: the latest client).
         lock (_gate)
         {

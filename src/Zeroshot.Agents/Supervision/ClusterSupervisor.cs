@@ -285,6 +285,19 @@ internal sealed class ClusterSupervisor
         return null;
     }
 
+    /// <summary>An interactive agent's TUI wrote a desktop notification (OSC 9), on its pump thread.</summary>
+    private void OnTerminalNotification(AgentRuntime agent, string text)
+    {
+        ClusterEvent? e = null;
+        lock (_snapshotGate)
+        {
+            if (agent.Interactive is not { } interactive) return;
+            if (interactive.OnTerminalNotification(text) == InteractiveSignal.NeedsInput)
+                e = new NeedsInputEvent(Now, agent.Id, interactive.Current(Now, null, out _).Detail ?? "input");
+        }
+        if (e is not null) Notify(e);
+    }
+
     /// <summary>Claude Code's own session status changed (<see cref="ClaudeSessionFile"/>, on a watcher thread).</summary>
     private void OnSessionStatus(AgentRuntime agent, InteractiveActivity interactive, string? status, string? waitingFor)
     {
@@ -665,6 +678,16 @@ internal sealed class ClusterSupervisor
             return false;
         }
         var (process, pump, interpreter, startTime, fallbackModel, terminal) = launched;
+        if (agent.Config.Interactive)
+        {
+            // The TUI's own notifications (Codex's approvals, OSC 9) and a person's keys are signals too.
+            terminal.ReportsFocus = true;
+            terminal.Notified = text => OnTerminalNotification(agent, text);
+            terminal.Typed = () =>
+            {
+                lock (_snapshotGate) agent.Interactive?.OnPersonTyped();
+            };
+        }
         lock (_snapshotGate)
         {
             agent.Interpreter = interpreter;

@@ -180,6 +180,20 @@ internal sealed partial class ScreenModel
     /// <summary>Answers to the program's queries, in order, not yet taken (see <see cref="ClearReplies"/>).</summary>
     public ReadOnlySpan<byte> Replies => _replies.WrittenSpan;
 
+    private List<string>? _notifications;
+
+    /// <summary>
+    /// The desktop notifications the program sent since the last call (<c>OSC 9 ; text</c>, iTerm2's form, which Codex
+    /// writes for approvals and finished turns); a terminal would show them, the model hands them to its owner. Null
+    /// when there are none. ConEmu's <c>OSC 9 ; n ; …</c> commands (progress and the like) are not notifications.
+    /// </summary>
+    public List<string>? TakeNotifications()
+    {
+        var taken = _notifications;
+        _notifications = null;
+        return taken;
+    }
+
     /// <summary>Forgets the replies (after writing them to the PTY).</summary>
     public void ClearReplies() => _replies.Clear();
 
@@ -758,6 +772,11 @@ internal sealed partial class ScreenModel
         if (command is "0" or "2")
         {
             if (!truncated) Title = rest.ToString();
+        }
+        else if (command is "9")
+        {
+            bool conEmu = rest.Length >= 2 && char.IsAsciiDigit(rest[0]) && (rest[1] == ';' || rest.Length == 1);
+            if (!truncated && !conEmu && rest.Length > 0 && (_notifications?.Count ?? 0) < 16) (_notifications ??= []).Add(rest.ToString());
         }
         else if (command is "8")
         {

@@ -124,6 +124,26 @@ public sealed class InteractiveAgentTests : IDisposable
     }
 
     [Fact]
+    public void Codexs_approval_notification_asks_the_person_and_a_key_typed_then_resumes_the_turn()
+    {
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
+        // A finished turn's notification is the notify program's business; a ConEmu-style one is not even seen here.
+        Assert.Equal(InteractiveSignal.None, a.OnTerminalNotification("All done here."));
+        Assert.Equal(InteractiveSignal.NeedsInput, a.OnTerminalNotification("Approval requested: sleep 3; touch tool-ran.txt"));
+        Assert.Equal((AgentActivity.NeedsInput, "sleep 3; touch tool-ran.txt"), a.Current(Now, null, out bool inferred));
+        Assert.False(inferred);
+        a.OnPersonTyped();
+        Assert.Equal(AgentActivity.Model, a.Current(Now, null, out _).Activity);
+        // Keys typed at other times change nothing; nor do keys in a Claude dialog (its status file says when it is answered).
+        a.OnPersonTyped();
+        Assert.Equal(AgentActivity.Model, a.Current(Now, null, out _).Activity);
+        a.OnClaudeHook(Event("PreToolUse", BashInput));
+        a.OnClaudeHook(Event("PermissionRequest", BashInput));
+        a.OnPersonTyped();
+        Assert.Equal(AgentActivity.NeedsInput, a.Current(Now, null, out _).Activity);
+    }
+
+    [Fact]
     public void Without_any_signal_the_activity_is_inferred_from_output_and_says_so()
     {
         var a = new InteractiveActivity(hasPrompt: false, cliSignals: false);
@@ -174,7 +194,8 @@ public sealed class InteractiveAgentTests : IDisposable
             }
         }
         var codex = catalog.Resolve(new AgentConfig("worker", AgentRole.Worker, "codex") { Interactive = true }, "fix it");
-        Assert.Equal(["codex", "--no-daemon", "-c", "notify=[\"/opt/zs\\u0027s/zeroshot\",\"hook\",\"--from\",\"codex\"]", "--", "fix it"], codex.Argv);
+        Assert.Equal(["codex", "--no-daemon", "-c", "notify=[\"/opt/zs\\u0027s/zeroshot\",\"hook\",\"--from\",\"codex\"]",
+            "-c", "tui.notifications=true", "-c", "tui.notification_method=\"osc9\"", "--", "fix it"], codex.Argv);
         var gemini = catalog.Resolve(new AgentConfig("worker", AgentRole.Worker, "gemini", Model: "gemini-3-pro") { Interactive = true }, "fix it");
         Assert.Equal(["gemini", "-m", "gemini-3-pro", "-i", "fix it"], gemini.Argv);
         // No prompt: the TUI starts empty, without "--" or "-i" dangling.

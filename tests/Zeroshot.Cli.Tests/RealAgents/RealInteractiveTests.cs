@@ -168,19 +168,22 @@ public sealed class RealInteractiveTests : IDisposable
     }
 
     /// <summary>
-    /// Codex's TUI: its turns end with its notify program (its title's side thread ignored), its tokens come from its
-    /// rollout file, a prompt sent with <c>zeroshot send</c> is answered, <c>/exit</c> ends it and starts the agent after it.
+    /// Codex's TUI with approvals on request: its approval reads needs-input (with the command) from its OSC 9
+    /// notification no later than 1 s after the dialog is on the screen; the person attaches, answers and detaches; its
+    /// turns end with its notify program (its title's side thread ignored), its tokens come from its rollout file, a prompt
+    /// sent with <c>zeroshot send</c> is answered, <c>/exit</c> ends it and starts the agent after it.
     /// </summary>
     [Fact]
-    public async Task Codexs_tui_ends_its_turns_through_notify_is_counted_from_its_rollout_takes_send_and_ends_with_exit()
+    public async Task Codexs_tui_asks_through_its_osc9_notification_ends_turns_through_notify_is_counted_from_its_rollout_and_ends_with_exit()
     {
         // OpenAI's usage has no cache writes.
         var tool = ToolTurn with { CacheCreation = 0 };
         var first = FirstAnswer with { CacheCreation = 0 };
         var second = SecondAnswer with { CacheCreation = 0 };
         await using var server = new ModelServer();
+        // A command the model asks to run outside the sandbox: with approvals "on-request", Codex asks the person.
         server.Default.Then(
-            ScriptedTurn.Shell("sleep 3; touch tool-ran.txt", tool, preamble: "Running-the-tool."),
+            ScriptedTurn.Tool("exec_command", """{"cmd":"sleep 3; touch tool-ran.txt","sandbox_permissions":"require_escalated","justification":"Write the marker file"}""", tool),
             ScriptedTurn.Text("First-turn-done.", first),
             ScriptedTurn.Text("Second-answer-here.", second));
         // Codex offers to migrate gpt-5.5 to a newer model on a screen of its own: answered in advance (field notes).
@@ -198,7 +201,7 @@ public sealed class RealInteractiveTests : IDisposable
             onEvent = new[] { onEvent },
             agents = new object[]
             {
-                new { id = "worker", role = "worker", provider = "codex", interactive = true, cwd = sandbox.WorkDir },
+                new { id = "worker", role = "worker", provider = "codex", interactive = true, args = new[] { "-a", "on-request" }, cwd = sandbox.WorkDir },
                 new { id = "after", role = "worker", command = new[] { "sh", "-c", $"echo ran > '{marker}'" }, after = new[] { "worker" } },
             },
         }));
@@ -211,15 +214,21 @@ public sealed class RealInteractiveTests : IDisposable
             id = r.Out.Trim();
             _started.Add(id);
         }
-        var seen = new ConcurrentQueue<LiveMessage>();
+        var seen = new ConcurrentQueue<(TimeSpan At, LiveMessage Message)>();
+        var clock = Stopwatch.StartNew();
         await using var client = await ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock"));
         var subscription = await client.SubscribeAsync(ControlProtocol.SnapshotsStream, capacity: 4096);
         var follow = Task.Run(async () =>
         {
             await foreach (var frame in subscription.ReadAllAsync())
-                seen.Enqueue(LiveJson.ReadMessage(frame.Span));
+                seen.Enqueue((clock.Elapsed, LiveJson.ReadMessage(frame.Span)));
         });
-        AgentSnapshot? Worker() => seen.LastOrDefault(m => m.Snapshot is not null)?.Snapshot?.Agents[0];
+        AgentSnapshot? Worker() => seen.LastOrDefault(m => m.Message.Snapshot is not null).Message?.Snapshot?.Agents[0];
+        using var tmux = TmuxSession.Start(Width, Height, "env PS1='$ ' bash --norc --noprofile", new Dictionary<string, string>(env)
+        {
+            ["ZEROSHOT_HOME"] = _home,
+            ["TERM"] = "xterm-256color",
+        });
         void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000)
         {
             try
@@ -234,6 +243,24 @@ public sealed class RealInteractiveTests : IDisposable
             }
         }
 
+        tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
+        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
+        tmux.SendKeys("Enter");
+        // Codex's approval on the screen, and its OSC 9 notification's word in the live model.
+        var screen = tmux.WaitFor(s => s.Any(l => l.Contains("Would you like to run the following command?", StringComparison.Ordinal)),
+            "Codex's approval dialog", TimeSpan.FromSeconds(120));
+        var dialogAt = clock.Elapsed;
+        WaitForWorker(w => w.Activity == AgentActivity.NeedsInput, "needs-input", 10_000);
+        var needsInput = seen.First(m => m.Message.Snapshot?.Agents[0].Activity == AgentActivity.NeedsInput);
+        Assert.True(needsInput.At <= dialogAt + TimeSpan.FromSeconds(1), $"needs-input at {needsInput.At}, the dialog at {dialogAt}:\n{string.Join('\n', screen)}");
+        Assert.Equal("sleep 3; touch tool-ran.txt", needsInput.Message.Snapshot!.Agents[0].ActivityDetail);
+        Assert.False(needsInput.Message.Snapshot!.Agents[0].ActivityInferred);
+        // Yes (the selected first choice), then detach.
+        tmux.SendKeys("Enter");
+        WaitForWorker(w => w.Activity != AgentActivity.NeedsInput, "the answer taken", 10_000);
+        tmux.SendKeys("C-b", "d");
+        tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=0", StringComparison.Ordinal)), "the detach");
+
         WaitForWorker(w => w.Activity == AgentActivity.Idle && w.LastLine == "First-turn-done.", "idle after the first turn");
         Assert.True(File.Exists(Path.Combine(sandbox.WorkDir, "tool-ran.txt")), "the command ran");
         WaitForWorker(w => Tokens(w) == Expected(tool + first), "the first turn's tokens", 30_000);
@@ -247,12 +274,14 @@ public sealed class RealInteractiveTests : IDisposable
         Assert.Equal(0, ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "/exit").ExitCode);
         Wait.Until(() => File.Exists(marker), "the dependent agent's run", 60_000);
         await follow.WaitAsync(TimeSpan.FromSeconds(60));
-        var ended = seen.Last(m => m.Snapshot is not null).Snapshot!;
+        var ended = seen.Last(m => m.Message.Snapshot is not null).Message.Snapshot!;
         Assert.Equal(Zeroshot.Agents.State.ClusterState.Completed, ended.State);
         Assert.Equal(Expected(tool + first + second), Tokens(ended.Agents[0]));
         // Its title's side thread ended a turn too: never taken for the session's.
-        Assert.DoesNotContain(seen, m => m.Event is IdleEvent { Message: "Scripted side answer." });
+        Assert.DoesNotContain(seen, m => m.Message.Event is IdleEvent { Message: "Scripted side answer." });
+        Assert.DoesNotContain(seen, m => m.Message.Snapshot?.Agents[0] is { State: Zeroshot.Agents.State.AgentState.Running, ActivityInferred: true });
         var hooked = File.ReadAllLines(events).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(hooked, e => e.GetProperty("event").GetString() == "needs-input" && e.GetProperty("question").GetString() == "sleep 3; touch tool-ran.txt");
         Assert.Equal(2, hooked.Count(e => e.GetProperty("event").GetString() == "idle" && e.GetProperty("agent").GetString() == "worker"));
     }
 
