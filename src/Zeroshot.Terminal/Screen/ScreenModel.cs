@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Zeroshot.Terminal.Escapes;
 
@@ -392,15 +393,22 @@ internal sealed partial class ScreenModel
             int col = CursorColumn;
             int take = Math.Min(cols - col, text.Length);
             line.MarkDirty(col + take);
-            var pen = _pen;
-            int link = CurrentLink;
+            // Every cell of [col, col + take) is overwritten whole, so of the wide characters under it
+            // only a half sticking out at either end needs blanking (what ClearCell would do per cell:
+            // a continuation at col loses its left half, a wide cell at the end its right half).
+            if ((cells[col].Flags & CellFlags.Continuation) != 0 && col > 0) cells[col - 1] = default;
+            int last = col + take - 1;
+            if ((cells[last].Flags & CellFlags.Wide) != 0 && last + 1 < cells.Length) cells[last + 1] = default;
+            // One whole-cell store per byte from a template (pen, link, no flags): the loop is then
+            // free of bounds checks and of the per-cell flag test (this loop is most of the model's
+            // time on log output).
+            var template = new Cell { Attr = _pen, Link = CurrentLink };
+            ref Cell dst = ref MemoryMarshal.GetReference(cells.AsSpan(col, take)); // checked once here
+            ref byte src = ref MemoryMarshal.GetReference(text);
             for (int i = 0; i < take; i++)
             {
-                ref var cell = ref cells[col + i];
-                if (cell.Flags != CellFlags.None) ClearCell(cells, col + i);
-                cell.Code = text[i];
-                cell.Attr = pen;
-                cell.Link = link;
+                template.Code = Unsafe.Add(ref src, i);
+                Unsafe.Add(ref dst, i) = template;
             }
             _lastRow = CursorRow;
             _lastColumn = col + take - 1;
