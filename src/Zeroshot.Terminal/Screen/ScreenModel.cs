@@ -667,12 +667,29 @@ internal sealed partial class ScreenModel
         {
             var gone = lines[top];
             Array.Copy(lines, top + 1, lines, top, bottom - top);
-            if (history) gone = History.Push(gone) ?? new Line(Columns);
+            if (history) PushHistory(gone); // gone stays the screen's: it becomes the new bottom row
             if (gone.RawCells.Length != Columns) gone.Cells = new Cell[Columns];
             gone.Clear(blank);
             lines[bottom] = gone;
         }
         if (_lastRow >= top && _lastRow <= bottom) _lastRow = -1;
+    }
+
+    // The scrollback keeps a compact copy of a row scrolled off (its written length only; a wrapped row
+    // whole, as the serializer writes it in full): the client's replay of 2 000 lines allocated a full-width
+    // row for each (7.7 MB at 200 columns), and the supervisor kept ~28 B per cell of every agent's history.
+    // When the scrollback is full, the oldest row's array takes the copy, so the ring stays allocation-free.
+    private void PushHistory(Line row)
+    {
+        int used = row.Wrapped ? row.RawCells.Length : row.UsedLength();
+        var oldest = History.NextEvicted;
+        if (oldest is null)
+        {
+            History.Push(Line.CompactCopy(row, used));
+            return;
+        }
+        oldest.CopyFrom(row, used);
+        History.Push(oldest); // the oldest slot, now holding the newest line
     }
 
     private void ScrollDown(int top, int bottom, int n)
