@@ -48,6 +48,15 @@ internal static class ScreenModelBenchmark
         var model = new ScreenModel(50, 200);
         // Steady state: the scrollback full (its lines are then recycled), or as full as the stream gets.
         for (int i = 0; i < 4000 && model.History.Count < model.History.Capacity; i++) model.Feed(chunk);
+        // ... and its compact rows grown to the lines they take in turn (a row's array grows to full width on the
+        // first longer line it is recycled with, never shrinks): 64 chunks (~30 passes of the ring: the
+        // last rows to grow are those that kept drawing short lines), then until 8 in a row allocate nothing.
+        for (int i = 0, quiet = 0; i < 1000 && (i < 64 || quiet < 8); i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            model.Feed(chunk);
+            quiet = GC.GetAllocatedBytesForCurrentThread() == before ? quiet + 1 : 0;
+        }
         long total = (long)megabytes << 20;
         long fed = 0;
         long allocated = GC.GetAllocatedBytesForCurrentThread();

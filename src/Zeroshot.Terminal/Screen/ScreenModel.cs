@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Zeroshot.Terminal.Escapes;
 
@@ -406,15 +407,22 @@ internal sealed partial class ScreenModel
             int col = CursorColumn;
             int take = Math.Min(cols - col, text.Length);
             line.MarkDirty(col + take);
-            var pen = _pen;
-            int link = CurrentLink;
+            // Every cell of [col, col + take) is overwritten whole, so of the wide characters under it
+            // only a half sticking out at either end needs blanking (what ClearCell would do per cell:
+            // a continuation at col loses its left half, a wide cell at the end its right half).
+            if ((cells[col].Flags & CellFlags.Continuation) != 0 && col > 0) cells[col - 1] = default;
+            int last = col + take - 1;
+            if ((cells[last].Flags & CellFlags.Wide) != 0 && last + 1 < cells.Length) cells[last + 1] = default;
+            // One whole-cell store per byte from a template (pen, link, no flags): the loop is then
+            // free of bounds checks and of the per-cell flag test (this loop is most of the model's
+            // time on log output).
+            var template = new Cell { Attr = _pen, Link = CurrentLink };
+            ref Cell dst = ref MemoryMarshal.GetReference(cells.AsSpan(col, take)); // checked once here
+            ref byte src = ref MemoryMarshal.GetReference(text);
             for (int i = 0; i < take; i++)
             {
-                ref var cell = ref cells[col + i];
-                if (cell.Flags != CellFlags.None) ClearCell(cells, col + i);
-                cell.Code = text[i];
-                cell.Attr = pen;
-                cell.Link = link;
+                template.Code = Unsafe.Add(ref src, i);
+                Unsafe.Add(ref dst, i) = template;
             }
             _lastRow = CursorRow;
             _lastColumn = col + take - 1;
@@ -673,12 +681,29 @@ internal sealed partial class ScreenModel
         {
             var gone = lines[top];
             Array.Copy(lines, top + 1, lines, top, bottom - top);
-            if (history) gone = History.Push(gone) ?? new Line(Columns);
+            if (history) PushHistory(gone); // gone stays the screen's: it becomes the new bottom row
             if (gone.RawCells.Length != Columns) gone.Cells = new Cell[Columns];
             gone.Clear(blank);
             lines[bottom] = gone;
         }
         if (_lastRow >= top && _lastRow <= bottom) _lastRow = -1;
+    }
+
+    // The scrollback keeps a compact copy of a row scrolled off (its written length only; a wrapped row
+    // whole, as the serializer writes it in full): the client's replay of 2 000 lines allocated a full-width
+    // row for each (7.7 MB at 200 columns), and the supervisor kept ~28 B per cell of every agent's history.
+    // When the scrollback is full, the oldest row's array takes the copy, so the ring stays allocation-free.
+    private void PushHistory(Line row)
+    {
+        int used = row.Wrapped ? row.RawCells.Length : row.UsedLength();
+        var oldest = History.NextEvicted;
+        if (oldest is null)
+        {
+            History.Push(Line.CompactCopy(row, used));
+            return;
+        }
+        oldest.CopyFrom(row, used);
+        History.Push(oldest); // the oldest slot, now holding the newest line
     }
 
     private void ScrollDown(int top, int bottom, int n)

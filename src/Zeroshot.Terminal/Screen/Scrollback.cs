@@ -34,6 +34,9 @@ internal sealed class Scrollback
         }
     }
 
+    /// <summary>The line the next <see cref="Push"/> evicts (the oldest, when the scrollback is full), or null.</summary>
+    public Line? NextEvicted => Count == Capacity && Capacity > 0 ? _ring[_start] : null;
+
     /// <summary>Appends <paramref name="line"/> (the scrollback takes it); returns the line it evicted,
     /// for reuse, or null.</summary>
     public Line? Push(Line line)
