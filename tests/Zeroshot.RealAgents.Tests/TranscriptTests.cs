@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Transcripts;
+using Zeroshot.RealAgents.Tests.Support;
 
 namespace Zeroshot.RealAgents.Tests;
 
@@ -49,6 +50,99 @@ public sealed class TranscriptTests
         Assert.Equal(0, follower.MalformedLines);
         Assert.Equal(0, follower.HandlerErrors);
         Save("claude-tool-call", path);
+    }
+
+    [Fact]
+    public async Task Claude_TUI_transcript_followed_live_equals_the_served_usage()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > out.txt", new TokenUsage(1200, 45, 300, 70), preamble: "Writing the file."),
+            ScriptedTurn.Text("Done: out.txt written.", new TokenUsage(1500, 20, 900, 11)));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+        // Pre-answer the bypass-permissions warning the TUI shows once (the setting Claude Code stores when accepted).
+        foreach (var file in new[] { Path.Combine(sandbox.Home, ".claude.json"), Path.Combine(sandbox.ConfigDir, ".claude.json") })
+        {
+            var seed = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+            seed["bypassPermissionsModeAccepted"] = true;
+            File.WriteAllText(file, seed.ToJsonString());
+        }
+        File.WriteAllText(Path.Combine(sandbox.ConfigDir, "settings.json"), "{\"skipDangerousModePermissionPrompt\": true}");
+        var id = Guid.NewGuid().ToString();
+        var path = ClaudeTranscript.PathFor(sandbox.ConfigDir, sandbox.WorkDir, id);
+        var usage = new ClaudeTranscriptUsage();
+        var gate = new Lock();
+        await using var follower = new TranscriptFollower(path, line =>
+        {
+            lock (gate)
+                usage.AddLine(line);
+        });
+
+        // The interactive TUI: no -p. Bash would wait at the permission prompt in the default mode.
+        using var tmux = TmuxSession.Start(120, 40,
+            $"cd '{sandbox.WorkDir}' && exec '{sandbox.Executable}' --session-id {id} --permission-mode bypassPermissions 'Write hi into out.txt'",
+            Tui(sandbox));
+        var expected = new TokenCounts(2700, 65, 1200, 81);
+        await WaitUntil(() => { lock (gate) return usage.Tokens == expected; },
+            () => $"{usage.Tokens} after {follower.Lines} lines; screen:\n{string.Join('\n', tmux.Capture())}", TimeSpan.FromSeconds(60));
+        var served = server.Served(protocol: ModelProtocol.Anthropic);
+        Assert.Equal(expected, new TokenCounts(served.Input, served.Output, served.CacheRead, served.CacheCreation));
+        Assert.Equal("hi\n", File.ReadAllText(Path.Combine(sandbox.WorkDir, "out.txt")));
+        lock (gate)
+            Assert.Equal(2, usage.Messages);
+        Assert.Equal(0, follower.MalformedLines);
+        Save("claude-tui-tool-call", path);
+    }
+
+    [Fact]
+    public async Task Codex_TUI_rollout_followed_live_equals_the_served_usage()
+    {
+        await using var server = new ModelServer();
+        // The TUI also starts a title-generation thread whose request carries tools, so it takes a scripted turn: it
+        // comes after the first main request (seen here), before the tool's output goes back. Its usage is not in the
+        // main thread's rollout.
+        var titleUsage = new TokenUsage(700, 9, 0, Reasoning: 0);
+        server.Default.Then(
+            ScriptedTurn.Shell("echo hi > out.txt", new TokenUsage(2100, 60, 400, Reasoning: 12)),
+            ScriptedTurn.Text("{\"title\":\"Write hi\"}", titleUsage),
+            ScriptedTurn.Text("Done: out.txt written.", new TokenUsage(2500, 33, 1800, Reasoning: 5)));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server);
+        // Pre-answer the TUI's first screens (field notes): "try the new model" for gpt-5.5 (its migration target,
+        // gpt-6-sol, is named in the binary's model catalog) and trust of the work dir.
+        File.AppendAllText(Path.Combine(sandbox.ConfigDir, "config.toml"),
+            "\n[notice.model_migrations]\n\"gpt-5.5\" = \"gpt-6-sol\"\n\n[projects.\"" + sandbox.WorkDir + "\"]\ntrust_level = \"trusted\"\n");
+        var started = DateTimeOffset.UtcNow;
+
+        using var tmux = TmuxSession.Start(120, 40,
+            $"cd '{sandbox.WorkDir}' && exec '{sandbox.Executable}' --no-daemon --sandbox workspace-write --ask-for-approval never 'Write hi into out.txt'",
+            Tui(sandbox));
+        (string Path, string ThreadId)? found = null;
+        await WaitUntil(() => (found = CodexRollout.FindRollout(sandbox.ConfigDir, sandbox.WorkDir, started)) is not null,
+            () => $"no rollout; screen:\n{string.Join('\n', tmux.Capture())}", TimeSpan.FromSeconds(60));
+        var usage = new CodexRolloutUsage();
+        var gate = new Lock();
+        await using var follower = new TranscriptFollower(found!.Value.Path, line =>
+        {
+            lock (gate)
+                usage.AddLine(line);
+        });
+        var expected = new TokenCounts(4600, 93, 2200, 0);
+        await WaitUntil(() => { lock (gate) return usage.Tokens == expected; },
+            () => $"{usage.Tokens} after {follower.Lines} lines; requests: {string.Join(", ", server.ModelRequests.Select(r => r.Kind + ":" + r.Body.Length))}; screen:\n{string.Join('\n', tmux.Capture())}",
+            TimeSpan.FromSeconds(60));
+        var served = server.Served(protocol: ModelProtocol.OpenAIResponses);
+        Assert.Equal(new TokenCounts(5300, 102, 2200, 0), TokenCounts.FromCodex(served.InputIncludingCache, served.CacheRead, served.Output));
+        var mainThread = new TokenUsage(served.Input - titleUsage.Input, served.Output - titleUsage.Output, served.CacheRead - titleUsage.CacheRead);
+        Assert.Equal(expected, TokenCounts.FromCodex(mainThread.InputIncludingCache, mainThread.CacheRead, mainThread.Output));
+        Assert.Equal(0, follower.MalformedLines);
+        Save("codex-tui-tool-call", found.Value.Path);
+    }
+
+    /// <summary>The sandbox environment for a TUI in tmux: a real terminal type instead of "dumb".</summary>
+    private static Dictionary<string, string> Tui(AgentSandbox sandbox)
+    {
+        var env = new Dictionary<string, string>(sandbox.Environment, StringComparer.Ordinal) { ["TERM"] = "xterm-256color" };
+        return env;
     }
 
     [Fact]
@@ -114,13 +208,14 @@ public sealed class TranscriptTests
         Save("gemini-tool-call", chat);
     }
 
-    private static async Task WaitUntil(Func<bool> condition, Func<string> describe)
+    private static async Task WaitUntil(Func<bool> condition, Func<string> describe, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + Settle;
+        var limit = within ?? Settle;
+        var deadline = DateTime.UtcNow + limit;
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
-                Assert.Fail("not reached within " + Settle + ": " + describe());
+                Assert.Fail("not reached within " + limit + ": " + describe());
             await Task.Delay(20);
         }
     }

@@ -51,6 +51,20 @@ public sealed class TranscriptParserTests
     }
 
     [Fact]
+    public void Claude_TUI_sample_has_no_cost_state_yet_and_messages_give_the_served_usage()
+    {
+        // Recorded from the interactive TUI in tmux while it was still open: no cost-state line is written before the
+        // session ends, so the live total comes from the messages alone.
+        var usage = new ClaudeTranscriptUsage();
+        foreach (var line in SampleLines("claude-tui-tool-call.jsonl"))
+            usage.AddLine(line);
+        Assert.Equal(new TokenCounts(2700, 65, 1200, 81), usage.Tokens);
+        Assert.Equal(2, usage.Messages);
+        Assert.Null(usage.CostUsd);
+        Assert.Equal("claude-opus-5-5", usage.Model);
+    }
+
+    [Fact]
     public void Claude_same_id_counts_once_and_the_last_usage_wins()
     {
         var usage = new ClaudeTranscriptUsage();
@@ -122,6 +136,17 @@ public sealed class TranscriptParserTests
         Assert.Equal(2, usage.TokenCountEvents);
         Assert.Equal("gpt-5.5", usage.Model);
         Assert.Equal("01a23abc-933b-73f0-ad70-c1e1daca3146", usage.ThreadId);
+    }
+
+    [Fact]
+    public void Codex_TUI_sample_main_thread_total_is_the_served_usage_without_the_title_thread()
+    {
+        var usage = new CodexRolloutUsage();
+        foreach (var line in SampleLines("codex-tui-tool-call.jsonl"))
+            usage.AddLine(line);
+        Assert.Equal(new TokenCounts(4600, 93, 2200, 0), usage.Tokens);
+        Assert.Equal("gpt-5.5", usage.Model);
+        Assert.Equal("01a23acc-291d-7521-8284-8a955a65391d", usage.ThreadId);
     }
 
     [Fact]
