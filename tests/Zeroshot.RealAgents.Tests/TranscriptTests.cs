@@ -53,6 +53,38 @@ public sealed class TranscriptTests
     }
 
     [Fact]
+    public async Task Claude_transcript_of_a_long_cwd_is_found_by_session_id()
+    {
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Text("Done.", new TokenUsage(100, 5, 0, 0)));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
+        // Over 200 characters once sanitized: Claude Code cuts the folder name and appends a hash.
+        var deep = Path.Combine(sandbox.WorkDir, new string('d', 120), new string('e', 120));
+        Directory.CreateDirectory(deep);
+        var id = Guid.NewGuid().ToString();
+        var info = sandbox.StartInfo(["-p", "Say done", "--session-id", id]);
+        info.WorkingDirectory = deep;
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.True(process.ExitCode == 0, await stderr);
+        var found = ClaudeTranscript.FindBySessionId(sandbox.ConfigDir, id);
+        Assert.NotNull(found);
+        var dirName = Path.GetFileName(Path.GetDirectoryName(found))!;
+        Assert.False(ClaudeTranscript.IsPathExact(deep));
+        // The cut name and its hash suffix are reproduced exactly.
+        Assert.Equal(found, ClaudeTranscript.PathFor(sandbox.ConfigDir, deep, id));
+        Assert.Equal(ClaudeTranscript.MaxProjectDirLength, dirName.LastIndexOf('-'));
+        var usage = new ClaudeTranscriptUsage();
+        foreach (var line in File.ReadAllLines(found))
+            usage.AddLine(System.Text.Encoding.UTF8.GetBytes(line));
+        Assert.Equal(new TokenCounts(100, 5, 0, 0), usage.Tokens);
+        await stdout;
+    }
+
+    [Fact]
     public async Task Claude_TUI_transcript_followed_live_equals_the_served_usage()
     {
         await using var server = new ModelServer();

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Zeroshot.Agents.Output;
@@ -60,13 +59,15 @@ internal static class ClaudeTranscript
 
     /// <summary>
     /// The project folder name Claude Code derives from a working directory: every character that is not an ASCII
-    /// letter or digit becomes '-' (so <c>/root/.cache/x</c> is <c>-root--cache-x</c>, as recorded).
+    /// letter or digit becomes '-' (so <c>/root/.cache/x</c> is <c>-root--cache-x</c>, as recorded). Names over
+    /// <see cref="MaxProjectDirLength"/> characters are cut to 200 and suffixed with '-' and a hash of the path:
+    /// the 32-bit string hash <c>h = (h &lt;&lt; 5) - h + c</c> over its UTF-16 code units, absolute value, base 36.
     /// </summary>
     /// <remarks>
-    /// Names over <see cref="MaxProjectDirLength"/> characters are cut and suffixed with a hash (field notes). The
-    /// exact hash was not verified here: <see cref="ProjectDirName"/> uses the first 200 characters, '-' and the
-    /// first 8 hex digits of SHA-256 of the path, and callers that can must prefer the exact
-    /// <c>transcript_path</c> that every hook input carries for such long paths.
+    /// The long-name rule was found by experiment with Claude Code 2.1.332: a 319-character sanitized cwd gave
+    /// <c>&lt;first 200&gt;-t49cjw</c>, which this hash reproduces (TranscriptTests in Zeroshot.RealAgents.Tests checks
+    /// it against the real CLI). <see cref="FindBySessionId"/> and a hook's <c>transcript_path</c> remain exact
+    /// fallbacks should a later version change the hash.
     /// </remarks>
     public static string ProjectDirName(string resolvedCwd)
     {
@@ -76,11 +77,33 @@ internal static class ClaudeTranscript
             sb.Append(char.IsAsciiLetterOrDigit(c) ? c : '-');
         if (sb.Length <= MaxProjectDirLength)
             return sb.ToString();
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(resolvedCwd)))[..8];
-        return sb.ToString(0, MaxProjectDirLength) + "-" + hash;
+        return sb.ToString(0, MaxProjectDirLength) + "-" + Base36(Math.Abs((long)StringHash(resolvedCwd)));
     }
 
-    /// <summary>True when <paramref name="resolvedCwd"/> is short enough for <see cref="PathFor"/> to be exact.</summary>
+    /// <summary>JavaScript's classic string hash (<c>hash = (hash &lt;&lt; 5) - hash + charCode; hash |= 0</c>).</summary>
+    internal static int StringHash(string s)
+    {
+        int h = 0;
+        foreach (char c in s)
+            h = unchecked((h << 5) - h + c);
+        return h;
+    }
+
+    private static string Base36(long n)
+    {
+        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+        Span<char> buffer = stackalloc char[16];
+        int i = buffer.Length;
+        do
+        {
+            buffer[--i] = digits[(int)(n % 36)];
+            n /= 36;
+        }
+        while (n > 0);
+        return new string(buffer[i..]);
+    }
+
+    /// <summary>True when <paramref name="resolvedCwd"/>'s folder name needs no hash (verified without one).</summary>
     public static bool IsPathExact(string resolvedCwd) => resolvedCwd.Length <= MaxProjectDirLength;
 
     /// <summary>
@@ -93,6 +116,28 @@ internal static class ClaudeTranscript
         ArgumentException.ThrowIfNullOrEmpty(cwd);
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         return Path.Combine(configDir, "projects", ProjectDirName(Resolve(cwd)), sessionId + ".jsonl");
+    }
+
+    /// <summary>
+    /// The transcript of <paramref name="sessionId"/> in any project folder of <paramref name="configDir"/>, or null.
+    /// Session ids are UUIDs we choose (<c>--session-id</c>), so the name alone is exact: a fallback to
+    /// <see cref="PathFor"/> that depends on no folder-naming rule (like the <c>transcript_path</c> of a hook). One directory listing, not a watch: call it when the session
+    /// has started (SessionStart hook, or the first change under <c>projects</c>).
+    /// </summary>
+    public static string? FindBySessionId(string configDir, string sessionId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(configDir);
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        var projects = Path.Combine(configDir, "projects");
+        if (!Directory.Exists(projects))
+            return null;
+        foreach (var dir in Directory.EnumerateDirectories(projects))
+        {
+            var candidate = Path.Combine(dir, sessionId + ".jsonl");
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        return null;
     }
 
     /// <summary>
