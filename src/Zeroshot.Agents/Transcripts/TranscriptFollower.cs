@@ -16,7 +16,7 @@ internal delegate void TranscriptLineHandler(ReadOnlySpan<byte> line);
 /// counted in <see cref="HandlerErrors"/> and kept in <see cref="LastError"/>: nothing escapes the follower, since
 /// an exception on its task would otherwise be lost or end the process.</para>
 /// <para>The directory may not exist yet (Claude Code creates <c>projects/&lt;cwd&gt;</c> with the first message): the
-/// nearest existing ancestor is then watched with subdirectories until the directory appears.</para>
+/// nearest existing ancestor is then watched (one level, not recursively), moving down as each level appears.</para>
 /// </remarks>
 internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
 {
@@ -32,6 +32,7 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
     private readonly Lock _watchLock = new();
     private FileSystemWatcher? _watcher;
     private bool _watchingTargetDirectory;
+    private string? _watchedDirectory;
     private Task _loop = Task.CompletedTask;
     private FileStream? _stream;
     private long _offset;
@@ -75,38 +76,36 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
 
     private long _lines, _malformed, _handlerErrors, _restarts;
 
-    private void Watch()
+    /// <summary>
+    /// Watches the file's directory, or while it does not exist its nearest existing ancestor (that one level only,
+    /// not recursively: a recursive inotify watch of a home folder could use up the user's watch limit). True when
+    /// the watched folder changed, so the caller looks again (a level may have appeared meanwhile).
+    /// </summary>
+    private bool Watch()
     {
+        var dir = _directory;
+        while (!Directory.Exists(dir))
+        {
+            var parent = Path.GetDirectoryName(dir);
+            if (parent is null)
+                break;
+            dir = parent;
+        }
+        if (string.Equals(dir, _watchedDirectory, StringComparison.Ordinal) || !Directory.Exists(dir))
+            return false;
         _watcher?.Dispose();
-        _watcher = null;
-        if (Directory.Exists(_directory))
-        {
-            _watcher = new FileSystemWatcher(_directory, _fileName)
-            {
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
-            };
-            _watchingTargetDirectory = true;
-        }
-        else
-        {
-            var ancestor = Path.GetDirectoryName(_directory);
-            while (ancestor is not null && !Directory.Exists(ancestor))
-                ancestor = Path.GetDirectoryName(ancestor);
-            if (ancestor is null)
-                return;
-            _watcher = new FileSystemWatcher(ancestor)
-            {
-                IncludeSubdirectories = true,
-                NotifyFilter = NotifyFilters.DirectoryName | NotifyFilters.FileName,
-            };
-            _watchingTargetDirectory = false;
-        }
+        _watchedDirectory = dir;
+        _watchingTargetDirectory = string.Equals(dir, _directory, StringComparison.Ordinal);
+        _watcher = _watchingTargetDirectory
+            ? new FileSystemWatcher(dir, _fileName) { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size }
+            : new FileSystemWatcher(dir) { NotifyFilter = NotifyFilters.DirectoryName };
         _watcher.Changed += OnEvent;
         _watcher.Created += OnEvent;
         _watcher.Deleted += OnEvent;
         _watcher.Renamed += OnEvent;
         _watcher.Error += OnError;
         _watcher.EnableRaisingEvents = true;
+        return true;
     }
 
     private void OnEvent(object sender, FileSystemEventArgs e)
@@ -154,10 +153,15 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
             while (!token.IsCancellationRequested)
             {
                 await _changed.WaitAsync(token).ConfigureAwait(false);
-                if (!_watchingTargetDirectory && Directory.Exists(_directory))
+                if (!_watchingTargetDirectory)
                 {
                     lock (_watchLock)
-                        Watch();
+                    {
+                        while (_disposed == 0 && Watch())
+                        {
+                            // Moved one or more levels down; look again in case the next level appeared meanwhile.
+                        }
+                    }
                 }
                 ReadAvailable(token);
             }
@@ -175,7 +179,8 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
             if (_replaced)
             {
                 _replaced = false;
-                CloseStream();
+                if (!StillTheFile())
+                    CloseStream();
             }
             if (_stream is null)
             {
@@ -280,6 +285,24 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
         ArrayPool<byte>.Shared.Return(_pending);
         _pending = bigger;
     }
+
+    /// <summary>
+    /// Whether the open stream is still the file at the path. A Created event can arrive after the file was opened
+    /// (it is the file's own creation), and reopening then would deliver its lines twice; a rename over the path or
+    /// a rotation gives a different file. Linux names an open file in /proc/self/fd (" (deleted)" once unlinked);
+    /// both names are compared as the kernel resolves them. Without /proc the file is taken as replaced.
+    /// </summary>
+    private bool StillTheFile()
+    {
+        if (_stream is null || !File.Exists(_path))
+            return false;
+        using var current = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        var ours = FdTarget(_stream);
+        return ours is not null && string.Equals(ours, FdTarget(current), StringComparison.Ordinal);
+    }
+
+    private static string? FdTarget(FileStream stream) =>
+        new FileInfo($"/proc/self/fd/{stream.SafeFileHandle.DangerousGetHandle().ToInt64()}").LinkTarget;
 
     private void CloseStream()
     {
