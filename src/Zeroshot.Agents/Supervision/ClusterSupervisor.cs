@@ -230,7 +230,7 @@ internal sealed class ClusterSupervisor
         {
             bool known;
             lock (_snapshotGate) known = _agents.Find(a => a.Id == agentId)?.Interactive?.CodexThread is not null;
-            if (!known) rollout = CodexRollouts.Find(codexHome, thread);
+            if (!known) rollout = Transcripts.CodexRollout.FindByThread(codexHome, thread);
         }
         ClusterEvent? e = null;
         AgentRuntime? agent;
@@ -249,13 +249,6 @@ internal sealed class ClusterSupervisor
                 ProviderCatalog.Codex => interactive.OnCodexNotify(payload),
                 _ => throw new InvalidDataException($"unknown signal source '{source}' (expected claude or codex)"),
             };
-            // Claude creates the transcript's folder with its first message: a follower started before that watches
-            // nothing and is started again at the next signal.
-            if (agent.Transcript is { Watching: false } unwatched)
-            {
-                unwatched.Dispose();
-                agent.Transcript = null;
-            }
             if (interactive.TranscriptPath is { } transcript && agent.Transcript is null && agent.Interpreter is { } interpreter)
             {
                 agent.Transcript = TranscriptUsage.Follow(source, transcript, interpreter.Usage);
@@ -752,7 +745,7 @@ internal sealed class ClusterSupervisor
         // The transcript's last lines are read before the usage is recorded (the CLI wrote them before exiting).
         if (agent.Transcript is { } transcript)
         {
-            transcript.Complete();
+            await transcript.CompleteAsync().ConfigureAwait(false);
             agent.Transcript = null;
         }
         agent.SessionFile?.Dispose();

@@ -209,6 +209,36 @@ internal static class CodexRollout
         return best is { } b ? (b.Path, b.ThreadId) : null;
     }
 
+    /// <summary>How many of the newest day folders are searched (a session started before midnight ends after it).</summary>
+    private const int RecentDays = 3;
+
+    /// <summary>
+    /// The rollout file of thread <paramref name="threadId"/> under <paramref name="codexHome"/>, or null: only a session's
+    /// own thread has one (a side thread, such as the one naming the session, has none), so this also tells them apart.
+    /// </summary>
+    public static string? FindByThread(string codexHome, string threadId)
+    {
+        if (threadId.Length == 0 || threadId.AsSpan().ContainsAny(['/', '\0', '*', '?'])) return null;
+        try
+        {
+            var sessions = Path.Combine(codexHome, "sessions");
+            if (!Directory.Exists(sessions)) return null;
+            // Newest first by name (the folders are zero-padded numbers), a few days deep: never the whole history.
+            var days = Directory.EnumerateDirectories(sessions).OrderDescending(StringComparer.Ordinal).Take(2)
+                .SelectMany(y => Directory.EnumerateDirectories(y).OrderDescending(StringComparer.Ordinal).Take(2))
+                .SelectMany(m => Directory.EnumerateDirectories(m).OrderDescending(StringComparer.Ordinal).Take(RecentDays))
+                .Take(RecentDays);
+            foreach (var day in days)
+                if (Directory.EnumerateFiles(day, $"rollout-*-{threadId}.jsonl").FirstOrDefault() is { } found)
+                    return found;
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static CodexRolloutLine? ReadMeta(string file)
     {
         try

@@ -163,7 +163,10 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
                         }
                     }
                 }
+                // A read that began after CompleteAsync was asked for sees everything the (exited) writer wrote.
+                bool last = _completing;
                 ReadAvailable(token);
+                if (last) break;
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -311,6 +314,18 @@ internal sealed class TranscriptFollower : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Stops following and waits for the reading task to end (the handler is not called afterwards).</summary>
+    private volatile bool _completing;
+
+    /// <summary>Reads what the file holds now (its writer has exited: nothing more will come), then stops following.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        if (Volatile.Read(ref _disposed) != 0) return;
+        _completing = true;
+        Signal();
+        await _loop.ConfigureAwait(false);
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <inheritdoc cref="Dispose"/>

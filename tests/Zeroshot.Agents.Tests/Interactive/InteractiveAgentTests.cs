@@ -117,10 +117,10 @@ public sealed class InteractiveAgentTests : IDisposable
         var rollout = Path.Combine(day, "rollout-2026-12-03T06-51-00-01a23aab-b0c2-7fe3-ad8a-8f3036580c31.jsonl");
         File.WriteAllText(rollout, "{}\n");
         Directory.CreateDirectory(Path.Combine(home, "sessions", "2026", "11", "30"));
-        Assert.Equal(rollout, CodexRollouts.Find(home, "01a23aab-b0c2-7fe3-ad8a-8f3036580c31"));
-        Assert.Null(CodexRollouts.Find(home, "01a23aab-b164-7480-bc1e-571ad5e93079")); // the title's thread: no rollout
-        Assert.Null(CodexRollouts.Find(home, "*"));
-        Assert.Null(CodexRollouts.Find(_dir.File("nowhere"), "x"));
+        Assert.Equal(rollout, Zeroshot.Agents.Transcripts.CodexRollout.FindByThread(home, "01a23aab-b0c2-7fe3-ad8a-8f3036580c31"));
+        Assert.Null(Zeroshot.Agents.Transcripts.CodexRollout.FindByThread(home, "01a23aab-b164-7480-bc1e-571ad5e93079")); // the title's thread: no rollout
+        Assert.Null(Zeroshot.Agents.Transcripts.CodexRollout.FindByThread(home, "*"));
+        Assert.Null(Zeroshot.Agents.Transcripts.CodexRollout.FindByThread(_dir.File("nowhere"), "x"));
     }
 
     [Fact]
