@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.Transcripts;
-using Zeroshot.RealAgents.Tests.Support;
+using Zeroshot.Terminal.Tests.Support;
 
 namespace Zeroshot.RealAgents.Tests;
 

@@ -1,8 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-
-[assembly: InternalsVisibleTo("Zeroshot.RealAgents.Tests")]
 
 namespace Zeroshot.Agents.Transcripts;
 

@@ -50,22 +50,10 @@ internal static class AttachCommand
             throw new UserErrorException(prefixOption is null ? $"{env.Home.SettingsPath}: keys.prefix: {prefixError}" : $"--prefix: {prefixError}", ExitCodes.Usage);
         if (!LocalTerminal.IsInteractive)
             throw new UserErrorException($"attach needs a terminal on standard input and output; in a script follow the output with 'zeroshot logs {target} -f'", ExitCodes.Usage);
-        var record = env.Store.GetCluster(env.Store.ResolveId(target))!;
-        if (record.State != ClusterState.Running || record.SocketPath is null)
-            throw new UserErrorException($"{record.Id} is {StateNames.Text(record.State)}: there is nothing to attach to (its output: zeroshot logs {record.Id})");
-        ControlClient client;
-        try
-        {
-            client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
-        }
-        catch (Exception e) when (ControlClient.IsUnavailable(e))
-        {
-            throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
-        }
+        var (record, client) = await ClusterHost.ConnectRunningAsync(env, target,
+            id => $"there is nothing to attach to (its output: zeroshot logs {id})", 3, "attach", cancel).ConfigureAwait(false);
         await using (client.ConfigureAwait(false))
         {
-            if (client.ProtocolVersion < 3)
-                throw new UserErrorException($"the supervisor of {record.Id} is an older zeroshot ({client.ServerVersion}) without attach; restart the cluster with this version");
             var snapshot = LiveJson.ReadSnapshot(await client.RequestAsync(ControlProtocol.Status, null, cancel).ConfigureAwait(false));
             string? chosen = agentId;
             if (chosen is not null && snapshot.Agents.All(a => a.Id != chosen))

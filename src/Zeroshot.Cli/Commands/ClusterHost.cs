@@ -108,6 +108,34 @@ internal static class ClusterHost
         return ExitCodes.Success;
     }
 
+    /// <summary>
+    /// Connects to the supervisor of running cluster <paramref name="target"/> (an id or a unique prefix) for a command that
+    /// needs protocol <paramref name="minVersion"/> (for <paramref name="feature"/>); a cluster that is not running gets
+    /// <paramref name="notRunning"/>(its id) after "&lt;id&gt; is &lt;state&gt;: ".
+    /// </summary>
+    internal static async Task<(ClusterRecord Record, ControlClient Client)> ConnectRunningAsync(HomeServices env, string target, Func<string, string> notRunning,
+        int minVersion, string feature, CancellationToken cancel)
+    {
+        var record = env.Store.GetCluster(env.Store.ResolveId(target))!;
+        if (record.State != ClusterState.Running || record.SocketPath is null)
+            throw new UserErrorException($"{record.Id} is {StateNames.Text(record.State)}: {notRunning(record.Id)}");
+        ControlClient client;
+        try
+        {
+            client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ControlClient.IsUnavailable(e))
+        {
+            throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
+        }
+        if (client.ProtocolVersion < minVersion)
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw new UserErrorException($"the supervisor of {record.Id} is an older zeroshot ({client.ServerVersion}) without {feature}; restart the cluster with this version");
+        }
+        return (record, client);
+    }
+
     /// <summary>How long <c>run</c> waits for another process's write lock on the database before creating a cluster.</summary>
     private static readonly TimeSpan StartupLockWait = TimeSpan.FromMinutes(2);
 

@@ -24,22 +24,10 @@ internal static class InteractiveCommands
             string message = parse.GetValue(text)!;
             if (message.Length == 0) throw new UserErrorException("send: the text is empty", ExitCodes.Usage);
             using var env = new ClusterHost.HomeServices(context);
-            var record = env.Store.GetCluster(env.Store.ResolveId(parse.GetValue(id)!))!;
-            if (record.State != ClusterState.Running || record.SocketPath is null)
-                throw new UserErrorException($"{record.Id} is {StateNames.Text(record.State)}: no agent of it reads prompts");
-            ControlClient client;
-            try
-            {
-                client = await ControlClient.ConnectAsync(record.SocketPath, cancel).ConfigureAwait(false);
-            }
-            catch (Exception e) when (ControlClient.IsUnavailable(e))
-            {
-                throw new UserErrorException($"the supervisor of {record.Id} does not answer ({e.Message})");
-            }
+            var (record, client) = await ClusterHost.ConnectRunningAsync(env, parse.GetValue(id)!, _ => "no agent of it reads prompts", 5, "send", cancel)
+                .ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
-                if (client.ProtocolVersion < 5)
-                    throw new UserErrorException($"the supervisor of {record.Id} is an older zeroshot ({client.ServerVersion}) without send; restart the cluster with this version");
                 string? named = parse.GetValue(agent);
                 try
                 {

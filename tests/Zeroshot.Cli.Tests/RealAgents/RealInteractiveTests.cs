@@ -57,64 +57,16 @@ public sealed class RealInteractiveTests : IDisposable
             ScriptedTurn.Text("First-turn-done.", FirstAnswer),
             ScriptedTurn.Text("Second-answer-here.", SecondAnswer));
         using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
-        string marker = Path.Combine(_home, "dependent-ran");
-        string events = Path.Combine(_home, "events.jsonl");
-        string onEvent = Path.Combine(_home, "on-event.sh");
-        File.WriteAllText(onEvent, $"#!/bin/sh\ncat >> '{events}'\necho >> '{events}'\n");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(onEvent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        string cluster = Path.Combine(_home, "cluster.json");
-        File.WriteAllText(cluster, JsonSerializer.Serialize(new
+        // Claude Code's default mode is "auto" now, which runs this command unasked: the cluster asks for the mode that
+        // asks the person.
+        await using var run = await Run.StartAsync(this, server, sandbox, new
         {
-            name = "interactive",
-            prompt = "Run the tool please",
-            agents = new object[]
-            {
-                // Claude Code's default mode is "auto" now, which runs this command unasked: the cluster asks for the
-                // mode that asks the person.
-                new { id = "worker", role = "worker", provider = "claude", interactive = true, args = new[] { "--permission-mode", "default" }, cwd = sandbox.WorkDir },
-                new { id = "after", role = "worker", command = new[] { "sh", "-c", $"echo ran > '{marker}'" }, after = new[] { "worker" } },
-            },
-        }));
-        var env = new Dictionary<string, string>(sandbox.Environment) { ["XDG_RUNTIME_DIR"] = _runtime };
-
-        string id;
-        using (var started = ZeroshotProcess.Start(_home, env, "run", "--detach", "--on-event", onEvent, cluster))
-        {
-            var r = started.Wait(TimeSpan.FromSeconds(60));
-            Assert.True(r.ExitCode == 0, r.Out + r.Error);
-            id = r.Out.Trim();
-            _started.Add(id);
-        }
-
-        using var tmux = TmuxSession.Start(Width, Height, "env PS1='$ ' bash --norc --noprofile", new Dictionary<string, string>(env)
-        {
-            ["ZEROSHOT_HOME"] = _home,
-            ["TERM"] = "xterm-256color",
+            id = "worker", role = "worker", provider = "claude", interactive = true,
+            args = new[] { "--permission-mode", "default" }, cwd = sandbox.WorkDir
         });
-        // Every snapshot and event of the supervisor, with when it arrived here.
-        var seen = new ConcurrentQueue<(TimeSpan At, LiveMessage Message)>();
-        var clock = Stopwatch.StartNew();
-        await using var client = await ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock"));
-        var subscription = await client.SubscribeAsync(ControlProtocol.SnapshotsStream, capacity: 4096);
-        var follow = Task.Run(async () =>
-        {
-            await foreach (var frame in subscription.ReadAllAsync())
-                seen.Enqueue((clock.Elapsed, LiveJson.ReadMessage(frame.Span)));
-        });
-        AgentSnapshot? Worker() => seen.LastOrDefault(m => m.Message.Snapshot is not null).Message?.Snapshot?.Agents[0];
-        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000)
-        {
-            try
-            {
-                Wait.Until(() => Worker() is { } w && condition(w), what, ms);
-            }
-            catch (TimeoutException e)
-            {
-                var w = Worker();
-                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, served {server.Served()}; screen:\n" +
-                    string.Join('\n', tmux.Capture()), e);
-            }
-        }
+        var (id, tmux, seen, clock) = (run.Id, run.Tmux, run.Seen, run.Clock);
+        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000) => run.WaitForWorker(condition, what, ms);
+        string marker = run.Marker;
 
         tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
         tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
@@ -152,7 +104,7 @@ public sealed class RealInteractiveTests : IDisposable
         // /exit ends the TUI; the agent after it starts then.
         Assert.Equal(0, ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "/exit").ExitCode);
         Wait.Until(() => File.Exists(marker), "the dependent agent's run", 60_000);
-        await follow.WaitAsync(TimeSpan.FromSeconds(60));
+        await run.Follow.WaitAsync(TimeSpan.FromSeconds(60));
         var ended = seen.Last(m => m.Message.Snapshot is not null).Message.Snapshot!;
         Assert.Equal(Zeroshot.Agents.State.ClusterState.Completed, ended.State);
         Assert.Equal(0, ended.Agents[0].ExitCode);
@@ -161,7 +113,7 @@ public sealed class RealInteractiveTests : IDisposable
         Assert.DoesNotContain(seen, m => m.Message.Snapshot?.Agents[0] is { State: Zeroshot.Agents.State.AgentState.Running, ActivityInferred: true });
 
         // The --on-event program: the needs-input with its question, and the idle after each turn.
-        var hooked = File.ReadAllLines(events).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var hooked = run.Events();
         Assert.Contains(hooked, e => e.GetProperty("event").GetString() == "needs-input" && e.GetProperty("agent").GetString() == "worker"
             && e.GetProperty("cluster").GetString() == id && e.GetProperty("question").GetString()!.Contains("touch tool-ran.txt", StringComparison.Ordinal));
         Assert.Contains(hooked, e => e.GetProperty("event").GetString() == "idle" && e.GetProperty("agent").GetString() == "worker");
@@ -188,60 +140,14 @@ public sealed class RealInteractiveTests : IDisposable
             ScriptedTurn.Text("Second-answer-here.", second));
         // Codex offers to migrate gpt-5.5 to a newer model on a screen of its own: answered in advance (field notes).
         using var sandbox = RealAgentClis.Sandbox(AgentCli.Codex, server, new AgentSandboxOptions { CodexConfigExtra = "[notice.model_migrations]\n\"gpt-5.5\" = \"gpt-6-sol\"" });
-        string marker = Path.Combine(_home, "dependent-ran");
-        string events = Path.Combine(_home, "events.jsonl");
-        string onEvent = Path.Combine(_home, "on-event.sh");
-        File.WriteAllText(onEvent, $"#!/bin/sh\ncat >> '{events}'\necho >> '{events}'\n");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(onEvent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        string cluster = Path.Combine(_home, "cluster.json");
-        File.WriteAllText(cluster, JsonSerializer.Serialize(new
+        await using var run = await Run.StartAsync(this, server, sandbox, new
         {
-            name = "interactive-codex",
-            prompt = "Run the tool please",
-            onEvent = new[] { onEvent },
-            agents = new object[]
-            {
-                new { id = "worker", role = "worker", provider = "codex", interactive = true, args = new[] { "-a", "on-request" }, cwd = sandbox.WorkDir },
-                new { id = "after", role = "worker", command = new[] { "sh", "-c", $"echo ran > '{marker}'" }, after = new[] { "worker" } },
-            },
-        }));
-        var env = new Dictionary<string, string>(sandbox.Environment) { ["XDG_RUNTIME_DIR"] = _runtime };
-        string id;
-        using (var started = ZeroshotProcess.Start(_home, env, "run", "--detach", cluster))
-        {
-            var r = started.Wait(TimeSpan.FromSeconds(60));
-            Assert.True(r.ExitCode == 0, r.Out + r.Error);
-            id = r.Out.Trim();
-            _started.Add(id);
-        }
-        var seen = new ConcurrentQueue<(TimeSpan At, LiveMessage Message)>();
-        var clock = Stopwatch.StartNew();
-        await using var client = await ControlClient.ConnectAsync(Path.Combine(_runtime, "zeroshot", id + ".sock"));
-        var subscription = await client.SubscribeAsync(ControlProtocol.SnapshotsStream, capacity: 4096);
-        var follow = Task.Run(async () =>
-        {
-            await foreach (var frame in subscription.ReadAllAsync())
-                seen.Enqueue((clock.Elapsed, LiveJson.ReadMessage(frame.Span)));
-        });
-        AgentSnapshot? Worker() => seen.LastOrDefault(m => m.Message.Snapshot is not null).Message?.Snapshot?.Agents[0];
-        using var tmux = TmuxSession.Start(Width, Height, "env PS1='$ ' bash --norc --noprofile", new Dictionary<string, string>(env)
-        {
-            ["ZEROSHOT_HOME"] = _home,
-            ["TERM"] = "xterm-256color",
-        });
-        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000)
-        {
-            try
-            {
-                Wait.Until(() => Worker() is { } w && condition(w), what, ms);
-            }
-            catch (TimeoutException e)
-            {
-                var w = Worker();
-                var log = ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(30), "logs", id, "--agent", "worker").Out;
-                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, served {server.Served()}; its log ends:\n{log[Math.Max(0, log.Length - 3000)..]}", e);
-            }
-        }
+            id = "worker", role = "worker", provider = "codex", interactive = true,
+            args = new[] { "-a", "on-request" }, cwd = sandbox.WorkDir
+        }, onEventInFile: true);
+        var (id, tmux, seen, clock) = (run.Id, run.Tmux, run.Seen, run.Clock);
+        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000) => run.WaitForWorker(condition, what, ms);
+        string marker = run.Marker;
 
         tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
         tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
@@ -273,16 +179,105 @@ public sealed class RealInteractiveTests : IDisposable
 
         Assert.Equal(0, ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "/exit").ExitCode);
         Wait.Until(() => File.Exists(marker), "the dependent agent's run", 60_000);
-        await follow.WaitAsync(TimeSpan.FromSeconds(60));
+        await run.Follow.WaitAsync(TimeSpan.FromSeconds(60));
         var ended = seen.Last(m => m.Message.Snapshot is not null).Message.Snapshot!;
         Assert.Equal(Zeroshot.Agents.State.ClusterState.Completed, ended.State);
         Assert.Equal(Expected(tool + first + second), Tokens(ended.Agents[0]));
         // Its title's side thread ended a turn too: never taken for the session's.
         Assert.DoesNotContain(seen, m => m.Message.Event is IdleEvent { Message: "Scripted side answer." });
         Assert.DoesNotContain(seen, m => m.Message.Snapshot?.Agents[0] is { State: Zeroshot.Agents.State.AgentState.Running, ActivityInferred: true });
-        var hooked = File.ReadAllLines(events).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var hooked = run.Events();
         Assert.Contains(hooked, e => e.GetProperty("event").GetString() == "needs-input" && e.GetProperty("question").GetString() == "sleep 3; touch tool-ran.txt");
         Assert.Equal(2, hooked.Count(e => e.GetProperty("event").GetString() == "idle" && e.GetProperty("agent").GetString() == "worker"));
+    }
+
+    /// <summary>
+    /// One interactive cluster of these tests: the agent given and, after it, a command agent that leaves a marker; started
+    /// detached with an <c>--on-event</c> program (or the file's <c>onEvent</c>) that keeps every event; its supervisor's
+    /// snapshots and events followed with when they arrived; and a shell in tmux to attach from.
+    /// </summary>
+    private sealed class Run : IAsyncDisposable
+    {
+        private ControlClient _client = null!;
+        private ModelServer _server = null!;
+        private string _events = "";
+
+        public string Id { get; private set; } = "";
+
+        public string Marker { get; private set; } = "";
+
+        public TmuxSession Tmux { get; private set; } = null!;
+
+        public ConcurrentQueue<(TimeSpan At, LiveMessage Message)> Seen { get; } = new();
+
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+        public Task Follow { get; private set; } = Task.CompletedTask;
+
+        public static async Task<Run> StartAsync(RealInteractiveTests test, ModelServer server, AgentSandbox sandbox, object agent, bool onEventInFile = false)
+        {
+            var run = new Run { _server = server, Marker = Path.Combine(test._home, "dependent-ran"), _events = Path.Combine(test._home, "events.jsonl") };
+            string onEvent = Path.Combine(test._home, "on-event.sh");
+            File.WriteAllText(onEvent, $"#!/bin/sh\ncat >> '{run._events}'\necho >> '{run._events}'\n");
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(onEvent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            string cluster = Path.Combine(test._home, "cluster.json");
+            File.WriteAllText(cluster, JsonSerializer.Serialize(new
+            {
+                name = "interactive",
+                prompt = "Run the tool please",
+                onEvent = onEventInFile ? new[] { onEvent } : null,
+                agents = new[] { agent, new { id = "after", role = "worker", command = new[] { "sh", "-c", $"echo ran > '{run.Marker}'" }, after = new[] { "worker" } } },
+            }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
+            var env = new Dictionary<string, string>(sandbox.Environment) { ["XDG_RUNTIME_DIR"] = test._runtime };
+            string[] args = onEventInFile ? ["run", "--detach", cluster] : ["run", "--detach", "--on-event", onEvent, cluster];
+            using (var started = ZeroshotProcess.Start(test._home, env, args))
+            {
+                var r = started.Wait(TimeSpan.FromSeconds(60));
+                Assert.True(r.ExitCode == 0, r.Out + r.Error);
+                run.Id = r.Out.Trim();
+                test._started.Add(run.Id);
+            }
+            run.Tmux = TmuxSession.Start(Width, Height, "env PS1='$ ' bash --norc --noprofile", new Dictionary<string, string>(env)
+            {
+                ["ZEROSHOT_HOME"] = test._home,
+                ["TERM"] = "xterm-256color",
+            });
+            run._client = await ControlClient.ConnectAsync(Path.Combine(test._runtime, "zeroshot", run.Id + ".sock"));
+            var subscription = await run._client.SubscribeAsync(ControlProtocol.SnapshotsStream, capacity: 4096);
+            run.Follow = Task.Run(async () =>
+            {
+                await foreach (var frame in subscription.ReadAllAsync())
+                    run.Seen.Enqueue((run.Clock.Elapsed, LiveJson.ReadMessage(frame.Span)));
+            });
+            return run;
+        }
+
+        public AgentSnapshot? Worker() => Seen.LastOrDefault(m => m.Message.Snapshot is not null).Message?.Snapshot?.Agents[0];
+
+        /// <summary>Waits for the worker's snapshot to satisfy <paramref name="condition"/>; a timeout says where it is.</summary>
+        public void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms)
+        {
+            try
+            {
+                Wait.Until(() => Worker() is { } w && condition(w), what, ms);
+            }
+            catch (TimeoutException e)
+            {
+                var w = Worker();
+                throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, " +
+                    $"served {_server.Served()}; screen:\n{string.Join('\n', Tmux.Capture())}", e);
+            }
+        }
+
+        /// <summary>What the on-event program received, one event per line.</summary>
+        public List<JsonElement> Events() =>
+            File.ReadAllLines(_events).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+
+        public async ValueTask DisposeAsync()
+        {
+            Tmux.Dispose();
+            await _client.DisposeAsync();
+        }
     }
 
     private static (long Input, long Output, long CacheRead, long CacheCreation) Tokens(AgentSnapshot a) =>
