@@ -12,8 +12,10 @@ namespace Zeroshot.Agents.Supervision;
 /// <param name="StartTime">The pid's start time in clock ticks (its identity with the pid).</param>
 /// <param name="FallbackModel">The model to show and price by until the CLI names one (Codex's config file).</param>
 /// <param name="Terminal">The screen model of its PTY, the query answers and the attached clients.</param>
+/// <param name="Transcript">An interactive Claude Code agent's session transcript, known before it is written (Zeroshot
+/// chose the session id; <see cref="Transcripts.ClaudeTranscript.PathFor"/>); null otherwise.</param>
 internal sealed record LaunchedAgent(PtyProcess Process, AgentOutputPump Pump, AgentOutputInterpreter Interpreter, long StartTime, string? FallbackModel,
-    AgentTerminal Terminal);
+    AgentTerminal Terminal, string? Transcript = null);
 
 /// <summary>Why an agent could not be launched, in one line (the supervisor records it as the agent's failure).</summary>
 internal sealed class LaunchFailedException(string message, Exception inner) : Exception(message, inner);
@@ -131,7 +133,11 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                     // The display is gone, or a follower went away mid-write; the log has the bytes.
                 }
             }, logHealth);
-            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel, terminal);
+            string? transcript = config.Interactive && config.Provider == ProviderCatalog.Claude && sessionId is not null
+                ? Transcripts.ClaudeTranscript.PathFor(Transcripts.ClaudeTranscript.ConfigDir(name => environment.GetValueOrDefault(name)),
+                    resolved.WorkingDirectory ?? Environment.CurrentDirectory, sessionId)
+                : null;
+            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel, terminal, transcript);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

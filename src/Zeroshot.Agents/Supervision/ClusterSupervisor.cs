@@ -249,11 +249,14 @@ internal sealed class ClusterSupervisor
                 ProviderCatalog.Codex => interactive.OnCodexNotify(payload),
                 _ => throw new InvalidDataException($"unknown signal source '{source}' (expected claude or codex)"),
             };
-            if (interactive.TranscriptPath is { } transcript && agent.Transcript is null && agent.Interpreter is { } interpreter)
+            // The path the CLI itself names wins over the one derived at launch (a folder-naming rule could change).
+            if (interactive.TranscriptPath is { } transcript && agent.Transcript?.Path != transcript && agent.Interpreter is { } interpreter)
             {
+                if (agent.Transcript is { } derived) _ = derived.DisposeAsync().AsTask();
                 agent.Transcript = TranscriptUsage.Follow(source, transcript, interpreter.Usage);
-                if (source == ProviderCatalog.Claude && agent.SessionId is { } session && agent.SessionFile is null) watch = (transcript, session, interactive);
             }
+            if (source == ProviderCatalog.Claude && interactive.TranscriptPath is { } named && agent.SessionId is { } session && agent.SessionFile is null)
+                watch = (named, session, interactive);
             if (interactive.LastMessage is { } message) agent.LastLine = message;
             var (_, detail) = interactive.Current(Now, null, out _);
             e = signal switch
@@ -670,7 +673,7 @@ internal sealed class ClusterSupervisor
             _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
             return false;
         }
-        var (process, pump, interpreter, startTime, fallbackModel, terminal) = launched;
+        var (process, pump, interpreter, startTime, fallbackModel, terminal, transcript) = launched;
         if (agent.Config.Interactive)
         {
             // The TUI's own notifications (Codex's approvals, OSC 9) and a person's keys are signals too.
@@ -688,6 +691,8 @@ internal sealed class ClusterSupervisor
                 ? new InteractiveActivity(ProviderCatalog.AgentPrompt(agent.Config, _config.Prompt).Length > 0,
                     cliSignals: agent.Config.Provider is ProviderCatalog.Claude or ProviderCatalog.Codex)
                 : null;
+            // Claude's transcript is known before its first line: its tokens are followed from the start.
+            agent.Transcript = transcript is null ? null : TranscriptUsage.Follow(ProviderCatalog.Claude, transcript, interpreter.Usage);
             agent.Process = process;
             agent.Pump = pump;
             agent.Terminal = terminal;

@@ -50,6 +50,9 @@ internal sealed class TranscriptUsage : IAsyncDisposable
         return new TranscriptUsage(source, path, usage);
     }
 
+    /// <summary>The followed file.</summary>
+    public string Path => _follower.FilePath;
+
     /// <summary>Reads what is left (the CLI has exited) and stops following.</summary>
     public ValueTask CompleteAsync() => _follower.CompleteAsync();
 

@@ -36,7 +36,7 @@ internal readonly record struct ClaudeTranscriptLine(ClaudeLineKind Kind, string
 /// <remarks>
 /// Claude Code writes one <c>assistant</c> line per content block once the message is complete (after
 /// <c>message_stop</c>; a tool-use message only after the tool ran), each repeating the message id and its final
-/// usage, so totals deduplicate by id (<see cref="ClaudeTranscriptUsage"/>). Recorded with 2.1.332 in
+/// usage, so totals deduplicate by id (the supervisor feeds the lines into its <see cref="Output.RunUsage"/>). Recorded with 2.1.332 in
 /// tests/Zeroshot.Agents.Tests/Transcripts/Samples/claude-tool-call.jsonl.
 /// </remarks>
 internal static class ClaudeTranscript

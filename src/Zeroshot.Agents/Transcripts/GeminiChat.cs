@@ -92,34 +92,3 @@ internal static class GeminiChat
         return null;
     }
 }
-
-/// <summary>Token totals of one Gemini chat file: each message id once, its last tokens win.</summary>
-internal sealed class GeminiChatUsage
-{
-    private readonly Dictionary<string, TokenCounts> _messages = new(StringComparer.Ordinal);
-
-    /// <summary>The last model named by a message.</summary>
-    public string? Model { get; private set; }
-
-    /// <summary>Sum over distinct messages.</summary>
-    public TokenCounts Tokens { get; private set; }
-
-    /// <summary>Distinct model messages.</summary>
-    public int Messages => _messages.Count;
-
-    /// <summary>Parses and applies one line; throws <see cref="InvalidDataException"/> when malformed.</summary>
-    public bool AddLine(ReadOnlySpan<byte> line) => Add(GeminiChat.Parse(line, Model));
-
-    /// <summary>Applies a parsed line.</summary>
-    public bool Add(in GeminiChatLine line)
-    {
-        if (!line.IsModelMessage || line.MessageId is not { } id)
-            return false;
-        Model = line.Model ?? Model;
-        if (_messages.TryGetValue(id, out var old))
-            Tokens -= old;
-        _messages[id] = line.Usage;
-        Tokens += line.Usage;
-        return true;
-    }
-}

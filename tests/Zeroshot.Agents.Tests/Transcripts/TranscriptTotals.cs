@@ -2,6 +2,9 @@ using Zeroshot.Agents.Output;
 
 namespace Zeroshot.Agents.Transcripts;
 
+// The tests' totals of a transcript, deduplicated as the CLIs' own records require (the supervisor feeds the same lines
+// into its RunUsage instead): linked into Zeroshot.RealAgents.Tests as well.
+
 /// <summary>
 /// Token totals of one Claude Code transcript, fed line by line. Not thread-safe: one follower feeds it; readers
 /// take <see cref="Tokens"/> from the same thread or under their own lock.
@@ -69,5 +72,79 @@ internal sealed class ClaudeTranscriptUsage
             default:
                 return false;
         }
+    }
+}
+
+/// <summary>
+/// Token totals of one Codex rollout: the last <c>token_count</c> running total wins (Codex's own total is
+/// authoritative, so nothing is summed), and the model of the last <c>turn_context</c>.
+/// </summary>
+internal sealed class CodexRolloutUsage
+{
+    /// <summary>The thread id from <c>session_meta</c>.</summary>
+    public string? ThreadId { get; private set; }
+
+    /// <summary>The model of the last turn.</summary>
+    public string? Model { get; private set; }
+
+    /// <summary>The last running total (zero before the first response completed).</summary>
+    public TokenCounts Tokens { get; private set; }
+
+    /// <summary>token_count events seen.</summary>
+    public int TokenCountEvents { get; private set; }
+
+    /// <summary>Parses and applies one line; false when it carried nothing of interest. Throws
+    /// <see cref="InvalidDataException"/> when malformed.</summary>
+    public bool AddLine(ReadOnlySpan<byte> line) => Add(CodexRollout.Parse(line, Model));
+
+    /// <summary>Applies a parsed line.</summary>
+    public bool Add(in CodexRolloutLine line)
+    {
+        switch (line.Kind)
+        {
+            case CodexLineKind.SessionMeta:
+                ThreadId = line.SessionId;
+                return true;
+            case CodexLineKind.TurnContext:
+                Model = line.Model ?? Model;
+                return true;
+            case CodexLineKind.TokenCount:
+                Tokens = line.Total;
+                TokenCountEvents++;
+                return true;
+            default:
+                return false;
+        }
+    }
+}
+
+/// <summary>Token totals of one Gemini chat file: each message id once, its last tokens win.</summary>
+internal sealed class GeminiChatUsage
+{
+    private readonly Dictionary<string, TokenCounts> _messages = new(StringComparer.Ordinal);
+
+    /// <summary>The last model named by a message.</summary>
+    public string? Model { get; private set; }
+
+    /// <summary>Sum over distinct messages.</summary>
+    public TokenCounts Tokens { get; private set; }
+
+    /// <summary>Distinct model messages.</summary>
+    public int Messages => _messages.Count;
+
+    /// <summary>Parses and applies one line; throws <see cref="InvalidDataException"/> when malformed.</summary>
+    public bool AddLine(ReadOnlySpan<byte> line) => Add(GeminiChat.Parse(line, Model));
+
+    /// <summary>Applies a parsed line.</summary>
+    public bool Add(in GeminiChatLine line)
+    {
+        if (!line.IsModelMessage || line.MessageId is not { } id)
+            return false;
+        Model = line.Model ?? Model;
+        if (_messages.TryGetValue(id, out var old))
+            Tokens -= old;
+        _messages[id] = line.Usage;
+        Tokens += line.Usage;
+        return true;
     }
 }
