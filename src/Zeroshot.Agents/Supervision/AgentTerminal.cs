@@ -77,9 +77,9 @@ internal sealed class AgentTerminal
     public Action? Typed { get; set; }
 
     /// <summary>
-    /// Tell a program that asked for focus events (mode 1004) that nobody is looking when no writable client is attached
-    /// (<c>CSI O</c>, as a terminal does when its window loses focus): a TUI that notifies only an unfocused user (Codex's
-    /// approvals) then writes its notifications. Set for interactive agents.
+    /// Tell a program that asks for focus events (mode 1004) that nobody is looking (<c>CSI O</c>, as a terminal does when
+    /// its window loses focus) when it turns them on and when the last writable client detaches: a TUI that notifies only
+    /// an unfocused user (Codex's approvals) then writes its notifications. Set for interactive agents.
     /// </summary>
     public bool ReportsFocus { get; set; }
 
@@ -94,7 +94,9 @@ internal sealed class AgentTerminal
         {
             _screen.Feed(chunk);
             notifications = _screen.TakeNotifications();
-            if (ReportsFocus && _screen.FocusEvents && !_focusOutSent && !HasWriter())
+            // Not known to be focused until a terminal says so: a client's terminal reports focus only when it changes
+            // (xterm's focus tracking), so an attached person's "focus in" comes when they look, not before.
+            if (ReportsFocus && _screen.FocusEvents && !_focusOutSent)
             {
                 _focusOutSent = focusOut = true;
             }

@@ -27,6 +27,8 @@ internal sealed class ClaudeSessionFile : IDisposable
         _watcher.Changed += (_, e) => Read(e.FullPath);
         _watcher.Created += (_, e) => Read(e.FullPath);
         _watcher.Renamed += (_, e) => Read(e.FullPath);
+        // Events were lost (the queue overflowed): the file says where things are now.
+        _watcher.Error += (_, _) => Refresh();
         _watcher.EnableRaisingEvents = true;
         // What is there already (the file is written at start, before the first hook).
         foreach (var file in Directory.EnumerateFiles(directory, "*.json")) Read(file);
@@ -48,6 +50,29 @@ internal sealed class ClaudeSessionFile : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             return null; // no status file to follow: the hooks alone say what the agent does
+        }
+    }
+
+    /// <summary>
+    /// Reads the session's status file again (once a sampling tick): inotify drops events when its queue overflows
+    /// (inotify(7), IN_Q_OVERFLOW), and a change of status must not wait for the next one to be seen.
+    /// </summary>
+    public void Refresh()
+    {
+        string? path;
+        lock (_gate) path = _path;
+        if (path is not null)
+        {
+            Read(path);
+            return;
+        }
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(_watcher.Path, "*.json")) Read(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The folder went away (the CLI is exiting): nothing left to read.
         }
     }
 

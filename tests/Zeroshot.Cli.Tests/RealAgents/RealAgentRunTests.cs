@@ -335,8 +335,9 @@ public sealed class RealAgentRunTests : IDisposable
             var a = doc.RootElement.GetProperty("agents")[0];
             if (a.GetProperty("activityDetail").GetString() != "Bash") return false;
             inTool = a.Clone();
-            return true;
-        }, "the Bash tool call", 60_000);
+            // The tool shows from its content block's start, the message's final usage a delta later: wait for both.
+            return a.GetProperty("tokens").GetProperty("output").GetInt64() == ToolTurn.Output;
+        }, "the Bash tool call with its message's usage", 60_000);
         AssertTokens(ToolTurn, inTool);
         Assert.Equal(JsonValueKind.Null, inTool.GetProperty("lastError").ValueKind);   // cleared by the success
 

@@ -264,8 +264,10 @@ public sealed class RealInteractiveTests : IDisposable
             catch (TimeoutException e)
             {
                 var w = Worker();
+                var activities = string.Join(" → ", Seen.Select(m => m.Message.Snapshot?.Agents[0].ActivityText()).Where(a => a is not null)
+                    .Aggregate(new List<string>(), (list, a) => { if (list.Count == 0 || list[^1] != a) list.Add(a!); return list; }));
                 throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, " +
-                    $"served {_server.Served()}; screen:\n{string.Join('\n', Tmux.Capture())}", e);
+                    $"served {_server.Served()}; activities seen: {activities}; screen:\n{string.Join('\n', Tmux.Capture())}", e);
             }
         }
 
