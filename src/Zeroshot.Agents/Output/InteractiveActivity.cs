@@ -39,6 +39,7 @@ internal sealed class InteractiveActivity
     private string? _pendingTool;
     private string? _pendingQuestion;
     private string? _sessionStatus;
+    private bool _answered;
     private bool _askedOnTerminal;
 
     private readonly bool _cliSignals;
@@ -100,6 +101,7 @@ internal sealed class InteractiveActivity
                 return Set(AgentActivity.Model, null);
             case "PreToolUse":
                 _pendingTool = Text(payload, "tool_name");
+                _answered = false;
                 // What a permission dialog for it would ask: the status file may say "waiting" before its hook arrives.
                 _pendingQuestion = Question(_pendingTool, payload);
                 return Set(AgentActivity.Tool, _pendingTool);
@@ -108,6 +110,13 @@ internal sealed class InteractiveActivity
                 _pendingTool = _pendingQuestion = null;
                 return Set(AgentActivity.Model, null);
             case "PermissionRequest":
+                // Claude shows the dialog without waiting for this hook: a slow hook can arrive after the status file
+                // said the person answered. Then it is old news, not a new question.
+                if (_answered)
+                {
+                    HasSignals = true;
+                    return InteractiveSignal.None;
+                }
                 return Set(AgentActivity.NeedsInput, Question(Text(payload, "tool_name"), payload));
             case "Notification":
                 // permission_prompt repeats a PermissionRequest after 6 s without a key; idle_prompt comes a minute
@@ -162,6 +171,7 @@ internal sealed class InteractiveActivity
             case "waiting":
                 return Set(AgentActivity.NeedsInput, _activity == AgentActivity.NeedsInput ? _detail : _pendingQuestion ?? OneLine(waitingFor) ?? _detail);
             case "busy" when before == "waiting" && _activity == AgentActivity.NeedsInput:
+                _answered = true;
                 return _pendingTool is { } tool ? Set(AgentActivity.Tool, tool) : Set(AgentActivity.Model, null);
             case "idle" when before == "busy" && _activity is AgentActivity.Model or AgentActivity.Tool:
                 return Set(AgentActivity.Idle, null);

@@ -73,6 +73,23 @@ public sealed class InteractiveAgentTests : IDisposable
     }
 
     [Fact]
+    public void A_permission_hook_slower_than_the_persons_answer_asks_nothing_again()
+    {
+        // Seen in CI: the dialog drawn and answered while the PermissionRequest hook's process was still starting.
+        var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
+        a.OnClaudeSessionStatus("busy", null);
+        a.OnClaudeHook(Event("PreToolUse", BashInput));
+        Assert.Equal(InteractiveSignal.NeedsInput, a.OnClaudeSessionStatus("waiting", "permission prompt"));
+        a.OnClaudeSessionStatus("busy", null);
+        Assert.Equal(InteractiveSignal.None, a.OnClaudeHook(Event("PermissionRequest", BashInput)));
+        Assert.Equal((AgentActivity.Tool, "Bash"), a.Current(Now, null, out _));
+        // The next tool's dialog asks again.
+        a.OnClaudeHook(Event("PostToolUse", BashInput));
+        a.OnClaudeHook(Event("PreToolUse", BashInput));
+        Assert.Equal(InteractiveSignal.NeedsInput, a.OnClaudeHook(Event("PermissionRequest", BashInput)));
+    }
+
+    [Fact]
     public void A_stale_busy_status_never_undoes_a_permission_hook()
     {
         var a = new InteractiveActivity(hasPrompt: true, cliSignals: true);
