@@ -73,7 +73,7 @@ public sealed class TranscriptTests
         var found = ClaudeTranscript.FindBySessionId(sandbox.ConfigDir, id);
         Assert.NotNull(found);
         var dirName = Path.GetFileName(Path.GetDirectoryName(found))!;
-        Assert.False(ClaudeTranscript.IsPathExact(deep));
+        Assert.True(deep.Length > ClaudeTranscript.MaxProjectDirLength);
         // The cut name and its hash suffix are reproduced exactly.
         Assert.Equal(found, ClaudeTranscript.PathFor(sandbox.ConfigDir, deep, id));
         Assert.Equal(ClaudeTranscript.MaxProjectDirLength, dirName.LastIndexOf('-'));

@@ -103,9 +103,6 @@ internal static class ClaudeTranscript
         return new string(buffer[i..]);
     }
 
-    /// <summary>True when <paramref name="resolvedCwd"/>'s folder name needs no hash (verified without one).</summary>
-    public static bool IsPathExact(string resolvedCwd) => resolvedCwd.Length <= MaxProjectDirLength;
-
     /// <summary>
     /// The transcript path of session <paramref name="sessionId"/> (the <c>--session-id</c> we pass) started in
     /// <paramref name="cwd"/>. The cwd is resolved first (symlinks followed), as Claude Code does with its real cwd.

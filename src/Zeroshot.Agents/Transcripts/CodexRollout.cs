@@ -39,16 +39,6 @@ internal readonly record struct CodexRolloutLine(CodexLineKind Kind, TokenCounts
 /// </summary>
 internal static class CodexRollout
 {
-    /// <summary><c>CODEX_HOME</c> when set, else <c>~/.codex</c>.</summary>
-    public static string Home(Func<string, string?> environment)
-    {
-        ArgumentNullException.ThrowIfNull(environment);
-        if (environment("CODEX_HOME") is { Length: > 0 } dir)
-            return dir;
-        string home = environment("HOME") is { Length: > 0 } h ? h : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return Path.Combine(home, ".codex");
-    }
-
     /// <summary>
     /// Parses one rollout line (UTF-8, without its newline). Throws <see cref="InvalidDataException"/> on
     /// malformed JSON.

@@ -114,7 +114,7 @@ public sealed class TranscriptParserTests
         Assert.Equal(Path.Combine("/cfg", "projects", ClaudeTranscript.ProjectDirName(Path.TrimEndingDirectorySeparator(temp)), id + ".jsonl"),
             ClaudeTranscript.PathFor("/cfg", temp, id));
         var longPath = "/" + new string('x', 300);
-        Assert.False(ClaudeTranscript.IsPathExact(longPath));
+        Assert.True(longPath.Length > ClaudeTranscript.MaxProjectDirLength);
         Assert.StartsWith(new string('-', 1) + new string('x', 199) + "-", ClaudeTranscript.ProjectDirName(longPath), StringComparison.Ordinal);
         // Recorded with Claude Code 2.1.332: a 319-character cwd gave the folder "<first 200>-t49cjw".
         var recorded = "/root/.cache/zeroshot/test-homes/claude-898258a298bb490999da037827086029/work/" + new string('d', 120) + "/" + new string('e', 120);
