@@ -17,6 +17,10 @@ public sealed class RealAgentAttachTests : IDisposable
     private static readonly TokenUsage ToolTurn = new(Input: 1200, Output: 45, CacheRead: 300, CacheCreation: 70);
     private static readonly TokenUsage FinalTurn = new(Input: 1500, Output: 20, CacheRead: 900, CacheCreation: 11);
     private const string Ticks = "for i in 1 2 3 4 5; do echo tick-$i; sleep 1; done";
+
+    /// <summary>A longer tool call, for the watch tests: a loaded CI machine took more than five seconds to start
+    /// `watch` and draw it, and the tool call was over by then.</summary>
+    private const string LongTicks = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo tick-$i; sleep 1; done";
     private readonly string _home = Directory.CreateTempSubdirectory("zeroshot-attach-").FullName;
 
     // The sandboxes' TMPDIR is deep under $HOME/.cache; a Unix socket path must fit in 107 bytes.
@@ -98,11 +102,11 @@ public sealed class RealAgentAttachTests : IDisposable
 
         public string Id { get; private set; } = "";
 
-        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider)
+        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider, string ticks = Ticks)
         {
             var task = new ToolTask { _server = new ModelServer() };
             task._server.Default.Then(
-                ScriptedTurn.Shell(Ticks, ToolTurn, preamble: "Counting-to-five now."),
+                ScriptedTurn.Shell(ticks, ToolTurn, preamble: "Counting-to-five now."),
                 ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
             try
             {
@@ -222,7 +226,7 @@ public sealed class RealAgentAttachTests : IDisposable
     /// </summary>
     private async Task WatchRendered(AgentCli cli, string provider)
     {
-        await using var task = await ToolTask.StartAsync(this, cli, provider);
+        await using var task = await ToolTask.StartAsync(this, cli, provider, LongTicks);
         var (tmux, id) = (task.Tmux, task.Id);
 
         Type(tmux, $"dotnet {ZeroshotProcess.Dll} watch; echo EXIT=$?");
