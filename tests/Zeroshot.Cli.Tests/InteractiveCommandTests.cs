@@ -23,7 +23,9 @@ public sealed class InteractiveCommandTests : IDisposable
             new { id = "paste", role = "worker", interactive = true, command = new[] { "sh", "-c", "stty -echo raw; printf 'ready\\033[?2004h\\n'; head -c 28 | od -c | head -3" } },
             new { id = "batch", role = "worker", command = new[] { "sleep", "60" } });
 
-        // Two interactive agents run: the one to type to must be named.
+        // Two interactive agents run (once both have printed, whatever the machine's load): the one to type to must be named.
+        Wait.Until(() => Log(id, "paste").Contains("ready", StringComparison.Ordinal), "the paste agent's bracketed paste mode");
+        Wait.Until(() => _clusters.Z("status", id).Out.Split('\n').Any(l => l.Contains("plain", StringComparison.Ordinal) && l.Contains("running", StringComparison.Ordinal)), "the plain agent running");
         var several = _clusters.Z("send", id, "hi");
         Assert.Equal(1, several.ExitCode);
         Assert.Equal($"zeroshot: several interactive agents of cluster {id} run (plain, paste): name one with --agent", several.Error.Trim());
@@ -35,7 +37,6 @@ public sealed class InteractiveCommandTests : IDisposable
         Assert.Equal(0, _clusters.Z("send", id, "--agent", "plain", "second").ExitCode);
         Wait.Until(() => Log(id, "plain").Contains("got:second", StringComparison.Ordinal), "the second line read");
 
-        Wait.Until(() => Log(id, "paste").Contains("ready", StringComparison.Ordinal), "the paste agent's bracketed paste mode");
         Assert.Equal(0, _clusters.Z("send", id, "--agent", "paste", "multi\nline text").ExitCode);
         // ESC [ 2 0 0 ~ text ESC [ 2 0 1 ~, then CR on its own: what a terminal sends for a paste and an Enter.
         Wait.Until(() => Log(id, "paste").Contains("033   [   2   0   1   ~  \\r", StringComparison.Ordinal), "the pasted text and Enter");

@@ -121,7 +121,11 @@ internal sealed partial class ClusterSupervisor
         AgentTerminal terminal;
         lock (_snapshotGate)
         {
-            var candidates = _agents.Where(a => agentId is null ? a.Config.Interactive && a.State == AgentState.Running : a.Id == agentId).ToList();
+            // A waiting interactive agent counts: right after `run --detach` it may not be spawned yet, and "several"
+            // must not depend on how fast the supervisor got there.
+            var candidates = _agents.Where(a => agentId is null
+                ? a.Config.Interactive && a.State is AgentState.Running or AgentState.Waiting
+                : a.Id == agentId).ToList();
             if (candidates.Count == 0)
                 return (null, agentId is null
                     ? $"no interactive agent of cluster {_clusterId} is running"
