@@ -87,4 +87,10 @@ internal sealed class AgentRuntime(AgentConfig config)
 
     /// <summary>The last samples of the agent's process tree, across iterations.</summary>
     public SampleHistory History { get; } = new();
+
+    /// <summary>What its trees used over its whole life; null before its first sample.</summary>
+    public Health.AgentTotals? Totals { get; set; }
+
+    /// <summary>Its health verdict now (running only), recomputed each sample.</summary>
+    public Health.HealthSnapshot? Health { get; set; }
 }

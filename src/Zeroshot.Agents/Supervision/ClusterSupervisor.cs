@@ -690,6 +690,12 @@ internal sealed partial class ClusterSupervisor
                     for (int i = 0; i < samples.Count; i++)
                     {
                         if (owners[i].State != AgentState.Running || owners[i].Pid != samples[i].Pid) continue;
+                        // The life counters: each sample's rates over the time since this tree's sample before (a new
+                        // run's first sample is its baseline).
+                        var totals = owners[i].Totals ?? default;
+                        if (owners[i].Latest is { } before && before.Pid == samples[i].Pid)
+                            totals = totals.Add(samples[i], (samples[i].Timestamp - before.Timestamp).TotalSeconds);
+                        owners[i].Totals = totals;
                         owners[i].Latest = samples[i];
                         owners[i].History.Add(samples[i]);
                     }

@@ -20,6 +20,7 @@ namespace Zeroshot.Agents.Supervision;
     [
         typeof(IsoTimeConverter), typeof(TreeSampleConverter), typeof(ClusterStateConverter), typeof(AgentStateConverter),
         typeof(ClusterKindConverter), typeof(AgentRoleConverter), typeof(AgentActivityConverter), typeof(AgentSnapshotConverter),
+        typeof(HealthVerdictConverter),
     ])]
 [JsonSerializable(typeof(ClusterSnapshot))]
 [JsonSerializable(typeof(List<ClusterSnapshot>))]
@@ -49,7 +50,7 @@ internal sealed partial class LiveJson : JsonSerializerContext
     Converters =
     [
         typeof(IsoTimeConverter), typeof(TreeSampleConverter), typeof(AgentStateConverter), typeof(AgentRoleConverter),
-        typeof(AgentActivityConverter),
+        typeof(AgentActivityConverter), typeof(HealthVerdictConverter),
     ])]
 [JsonSerializable(typeof(AgentSnapshot))]
 internal sealed partial class AgentSnapshotJson : JsonSerializerContext;
@@ -123,6 +124,20 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
         }
         if (value.Interactive) scratch.Write(",\"interactive\":true"u8);
         if (value.ActivityInferred) scratch.Write(",\"activityInferred\":true"u8);
+        if (value.Health is { } health)
+        {
+            scratch.Write(",\"health\":"u8);
+            json.Reset(scratch);
+            JsonSerializer.Serialize(json, health, AgentSnapshotJson.Default.HealthSnapshot);
+            json.Flush();
+        }
+        if (value.Totals is { } totals)
+        {
+            scratch.Write(",\"totals\":"u8);
+            json.Reset(scratch);
+            JsonSerializer.Serialize(json, totals, AgentSnapshotJson.Default.AgentTotals);
+            json.Flush();
+        }
         scratch.Write("}"u8);
         writer.WriteRawValue(scratch.WrittenSpan, skipInputValidation: true);
     }
@@ -130,7 +145,7 @@ internal sealed class AgentSnapshotConverter : JsonConverter<AgentSnapshot>
     /// <summary>The JSON of <paramref name="agent"/> up to and including <c>"metrics":</c>.</summary>
     internal static byte[] Prefix(AgentSnapshot agent)
     {
-        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, LastLine = null, Interactive = false, ActivityInferred = false, JsonCache = AgentJsonCache.None },
+        byte[] whole = JsonSerializer.SerializeToUtf8Bytes(agent with { Metrics = null, History = null, Cgroup = null, Attached = 0, LastLine = null, Interactive = false, ActivityInferred = false, Health = null, Totals = null, JsonCache = AgentJsonCache.None },
             AgentSnapshotJson.Default.AgentSnapshot);
         if (!whole.AsSpan().EndsWith("\"metrics\":null}"u8))
             throw new InvalidOperationException("an agent's JSON must end with its metrics");
@@ -368,6 +383,20 @@ internal sealed class AgentRoleConverter : WordEnumConverter<AgentRole>
 
     /// <inheritdoc/>
     protected override AgentRole Parse(string word) => StateNames.ParseRole(word);
+}
+
+/// <summary>Health verdicts as their words (<c>waiting-on-model</c>, <c>busy-idle</c>).</summary>
+internal sealed class HealthVerdictConverter : WordEnumConverter<Health.HealthVerdict>
+{
+    /// <summary>The converter.</summary>
+    public HealthVerdictConverter()
+        : base(value => Health.HealthVerdictNames.ToJsonName(value))
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override Health.HealthVerdict Parse(string word) =>
+        Health.HealthVerdictNames.Parse(word) ?? throw new InvalidDataException($"unknown health verdict '{word}'");
 }
 
 /// <summary>quiet, output, model, tool, retrying, needs-input, idle, error.</summary>

@@ -87,6 +87,15 @@ internal sealed record AgentSnapshot(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool ActivityInferred { get; init; }
 
+    /// <summary>Its health verdict while running (<c>Health.HealthMonitor</c>); absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Health.HealthSnapshot? Health { get; init; }
+
+    /// <summary>What its process trees used over its whole life (cumulative counters); absent before its first sample
+    /// and for an agent read from the state database.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Health.AgentTotals? Totals { get; init; }
+
     /// <summary>Tokens and cost together.</summary>
     [JsonIgnore]
     public UsageTotals Usage => new(Tokens, CostUsd, CostEstimated);

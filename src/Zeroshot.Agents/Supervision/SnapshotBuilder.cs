@@ -106,6 +106,8 @@ internal sealed class SnapshotBuilder(int agentCount)
             LastLine = lastLine,
             Interactive = a.Config.Interactive,
             ActivityInferred = inferred,
+            Health = running ? a.Health : null,
+            Totals = a.Totals,
         };
         _previous[i] = snapshot;
         return snapshot;
