@@ -1,4 +1,5 @@
 using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Health;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
 using Zeroshot.Agents.Supervision;
@@ -181,9 +182,6 @@ internal sealed class ClusterEntry(ClusterSnapshot snapshot, ClusterSource sourc
 /// </summary>
 internal sealed class DashboardState
 {
-    /// <summary>An agent quiet this long while running, using almost no CPU, is marked stuck.</summary>
-    public static readonly TimeSpan StuckAfter = TimeSpan.FromMinutes(5);
-
     private readonly Dictionary<string, ClusterEntry> _clusters = new(StringComparer.Ordinal);
     private List<DashboardRow>? _rows;
     private DashboardCommand? _pending;
@@ -285,7 +283,7 @@ internal sealed class DashboardState
     }
 
     /// <summary>Whether an agent needs the person, and why: <c>input</c> (an interactive agent asks something), <c>error</c> (failed, retrying, its cluster crashed),
-    /// <c>stuck</c> (running, no output for <see cref="StuckAfter"/> and under 2 % CPU); null when not.</summary>
+    /// <c>stalled</c>, <c>stuck</c> or <c>busy-idle</c> (the supervisor's health verdict); null when not.</summary>
     public static string? Attention(ClusterEntry cluster, AgentSnapshot agent, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(cluster);
@@ -297,7 +295,8 @@ internal sealed class DashboardState
         if (agent.Activity == AgentActivity.NeedsInput) return "input";
         // An idle interactive agent waits for its next prompt: quiet is what it should be, not stuck.
         if (agent.Activity == AgentActivity.Idle) return null;
-        if (agent.LastOutputAt is { } last && now - last >= StuckAfter && (agent.Metrics?.CpuPercent ?? 0) < 2) return "stuck";
+        // The supervisor's verdict from every signal (a quiet agent whose child computes is not stuck), never a guess here.
+        if (agent.Health is { } health && health.Verdict.IsUnhealthy()) return health.Verdict.ToJsonName();
         return null;
     }
 

@@ -282,9 +282,8 @@ internal static class DashboardView
                     text = agent.Model ?? agent.Provider;
                     break;
                 case Column.State:
-                    // The word says what is wrong (failed, retrying 529…, crashed) except for a stuck agent, which looks quiet.
-                    string word = DashboardState.StateWord(cluster, agent);
-                    text = attention == "stuck" ? $"stuck: {word}" : word;
+                    // The word says what is wrong (failed, retrying 529…, crashed, stalled, stuck, busy-idle).
+                    text = DashboardState.StateWord(cluster, agent);
                     if (!selected && attention is not null) style = Alert;
                     break;
                 case Column.Cpu:

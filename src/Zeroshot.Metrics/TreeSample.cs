@@ -7,7 +7,18 @@ namespace Zeroshot.Metrics;
 /// <param name="Established">Number of the tree's TCP sockets in state ESTABLISHED.</param>
 /// <param name="SendQueueBytes">Bytes written by the tree but not yet acknowledged by the peer (sum of <c>tcpi_notsent</c>/wqueue).</param>
 /// <param name="RecvQueueBytes">Bytes received but not yet read by the tree (sum of rqueue).</param>
-public readonly record struct NetworkState(int Established, long SendQueueBytes, long RecvQueueBytes);
+public readonly record struct NetworkState(int Established, long SendQueueBytes, long RecvQueueBytes)
+{
+    /// <summary>Sockets of the tree still connecting (SYN-SENT): a connection that stays here for long never reached its peer.</summary>
+    public int Connecting { get; init; }
+
+    /// <summary>
+    /// Milliseconds since the last payload byte arrived on the tree's most recently active established socket
+    /// (the least <c>tcpi_last_data_recv</c>, tcp(7)); null without an established socket. The health verdicts'
+    /// "no bytes from the model for 4m12s on an open connection" comes from here.
+    /// </summary>
+    public long? LastReceiveMs { get; init; }
+}
 
 /// <summary>
 /// One immutable sample of a process tree (a root process and all its descendants).

@@ -17,6 +17,7 @@ public static class TreeSampleJson
         IoWriteName = JsonEncodedText.Encode("ioWriteBytesPerSec"), ReadCharsName = JsonEncodedText.Encode("readCharsPerSec"),
         WriteCharsName = JsonEncodedText.Encode("writeCharsPerSec"), RxName = JsonEncodedText.Encode("netRxBytesPerSec"),
         TxName = JsonEncodedText.Encode("netTxBytesPerSec"), NetworkName = JsonEncodedText.Encode("networkState"),
+        ConnectingName = JsonEncodedText.Encode("connecting"), LastReceiveName = JsonEncodedText.Encode("lastReceiveMs"),
         EstablishedName = JsonEncodedText.Encode("established"), SendQueueName = JsonEncodedText.Encode("sendQueueBytes"),
         RecvQueueName = JsonEncodedText.Encode("recvQueueBytes"), ChildCountName = JsonEncodedText.Encode("childCount"),
         ThreadsName = JsonEncodedText.Encode("threads");
@@ -52,6 +53,9 @@ public static class TreeSampleJson
             writer.WriteNumber(EstablishedName, net.Established);
             writer.WriteNumber(SendQueueName, net.SendQueueBytes);
             writer.WriteNumber(RecvQueueName, net.RecvQueueBytes);
+            writer.WriteNumber(ConnectingName, net.Connecting);
+            if (net.LastReceiveMs is { } lastReceive) writer.WriteNumber(LastReceiveName, lastReceive);
+            else writer.WriteNull(LastReceiveName);
             writer.WriteEndObject();
         }
         else

@@ -44,10 +44,13 @@ internal sealed class DetachedClusters : IDisposable
     }
 
     /// <summary>Starts a detached cluster of <paramref name="agents"/> (objects serialized as the cluster file's agents); returns its id.</summary>
-    public string Start(string name, params object[] agents)
+    public string Start(string name, params object[] agents) => StartFile(name, new { name, agents });
+
+    /// <summary>Starts a detached cluster from <paramref name="cluster"/> (serialized as the whole cluster file); returns its id.</summary>
+    public string StartFile(string name, object cluster)
     {
         var file = Path.Combine(Root, name + ".json");
-        File.WriteAllText(file, JsonSerializer.Serialize(new { name, agents }));
+        File.WriteAllText(file, JsonSerializer.Serialize(cluster));
         var started = Z("run", "--detach", file);
         Assert.True(started.ExitCode == 0, started.Out + started.Error);
         var id = started.Out.Trim();

@@ -241,17 +241,19 @@ public sealed class DashboardStateTests
     }
 
     [Fact]
-    public void An_agent_quiet_for_five_minutes_using_no_cpu_is_stuck_and_one_that_computes_is_not()
+    public void The_supervisors_health_verdict_marks_an_agent_and_a_quiet_one_it_calls_healthy_is_not_marked()
     {
         var state = new DashboardState();
         var quietSince = T0;
+        var stuck = new Zeroshot.Agents.Health.HealthSnapshot(Zeroshot.Agents.Health.HealthVerdict.Stuck, T0, ["no output for 5m00s"]);
+        var tool = new Zeroshot.Agents.Health.HealthSnapshot(Zeroshot.Agents.Health.HealthVerdict.RunningTool, T0, ["tool Bash running"]);
         state.Update(Cluster("alpha", ClusterState.Running,
-            Agent("idle", metrics: Sample(T0, 0.5), activity: AgentActivity.Quiet, lastOutput: quietSince),
-            Agent("busy", metrics: Sample(T0, 80), activity: AgentActivity.Quiet, lastOutput: quietSince),
+            Agent("idle", metrics: Sample(T0, 0.5), activity: AgentActivity.Quiet, lastOutput: quietSince) with { Health = stuck },
+            Agent("busy", metrics: Sample(T0, 0.1), activity: AgentActivity.Tool, lastOutput: quietSince) with { Health = tool },
             Agent("retrying", metrics: Sample(T0, 1), activity: AgentActivity.Retrying, detail: "529 3/10 in 4s", lastOutput: quietSince)));
         var alpha = state.Clusters["alpha"];
-        Assert.Null(DashboardState.Attention(alpha, alpha.Snapshot.Agents[0], T0.AddMinutes(4)));
-        Assert.Equal("stuck", DashboardState.Attention(alpha, alpha.Snapshot.Agents[0], T0.AddMinutes(5)));
+        Assert.Equal("stuck", DashboardState.Attention(alpha, alpha.Snapshot.Agents[0], T0));
+        Assert.Equal("stuck", DashboardState.StateWord(alpha, alpha.Snapshot.Agents[0]));
         Assert.Null(DashboardState.Attention(alpha, alpha.Snapshot.Agents[1], T0.AddMinutes(30)));
         Assert.Equal("error", DashboardState.Attention(alpha, alpha.Snapshot.Agents[2], T0));
     }

@@ -48,6 +48,15 @@ internal sealed record ClusterConfig(
     /// </summary>
     public IReadOnlyList<string>? OnEvent { get; init; }
 
+    /// <summary>Field <c>"health"</c>: thresholds and actions of the health verdicts for every agent (over settings.json's).</summary>
+    public Health.HealthSettings? Health { get; init; }
+
+    /// <summary>Fields <c>"maxCostUsd"</c> and <c>"maxTokens"</c>: the whole cluster's budget (over settings.json's).</summary>
+    public Health.Budget? Budget { get; init; }
+
+    /// <summary>Field <c>"budgetAction"</c>: <c>stop</c> (default) or <c>warn</c> when a budget runs out.</summary>
+    public Health.BudgetActionKind? BudgetAction { get; init; }
+
     public AgentConfig? FindAgent(string id)
     {
         foreach (var agent in Agents)
@@ -90,6 +99,12 @@ internal sealed record AgentConfig(
     /// <summary>Field <c>"args"</c>: extra arguments for the provider's CLI, after Zeroshot's own (e.g.
     /// <c>["--permission-mode", "default"]</c>); provider agents only.</summary>
     public IReadOnlyList<string>? Args { get; init; }
+
+    /// <summary>Field <c>"health"</c>: this agent's thresholds and actions (over the cluster's).</summary>
+    public Health.HealthSettings? Health { get; init; }
+
+    /// <summary>Fields <c>"maxCostUsd"</c> and <c>"maxTokens"</c>: this agent's budget over its whole life (over settings.json's per-agent one).</summary>
+    public Health.Budget? Budget { get; init; }
 
     /// <summary>The dependency list, never null.</summary>
     public IReadOnlyList<string> AfterOrEmpty => After ?? [];

@@ -27,6 +27,11 @@ internal static class ClusterConfigJson
                 writer.WriteString("kind", "task");
             if (config.OnEvent is not null)
                 WriteStrings(writer, "onEvent", config.OnEvent);
+            if (config.Health is not null)
+                WriteHealth(writer, config.Health);
+            WriteBudget(writer, config.Budget);
+            if (config.BudgetAction is { } action)
+                writer.WriteString("budgetAction", action == Health.BudgetActionKind.Warn ? "warn" : "stop");
             writer.WriteStartArray("agents");
             foreach (var agent in config.Agents)
                 WriteAgent(writer, agent);
@@ -80,7 +85,38 @@ internal static class ClusterConfigJson
             writer.WriteBoolean("interactive", true);
         if (agent.Args is not null)
             WriteStrings(writer, "args", agent.Args);
+        if (agent.Health is not null)
+            WriteHealth(writer, agent.Health);
+        WriteBudget(writer, agent.Budget);
         writer.WriteEndObject();
+    }
+
+    private static void WriteHealth(Utf8JsonWriter writer, Health.HealthSettings health)
+    {
+        writer.WriteStartObject("health");
+        if (health.StalledAfterSeconds is { } stalled) writer.WriteNumber("stalledAfterSeconds", stalled);
+        if (health.StuckAfterSeconds is { } stuck) writer.WriteNumber("stuckAfterSeconds", stuck);
+        if (health.BusyIdleAfterSeconds is { } busy) writer.WriteNumber("busyIdleAfterSeconds", busy);
+        if (health.BusyCpuPercent is { } cpu) writer.WriteNumber("busyCpuPercent", cpu);
+        if (health.Actions is { } actions)
+        {
+            writer.WriteStartObject("actions");
+            foreach (var (verdict, action) in actions)
+            {
+                writer.WriteStartObject(Health.HealthVerdictNames.ToJsonName(verdict));
+                writer.WriteString("action", action.Word);
+                writer.WriteNumber("after", action.After);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
+        writer.WriteEndObject();
+    }
+
+    private static void WriteBudget(Utf8JsonWriter writer, Health.Budget? budget)
+    {
+        if (budget?.MaxCostUsd is { } cost) writer.WriteNumber("maxCostUsd", cost);
+        if (budget?.MaxTokens is { } tokens) writer.WriteNumber("maxTokens", tokens);
     }
 
     private static void WriteOptions(Utf8JsonWriter writer, IReadOnlyDictionary<string, JsonElement>? options)

@@ -35,10 +35,11 @@ internal static class ClusterConfigLoader
 
     public const int MaxValidatorRetries = 10;
 
-    private static readonly string[] ClusterFields = ["name", "prompt", "maxIterations", "validatorRetries", "kind", "agents", "onEvent"];
+    private static readonly string[] ClusterFields =
+        ["name", "prompt", "maxIterations", "validatorRetries", "kind", "agents", "onEvent", "health", "maxCostUsd", "maxTokens", "budgetAction"];
 
     private static readonly string[] AgentFields =
-        ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options", "interactive", "args"];
+        ["id", "role", "provider", "command", "model", "prompt", "cwd", "env", "after", "options", "interactive", "args", "health", "maxCostUsd", "maxTokens"];
 
     /// <summary>Reads <paramref name="path"/>; relative agent <c>cwd</c>s become absolute against the file's directory.</summary>
     /// <param name="path">The cluster file.</param>
@@ -108,7 +109,14 @@ internal static class ClusterConfigLoader
         var onEvent = reader.Optional(root, "onEvent") is { } onEventElement
             ? reader.StringArray(onEventElement, "onEvent", allowEmptyArray: false)
             : null;
-        return new ClusterConfig(name, prompt, maxIterations, agents, kind) { ValidatorRetries = validatorRetries, OnEvent = onEvent };
+        return new ClusterConfig(name, prompt, maxIterations, agents, kind)
+        {
+            ValidatorRetries = validatorRetries,
+            OnEvent = onEvent,
+            Health = reader.Optional(root, "health") is { } health ? Health.HealthSettings.Read(reader, health, "health") : null,
+            Budget = Health.Budget.Read(reader, root, ""),
+            BudgetAction = Health.Budget.ReadAction(reader, root, ""),
+        };
     }
 
     private static AgentConfig ReadAgent(JsonFieldReader reader, JsonElement element, string path, string? baseDirectory)
@@ -212,7 +220,13 @@ internal static class ClusterConfigLoader
         if (args is not null && (provider is null || !interactive))
             throw reader.Error(JsonFieldReader.Child(path, "args"), "\"args\" apply only to interactive provider agents (a \"command\" lists its own)");
 
-        return new AgentConfig(id, role, provider, command, model, prompt, cwd, env, after, options) { Interactive = interactive, Args = args };
+        return new AgentConfig(id, role, provider, command, model, prompt, cwd, env, after, options)
+        {
+            Interactive = interactive,
+            Args = args,
+            Health = reader.Optional(element, "health") is { } health ? Health.HealthSettings.Read(reader, health, JsonFieldReader.Child(path, "health")) : null,
+            Budget = Health.Budget.Read(reader, element, path),
+        };
     }
 
     private static void CheckIdsAndDependencies(JsonFieldReader reader, List<AgentConfig> agents)

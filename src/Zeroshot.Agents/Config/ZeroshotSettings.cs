@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Zeroshot.Agents.Health;
 
 namespace Zeroshot.Agents.Config;
 
@@ -52,7 +53,9 @@ internal sealed record NotificationSettings(
 ///   "prices": { "sonnet": { "input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75 } },
 ///   "maxAgents": 256, "keys": { "prefix": "C-b" }, "scrollback": 2000,
 ///   "notifications": { "bell": true, "osc": true, "desktop": true, "minIntervalSeconds": 30, "maxPerMinute": 6,
-///                      "hookTimeoutSeconds": 10, "tmuxPassthrough": false } }
+///                      "hookTimeoutSeconds": 10, "tmuxPassthrough": false },
+///   "health": { "stalledAfterSeconds": 120, "stuckAfterSeconds": 300, "busyIdleAfterSeconds": 300, "actions": { "stuck": "kill" } },
+///   "budget": { "cluster": { "maxCostUsd": 20 }, "agent": { "maxTokens": 5000000 }, "action": "stop" } }
 /// </code>
 /// Entries override the built-in defaults key by key; a missing file means all defaults.
 /// </summary>
@@ -92,7 +95,9 @@ internal sealed class ZeroshotSettings
         [DefaultPriceKey] = new(3.00, 15.00, 0.30, 3.75),
     };
 
-    private static readonly string[] RootFields = ["providers", "prices", "maxAgents", "keys", "scrollback", "notifications"];
+    private static readonly string[] RootFields = ["providers", "prices", "maxAgents", "keys", "scrollback", "notifications", "health", "budget"];
+    private static readonly string[] BudgetFields = ["cluster", "agent", "action"];
+    private static readonly string[] BudgetLimitFields = ["maxCostUsd", "maxTokens"];
     private static readonly string[] NotificationFields =
         ["bell", "osc", "desktop", "minIntervalSeconds", "maxPerMinute", "hookTimeoutSeconds", "tmuxPassthrough"];
     private static readonly string[] KeysFields = ["prefix"];
@@ -118,6 +123,18 @@ internal sealed class ZeroshotSettings
 
     /// <summary>How the person is called when an agent needs them (<c>notifications</c>; default all channels on).</summary>
     public NotificationSettings Notifications { get; init; } = NotificationSettings.Default;
+
+    /// <summary>Health thresholds and actions for every cluster (<c>health</c>; see <see cref="HealthSettings"/>).</summary>
+    public HealthSettings Health { get; init; } = Zeroshot.Agents.Health.HealthSettings.None;
+
+    /// <summary>Every cluster's budget unless its file sets one (<c>budget.cluster</c>: <c>maxCostUsd</c>, <c>maxTokens</c>).</summary>
+    public Budget? ClusterBudget { get; init; }
+
+    /// <summary>Every agent's budget unless its cluster file sets one (<c>budget.agent</c>).</summary>
+    public Budget? AgentBudget { get; init; }
+
+    /// <summary>What a budget that ran out does (<c>budget.action</c>: <c>stop</c>, the default, or <c>warn</c>).</summary>
+    public BudgetActionKind BudgetAction { get; init; } = Zeroshot.Agents.Health.BudgetActionKind.Stop;
 
     /// <summary>All built-in defaults.</summary>
     public static ZeroshotSettings Default { get; } = new(ProviderCatalog.DefaultProviders, DefaultPrices);
@@ -204,7 +221,40 @@ internal sealed class ZeroshotSettings
         }
         int scrollback = reader.Optional(root, "scrollback") is { } sb ? reader.Integer(sb, "scrollback", 0, 100_000) : 2000;
         var notifications = reader.Optional(root, "notifications") is { } n ? ReadNotifications(reader, n) : NotificationSettings.Default;
-        return new ZeroshotSettings(providers, prices, maxAgents) { PrefixKey = prefix, Scrollback = scrollback, Notifications = notifications };
+        var health = reader.Optional(root, "health") is { } h ? HealthSettings.Read(reader, h, "health") : HealthSettings.None;
+        Budget? clusterBudget = null, agentBudget = null;
+        BudgetActionKind budgetAction = BudgetActionKind.Stop;
+        if (reader.Optional(root, "budget") is { } budget)
+        {
+            reader.RequireObject(budget, "budget", BudgetFields);
+            if (reader.Optional(budget, "cluster") is { } c)
+            {
+                reader.RequireObject(c, "budget.cluster", BudgetLimitFields);
+                clusterBudget = Budget.Read(reader, c, "budget.cluster");
+            }
+            if (reader.Optional(budget, "agent") is { } a)
+            {
+                reader.RequireObject(a, "budget.agent", BudgetLimitFields);
+                agentBudget = Budget.Read(reader, a, "budget.agent");
+            }
+            if (reader.Optional(budget, "action") is { } action)
+                budgetAction = (action.ValueKind == JsonValueKind.String ? action.GetString() : null) switch
+                {
+                    "stop" => BudgetActionKind.Stop,
+                    "warn" => BudgetActionKind.Warn,
+                    _ => throw reader.Error("budget.action", "expected stop or warn"),
+                };
+        }
+        return new ZeroshotSettings(providers, prices, maxAgents)
+        {
+            PrefixKey = prefix,
+            Scrollback = scrollback,
+            Notifications = notifications,
+            Health = health,
+            ClusterBudget = clusterBudget,
+            AgentBudget = agentBudget,
+            BudgetAction = budgetAction,
+        };
     }
 
     private static NotificationSettings ReadNotifications(JsonFieldReader reader, JsonElement element)

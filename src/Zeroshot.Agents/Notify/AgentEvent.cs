@@ -16,6 +16,12 @@ internal enum AgentEventKind
 
     /// <summary>A cluster ended: completed, failed, stopped or crashed (<c>cluster-ended</c>).</summary>
     ClusterEnded,
+
+    /// <summary>An agent is stalled, stuck or busy-idle (<c>health</c>): its verdict and reasons, and what is done.</summary>
+    Health,
+
+    /// <summary>A budget reached 80 % or ran out (<c>budget</c>).</summary>
+    Budget,
 }
 
 /// <summary>
@@ -52,6 +58,8 @@ internal sealed record AgentEvent(
         AgentEventKind.NeedsInput => "needs-input",
         AgentEventKind.Idle => "idle",
         AgentEventKind.ClusterEnded => "cluster-ended",
+        AgentEventKind.Health => "health",
+        AgentEventKind.Budget => "budget",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -65,6 +73,8 @@ internal sealed record AgentEvent(
     {
         AgentEventKind.NeedsInput => string.IsNullOrWhiteSpace(Detail) ? $"{AgentId} needs input" : $"{AgentId} needs input: {Detail}",
         AgentEventKind.Idle => $"{AgentId} is waiting for the next prompt",
+        AgentEventKind.Health => $"{AgentId} is {Detail}",
+        AgentEventKind.Budget => Detail ?? "budget",
         _ => (State is { } s ? $"cluster {StateNames.Text(s)}" : "cluster ended") + (string.IsNullOrWhiteSpace(Detail) ? "" : $": {Detail}"),
     };
 

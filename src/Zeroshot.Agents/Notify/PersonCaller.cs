@@ -28,6 +28,8 @@ internal sealed class PersonCaller(string clusterId, string? clusterName, Notifi
         NeedsInputEvent n => AgentEvent.NeedsInput(clusterId, clusterName, n.AgentId, n.Question, n.Time),
         IdleEvent i => AgentEvent.Idle(clusterId, clusterName, i.AgentId, i.Time),
         ClusterEndedEvent c => AgentEvent.ClusterEnded(clusterId, clusterName, c.State, c.Time, c.Reason),
+        HealthEvent h => new AgentEvent(AgentEventKind.Health, clusterId, clusterName, h.AgentId, h.Text, h.Time),
+        BudgetEvent b => new AgentEvent(AgentEventKind.Budget, clusterId, clusterName, b.AgentId, b.Text, b.Time),
         _ => null,
     };
 }

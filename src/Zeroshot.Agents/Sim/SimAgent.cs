@@ -147,6 +147,14 @@ internal sealed class SimAgent
                         await WriteFileAsync(w, ct).ConfigureAwait(false);
                         await WriteLineAsync(stdout, SimStreamJson.ToolResult(w.ToolUseId, $"File created successfully at: {w.FilePath}", false, script.SessionId, w.ResultUuid), ct).ConfigureAwait(false);
                         break;
+                    case SimBurn:
+                        // A busy loop on this thread, as a CLI caught in one: only cancellation ends it.
+                        while (!ct.IsCancellationRequested) Thread.SpinWait(50_000);
+                        ct.ThrowIfCancellationRequested();
+                        break;
+                    case SimRead r:
+                        await ReadAllAsync(r.Endpoint, ct).ConfigureAwait(false);
+                        break;
                     case SimHang:
                         // Silent and idle: no timer fires, no thread spins, until the run is cancelled or killed.
                         await Task.Delay(Timeout.InfiniteTimeSpan, _time, ct).ConfigureAwait(false);
@@ -174,6 +182,21 @@ internal sealed class SimAgent
             }
             TryDelete(controlDir);
             if (ownsDir) TryDelete(dir);
+        }
+    }
+
+    /// <summary>A model request that reads whatever the server sends, however slowly, until it closes the connection.</summary>
+    private static async Task ReadAllAsync(string endpoint, CancellationToken ct)
+    {
+        int colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port))
+            throw new UserErrorException($"sim option 'readFrom' must be host:port, got '{endpoint}'", ExitCodes.Usage);
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(endpoint[..colon], port, ct).ConfigureAwait(false);
+        var stream = client.GetStream();
+        var buffer = new byte[4096];
+        while (await stream.ReadAsync(buffer, ct).ConfigureAwait(false) > 0)
+        {
         }
     }
 

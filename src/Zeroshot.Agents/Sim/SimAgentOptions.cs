@@ -38,8 +38,19 @@ internal sealed record SimAgentOptions
     /// <summary>Directory the tools work in; created if missing and left in place. Null → a temp dir deleted after the run.</summary>
     public string? Workdir { get; init; }
 
+    /// <summary>
+    /// After the init line the sim misbehaves as agent CLIs are seen to, until cancelled (for the health verdicts):
+    /// <c>tool</c> sits in a long silent tool call (a Bash <c>sleep</c>), <c>burn</c> spins a core without a word,
+    /// <c>read</c> waits on a model request to <see cref="ReadFrom"/>, reading whatever it sends. Null: a normal run.
+    /// </summary>
+    public string? Stall { get; init; }
+
+    /// <summary>The <c>host:port</c> a <c>read</c> stall connects to (a test's slow or stalling "model server").</summary>
+    public string? ReadFrom { get; init; }
+
     private static readonly string[] Known =
-        ["durationSeconds", "seed", "exitCode", "rejectIterations", "hang", "model", "cpu", "networkKBps", "workdir"];
+        ["durationSeconds", "seed", "exitCode", "rejectIterations", "hang", "model", "cpu", "networkKBps", "workdir", "stall", "readFrom"];
+    private static readonly string[] Stalls = ["tool", "burn", "read"];
 
     /// <summary>
     /// Parses the options object. Null, empty or whitespace means all defaults.
@@ -82,9 +93,12 @@ internal sealed record SimAgentOptions
                 "cpu" => o with { Cpu = Number(p.Name, v, 0, 1) },
                 "networkKBps" => o with { NetworkKBps = Number(p.Name, v, 0, 1_000_000) },
                 "workdir" => o with { Workdir = NonEmptyString(p.Name, v) },
+                "stall" => o with { Stall = NonEmptyString(p.Name, v) is var s && Stalls.Contains(s) ? s : throw Error($"sim option 'stall' must be one of {string.Join(", ", Stalls)}") },
+                "readFrom" => o with { ReadFrom = NonEmptyString(p.Name, v) },
                 _ => throw Error($"unknown sim option '{p.Name}' (known: {string.Join(", ", Known)})"),
             };
         }
+        if (o.Stall == "read" && o.ReadFrom is null) throw Error("sim option 'stall': \"read\" needs 'readFrom' (host:port)");
         return o;
     }
 

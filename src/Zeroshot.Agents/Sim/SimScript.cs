@@ -26,6 +26,12 @@ internal sealed record SimWrite(string ToolUseId, string FilePath, string Conten
 /// <summary>Go silent and idle until cancelled.</summary>
 internal sealed record SimHang : SimStep;
 
+/// <summary>Spin a core without a word until cancelled (the CLI stuck in a busy loop).</summary>
+internal sealed record SimBurn : SimStep;
+
+/// <summary>Connect to <paramref name="Endpoint"/> (host:port) and read what it sends until it closes, silently.</summary>
+internal sealed record SimRead(string Endpoint) : SimStep;
+
 /// <summary>
 /// The deterministic part of a sim run: every stream-json line except the final result (which carries the
 /// measured durations), the tool work, the timings, and the totals the result reports. Pure: the same
@@ -91,6 +97,30 @@ internal sealed class SimScript
         var steps = new List<SimStep> { new SimEmit(SimStreamJson.Init(cwd, sessionId, model, Uuid(rng))) };
         if (options.Hang)
         {
+            steps.Add(new SimHang());
+            return new SimScript(steps, sessionId, model, default, 0, 0, "", Uuid(rng));
+        }
+        if (options.Stall is { } stall)
+        {
+            switch (stall)
+            {
+                case "tool":
+                {
+                    // A tool call its CLI announced, whose command runs silently for a day.
+                    var stallPlanner = new Planner(rng, model, sessionId);
+                    var use = stallPlanner.BashUse("sleep 86400", "Wait for the long check");
+                    stallPlanner.Message([new SimTextBlock("Running the long check."), use], first: true);
+                    stallPlanner.ScaleInto(steps, 0.2);
+                    steps.Add(new SimBash(use.Id, use.Input[0].Value, TimeSpan.Zero, Uuid(rng)));
+                    break;
+                }
+                case "burn":
+                    steps.Add(new SimBurn());
+                    break;
+                default:
+                    steps.Add(new SimRead(options.ReadFrom!));
+                    break;
+            }
             steps.Add(new SimHang());
             return new SimScript(steps, sessionId, model, default, 0, 0, "", Uuid(rng));
         }

@@ -93,4 +93,19 @@ internal sealed class AgentRuntime(AgentConfig config)
 
     /// <summary>Its health verdict now (running only), recomputed each sample.</summary>
     public Health.HealthSnapshot? Health { get; set; }
+
+    /// <summary>Judges its health sample by sample; reset at each run.</summary>
+    public Health.HealthMonitor? Monitor { get; set; }
+
+    /// <summary>The unhealthy verdict already acted on in this episode (acted on once until the agent is healthy again).</summary>
+    public Health.HealthVerdict? ActedOn { get; set; }
+
+    /// <summary>Set when a health action stops the agent to start it again in the same iteration.</summary>
+    public bool RestartRequested { get; set; }
+
+    /// <summary>Why we stopped it (a health action, its budget), recorded as its error.</summary>
+    public string? StopReason { get; set; }
+
+    /// <summary>How far its budget went: 0 under 80 %, 1 warned, 2 ran out.</summary>
+    public int BudgetLevel { get; set; }
 }

@@ -25,6 +25,8 @@ namespace Zeroshot.Agents.Supervision;
 [JsonDerivedType(typeof(ClusterEndedEvent), "cluster-ended")]
 [JsonDerivedType(typeof(NeedsInputEvent), "needs-input")]
 [JsonDerivedType(typeof(IdleEvent), "idle")]
+[JsonDerivedType(typeof(HealthEvent), "health")]
+[JsonDerivedType(typeof(BudgetEvent), "budget")]
 internal abstract record ClusterEvent([property: JsonPropertyOrder(-1)] DateTimeOffset Time);
 
 /// <summary>An agent's process started.</summary>
@@ -124,6 +126,48 @@ internal sealed record NeedsInputEvent(DateTimeOffset Time, string AgentId, stri
 /// <param name="Message">The turn's last message (or its error), one line; null when its CLI gave none.</param>
 internal sealed record IdleEvent(DateTimeOffset Time, string AgentId, string? Message) : ClusterEvent(Time);
 
+/// <summary>An agent's health verdict went bad and held for its action's count of samples: the action is being taken.</summary>
+/// <param name="Time">When.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="Verdict">The verdict (stalled, stuck, busy-idle).</param>
+/// <param name="Reasons">Its reasons, in words.</param>
+/// <param name="Action">What is done: warn, interrupt, kill or restart.</param>
+internal sealed record HealthEvent(DateTimeOffset Time, string AgentId, Health.HealthVerdict Verdict, IReadOnlyList<string> Reasons, string Action)
+    : ClusterEvent(Time)
+{
+    /// <summary>The verdict and its reasons: <c>stalled (no bytes from the model for 2m10s on an open connection; …)</c>.</summary>
+    [JsonIgnore]
+    public string Text => $"{Health.HealthVerdictNames.ToJsonName(Verdict)} ({string.Join("; ", Reasons)})";
+}
+
+/// <summary>A budget reached its warning share (80 %) or ran out.</summary>
+/// <param name="Time">When.</param>
+/// <param name="AgentId">The agent whose budget it is; null for the cluster's.</param>
+/// <param name="What">Which limit: cost or tokens.</param>
+/// <param name="Used">What was used, as shown (<c>$0.81</c>, <c>10,234</c>).</param>
+/// <param name="Limit">The limit, as shown.</param>
+/// <param name="Percent">Used in percent of the limit.</param>
+/// <param name="Exceeded">True when it ran out (100 %); false for the warning.</param>
+/// <param name="Action">What is done: warn, or stop (the agent, or the cluster for its budget).</param>
+internal sealed record BudgetEvent(DateTimeOffset Time, string? AgentId, string What, string Used, string Limit, int Percent, bool Exceeded, string Action)
+    : ClusterEvent(Time)
+{
+    /// <summary><c>budget: worker spent $0.81 of $1.00 (81 %)</c>, with what is done when it ran out.</summary>
+    [JsonIgnore]
+    public string Text
+    {
+        get
+        {
+            string who = AgentId ?? "cluster";
+            string use = What == "cost"
+                ? string.Create(CultureInfo.InvariantCulture, $"{who} spent {Used} of {Limit} ({Percent} %)")
+                : string.Create(CultureInfo.InvariantCulture, $"{who} used {Used} of {Limit} tokens ({Percent} %)");
+            if (!Exceeded) return "budget: " + use;
+            return "budget: " + use + (Action == "stop" ? AgentId is null ? ": stopping the cluster" : $": stopping {AgentId}" : ": over budget (warn only)");
+        }
+    }
+}
+
 /// <summary>The <c>zeroshot │ …</c> lines of an event, as the foreground printer and the supervisor log show them.</summary>
 internal static class ClusterEventText
 {
@@ -149,9 +193,19 @@ internal static class ClusterEventText
             StoppingEvent => ["stopping: SIGTERM to every agent"],
             KillingEvent => ["killing: SIGKILL to every agent"],
             NeedsInputEvent n => [$"{n.AgentId}: needs input: {n.Question}"],
+            HealthEvent h => [h.Action == "warn" ? $"{h.AgentId}: {h.Text}" : $"{h.AgentId}: {h.Text}: {HealthActionText(h.Action)}"],
+            BudgetEvent b => [b.Text],
             IdleEvent i => [i.Message is null ? $"{i.AgentId}: idle, waiting for a prompt" : $"{i.AgentId}: idle, waiting for a prompt (said: {i.Message})"],
             ClusterEndedEvent c => c.Reason is null ? [$"cluster {StateNames.Text(c.State)}"] : [c.Reason, $"cluster {StateNames.Text(c.State)}"],
             _ => [],
+        };
+
+        static string HealthActionText(string action) => action switch
+        {
+            "interrupt" => "interrupting it (SIGINT)",
+            "kill" => "stopping it",
+            "restart" => "restarting it",
+            _ => action,
         };
 
         static string Iteration(IterationStartedEvent i) => string.Create(CultureInfo.InvariantCulture, $"iteration {i.Iteration}/{i.MaxIterations}");
@@ -216,6 +270,8 @@ internal static class ClusterEventRows
         ErrorEvent err => err.AgentId,
         NeedsInputEvent n => n.AgentId,
         IdleEvent i => i.AgentId,
+        HealthEvent h => h.AgentId,
+        BudgetEvent b => b.AgentId,
         _ => null,
     };
 }

@@ -61,6 +61,18 @@ internal sealed record SupervisorServices(
 
     /// <summary>Lines of scrollback each agent's screen model keeps for attach (settings.json <c>scrollback</c>).</summary>
     public int Scrollback { get; init; } = Zeroshot.Terminal.Screen.ScreenModel.DefaultScrollback;
+
+    /// <summary>Health thresholds and actions of settings.json (a cluster file's and an agent's go over them).</summary>
+    public Health.HealthSettings Health { get; init; } = Zeroshot.Agents.Health.HealthSettings.None;
+
+    /// <summary>settings.json's budget for every cluster (the cluster file's goes over it).</summary>
+    public Health.Budget? ClusterBudget { get; init; }
+
+    /// <summary>settings.json's budget for every agent (the agent's own goes over it).</summary>
+    public Health.Budget? AgentBudget { get; init; }
+
+    /// <summary>What a budget that ran out does unless the cluster file says.</summary>
+    public Health.BudgetActionKind BudgetAction { get; init; } = Zeroshot.Agents.Health.BudgetActionKind.Stop;
 }
 
 /// <summary>
@@ -230,7 +242,8 @@ internal sealed partial class ClusterSupervisor
                 {
                     e = await _events.Reader.ReadAsync().ConfigureAwait(false);
                 }
-                Execute(machine, machine.On(await InputAsync(e).ConfigureAwait(false)));
+                // null: nothing for the machine (an agent a health action restarted).
+                if (await InputAsync(e).ConfigureAwait(false) is { } input) Execute(machine, machine.On(input));
             }
             return _state;
         }
@@ -271,6 +284,7 @@ internal sealed partial class ClusterSupervisor
         {
             if (agent.Process is not { } process) continue;
             agent.StopRequested = true;
+            agent.RestartRequested = false;
             stops.Add(process.StopAsync(TimeSpan.Zero));
         }
         await Task.WhenAll(stops).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -426,13 +440,14 @@ internal sealed partial class ClusterSupervisor
     }
 
     /// <summary>Turns a supervisor event into the machine's input; an exit is first collected and judged.</summary>
-    private async Task<SupervisorInput> InputAsync(SupervisorEvent e)
+    private async Task<SupervisorInput?> InputAsync(SupervisorEvent e)
     {
         switch (e.Kind)
         {
             case SupervisorEventKind.Exited:
                 var agent = e.Agent!;
                 await CollectAsync(agent, e.Exit).ConfigureAwait(false);
+                if (Restarted(agent)) return null;
                 bool? approved = agent.Verdict is { } verdict && agent.VerdictIteration == _iteration ? verdict.Approved : null;
                 return new AgentExitedInput(agent.Id, agent.State, approved);
             case SupervisorEventKind.Stop:
@@ -543,6 +558,7 @@ internal sealed partial class ClusterSupervisor
         }
         lock (_snapshotGate)
         {
+            ResetHealth(agent);
             agent.Interpreter = interpreter;
             agent.Interactive = agent.Config.Interactive
                 ? new InteractiveActivity(ProviderCatalog.AgentPrompt(agent.Config, _config.Prompt).Length > 0,
@@ -617,6 +633,8 @@ internal sealed partial class ClusterSupervisor
         var state = exit.ExitCode == 0 ? AgentState.Completed : agent.StopRequested ? AgentState.Stopped : AgentState.Failed;
         string how = exit.Signal is int s ? $"killed by signal {s}" : $"exit code {exit.ExitCode}";
         var (judged, verdict, error) = RunOutcome.Judge(agent.Config, state, how, exit.ExitCode, interpreter);
+        // Stopped by its health action or its budget: that is why.
+        if (judged == AgentState.Stopped && agent.StopReason is { } why) error = why;
         lock (_snapshotGate)
         {
             agent.State = judged;
@@ -698,7 +716,9 @@ internal sealed partial class ClusterSupervisor
                         owners[i].Totals = totals;
                         owners[i].Latest = samples[i];
                         owners[i].History.Add(samples[i]);
+                        JudgeHealth(owners[i], Now);
                     }
+                    if (_state == ClusterState.Running) CheckBudgets(Now);
                     // The agents' cgroups, where they have one: the kernel's figures beside the tree sums.
                     if (_services.Containment is { ClusterCgroupPath: not null } containment)
                     {
@@ -729,6 +749,7 @@ internal sealed partial class ClusterSupervisor
             {
                 // A client that fell behind gets its fresh screen once its queue drained, even if the agent went quiet.
                 foreach (var agent in _agents) agent.Terminal?.CatchUp();
+                ActOnHealthAndBudgets();
                 Publish();
             },
             cancel);
@@ -769,6 +790,7 @@ internal sealed partial class ClusterSupervisor
             lock (_snapshotGate)
             {
                 snapshot = _builder.Build(_clusterId, _config, _state, _iteration, _startedAt, _agents, Now, ref detected, _logHealth);
+                if (_budgetWarning is { } budget) snapshot = snapshot with { BudgetWarning = budget };
                 Volatile.Write(ref _latest, snapshot);
             }
             if (detected is not null)

@@ -270,8 +270,9 @@ internal sealed class TreeSampleConverter : JsonConverter<TreeSample>
     private static NetworkState ReadNetwork(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException("expected a networkState object");
-        int established = 0;
+        int established = 0, connecting = 0;
         long send = 0, receive = 0;
+        long? lastReceive = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             string name = reader.GetString()!;
@@ -281,10 +282,12 @@ internal sealed class TreeSampleConverter : JsonConverter<TreeSample>
                 case "established": established = reader.GetInt32(); break;
                 case "sendQueueBytes": send = reader.GetInt64(); break;
                 case "recvQueueBytes": receive = reader.GetInt64(); break;
+                case "connecting": connecting = reader.GetInt32(); break;
+                case "lastReceiveMs": lastReceive = reader.TokenType == JsonTokenType.Null ? null : reader.GetInt64(); break;
                 default: reader.Skip(); break;
             }
         }
-        return new NetworkState(established, send, receive);
+        return new NetworkState(established, send, receive) { Connecting = connecting, LastReceiveMs = lastReceive };
     }
 
     /// <inheritdoc/>

@@ -112,6 +112,9 @@ internal sealed record AgentSnapshot(
     {
         if (State == AgentState.Running)
         {
+            // Something wrong outranks what its CLI last said: "stalled" says more than "model".
+            if (Health is { } health && Zeroshot.Agents.Health.HealthVerdictNames.IsUnhealthy(health.Verdict))
+                return Zeroshot.Agents.Health.HealthVerdictNames.ToJsonName(health.Verdict);
             return Activity switch
             {
                 AgentActivity.Tool => ActivityDetail is null ? "tool" : "tool:" + ActivityDetail,
@@ -185,6 +188,10 @@ internal sealed record ClusterSnapshot(
 
     /// <summary>Why writing the logs fails right now (<c>"disk full"</c>); null while it works.</summary>
     public string? LogWriteError { get; init; }
+
+    /// <summary>The fullest budget once it reached 80 % (<c>budget: cluster spent $4.10 of $5.00 (82 %)</c>); absent below.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? BudgetWarning { get; init; }
 
     /// <summary>A snapshot whose totals are the sum of <paramref name="agents"/>.</summary>
     public static ClusterSnapshot Create(string id, ClusterKind kind, string name, ClusterState state, int iteration, int maxIterations,

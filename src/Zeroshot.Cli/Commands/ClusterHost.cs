@@ -219,6 +219,10 @@ internal static class ClusterHost
         {
             Containment = new AgentContainment(AgentMarker.ClusterPrefix(env.Home.Root, id, record.StartedAt), clusterCgroup),
             Scrollback = env.Settings.Scrollback,
+            Health = env.Settings.Health,
+            ClusterBudget = env.Settings.ClusterBudget,
+            AgentBudget = env.Settings.AgentBudget,
+            BudgetAction = env.Settings.BudgetAction,
         };
         var fanout = new OutputFanout();
         var feed = new LiveFeed();

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Zeroshot.Agents.Health;
 using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
 using Zeroshot.Agents.Supervision;
@@ -204,6 +205,9 @@ internal sealed class LiveStatus : IAsyncDisposable
                 (AgentState.Stopped, _) => ("stopped", ActivityKind.Stopped),
                 _ => ("waiting", ActivityKind.Idle),
             };
+            // Stalled, stuck, busy-idle: the verdict and for how long, in the failure colour.
+            if (running && a.Health is { } health && health.Verdict.IsUnhealthy())
+                (word, kind) = (health.Verdict.ToJsonName() + " " + Format.Duration(now - health.Since, compact: true), ActivityKind.Failed);
             TimeSpan? ago = a.LastOutputAt is { } last ? now - last : null;
             var agent = new FooterAgent(a.Id, a.Model ?? a.Provider, word, running, kind, Tokens: a.Tokens.Total, CostUsd: a.CostUsd,
                 CostEstimated: a.CostEstimated, LastOutputAgo: ago is { } span && span < TimeSpan.Zero ? TimeSpan.Zero : ago)
@@ -227,7 +231,7 @@ internal sealed class LiveStatus : IAsyncDisposable
         {
             Warning = status.LogWriteError is { } logError
                 ? $"{logError}: logs not written, {Format.Bytes(status.LogBytesLost)} lost"
-                : null,
+                : status.BudgetWarning,
         };
     }
 

@@ -44,10 +44,11 @@ internal static class StatusText
             string model = agent.Provider + (agent.Model is { } m ? "/" + m : "");
             string state = StateNames.Text(agent.State);
             if (agent.State == AgentState.Failed && agent.ExitCode is { } code) state += $" ({code.ToString(Invariant)})";
-            rows.Add((agent, [Clean(agent.Id), StateNames.Text(agent.Role), Clean(model), state, Clean(Activity(agent)), Tokens(agent.Usage), Cost(agent.Usage),
+            string health = agent.State == AgentState.Running && agent.Health is { } h ? Zeroshot.Agents.Health.HealthVerdictNames.ToJsonName(h.Verdict) : "";
+            rows.Add((agent, [Clean(agent.Id), StateNames.Text(agent.Role), Clean(model), state, Clean(Activity(agent)), health, Tokens(agent.Usage), Cost(agent.Usage),
                 agent.Metrics is { } sample ? metrics(sample) : ""]));
         }
-        string[] header = ["AGENT", "ROLE", "PROVIDER/MODEL", "STATE", "ACTIVITY", "TOKENS", "COST", "METRICS"];
+        string[] header = ["AGENT", "ROLE", "PROVIDER/MODEL", "STATE", "ACTIVITY", "HEALTH", "TOKENS", "COST", "METRICS"];
         var widths = new int[header.Length];
         for (int i = 0; i < header.Length; i++)
             widths[i] = Math.Max(header[i].Length, rows.Count == 0 ? 0 : rows.Max(r => r.Cells[i].Length));
@@ -57,7 +58,7 @@ internal static class StatusText
             for (int i = 0; i < cells.Length; i++)
             {
                 // Numbers right-aligned, text left-aligned; the last column is not padded.
-                bool number = i is 5 or 6;
+                bool number = i is 6 or 7;
                 sb.Append(i == cells.Length - 1 ? cells[i] : number ? cells[i].PadLeft(widths[i]) : cells[i].PadRight(widths[i]));
                 if (i < cells.Length - 1) sb.Append("  ");
             }
@@ -76,6 +77,8 @@ internal static class StatusText
                 foreach (var issue in verdict.Issues)
                     output.WriteLine("        - " + Clean(issue));
             }
+            if (agent.State == AgentState.Running && agent.Health is { } bad && Zeroshot.Agents.Health.HealthVerdictNames.IsUnhealthy(bad.Verdict))
+                output.WriteLine($"      health: {Zeroshot.Agents.Health.HealthVerdictNames.ToJsonName(bad.Verdict)} since {bad.Since.ToLocalTime().ToString("HH:mm:ss", Invariant)}: {Clean(string.Join("; ", bad.Reasons))}");
             if (agent.LastError is { Length: > 0 } error)
                 output.WriteLine("      error: " + Clean(error));
         }
@@ -83,6 +86,8 @@ internal static class StatusText
             output.WriteLine($"  logs: {Clean(logError)}: not being written ({status.LogBytesLost.ToString(Invariant)} bytes lost so far)");
         else if (status.LogBytesLost > 0)
             output.WriteLine($"  logs: {status.LogBytesLost.ToString(Invariant)} bytes of output were not written (the disk was full)");
+        if (status.BudgetWarning is { } budget)
+            output.WriteLine("  " + Clean(budget));
         if (anyEstimated)
             output.WriteLine("  ~ cost estimated from the price table (the CLI reported none); other costs are the CLI's own figures");
     }

@@ -13,9 +13,10 @@ namespace Zeroshot.Metrics.Linux.Net;
 /// <param name="BytesAcked">tcp_info.tcpi_bytes_acked (0 when <paramref name="HasInfo"/> is false).</param>
 /// <param name="HasInfo">Whether an INET_DIAG_INFO attribute long enough to hold both byte counters was present.</param>
 /// <param name="Uid">idiag_uid: the owner of the socket (the effective uid of the process that created it).</param>
+/// <param name="LastDataReceivedMs">tcp_info.tcpi_last_data_recv: milliseconds since payload last arrived (0 without info).</param>
 internal readonly record struct InetDiagRecord(
     byte Family, byte State, uint Inode, ulong Cookie, uint ReceiveQueue, uint SendQueue,
-    ulong BytesReceived, ulong BytesAcked, bool HasInfo, uint Uid = 0);
+    ulong BytesReceived, ulong BytesAcked, bool HasInfo, uint Uid = 0, uint LastDataReceivedMs = 0);
 
 /// <summary>What one netlink message in a receive buffer was.</summary>
 internal enum NetlinkItemKind : byte
@@ -57,6 +58,8 @@ internal ref struct InetDiagDecoder
     public const ushort INET_DIAG_INFO = 2;
     /// <summary>offsetof(struct tcp_info, tcpi_bytes_acked): both u64 counters appeared in Linux 4.1.</summary>
     public const int TcpiBytesAckedOffset = 120;
+    /// <summary>offsetof(struct tcp_info, tcpi_last_data_recv) (linux/tcp.h: after 8 bytes of u8 fields and nine u32s).</summary>
+    public const int TcpiLastDataRecvOffset = 52;
     /// <summary>offsetof(struct tcp_info, tcpi_bytes_received).</summary>
     public const int TcpiBytesReceivedOffset = 128;
     /// <summary>Shortest tcp_info that holds both counters; an older kernel's shorter struct means "unavailable".</summary>
@@ -140,6 +143,7 @@ internal ref struct InetDiagDecoder
         uint inode = BinaryPrimitives.ReadUInt32LittleEndian(payload[OffInode..]);
         uint uid = BinaryPrimitives.ReadUInt32LittleEndian(payload[OffUid..]);
         ulong received = 0, acked = 0;
+        uint lastReceived = 0;
         bool hasInfo = false;
         var attrs = payload[InetDiagMsgLength..];
         while (!attrs.IsEmpty)
@@ -156,12 +160,13 @@ internal ref struct InetDiagDecoder
                 var info = attrs[4..rtaLength];
                 acked = BinaryPrimitives.ReadUInt64LittleEndian(info[TcpiBytesAckedOffset..]);
                 received = BinaryPrimitives.ReadUInt64LittleEndian(info[TcpiBytesReceivedOffset..]);
+                lastReceived = BinaryPrimitives.ReadUInt32LittleEndian(info[TcpiLastDataRecvOffset..]);
                 hasInfo = true;
             }
             // RTA_ALIGN: attributes are padded to 4 bytes; the last may end unpadded.
             attrs = attrs[(int)Math.Min(Align4(rtaLength), (uint)attrs.Length)..];
         }
-        return new InetDiagRecord(family, state, inode, cookie, rqueue, wqueue, received, acked, hasInfo, uid);
+        return new InetDiagRecord(family, state, inode, cookie, rqueue, wqueue, received, acked, hasInfo, uid, lastReceived);
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ internal readonly record struct TreeTraffic(long RxBytes, long TxBytes, NetworkS
 internal sealed class TcpTrafficMeter : IDisposable
 {
     private const byte AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;
-    private const byte TCP_ESTABLISHED = 1, TCP_LISTEN = 10;
+    private const byte TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_LISTEN = 10;
     // Every state but TIME_WAIT (6) and NEW_SYN_RECV (12): those are mini-sockets with no inode and no
     // tcp_info (the full socket was already destroyed / not yet created), so dumping them only costs time.
     private const uint StateMask = 0xFFFFFFFFu & ~(1u << 6) & ~(1u << 12);
@@ -214,8 +214,8 @@ internal sealed class TcpTrafficMeter : IDisposable
         if (baseline || _unclaimed > 0 || _tick - tree.ScannedTick >= RescanTicks) Rescan(treeId, tree, pids);
 
         int stamp = ++_stamp;
-        long rx = 0, tx = 0, sendQ = 0, recvQ = 0;
-        int established = 0;
+        long rx = 0, tx = 0, sendQ = 0, recvQ = 0, lastReceive = long.MaxValue;
+        int established = 0, connecting = 0;
         var inodes = tree.Inodes;
         for (int k = inodes.Count - 1; k >= 0; k--)
         {
@@ -231,7 +231,15 @@ internal sealed class TcpTrafficMeter : IDisposable
             if (_recordStamp[index] == stamp) continue;
             _recordStamp[index] = stamp;
             ref readonly var r = ref _records[index];
-            if (r.State == TCP_ESTABLISHED) established++;
+            if (r.State == TCP_ESTABLISHED)
+            {
+                established++;
+                if (r.HasInfo) lastReceive = Math.Min(lastReceive, r.LastDataReceivedMs);
+            }
+            else if (r.State == TCP_SYN_SENT)
+            {
+                connecting++;
+            }
             // For LISTEN sockets inet_diag reports the accept backlog in rqueue/wqueue, not bytes.
             if (r.State != TCP_LISTEN)
             {
@@ -256,7 +264,11 @@ internal sealed class TcpTrafficMeter : IDisposable
         rx += tree.PendingRx;
         tx += tree.PendingTx;
         tree.PendingRx = tree.PendingTx = 0;
-        var state = new NetworkState(established, sendQ, recvQ);
+        var state = new NetworkState(established, sendQ, recvQ)
+        {
+            Connecting = connecting,
+            LastReceiveMs = lastReceive == long.MaxValue ? null : lastReceive,
+        };
         return baseline ? new TreeTraffic(0, 0, state) : new TreeTraffic(rx, tx, state);
     }
 
