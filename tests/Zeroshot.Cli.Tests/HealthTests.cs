@@ -133,4 +133,77 @@ public sealed class HealthTests : IDisposable
         Assert.Contains("hang: stuck (no output for", logs, StringComparison.Ordinal);
         Assert.Contains("stalled: stalled (no bytes from the model for", logs, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Health_actions_interrupt_stop_and_restart_the_agent_once_the_verdict_held_for_their_count()
+    {
+        object Quick(string verdict, string action, int after) => new
+        {
+            stuckAfterSeconds = 3,
+            busyIdleAfterSeconds = 3,
+            actions = new Dictionary<string, object> { [verdict] = new { action, after } },
+        };
+        var id = _clusters.Start("actions",
+            // A shell waiting on a silent child: SIGINT to its foreground group ends the child and runs its trap.
+            new { id = "int", role = "worker", command = new[] { "sh", "-c", "trap 'echo got-int; exit 3' INT; echo waiting; sleep 1000 & wait" }, health = Quick("stuck", "interrupt", 2) },
+            new { id = "spin", role = "worker", provider = "sim", options = new { stall = "burn" }, health = Quick("busy-idle", "kill", 1) },
+            new { id = "again", role = "worker", provider = "sim", options = new { hang = true }, health = Quick("stuck", "restart", 2) });
+
+        string Logs() => _clusters.Z("logs", id).Out;
+        Wait.Until(() => _clusters.Z("logs", id, "--agent", "int", "--raw").Out.Contains("got-int", StringComparison.Ordinal), "the interrupt's trap");
+        Wait.Until(() => Logs().Contains("spin: busy-idle (", StringComparison.Ordinal), "the busy-idle event");
+        Wait.Until(() => Logs().Split('\n').Count(l => l.Contains("again: started", StringComparison.Ordinal)) >= 2, "the restart");
+
+        var logs = Logs();
+        Assert.Contains("int: stuck (no output for", logs, StringComparison.Ordinal);
+        Assert.Contains("): interrupting it (SIGINT)", logs, StringComparison.Ordinal);
+        Assert.Contains("): stopping it", logs, StringComparison.Ordinal);
+        Assert.Contains("): restarting it", logs, StringComparison.Ordinal);
+        Wait.Until(() =>
+        {
+            using var d = JsonDocument.Parse(_clusters.Z("status", id, "--json").Out);
+            var s = d.RootElement.GetProperty("agents").EnumerateArray().First(a => a.GetProperty("id").GetString() == "spin");
+            return s.GetProperty("state").GetString() == "stopped";
+        }, "the busy-idle agent stopped", 30_000);
+        using var after = JsonDocument.Parse(_clusters.Z("status", id, "--json").Out);
+        var stopped = after.RootElement.GetProperty("agents").EnumerateArray().First(a => a.GetProperty("id").GetString() == "spin");
+        Assert.StartsWith("stopped: busy-idle: CPU ", stopped.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        // The restarted agent runs again (a new process), in the same iteration.
+        var again = after.RootElement.GetProperty("agents").EnumerateArray().First(a => a.GetProperty("id").GetString() == "again");
+        Assert.Equal(1, again.GetProperty("iteration").GetInt32());
+    }
+
+    [Fact]
+    public void A_budget_warns_at_80_percent_and_stops_its_agent_or_its_cluster_at_100()
+    {
+        // Sim runs report known usage: tens of thousands of tokens over a run.
+        var agentBudget = _clusters.Start("agent-budget",
+            new { id = "capped", role = "worker", provider = "sim", options = new { durationSeconds = 30, seed = 7 }, maxTokens = 12000 },
+            new { id = "free", role = "worker", command = new[] { "sleep", "30" } });
+        var clusterBudget = _clusters.StartFile("cluster-budget", new
+        {
+            name = "cluster-budget",
+            maxTokens = 12000,
+            agents = new object[] { new { id = "w", role = "worker", provider = "sim", options = new { durationSeconds = 30, seed = 7 } } },
+        });
+
+        Wait.Until(() => _clusters.Z("status", clusterBudget).Out.Contains("stopped", StringComparison.Ordinal), "the cluster stopped by its budget");
+        var logs = _clusters.Z("logs", clusterBudget).Out;
+        Assert.Matches(@"budget: cluster used [\d,]+ of 12,000 tokens \((8\d|9\d) %\)", logs);
+        Assert.Matches(@"budget: cluster used [\d,]+ of 12,000 tokens \(\d{3} %\): stopping the cluster", logs);
+        using (var doc = JsonDocument.Parse(_clusters.Z("status", clusterBudget, "--json").Out))
+            Assert.Equal("stopped", doc.RootElement.GetProperty("state").GetString());
+
+        Wait.Until(() =>
+        {
+            using var d = JsonDocument.Parse(_clusters.Z("status", agentBudget, "--json").Out);
+            var capped = d.RootElement.GetProperty("agents")[0];
+            return capped.GetProperty("state").GetString() == "stopped";
+        }, "the capped agent stopped");
+        using var status = JsonDocument.Parse(_clusters.Z("status", agentBudget, "--json").Out);
+        var agents = status.RootElement.GetProperty("agents");
+        Assert.Matches(@"^stopped: budget: capped used [\d,]+ of 12,000 tokens \(\d{3} %\): stopping capped$", agents[0].GetProperty("lastError").GetString());
+        Assert.Equal("running", agents[1].GetProperty("state").GetString());
+        Assert.Contains("budget: capped used", _clusters.Z("status", agentBudget).Out, StringComparison.Ordinal);
+    }
 }
