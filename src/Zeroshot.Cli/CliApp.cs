@@ -18,6 +18,7 @@ internal static class CliApp
         root.Subcommands.Add(Commands.AttachCommand.Create(context));
         root.Subcommands.Add(WatchCommand.Create(context));
         foreach (var command in InteractiveCommands.Create(context)) root.Subcommands.Add(command);
+        root.Subcommands.Add(InspectCommand.Create(context));
         return root;
     }
 

@@ -125,6 +125,28 @@ public sealed class HealthTests : IDisposable
         foreach (var healthy in new[] { "tool", "trickle", "healthy" })
             Assert.True(!seen[healthy].ContainsKey("stuck") && !seen[healthy].ContainsKey("stalled") && !seen[healthy].ContainsKey("busy-idle"), $"{healthy}: {Seen()}");
 
+        // The evidence: the stalled agent's one open connection to the "model server", with the bytes it sent and the
+        // time since; the tool's `sleep` child.
+        var inspect = _clusters.Z("inspect", id, "--agent", "stalled", "--json");
+        Assert.True(inspect.ExitCode == 0, inspect.Error);
+        using (var doc = JsonDocument.Parse(inspect.Out))
+        {
+            var stalled = doc.RootElement.GetProperty("agents")[0];
+            Assert.Equal("stalled", stalled.GetProperty("health").GetProperty("verdict").GetString());
+            var sockets = stalled.GetProperty("evidence").GetProperty("sockets").EnumerateArray().ToList();
+            var toServer = Assert.Single(sockets, s => s.GetProperty("peer").GetString() == Endpoint(_stall));
+            Assert.Equal("ESTABLISHED", toServer.GetProperty("state").GetString());
+            Assert.Equal(200, toServer.GetProperty("bytesReceived").GetInt64());
+            Assert.True(toServer.GetProperty("lastReceiveMs").GetInt64() >= StalledAfter * 1000);
+        }
+        var tool = _clusters.Z("inspect", id, "--agent", "tool");
+        Assert.True(tool.ExitCode == 0, tool.Error);
+        Assert.Contains($"{id} tool: running-tool", tool.Out, StringComparison.Ordinal);
+        Assert.Matches(@"S sleep .* sleep\n", tool.Out.Replace("\r", "", StringComparison.Ordinal));
+        var nobody = _clusters.Z("inspect", id, "--agent", "nobody");
+        Assert.Equal(1, nobody.ExitCode);
+        Assert.Contains("has no agent 'nobody'", nobody.Error, StringComparison.Ordinal);
+
         // Each verdict that went bad was announced once as an event (the default action: warn), and `status` shows it.
         var text = _clusters.Z("status", id).Out;
         Assert.Contains("HEALTH", text, StringComparison.Ordinal);

@@ -98,6 +98,7 @@ internal ref struct InetDiagDecoder
         if (length < NlMsgHeaderLength || length > (uint)_rest.Length)
             throw new InvalidDataException($"netlink: message length {length} outside [{NlMsgHeaderLength}, {_rest.Length}]");
         var payload = _rest[NlMsgHeaderLength..(int)length];
+        Payload = payload;
         // NLMSG_ALIGN: messages start on 4-byte boundaries; the last one may end unpadded.
         int next = (int)Math.Min(Align4(length), (uint)_rest.Length);
         _rest = _rest[next..];
@@ -128,6 +129,24 @@ internal ref struct InetDiagDecoder
         }
         return true;
     }
+
+    /// <summary>
+    /// The two ends of the socket in an inet_diag_msg payload (struct inet_diag_sockid: ports big-endian at 4 and 6,
+    /// addresses at 8 and 24, 4 bytes used for AF_INET, 16 for AF_INET6). For <c>zeroshot inspect</c>, off the hot path.
+    /// </summary>
+    public static (System.Net.IPEndPoint Local, System.Net.IPEndPoint Peer) DecodeEndpoints(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < InetDiagMsgLength)
+            throw new InvalidDataException($"inet_diag: message of {payload.Length} bytes, need {InetDiagMsgLength}");
+        int length = payload[OffFamily] == 10 ? 16 : 4;
+        var local = new System.Net.IPAddress(payload.Slice(8, length));
+        var peer = new System.Net.IPAddress(payload.Slice(24, length));
+        return (new System.Net.IPEndPoint(local, BinaryPrimitives.ReadUInt16BigEndian(payload[4..])),
+            new System.Net.IPEndPoint(peer, BinaryPrimitives.ReadUInt16BigEndian(payload[6..])));
+    }
+
+    /// <summary>The payload of the current message (valid until the next <see cref="MoveNext"/>).</summary>
+    public ReadOnlySpan<byte> Payload { get; private set; }
 
     /// <summary>Decodes struct inet_diag_msg followed by its rtattr list.</summary>
     public static InetDiagRecord DecodeInetDiagMsg(ReadOnlySpan<byte> payload)
