@@ -115,4 +115,46 @@ public class LiveModelViewTests
             ],
             output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
+
+    [Fact]
+    public async Task An_unhealthy_verdict_and_a_budget_warning_show_in_the_footer_status_json_and_the_printer()
+    {
+        var stalled = new Zeroshot.Agents.Health.HealthSnapshot(Zeroshot.Agents.Health.HealthVerdict.Stalled, T.AddSeconds(-130),
+            ["no bytes from the model for 2m10s on an open connection", "no output for 2m11s"]);
+        var tick = Tick();
+        var agents = tick.Agents.ToArray();
+        agents[0] = agents[0] with { Activity = AgentActivity.Model, ActivityDetail = null, Health = stalled };
+        var snapshot = ClusterSnapshot.Create(tick.Id, tick.Kind, tick.Name, tick.State, tick.Iteration, tick.MaxIterations, tick.StartedAt, agents)
+            with { BudgetWarning = "budget: cluster spent $4.10 of $5.00 (82 %)" };
+
+        var footer = LiveStatus.FooterModelFrom(snapshot, T);
+        Assert.Equal(("stalled 2m10s", Zeroshot.Terminal.ActivityKind.Failed), (footer.Agents[0].Status, footer.Agents[0].Activity));
+        Assert.Equal("budget: cluster spent $4.10 of $5.00 (82 %)", footer.Warning);
+
+        using var status = JsonDocument.Parse(LiveJson.ToUtf8(snapshot));
+        var health = status.RootElement.GetProperty("agents")[0].GetProperty("health");
+        Assert.Equal("stalled", health.GetProperty("verdict").GetString());
+        Assert.Equal("2026-12-02T08:13:10.123Z", health.GetProperty("since").GetString());
+        Assert.Equal("no bytes from the model for 2m10s on an open connection", health.GetProperty("reasons")[0].GetString());
+        Assert.Equal("budget: cluster spent $4.10 of $5.00 (82 %)", status.RootElement.GetProperty("budgetWarning").GetString());
+        // The document reads back into the same verdict (watch and attach read it from the socket).
+        Assert.Equal(stalled, LiveJson.ReadSnapshot(status.RootElement).Agents[0].Health);
+
+        var text = new StringWriter();
+        StatusText.WriteStatus(text, snapshot, m => "");
+        Assert.Contains("stalled", text.ToString().Split('\n')[2], StringComparison.Ordinal);
+        Assert.Contains("  budget: cluster spent $4.10 of $5.00 (82 %)", text.ToString(), StringComparison.Ordinal);
+
+        var output = new StringWriter();
+        var printer = new ClusterPrinter(output, color: false, ["worker"]);
+        printer.OnEvent(new HealthEvent(T, "worker", Zeroshot.Agents.Health.HealthVerdict.Stalled, stalled.Reasons, "interrupt"));
+        printer.OnEvent(new BudgetEvent(T, null, "cost", "$5.02", "$5.00", 100, true, "stop"));
+        await printer.DrainAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(
+            [
+                "zeroshot │ worker: stalled (no bytes from the model for 2m10s on an open connection; no output for 2m11s): interrupting it (SIGINT)",
+                "zeroshot │ budget: cluster spent $5.02 of $5.00 (100 %): stopping the cluster",
+            ],
+            output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
 }

@@ -153,6 +153,8 @@ internal static class StatusBarView
     {
         _ when activity.StartsWith("tool", StringComparison.Ordinal) => Color.Yellow,
         _ when activity.StartsWith("retrying", StringComparison.Ordinal) || activity.StartsWith("error", StringComparison.Ordinal) => Color.Red,
+        // The health verdicts that say something is wrong (the activity word shows them while they hold).
+        "stalled" or "stuck" or "busy-idle" => Color.Red,
         _ when activity.StartsWith("needs-input", StringComparison.Ordinal) => Color.Yellow,
         "idle" => Color.Cyan,
         "model" => Color.Magenta,
