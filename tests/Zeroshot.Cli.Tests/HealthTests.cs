@@ -9,6 +9,7 @@ namespace Zeroshot.Cli.Tests;
 /// tool call, to spin a core silently, and to wait on a loopback "model server" that trickles bytes or stalls, beside a
 /// healthy one. Short thresholds (the agents' <c>health</c>) keep the run short; verdicts are read from <c>status --json</c>.
 /// </summary>
+[Collection(EndToEndCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HealthTests : IDisposable
 {
