@@ -125,7 +125,8 @@ public class LiveModelViewTests
         var agents = tick.Agents.ToArray();
         agents[0] = agents[0] with { Activity = AgentActivity.Model, ActivityDetail = null, Health = stalled };
         var snapshot = ClusterSnapshot.Create(tick.Id, tick.Kind, tick.Name, tick.State, tick.Iteration, tick.MaxIterations, tick.StartedAt, agents)
-            with { BudgetWarning = "budget: cluster spent $4.10 of $5.00 (82 %)" };
+            with
+        { BudgetWarning = "budget: cluster spent $4.10 of $5.00 (82 %)" };
 
         var footer = LiveStatus.FooterModelFrom(snapshot, T);
         Assert.Equal(("stalled 2m10s", Zeroshot.Terminal.ActivityKind.Failed), (footer.Agents[0].Status, footer.Agents[0].Activity));
