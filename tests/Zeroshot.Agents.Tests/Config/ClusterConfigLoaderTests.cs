@@ -69,7 +69,7 @@ public class ClusterConfigLoaderTests
         { "[]", "x.json: expected a JSON object at the top level" },
         // Top level.
         { "{'nmae':'x','agents':[" + W + "]}", "x.json: nmae: unknown field 'nmae'; did you mean 'name'?" },
-        { "{'colour':'x','agents':[" + W + "]}", "x.json: colour: unknown field 'colour' (known: name, prompt, maxIterations, validatorRetries, kind, agents, onEvent)" },
+        { "{'colour':'x','agents':[" + W + "]}", "x.json: colour: unknown field 'colour' (known: name, prompt, maxIterations, validatorRetries, kind, agents, onEvent, health, maxCostUsd, maxTokens, budgetAction)" },
         { "{'name':'a','name':'b','agents':[" + W + "]}", "x.json: name: field appears twice" },
         { "{'name':'','agents':[" + W + "]}", "x.json: name: must not be empty" },
         { "{'name':3,'agents':[" + W + "]}", "x.json: name: expected a string" },

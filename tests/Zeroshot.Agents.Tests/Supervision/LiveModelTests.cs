@@ -40,7 +40,7 @@ public sealed class LiveModelTests
             "output":3400,"cacheRead":0,"cacheCreation":0,"total":3410},"costUsd":0.12,"costEstimated":true,"verdict":null,"lastError":null,
             "metrics":{"timestamp":"2026-12-02T08:15:20.579Z","pid":4242,"exists":true,"state":"S","cpuPercent":23.5,"memoryMB":67,
             "ioReadBytesPerSec":0,"ioWriteBytesPerSec":1024,"readCharsPerSec":80,"writeCharsPerSec":1100,"netRxBytesPerSec":4301,
-            "netTxBytesPerSec":1126,"networkState":{"established":2,"sendQueueBytes":0,"recvQueueBytes":0},"childCount":3,"threads":14}},{"id":"tester",
+            "netTxBytesPerSec":1126,"networkState":{"established":2,"sendQueueBytes":0,"recvQueueBytes":0,"connecting":0,"lastReceiveMs":null},"childCount":3,"threads":14}},{"id":"tester",
             "role":"validator","provider":"command","model":null,"state":"completed","pid":null,"iteration":1,"exitCode":1,"lastOutputAt":null,
             "activity":null,"activityDetail":null,"tokens":{"input":0,"output":0,"cacheRead":0,"cacheCreation":0,"total":0},"costUsd":0,
             "costEstimated":false,"verdict":{"approved":false,"summary":"two tests fail","issues":["login: 401","signup: 500"],"iteration":1},

@@ -235,7 +235,32 @@ public sealed class TcpTrafficMeterTests : IDisposable
 
         NetworkState state = default;
         WaitUntil(() => (state = Tick(tree)[0].State).RecvQueueBytes == 1000, "1000 unread bytes in the tree's receive queue");
-        Assert.Equal(new NetworkState(3, 0, 1000), state);
+        Assert.Equal((3, 0L, 1000L, 0), (state.Established, state.SendQueueBytes, state.RecvQueueBytes, state.Connecting));
+        // The 1000 bytes arrived just now: the kernel's clock of the last byte in (tcpi_last_data_recv) is fresh.
+        Assert.InRange(state.LastReceiveMs!.Value, 0, 30_000);
+    }
+
+    [Fact]
+    public void The_time_since_the_last_byte_in_grows_while_nothing_arrives_and_restarts_when_a_byte_does()
+    {
+        using var holder = Track(BashChild.Start($"""
+            exec 3<>/dev/tcp/127.0.0.1/{Port}
+            echo up
+            read -r _
+            """));
+        holder.Expect("up");
+        var peer = Accept();
+        peer.Send(new byte[10]);
+        var tree = (8L, new[] { holder.Pid });
+        NetworkState state = default;
+        WaitUntil(() => (state = Tick(tree)[0].State).RecvQueueBytes == 10, "10 bytes in");
+        long fresh = state.LastReceiveMs!.Value;
+        Thread.Sleep(1200);
+        long older = Tick(tree)[0].State.LastReceiveMs!.Value;
+        Assert.True(older >= fresh + 1000, $"{fresh} then {older} ms");
+        peer.Send(new byte[10]);
+        WaitUntil(() => (state = Tick(tree)[0].State).RecvQueueBytes == 20, "10 bytes more");
+        Assert.True(state.LastReceiveMs < older, $"{older} then {state.LastReceiveMs} ms");
     }
 
     [Fact]
@@ -250,7 +275,7 @@ public sealed class TcpTrafficMeterTests : IDisposable
         var pids = new[] { gonePid, int.MaxValue, 0x3FFFFFF0, live.Pid };
 
         var traffic = Tick((3, pids))[0];
-        Assert.Equal(new TreeTraffic(0, 0, new NetworkState(1, 0, 0)), traffic);
+        Assert.Equal((0L, 0L, 1), (traffic.RxBytes, traffic.TxBytes, traffic.State.Established));
 
         live.Kill(); // the whole tree vanishes between ticks
         traffic = Tick((3, pids))[0];
@@ -269,7 +294,8 @@ public sealed class TcpTrafficMeterTests : IDisposable
         sender.Send("send 10000");
         sender.Expect("sent");
         WaitUntil(() => drain.Bytes == 10_000, "the listener to read 10000 bytes");
-        Assert.Equal(new TreeTraffic(0, 0, new NetworkState(1, 0, 0)), Tick(tree)[0]); // a fresh baseline
+        var fresh = Tick(tree)[0]; // a fresh baseline
+        Assert.Equal((0L, 0L, 1), (fresh.RxBytes, fresh.TxBytes, fresh.State.Established));
     }
 
     [Fact]
