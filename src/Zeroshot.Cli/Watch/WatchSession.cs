@@ -476,7 +476,7 @@ internal sealed class WatchSession
                 {
                     var message = LiveJson.ReadMessage(frame.Span);
                     if (message.Snapshot is { } snapshot) _events.Writer.TryWrite(new SnapshotArrived(snapshot));
-                    else if (message.Event is NeedsInputEvent or IdleEvent or ClusterEndedEvent) _events.Writer.TryWrite(new Happened(cluster, message.Event));
+                    else if (message.Event is NeedsInputEvent or IdleEvent or ClusterEndedEvent or HealthEvent or BudgetEvent) _events.Writer.TryWrite(new Happened(cluster, message.Event));
                 }
             }
             // Off the read loop before the loop disposes this connection (which waits for that read loop to end).

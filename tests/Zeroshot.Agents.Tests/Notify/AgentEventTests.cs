@@ -46,4 +46,18 @@ public class AgentEventTests
         Assert.Equal("cluster completed", AgentEvent.ClusterEnded("c-1", null, ClusterState.Completed, At).Body);
         Assert.Equal("cluster failed: validator rejected", AgentEvent.ClusterEnded("c-1", null, ClusterState.Failed, At, "validator rejected").Body);
     }
+
+    [Fact]
+    public void Health_and_budget_events_call_the_person_with_the_verdict_or_the_spending()
+    {
+        var health = PersonCaller.Call("c-1", "demo", new Zeroshot.Agents.Supervision.HealthEvent(At, "worker", Zeroshot.Agents.Health.HealthVerdict.Stalled,
+            ["no bytes from the model for 2m10s on an open connection"], "warn"))!;
+        Assert.Equal(AgentEventKind.Health, health.Kind);
+        Assert.Equal("worker is stalled (no bytes from the model for 2m10s on an open connection)", health.Body);
+        Assert.Equal(
+            "{\"event\":\"health\",\"cluster\":\"c-1\",\"clusterName\":\"demo\",\"agent\":\"worker\",\"question\":\"stalled (no bytes from the model for 2m10s on an open connection)\",\"state\":null,\"at\":\"2026-12-03T07:15:20.123Z\"}\n",
+            Encoding.UTF8.GetString(health.ToJsonLine()));
+        var budget = PersonCaller.Call("c-1", "demo", new Zeroshot.Agents.Supervision.BudgetEvent(At, null, "cost", "$4.10", "$5.00", 82, false, "warn"))!;
+        Assert.Equal((AgentEventKind.Budget, "budget: cluster spent $4.10 of $5.00 (82 %)"), (budget.Kind, budget.Body));
+    }
 }
