@@ -40,7 +40,7 @@ public class MetricsCommandTests
                 Assert.EndsWith("Z", root.GetProperty("timestamp").GetString());
                 var net = root.GetProperty("networkState");
                 if (net.ValueKind != JsonValueKind.Null)
-                    Assert.Equal(["established", "sendQueueBytes", "recvQueueBytes"], net.EnumerateObject().Select(p => p.Name));
+                    Assert.Equal(["established", "sendQueueBytes", "recvQueueBytes", "connecting", "lastReceiveMs"], net.EnumerateObject().Select(p => p.Name));
             }
         }
         finally
