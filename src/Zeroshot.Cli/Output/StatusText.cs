@@ -49,6 +49,13 @@ internal static class StatusText
                 agent.Metrics is { } sample ? metrics(sample) : ""]));
         }
         string[] header = ["AGENT", "ROLE", "PROVIDER/MODEL", "STATE", "ACTIVITY", "HEALTH", "TOKENS", "COST", "METRICS"];
+        // The health column only while some agent has a verdict (a running one): a finished cluster has none.
+        if (rows.All(r => r.Cells[5].Length == 0))
+        {
+            header = [.. header[..5], .. header[6..]];
+            for (int r = 0; r < rows.Count; r++) rows[r] = (rows[r].Agent, [.. rows[r].Cells[..5], .. rows[r].Cells[6..]]);
+        }
+        int tokensColumn = Array.IndexOf(header, "TOKENS");
         var widths = new int[header.Length];
         for (int i = 0; i < header.Length; i++)
             widths[i] = Math.Max(header[i].Length, rows.Count == 0 ? 0 : rows.Max(r => r.Cells[i].Length));
@@ -58,7 +65,7 @@ internal static class StatusText
             for (int i = 0; i < cells.Length; i++)
             {
                 // Numbers right-aligned, text left-aligned; the last column is not padded.
-                bool number = i is 6 or 7;
+                bool number = i == tokensColumn || i == tokensColumn + 1;
                 sb.Append(i == cells.Length - 1 ? cells[i] : number ? cells[i].PadLeft(widths[i]) : cells[i].PadRight(widths[i]));
                 if (i < cells.Length - 1) sb.Append("  ");
             }
