@@ -72,6 +72,10 @@ public sealed record TreeSample
     /// <summary>Threads of the whole tree.</summary>
     public int? Threads { get; init; }
 
+    /// <summary>Processes of the tree in uninterruptible sleep (state D: waiting on the disk, a hung NFS mount, a
+    /// FUSE daemon); null when unknown. Not in the JSON: the health verdicts' evidence.</summary>
+    public int? Blocked { get; init; }
+
     /// <summary>A sample for a root that does not exist (any more): every metric null.</summary>
     public static TreeSample Gone(int pid, DateTimeOffset timestamp) =>
         new() { Timestamp = timestamp, Pid = pid, Exists = false };

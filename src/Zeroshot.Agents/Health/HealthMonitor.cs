@@ -217,6 +217,9 @@ internal sealed class HealthMonitor(HealthThresholds thresholds)
         reasons.Add($"CPU {Pct(s?.CpuPercent)} over {Fmt.Duration(still, compact: true)}");
         reasons.Add(NoNetwork(s));
         reasons.Add(ChildText(s));
+        // proc(5) state D: a process waiting on I/O that does not come back (a hung mount) is why it is still.
+        if (s?.Blocked is > 0 and var blocked)
+            reasons.Add(Plural(blocked, "process", "processes") + " in uninterruptible I/O (D)");
         return [.. reasons];
     }
 

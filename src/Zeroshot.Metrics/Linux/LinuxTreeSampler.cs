@@ -282,6 +282,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
         ref var totals = ref _totals[proc.TreeIndex];
         totals.Members++;
         totals.Threads += stat.Threads;
+        if (stat.State == 'D') totals.Blocked++;
         if (proc.Pid == rootPid) totals.State = stat.State;
 
         if (counted)
@@ -467,6 +468,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
             NetworkState = netState,
             ChildCount = Math.Max(0, totals.Members - 1),
             Threads = totals.Threads,
+            Blocked = totals.Blocked,
         };
     }
 
@@ -568,6 +570,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
     {
         public int Members;
         public int Threads;
+        public int Blocked;
         public char State;
         public long MemoryBytes;
         public ulong CpuTicks;

@@ -146,4 +146,12 @@ public sealed class HealthMonitorTests
         Assert.Equal(HealthVerdict.Stuck, verdicts[^1].Verdict);
         Assert.Contains("network not measured", verdicts[^1].Reasons);
     }
+
+    [Fact]
+    public void A_process_blocked_in_uninterruptible_io_is_named_among_the_reasons()
+    {
+        var verdicts = Run(65, s => new HealthInput(T0.AddSeconds(s), AgentActivity.Quiet, null, T0, Sample(s, children: 1) with { Blocked = 1 }));
+        Assert.Equal(HealthVerdict.Stuck, verdicts[^1].Verdict);
+        Assert.Equal("1 process in uninterruptible I/O (D)", verdicts[^1].Reasons[^1]);
+    }
 }
