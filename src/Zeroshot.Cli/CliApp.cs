@@ -19,6 +19,7 @@ internal static class CliApp
         root.Subcommands.Add(WatchCommand.Create(context));
         foreach (var command in InteractiveCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(InspectCommand.Create(context));
+        root.Subcommands.Add(ReportCommand.Create(context));
         return root;
     }
 

@@ -16,10 +16,10 @@ namespace Zeroshot.Agents.State;
 /// Times are unix milliseconds (UTC) in INTEGER columns. The schema is versioned with PRAGMA user_version.
 /// One instance holds one connection and serialises its callers with a lock, so it is thread-safe.
 /// </remarks>
-internal sealed class StateStore : IDisposable
+internal sealed partial class StateStore : IDisposable
 {
     /// <summary>The schema this code reads and writes (PRAGMA user_version).</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     /// <summary>How long a statement waits for another process's write lock before failing.</summary>
     public const int BusyTimeoutMilliseconds = 10_000;
@@ -271,6 +271,7 @@ internal sealed class StateStore : IDisposable
             Execute(connection, UsageMigration, transaction);
             Execute(connection, VerdictMigration, transaction);
             Execute(connection, EventsMigration, transaction);
+            Execute(connection, SamplesMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version is >= 1 and < SchemaVersion)
@@ -280,6 +281,7 @@ internal sealed class StateStore : IDisposable
             if (version <= 2)
                 Execute(connection, VerdictMigration, transaction);
             Execute(connection, EventsMigration, transaction);
+            Execute(connection, SamplesMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version > SchemaVersion)
@@ -714,6 +716,8 @@ internal sealed class StateStore : IDisposable
         {
             _touchCommand?.Dispose();
             _touchCommand = null;
+            _sampleInsert?.Dispose();
+            _sampleInsert = null;
             _connection.Dispose();
         }
     }

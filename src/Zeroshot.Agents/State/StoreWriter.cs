@@ -103,6 +103,20 @@ internal sealed record EventWrite(StoredEvent Event) : StoreWrite
     public override void Apply(StateStore store) => store.AppendEvents([Event]);
 }
 
+/// <summary>One tick's history points (<see cref="Supervision.HistoryRecorder"/>).</summary>
+internal sealed record SamplesWrite(string ClusterId, IReadOnlyList<(string AgentId, HistoryPoint Point)> Points) : StoreWrite
+{
+    /// <inheritdoc/>
+    public override void Apply(StateStore store) => store.AppendSamples(ClusterId, Points);
+}
+
+/// <summary>Halves the resolution of an agent's points after a time (the history stays bounded).</summary>
+internal sealed record ThinSamplesWrite(string ClusterId, string AgentId, DateTimeOffset After) : StoreWrite
+{
+    /// <inheritdoc/>
+    public override void Apply(StateStore store) => store.ThinSamples(ClusterId, AgentId, After);
+}
+
 /// <summary>What a <see cref="StoreWriter"/> could not write by the end of its flush.</summary>
 /// <param name="Unwritten">Writes still queued when the flush deadline passed (the database stayed locked).</param>
 /// <param name="Failed">Writes the database refused for another reason than a lock (they were dropped).</param>

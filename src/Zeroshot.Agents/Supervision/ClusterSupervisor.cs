@@ -108,6 +108,7 @@ internal sealed partial class ClusterSupervisor
     private string? _feedbackText;
     private bool _afterRejection;     // the next iteration starts because the validators rejected the last one
     private string? _endReason;       // why the cluster ends, when not obvious
+    private readonly HistoryRecorder _history;
     private string? _feedbackFile;
     private DateTimeOffset _startedAt;
     private int _columns;
@@ -124,6 +125,7 @@ internal sealed partial class ClusterSupervisor
         _observer = observer;
         _agents = config.Agents.Select(a => new AgentRuntime(a)).ToList();
         _builder = new SnapshotBuilder(_agents.Count);
+        _history = new HistoryRecorder(clusterId, _startedAt);
         _logHealth = new LogWriteHealth { Changed = OnLogHealthChanged };
         _launcher = new AgentLauncher(clusterId, services, observer, _logHealth);
         _sampling = new SamplerLoop(services);
@@ -342,6 +344,8 @@ internal sealed partial class ClusterSupervisor
         int exitCode = state == ClusterState.Completed ? 0 : 1;
         _writer.Post(new ClusterStateWrite(_clusterId, state, exitCode, Now));
         Notify(new ClusterEndedEvent(Now, state, reason));
+        // The agents' last states (their bands in the report end here).
+        foreach (var write in _history.Record(Snapshot(), Now)) _writer.Post(write);
         return state;
     }
 
@@ -750,7 +754,9 @@ internal sealed partial class ClusterSupervisor
                 // A client that fell behind gets its fresh screen once its queue drained, even if the agent went quiet.
                 foreach (var agent in _agents) agent.Terminal?.CatchUp();
                 ActOnHealthAndBudgets();
-                Publish();
+                // The tick's snapshot becomes history points in the state database (queued: no SQLite here).
+                var published = Publish();
+                foreach (var write in _history.Record(published, Now)) _writer.Post(write);
             },
             cancel);
     }

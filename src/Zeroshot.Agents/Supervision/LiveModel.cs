@@ -142,7 +142,7 @@ internal sealed record AgentSnapshot(
 /// A cluster in the live model, one shape for every view: the supervisor's per-tick snapshot (shared in-process by
 /// reference), the control socket's <c>status</c> answer and <c>snapshots</c> stream, <c>status --json</c>, the
 /// footer and the text of <c>status</c> and <c>list</c>. A cluster without a supervisor maps from its
-/// <see cref="ClusterRecord"/> (<see cref="FromRecord"/>).
+/// <see cref="ClusterRecord"/> (<see cref="FromRecord(ClusterRecord, bool)"/>).
 /// </summary>
 /// <param name="Id">Cluster id.</param>
 /// <param name="Kind">Cluster or task.</param>
@@ -207,8 +207,34 @@ internal sealed record ClusterSnapshot(
         };
     }
 
+    /// <summary>A cluster from its database record and each agent's recorded samples (<c>status --history</c> of a
+    /// cluster without a supervisor): every stored point as a sample (its metrics, at its time).</summary>
+    public static ClusterSnapshot FromRecord(ClusterRecord record, IReadOnlyDictionary<string, IReadOnlyList<HistoryPoint>> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var snapshot = FromRecord(record, history: true);
+        var agents = snapshot.Agents.Select(a => a with
+        {
+            History = samples.TryGetValue(a.Id, out var points)
+                ? points.Where(p => p.State == AgentState.Running).Select(p => new TreeSample
+                {
+                    Timestamp = p.At,
+                    Pid = 0,
+                    Exists = true,
+                    CpuPercent = p.CpuPercent,
+                    MemoryMB = p.MemoryMB,
+                    NetRxBytesPerSec = p.NetRxBytesPerSec,
+                    NetTxBytesPerSec = p.NetTxBytesPerSec,
+                    IoReadBytesPerSec = p.DiskReadBytesPerSec,
+                    IoWriteBytesPerSec = p.DiskWriteBytesPerSec,
+                }).ToList()
+                : [],
+        }).ToList();
+        return snapshot with { Agents = agents };
+    }
+
     /// <summary>A cluster from its database record alone (no live metrics or activity); <paramref name="history"/> adds
-    /// an empty history to each agent (there are no samples without a supervisor).</summary>
+    /// an empty history to each agent.</summary>
     public static ClusterSnapshot FromRecord(ClusterRecord record, bool history = false)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -219,7 +219,7 @@ internal static class ClusterCommands
     {
         var id = IdArgument();
         var json = JsonOption("One JSON object: id, kind, state, iteration, startedAt, agents with their latest metrics.");
-        var history = new Option<bool>("--history") { Description = "With --json: add each agent's last 60 metrics samples (\"history\")." };
+        var history = new Option<bool>("--history") { Description = "With --json: add each agent's samples (\"history\"): the last 60 from a running supervisor, every stored one of a cluster that ended." };
         var command = new Command("status", "Show a cluster's state and each agent's state and live metrics.") { id, json, history };
         command.SetAction(async (parse, cancel) =>
         {
@@ -247,7 +247,9 @@ internal static class ClusterCommands
                     context.Error.WriteLine($"zeroshot: the supervisor of {record.Id} did not answer{(snapshot.Why is null ? "" : $" ({snapshot.Why})")}: showing the stored state");
                 // The supervisor's answer is the document (the same record, serialized once, there).
                 context.Out.WriteLine(snapshot.Json
-                    ?? JsonSerializer.Serialize(ClusterSnapshot.FromRecord(record, withHistory) with { StillRunning = stillRunning is { Count: > 0 } ? stillRunning : null },
+                    ?? JsonSerializer.Serialize((withHistory ? ClusterSnapshot.FromRecord(record, env.Store.ReadSamples(record.Id)) : ClusterSnapshot.FromRecord(record))
+                        with
+                    { StillRunning = stillRunning is { Count: > 0 } ? stillRunning : null },
                         LiveJson.Default.ClusterSnapshot));
                 return ExitCodes.Success;
             }

@@ -59,7 +59,7 @@ public sealed class StateStoreTests : IDisposable
         using var raw = Raw();
         Assert.Equal((long)StateStore.SchemaVersion, Scalar(raw, "PRAGMA user_version"));
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode"));
-        Assert.Equal(3L, Scalar(raw, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
+        Assert.Equal(4L, Scalar(raw, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'")); // clusters, agents, events, samples
         Assert.Equal("ok", _store.IntegrityCheck());
         // Opening again is a no-op on the schema.
         using var again = StateStore.Open(DbPath);
