@@ -238,12 +238,7 @@ internal sealed class ZeroshotSettings
                 agentBudget = Budget.Read(reader, a, "budget.agent");
             }
             if (reader.Optional(budget, "action") is { } action)
-                budgetAction = (action.ValueKind == JsonValueKind.String ? action.GetString() : null) switch
-                {
-                    "stop" => BudgetActionKind.Stop,
-                    "warn" => BudgetActionKind.Warn,
-                    _ => throw reader.Error("budget.action", "expected stop or warn"),
-                };
+                budgetAction = Budget.ParseAction(reader, action, "budget.action");
         }
         return new ZeroshotSettings(providers, prices, maxAgents)
         {

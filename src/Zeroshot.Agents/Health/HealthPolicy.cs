@@ -210,12 +210,18 @@ internal sealed record Budget(decimal? MaxCostUsd = null, long? MaxTokens = null
     public static BudgetActionKind? ReadAction(JsonFieldReader reader, JsonElement element, string path)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        if (reader.Optional(element, "budgetAction") is not { } a) return null;
-        return (a.ValueKind == JsonValueKind.String ? a.GetString() : null) switch
+        return reader.Optional(element, "budgetAction") is { } a ? ParseAction(reader, a, JsonFieldReader.Child(path, "budgetAction")) : null;
+    }
+
+    /// <summary>A budget action's word at <paramref name="path"/>: <c>stop</c> or <c>warn</c>.</summary>
+    public static BudgetActionKind ParseAction(JsonFieldReader reader, JsonElement value, string path)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return (value.ValueKind == JsonValueKind.String ? value.GetString() : null) switch
         {
             "stop" => BudgetActionKind.Stop,
             "warn" => BudgetActionKind.Warn,
-            _ => throw reader.Error(JsonFieldReader.Child(path, "budgetAction"), "expected stop or warn"),
+            _ => throw reader.Error(path, "expected stop or warn"),
         };
     }
 }
