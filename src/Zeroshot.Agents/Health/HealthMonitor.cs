@@ -10,13 +10,14 @@ namespace Zeroshot.Agents.Health;
 /// <param name="StuckAfter">No output, no CPU, no network and no progress in any child this long: stuck.</param>
 /// <param name="BusyIdleAfter">High CPU with no output and no network this long: busy-idle.</param>
 /// <param name="BusyCpuPercent">CPU of the whole tree (percent of one core) that counts as high.</param>
-/// <param name="IdleCpuPercent">CPU of the whole tree at or below which the tree does nothing.</param>
+/// <param name="IdleCpuPercent">CPU of the whole tree at or below which the tree does nothing: 20 ms a second, above
+/// the blips of an idle runtime (a timer, a GC, a tiering compile) that would otherwise restart a stuck agent's clock.</param>
 internal sealed record HealthThresholds(
     TimeSpan StalledAfter,
     TimeSpan StuckAfter,
     TimeSpan BusyIdleAfter,
     double BusyCpuPercent = 50,
-    double IdleCpuPercent = 1)
+    double IdleCpuPercent = 2)
 {
     /// <summary>
     /// The defaults. A streaming model API sends bytes (tokens, or keep-alive pings) every few seconds while it works,
