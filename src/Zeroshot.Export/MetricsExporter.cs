@@ -26,8 +26,10 @@ internal sealed record ListenAddress(string Host, int Port)
         ArgumentNullException.ThrowIfNull(text);
         int colon = text.LastIndexOf(':');
         string host = colon > 0 ? text[..colon] : "";
-        if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
-        if (colon <= 0 || host.Length == 0 || host.Contains(']') || (host.Contains(':') && !IPAddress.TryParse(host, out _))
+        // An IPv6 address needs its brackets: "::1:80" could be an address without a port.
+        bool bracketed = host.StartsWith('[') && host.EndsWith(']');
+        if (bracketed) host = host[1..^1];
+        if (colon <= 0 || host.Length == 0 || host.Contains(']') || (host.Contains(':') && (!bracketed || !IPAddress.TryParse(host, out _)))
             || host.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '@')
             || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
             throw new UserErrorException($"{option}: expected host:port with a port of 1..65535 (e.g. {Default}), got '{text}'", ExitCodes.Usage);
