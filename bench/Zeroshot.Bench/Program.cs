@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["screen"] = ScreenModelBenchmark.Run,
     ["attach"] = AttachBenchmark.Run,
     ["watch"] = WatchBenchmark.Run,
+    ["export"] = ExportBenchmark.Run,
 };
 if (name == "all")
 {

@@ -92,7 +92,13 @@ internal static class ServeMetricsCommand
         /// <summary>Starts following each control socket not yet followed (a socket of another home's cluster is looked at again a minute later).</summary>
         private void Discover(CancellationToken cancel)
         {
-            foreach (var (id, task) in _followed.Where(f => f.Value.IsCompleted).ToList()) _followed.Remove(id);
+            var now = time.GetUtcNow();
+            foreach (var (id, _) in _followed.Where(f => f.Value.IsCompleted).ToList())
+            {
+                // Its stream ended: a socket left behind by a supervisor that died is not knocked on every second.
+                _followed.Remove(id);
+                _foreign[id] = now + TimeSpan.FromMinutes(1);
+            }
             string[] sockets;
             try
             {
@@ -102,7 +108,6 @@ internal static class ServeMetricsCommand
             {
                 return;
             }
-            var now = time.GetUtcNow();
             foreach (var socket in sockets)
             {
                 string id = Path.GetFileNameWithoutExtension(socket);

@@ -182,6 +182,33 @@ public sealed class ExportMappingTests
             samples.Select(s => s.Name).Where(n => n.StartsWith("zeroshot_", StringComparison.Ordinal)).Distinct().Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_dropped_cluster_and_an_agents_old_model_label_leave_the_endpoint()
+    {
+        var clock = new ManualClock(T0);
+        var store = new ClusterMetricsStore(clock, TimeSpan.FromMinutes(5));
+        store.Update(Cluster("gone", ClusterState.Running, Agent("w", totals: new AgentTotals(1, 0, 0, 0, 0))));
+        store.Update(Cluster("stays", ClusterState.Running, Agent("v", AgentState.Waiting, model: null, role: AgentRole.Validator)));
+        int port = FreePort();
+        using var exporter = MetricsExporter.Start(store, new ListenAddress("127.0.0.1", port), null);
+        using var http = new HttpClient();
+        var url = new Uri($"http://127.0.0.1:{port}/metrics");
+        var before = PrometheusText.Parse(await http.GetStringAsync(url));
+        Assert.Contains(before, s => s.Labels.GetValueOrDefault("cluster") == "gone");
+
+        // The validator runs and its model becomes known; the other cluster ended long enough ago.
+        store.Update(Cluster("stays", ClusterState.Running, Agent("v", model: "claude-haiku-4-5", role: AgentRole.Validator)));
+        store.Ended("gone");
+        clock.Now = T0 + TimeSpan.FromMinutes(6);
+        await Task.Delay(400); // past the exporter's response cache
+        var after = PrometheusText.Parse(await http.GetStringAsync(url));
+
+        Assert.DoesNotContain(after, s => s.Labels.GetValueOrDefault("cluster") == "gone");
+        var cpu = Assert.Single(after, s => s.Name == "zeroshot_agent_cpu_time_seconds_total");
+        Assert.Equal("claude-haiku-4-5", cpu.Label("model"));
+        Assert.Equal(4, after.Count(s => s.Name == "zeroshot_agent_tokens_total"));
+    }
+
     internal static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
