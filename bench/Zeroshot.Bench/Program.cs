@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["attach"] = AttachBenchmark.Run,
     ["watch"] = WatchBenchmark.Run,
     ["history"] = HistoryBenchmark.Run,
+    ["export"] = ExportBenchmark.Run,
 };
 if (name == "all")
 {

@@ -17,6 +17,7 @@ internal static class CliApp
         foreach (var command in ClusterCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(Commands.AttachCommand.Create(context));
         root.Subcommands.Add(WatchCommand.Create(context));
+        root.Subcommands.Add(ServeMetricsCommand.Create(context));
         foreach (var command in InteractiveCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(ReportCommand.Create(context));

@@ -66,6 +66,27 @@ internal static class ClusterCommands
             !parse.GetValue(NoMetrics), TimeSpan.FromMilliseconds(parse.GetValue(Refresh)), TimeSpan.FromSeconds(parse.GetValue(StatusInterval)));
     }
 
+    /// <summary>--metrics-listen and --otlp-endpoint, shared by run and task run.</summary>
+    private sealed class ExportOptions
+    {
+        public Option<string?> Listen { get; } = new("--metrics-listen")
+        {
+            Description = "Serve this run's agents as Prometheus metrics at host:port/metrics (e.g. 127.0.0.1:9464) while it runs.",
+        };
+
+        public Option<string?> Otlp { get; } = ServeMetricsCommand.OtlpEndpointOption();
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Listen);
+            command.Options.Add(Otlp);
+        }
+
+        public Export.ExportTargets Read(ParseResult parse) => new(
+            parse.GetValue(Listen) is { } listen ? Export.ListenAddress.Parse(listen, "--metrics-listen") : null,
+            parse.GetValue(Otlp) is { } otlp ? Export.MetricsExporter.ParseOtlpEndpoint(otlp, "--otlp-endpoint") : null);
+    }
+
     private static Option<bool> RawOption() => new("--raw") { Description = "Show agent output as written (stream-json lines as JSON) instead of rendered." };
 
     private static Option<string?> OnEventOption() => new("--on-event")
@@ -99,6 +120,8 @@ internal static class ClusterCommands
         var command = new Command("run", "Run a cluster of agents (worker and validators) and show their output.") { target, demo, detach, provider, model, raw, onEvent };
         var live = new LiveOptions();
         live.AddTo(command);
+        var export = new ExportOptions();
+        export.AddTo(command);
         command.SetAction((parse, _) =>
         {
             string? given = parse.GetValue(target);
@@ -123,7 +146,7 @@ internal static class ClusterCommands
                 config = ClusterTemplates.DefaultForPrompt(given, parse.GetValue(provider), parse.GetValue(model));
             }
             config = WithOnEvent(config, parse.GetValue(onEvent));
-            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
+            return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context, export: export.Read(parse));
         });
         return command;
     }
@@ -156,6 +179,8 @@ internal static class ClusterCommands
         var run = new Command("run", "Run one agent on a prompt (a one-agent cluster of kind task).") { prompt, provider, model, cwd, detach, raw, interactive, onEvent };
         var live = new LiveOptions();
         live.AddTo(run);
+        var export = new ExportOptions();
+        export.AddTo(run);
         run.SetAction((parse, _) =>
         {
             string? dir = parse.GetValue(cwd);
@@ -166,7 +191,9 @@ internal static class ClusterCommands
             }
             bool tui = parse.GetValue(interactive);
             var config = WithOnEvent(ClusterTemplates.Task(parse.GetValue(prompt)!, parse.GetValue(provider), parse.GetValue(model), dir, tui), parse.GetValue(onEvent));
-            if (!tui) return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context);
+            if (!tui) return ClusterHost.StartAsync(config, parse.GetValue(detach), parse.GetValue(raw), live.Read(parse), context, export: export.Read(parse));
+            if (export.Read(parse).Any)
+                throw new UserErrorException("--metrics-listen and --otlp-endpoint serve a run in the foreground; for --interactive use 'zeroshot serve-metrics'", ExitCodes.Usage);
             // A TUI needs a terminal of its own that outlives this one: a detached supervisor owns its PTY, and this
             // terminal attaches to it (as tmux new-session does), unless asked not to or there is no terminal to attach.
             bool attach = !parse.GetValue(detach) && Attach.LocalTerminal.IsInteractive;

@@ -43,14 +43,30 @@ internal static class ClusterHost
     /// <param name="context">The command's context.</param>
     /// <param name="thenDetached">With <paramref name="detach"/>: what to do with the started cluster's id instead of printing it
     /// (<c>task run --interactive</c> attaches to it).</param>
+    /// <param name="export">In the foreground: where to publish the cluster's metrics (<c>--metrics-listen</c>, <c>--otlp-endpoint</c>).</param>
     public static async Task<int> StartAsync(ClusterConfig config, bool detach, bool raw, Output.LiveStatusOptions live, CliContext context,
-        Func<string, HomeServices, CancellationToken, Task<int>>? thenDetached = null)
+        Func<string, HomeServices, CancellationToken, Task<int>>? thenDetached = null, Export.ExportTargets? export = null)
     {
+        if (export is { Any: true } && detach)
+            throw new UserErrorException("--metrics-listen and --otlp-endpoint serve a run in the foreground; for detached clusters use 'zeroshot serve-metrics'", ExitCodes.Usage);
         using var env = new HomeServices(context, replaceDamaged: true);
         // Fail before anything starts when a provider's executable, or the --on-event program, is missing.
         foreach (var agent in config.Agents) env.Catalog.Resolve(agent, config.Prompt, 1, null);
         if (config.OnEvent is { } onEvent)
             _ = Agents.Notify.EventHookRunner.Create(onEvent, Environment.GetEnvironmentVariable("PATH"), env.Settings.Notifications.HookTimeout);
+
+        // Started before the cluster exists, so that a port in use fails the run before anything is recorded or runs; the
+        // supervisor's own snapshots feed it (no second sampling, no JSON).
+        var metrics = export is { Any: true } ? new Export.ClusterMetricsStore(context.Time) : null;
+        using var exporter = metrics is null ? null : Export.MetricsExporter.Start(metrics, export!.Listen, export.Otlp);
+        if (exporter is not null)
+        {
+            context.Error.WriteLine("zeroshot: " + string.Join(", ", new[]
+            {
+                exporter.Listen is { } listen ? $"serving this run's metrics at {listen.Url}" : null,
+                exporter.Otlp is { } otlp ? $"pushing this run's metrics to {otlp}" : null,
+            }.OfType<string>()));
+        }
 
         var id = new IdGenerator().Next(env.Store);
         // Nothing runs yet, so waiting for another process's write lock (a backup) costs nothing but time: wait, and say so.
@@ -75,7 +91,8 @@ internal static class ClusterHost
                 printer.Notice($"{StateNames.Text(config.Kind)} {id} ({config.Agents.Count} agents)");
                 try
                 {
-                    return await SuperviseAsync(id, env, context, observer, raw, s => supervisor = s, status.Ring).ConfigureAwait(false);
+                    IClusterObserver observers = metrics is null ? observer : new CompositeObserver(observer, new Export.SnapshotStoreObserver(metrics));
+                    return await SuperviseAsync(id, env, context, observers, raw, s => supervisor = s, status.Ring).ConfigureAwait(false);
                 }
                 finally
                 {
