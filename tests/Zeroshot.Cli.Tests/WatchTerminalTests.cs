@@ -196,7 +196,9 @@ public sealed partial class WatchTerminalTests : IDisposable
         Assert.False(HeaderShown(attached));
 
         tmux.SendKeys("C-b", "d");
-        var back = tmux.WaitFor(s => HeaderShown(s) && AgentRow(s, "worker") is not null, "the dashboard after the detach");
+        // The whole frame, panel included (a capture can land between the table and the panel of the first redraw).
+        var back = tmux.WaitFor(s => HeaderShown(s) && AgentRow(s, "worker") is not null && s.Any(l => l.StartsWith("├─ ", StringComparison.Ordinal)),
+            "the dashboard after the detach");
         Assert.True(PanelOf(back, "worker", id), $"the selection changed:\n{Dump(back)}");
         Assert.DoesNotContain(back, l => l.StartsWith("EXIT=", StringComparison.Ordinal));
         Assert.Equal("1", tmux.Run("display-message", "-p", "-t", tmux.Name, "#{alternate_on}").Trim());
