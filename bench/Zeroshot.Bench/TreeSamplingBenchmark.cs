@@ -8,7 +8,8 @@ namespace Zeroshot.Bench;
 /// <summary>
 /// CPU cost of sampling a 50-process tree per process per sample, without and with the network
 /// family, against one `ps` invocation over the same tree (what the original implementation did).
-/// Usage: tree [--processes 50] [--samples 2000]
+/// Usage: tree [--processes 50] [--samples 2000] [--binary PATH [--records 600]]; with --binary, also the whole
+/// process CPU of `zeroshot metrics` (that binary, network on) per process-sample, its start-up subtracted.
 /// </summary>
 internal static class TreeSamplingBenchmark
 {
@@ -34,6 +35,8 @@ internal static class TreeSamplingBenchmark
             Measure("procfs, no network", new SamplerOptions { Network = false }, root.Id, processes, samples);
             Measure("procfs + sock_diag", new SamplerOptions { Network = true }, root.Id, processes, samples);
             MeasurePs(root.Id, processes);
+            int i = Array.IndexOf(args, "--binary");
+            if (i >= 0 && i + 1 < args.Length) MeasureCommand(args[i + 1], root.Id, processes, Arg(args, "--records", 600));
             return 0;
         }
         finally
@@ -90,6 +93,27 @@ internal static class TreeSamplingBenchmark
         double cpuUs = (CpuClock.ChildrenCpu() - childrenCpu).TotalMicroseconds / runs;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{"one ps invocation",-22} CPU {cpuUs,8:0.0} µs (the ps process alone) | per process {cpuUs / processes,6:0.00} µs | wall {wallUs,8:0.0} µs (incl. process start)"));
+    }
+
+    // Whole-process CPU of `zeroshot metrics -p ROOT -i 50 -n N --json`, minus that of a 1-record run (start-up, the
+    // first interval and exit), per record and per process: every fixed per-tick cost of the process included.
+    private static void MeasureCommand(string binary, int rootPid, int processes, int records)
+    {
+        double Run(int count)
+        {
+            var before = CpuClock.ChildrenCpu();
+            using var metrics = Process.Start(new ProcessStartInfo(binary, ["metrics", "-p", rootPid.ToString(CultureInfo.InvariantCulture), "-i", "50", "-n", count.ToString(CultureInfo.InvariantCulture), "--json"])
+            { RedirectStandardOutput = true, UseShellExecute = false })!;
+            int lines = metrics.StandardOutput.ReadToEnd().Count(c => c == '\n');
+            metrics.WaitForExit();
+            if (metrics.ExitCode != 0 || lines != count) throw new InvalidOperationException($"zeroshot metrics: exit {metrics.ExitCode}, {lines} records");
+            return (CpuClock.ChildrenCpu() - before).TotalMicroseconds;
+        }
+        double once = Enumerable.Range(0, 5).Select(_ => Run(1)).Order().ElementAt(2);
+        double all = Run(records);
+        double perRecord = (all - once) / (records - 1);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"zeroshot metrics",-22} whole process, {records} records 50 ms apart: {perRecord,8:0.0} µs CPU per record | per process {perRecord / processes,6:0.00} µs (start-up and exit, {once / 1000:0.0} ms, subtracted) | {binary}"));
     }
 
     private static void WaitForTree(int rootPid, int processes)

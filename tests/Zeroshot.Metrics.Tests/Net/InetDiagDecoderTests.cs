@@ -49,6 +49,34 @@ public class InetDiagDecoderTests
     }
 
     [Theory]
+    [InlineData("inet-dump.bin")]
+    [InlineData("inet6-dump.bin")]
+    public void An_exact_request_names_a_captured_socket_by_the_identity_its_reply_carried(string file)
+    {
+        var buffer = NetFixtures.Read(file);
+        var decoder = new InetDiagDecoder(buffer);
+        Assert.True(decoder.MoveNext());
+        var record = decoder.Record;
+        var id = InetDiagDecoder.SockId(decoder.Payload).ToArray();
+
+        var request = new byte[InetDiagDecoder.NlMsgHeaderLength + InetDiagDecoder.InetDiagReqV2Length + 8];
+        int length = InetDiagDecoder.WriteExactRequest(request, record.Family, id, 42);
+        Assert.Equal(72, length);
+        Assert.Equal((uint)length, BinaryPrimitives.ReadUInt32LittleEndian(request));
+        Assert.Equal(InetDiagDecoder.SOCK_DIAG_BY_FAMILY, BinaryPrimitives.ReadUInt16LittleEndian(request.AsSpan(4)));
+        // NLM_F_REQUEST alone: no NLM_F_DUMP, so the kernel looks the one socket up instead of walking every bucket.
+        Assert.Equal(InetDiagDecoder.NLM_F_REQUEST, BinaryPrimitives.ReadUInt16LittleEndian(request.AsSpan(6)));
+        Assert.Equal(42u, BinaryPrimitives.ReadUInt32LittleEndian(request.AsSpan(8)));
+        Assert.Equal(record.Family, request[16]);
+        Assert.Equal(6, request[17]); // IPPROTO_TCP
+        Assert.Equal(1 << (InetDiagDecoder.INET_DIAG_INFO - 1), request[18]);
+        Assert.Equal(id, request.AsSpan(24, InetDiagDecoder.SockIdLength).ToArray());
+        // The identity ends with the cookie the reply carried (idiag_cookie, checked by the kernel against the socket found).
+        Assert.Equal(record.Cookie, BinaryPrimitives.ReadUInt64LittleEndian(request.AsSpan(24 + 40)));
+        Assert.All(request.AsSpan(length).ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Theory]
     [InlineData("inet-dump.bin", "inet-destroy.bin")]
     [InlineData("inet6-dump.bin", "inet6-destroy.bin")]
     public void Captured_destroy_notifications_carry_final_tcp_info_and_cookie_but_no_inode(string dumpFile, string destroyFile)

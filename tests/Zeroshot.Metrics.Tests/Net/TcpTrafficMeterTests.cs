@@ -52,6 +52,7 @@ public sealed class TcpTrafficMeterTests : IDisposable
                 open4) exec 4<>/dev/tcp/127.0.0.1/{{Port}}; echo opened;;
                 send4) head -c "$n" /dev/zero >&4; echo sent;;
                 close4) exec 4>&-; echo closed;;
+                reopen4) exec 4>&- 4<>/dev/tcp/127.0.0.1/{{Port}}; echo reopened;;
               esac
             done
             """));
@@ -108,9 +109,12 @@ public sealed class TcpTrafficMeterTests : IDisposable
         return sums;
     }
 
-    [Fact]
-    public void Sender_tx_and_receiver_rx_match_the_bytes_transferred_including_closed_sockets()
+    [Theory]
+    [InlineData(false)] // sockets asked for by name, a dump only when a tree may hold a new one (Linux ≥ 6.2)
+    [InlineData(true)]  // a dump every tick (older kernels)
+    public void Sender_tx_and_receiver_rx_match_the_bytes_transferred_including_closed_sockets(bool dumpEveryTick)
     {
+        _meter.ForceDumps = dumpEveryTick;
         using var sender = StartSender();
         var senderSide = Accept();
         var fromSender = new Drain(senderSide);
@@ -209,6 +213,67 @@ public sealed class TcpTrafficMeterTests : IDisposable
         Assert.True(_meter.ProcessesScanned > scanned, "no periodic rescan");
         GC.KeepAlive(fromSender);
         GC.KeepAlive(fromSecond);
+    }
+
+    [Fact]
+    public void A_tick_asks_for_the_trees_sockets_by_name_and_dumps_only_when_a_descriptor_count_changed()
+    {
+        // Linux 6.2 made the size of /proc/<pid>/fd its descriptor count (fs/proc/fd.c); before, every tick dumps.
+        if (Environment.OSVersion.Version < new Version(6, 2)) return;
+        Assert.True(_meter.DumpsOnlyOnChange);
+        using var sender = StartSender();
+        var fromSender = new Drain(Accept());
+        var trees = new[] { (5L, new[] { sender.Pid }) };
+        Tick(trees); // the baseline: a dump, and the tree's fd links read
+
+        // Bytes of the known socket, counted exactly from its tcp_info asked for by name: no dump, no fd read.
+        long dumps = _meter.Dumps, scanned = _meter.ProcessesScanned, lookups = _meter.Lookups;
+        sender.Send("send 100000");
+        sender.Expect("sent");
+        var sums = TickUntil(trees, new (long, long)[1], s => s[0].Tx >= 100_000, "bytes of a known socket");
+        Assert.Equal((0L, 100_000L), sums[0]);
+        if (_meter.Tick / TcpTrafficMeter.RescanTicks == 0) // (no periodic rescan in between)
+        {
+            Assert.Equal(dumps, _meter.Dumps);
+            Assert.Equal(scanned, _meter.ProcessesScanned);
+        }
+        Assert.True(_meter.Lookups > lookups, "the tree's socket was not asked for by name");
+
+        // A new descriptor: the next tick dumps, reads the tree's fds, and counts the new socket in full (+1 SYN).
+        sender.Send("open4");
+        sender.Expect("opened");
+        var fromSecond = new Drain(Accept());
+        sender.Send("send4 40000");
+        sender.Expect("sent");
+        dumps = _meter.Dumps;
+        var first = Tick(trees)[0];
+        Assert.Equal(dumps + 1, _meter.Dumps);
+        sums[0] = (sums[0].Rx + first.RxBytes, sums[0].Tx + first.TxBytes);
+        sums = TickUntil(trees, sums, s => s[0].Tx >= 140_000, "bytes of a new socket");
+        Assert.InRange(sums[0].Tx, 140_000, 140_001);
+
+        // The documented gap: a socket replacing another in the same tick leaves the count as it was, so it is found
+        // only at the next periodic rescan, and then counted in full. (The closed one's last bytes come by destroy.)
+        var before = sums[0].Tx;
+        sender.Send("reopen4");
+        sender.Expect("reopened");
+        var fromThird = new Drain(Accept());
+        sender.Send("send4 30000");
+        sender.Expect("sent");
+        int foundAt = -1;
+        var watch = Stopwatch.StartNew();
+        while (foundAt < 0 && watch.Elapsed < Deadline)
+        {
+            var t = Tick(trees)[0];
+            sums[0] = (sums[0].Rx + t.RxBytes, sums[0].Tx + t.TxBytes);
+            if (sums[0].Tx >= before + 30_000) foundAt = _meter.Tick;
+        }
+        Assert.True(foundAt > 0, $"the replacing socket was never counted: {sums[0]}");
+        Assert.Equal(0, foundAt % TcpTrafficMeter.RescanTicks);
+        Assert.InRange(sums[0].Tx, before + 30_000, before + 30_003);
+        GC.KeepAlive(fromSender);
+        GC.KeepAlive(fromSecond);
+        GC.KeepAlive(fromThird);
     }
 
     [Theory]

@@ -210,6 +210,36 @@ internal ref struct InetDiagDecoder
         return length;
     }
 
+    /// <summary>sizeof(struct inet_diag_sockid): ports, addresses, interface and cookie, at offset 4 of inet_diag_msg.</summary>
+    public const int SockIdLength = 48;
+
+    /// <summary>The socket's identity in a reply's payload (what an exact request names it by).</summary>
+    public static ReadOnlySpan<byte> SockId(ReadOnlySpan<byte> payload) => payload.Slice(4, SockIdLength);
+
+    /// <summary>
+    /// Writes a SOCK_DIAG_BY_FAMILY request for ONE socket (no NLM_F_DUMP): the kernel finds it by its addresses and
+    /// ports in the TCP hash tables (inet_diag_find_one_icsk: a hash lookup, not a walk of every bucket), checks the cookie
+    /// and answers with one message, or with NLMSG_ERROR ENOENT (gone) or ESTALE (the ports now belong to another
+    /// socket). <paramref name="sockId"/> is the socket's <see cref="SockId"/> from an earlier reply. Returns its length.
+    /// </summary>
+    public static int WriteExactRequest(Span<byte> destination, byte family, ReadOnlySpan<byte> sockId, uint sequence)
+    {
+        const int length = NlMsgHeaderLength + InetDiagReqV2Length;
+        var d = destination[..length];
+        d.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(d, length);
+        BinaryPrimitives.WriteUInt16LittleEndian(d[4..], SOCK_DIAG_BY_FAMILY);
+        BinaryPrimitives.WriteUInt16LittleEndian(d[6..], NLM_F_REQUEST);
+        BinaryPrimitives.WriteUInt32LittleEndian(d[8..], sequence);
+        var req = d[NlMsgHeaderLength..];
+        req[0] = family;                          // sdiag_family
+        req[1] = 6;                               // sdiag_protocol = IPPROTO_TCP
+        req[2] = 1 << (INET_DIAG_INFO - 1);       // idiag_ext
+        BinaryPrimitives.WriteUInt32LittleEndian(req[4..], 0xFFFFFFFFu); // idiag_states (not checked for one socket)
+        sockId[..SockIdLength].CopyTo(req[8..]);  // struct inet_diag_sockid, as the kernel reported it
+        return length;
+    }
+
     /// <summary>
     /// Writes a TCPDIAG_GETSOCK dump request (nlmsghdr + v1 inet_diag_req) asking for INET_DIAG_INFO. The
     /// kernel's compat path (net/ipv4/inet_diag.c, inet_diag_dump_compat) dumps with family AF_UNSPEC,

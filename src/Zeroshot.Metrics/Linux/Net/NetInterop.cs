@@ -4,7 +4,7 @@ namespace Zeroshot.Metrics.Linux.Net;
 
 /// <summary>
 /// The few libc calls the netlink meter needs (socket(2), bind(2), setsockopt(2), sendto(2), recv(2),
-/// open(2), getdents64(2), readlinkat(2)). Raw calls rather than <see cref="System.Net.Sockets.Socket"/>
+/// open(2), getdents64(2), readlinkat(2), statx(2)). Raw calls rather than <see cref="System.Net.Sockets.Socket"/>
 /// because .NET has no AF_NETLINK address family, and rather than managed file APIs so that enumerating
 /// <c>/proc/&lt;pid&gt;/fd</c> allocates nothing per descriptor.
 /// </summary>
@@ -83,4 +83,18 @@ internal static unsafe partial class NetInterop
 
     [LibraryImport(Libc, EntryPoint = "readlinkat", SetLastError = true)]
     public static partial nint ReadLinkAt(int dirFd, byte* path, byte* buffer, nuint size);
+
+    /// <summary>statx(2) (glibc ≥ 2.28, musl ≥ 1.2.5): the one stat call with the same struct layout on every architecture.</summary>
+    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true)]
+    public static partial int Statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
+
+    public const int AT_FDCWD = -100;
+    public const int AT_EMPTY_PATH = 0x1000;
+    /// <summary>O_PATH: a handle that only names the directory (asm-generic value, as on x86_64 and arm64).</summary>
+    public const int O_PATH = 0x200000;
+    public const uint STATX_SIZE = 0x200;
+    /// <summary>sizeof(struct statx) (linux/stat.h).</summary>
+    public const int StatxLength = 256;
+    /// <summary>offsetof(struct statx, stx_size).</summary>
+    public const int StatxSizeOffset = 40;
 }

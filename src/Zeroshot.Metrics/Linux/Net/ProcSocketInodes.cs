@@ -17,17 +17,87 @@ internal sealed unsafe class ProcSocketInodes
 
     public ProcSocketInodes(string procRoot) => _procRoot = Encoding.UTF8.GetBytes(procRoot.TrimEnd('/'));
 
-    /// <summary>Appends the socket inodes of <paramref name="pid"/> to <paramref name="sink"/>; returns how many.</summary>
-    public int Collect(int pid, List<uint> sink)
+    private static bool s_noStatx;
+
+    /// <summary>
+    /// Whether <see cref="FdCount"/> works here: since Linux 6.2 a stat of <c>/proc/&lt;pid&gt;/fd</c> gives the number of
+    /// open descriptors as its size (fs/proc/fd.c, proc_fd_getattr); before, the size is 0. This process always has
+    /// descriptors open, so a size of 0 for its own means the kernel does not count.
+    /// </summary>
+    public bool CountsDescriptors()
     {
-        // "<procRoot>/<pid>/fd\0" built on the stack.
+        Span<byte> path = stackalloc byte[_procRoot.Length + 16];
+        _procRoot.CopyTo(path);
+        "/self/fd\0"u8.CopyTo(path[_procRoot.Length..]);
+        return SizeOf(path) > 0;
+    }
+
+    /// <summary>
+    /// How many descriptors <paramref name="pid"/> has open: one statx(2) of its fd directory, no listing (see
+    /// <see cref="CountsDescriptors"/>). -1 when the process is gone or its fd directory may not be examined.
+    /// </summary>
+    public long FdCount(int pid)
+    {
         Span<byte> path = stackalloc byte[_procRoot.Length + 32];
+        return FdPath(pid, path) ? SizeOf(path) : -1;
+    }
+
+    /// <summary>
+    /// Opens a handle on <paramref name="pid"/>'s fd directory for <see cref="FdCount(int)"/> to ask again without
+    /// walking the path (O_PATH: nothing is read). -1 when the process is gone or forbidden. The caller closes it
+    /// with <see cref="CloseHandle"/>; it keeps naming that process, so once it fails the process is gone.
+    /// </summary>
+    public int OpenFdDirectory(int pid)
+    {
+        Span<byte> path = stackalloc byte[_procRoot.Length + 32];
+        if (!FdPath(pid, path)) return -1;
+        fixed (byte* p = path) return NetInterop.Open(p, NetInterop.O_PATH | NetInterop.O_CLOEXEC);
+    }
+
+    /// <summary>The descriptor count through a handle from <see cref="OpenFdDirectory"/>; -1 once its process is gone.</summary>
+    public static long FdCountAt(int handle) => SizeOf(""u8, handle);
+
+    /// <summary>Closes a handle from <see cref="OpenFdDirectory"/>.</summary>
+    public static void CloseHandle(int handle) => _ = NetInterop.Close(handle);
+
+    private static long SizeOf(ReadOnlySpan<byte> path, int directory = NetInterop.AT_FDCWD)
+    {
+        if (s_noStatx) return -1;
+        byte* stat = stackalloc byte[NetInterop.StatxLength];
+        Span<byte> terminated = stackalloc byte[path.Length + 1];
+        path.CopyTo(terminated);
+        terminated[^1] = 0;
+        int result;
+        try
+        {
+            fixed (byte* p = terminated)
+                result = NetInterop.Statx(directory, p, directory == NetInterop.AT_FDCWD ? 0 : NetInterop.AT_EMPTY_PATH, NetInterop.STATX_SIZE, stat);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            s_noStatx = true; // an older libc: callers fall back to reading every socket every tick
+            return -1;
+        }
+        return result == 0 ? *(long*)(stat + NetInterop.StatxSizeOffset) : -1;
+    }
+
+    // "<procRoot>/<pid>/fd\0" into a stack buffer.
+    private bool FdPath(int pid, Span<byte> path)
+    {
         _procRoot.CopyTo(path);
         int n = _procRoot.Length;
         path[n++] = (byte)'/';
-        if (!Utf8Formatter.TryFormat(pid, path[n..], out int written)) return 0;
+        if (!Utf8Formatter.TryFormat(pid, path[n..], out int written)) return false;
         n += written;
         "/fd\0"u8.CopyTo(path[n..]);
+        return true;
+    }
+
+    /// <summary>Appends the socket inodes of <paramref name="pid"/> to <paramref name="sink"/>; returns how many.</summary>
+    public int Collect(int pid, List<uint> sink)
+    {
+        Span<byte> path = stackalloc byte[_procRoot.Length + 32];
+        if (!FdPath(pid, path)) return 0;
 
         int dirFd;
         fixed (byte* p = path) dirFd = NetInterop.Open(p, NetInterop.O_RDONLY | NetInterop.O_CLOEXEC);

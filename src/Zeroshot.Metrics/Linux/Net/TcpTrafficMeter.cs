@@ -10,9 +10,9 @@ internal readonly record struct TreeTraffic(long RxBytes, long TxBytes, NetworkS
 
 /// <summary>
 /// Per-tree TCP throughput from NETLINK_SOCK_DIAG (sock_diag(7)), without root and without spawning
-/// <c>ss</c>. Each tick: drain the TCP destroy notifications, then one dump of every IPv4 and IPv6
-/// TCP socket with its tcp_info; each tree is then mapped to its sockets through the
-/// <c>socket:[inode]</c> links in <c>/proc/&lt;pid&gt;/fd</c>.
+/// <c>ss</c>. Each tick: drain the TCP destroy notifications, then read every socket the trees hold with its
+/// tcp_info (by name, or in a dump of every IPv4 and IPv6 TCP socket when a tree may hold a new one); each tree is
+/// mapped to its sockets through the <c>socket:[inode]</c> links in <c>/proc/&lt;pid&gt;/fd</c>.
 /// </summary>
 /// <remarks>
 /// <para>Sockets are mapped once, not every tick: the meter remembers which tree holds each socket inode, and
@@ -22,6 +22,15 @@ internal readonly record struct TreeTraffic(long RxBytes, long TxBytes, NetworkS
 /// reveals (a socket passed between processes with SCM_RIGHTS, a process that left the tree). In the steady state no
 /// fd is read at all; a socket that closes leaves the dump and the map. A socket held by two trees at once counts in
 /// each until one of them rescans.</para>
+/// <para>And the machine's sockets are dumped only when needed. A dump walks every bucket of the TCP established hash
+/// (262 144 here, sized from RAM: ~0.8 ms of kernel time however few sockets there are), so where the kernel counts a
+/// process's descriptors (Linux ≥ 6.2: the size of <c>/proc/&lt;pid&gt;/fd</c>) a tick first asks for the sockets the
+/// trees already hold by name, one hash lookup each, and dumps only when a tree is new, a member is new or its
+/// descriptor count changed (it may hold a socket nobody has seen), or every <see cref="RescanTicks"/> ticks, when every
+/// tree is read again anyway. What that misses for up to <see cref="RescanTicks"/> ticks: a socket opened in the same
+/// tick as another descriptor of the same process closed (the count did not move); its bytes are counted in full once
+/// it is found, unless it closes before (then they are lost like a socket opened and closed between two ticks). On
+/// older kernels every tick dumps, as before.</para>
 /// </remarks>
 /// <remarks>
 /// <para>Accounting is per socket, keyed by the socket cookie (stable for the socket's life; the inode is
@@ -52,16 +61,30 @@ internal sealed class TcpTrafficMeter : IDisposable
     private const int DestroyRcvBuf = 4 * 1024 * 1024;    // bursts of thousands of closes between ticks
     private const long NoTree = long.MinValue;             // _owner: an inode no tree held when it was last looked for
 
-    /// <summary>Ticks after which a tree's fd links are read again even when no new socket appeared.</summary>
+    /// <summary>Every tree's fd links are read again (and the machine's sockets dumped) on ticks that are multiples of this.</summary>
     internal const int RescanTicks = 30;
+    private const byte TCP_TIME_WAIT = 6, TCP_NEW_SYN_RECV = 12;
+    private const int IdLength = InetDiagDecoder.SockIdLength;
+    private const int RequestLength = InetDiagDecoder.NlMsgHeaderLength + InetDiagDecoder.InetDiagReqV2Length;
+    // Requests per sendto: their answers are queued during the call, and 32 of ~1.3 KB each (skb truesize) fit the
+    // receive buffer with room to spare, so none is dropped.
+    private const int LookupBatch = 32;
 
     private readonly SockDiagSocket _dump;
     private readonly SockDiagSocket? _destroy;
     private readonly ProcSocketInodes _inodes;
     private readonly byte[] _buffer = new byte[ReceiveBufferSize];
     private InetDiagRecord[] _records = new InetDiagRecord[256];
+    private byte[] _ids = new byte[256 * IdLength];              // each record's inet_diag_sockid, for an exact request
     private int[] _recordStamp = new int[256];
     private int _recordCount;
+    private InetDiagRecord[] _previous = new InetDiagRecord[256]; // the last tick's records: what a lookup tick asks for
+    private byte[] _previousIds = new byte[256 * IdLength];
+    private int _previousCount;
+    private readonly byte[] _requests = new byte[LookupBatch * RequestLength];
+    private readonly bool _countsFds;                            // the kernel gives a process's descriptor count
+    private readonly Dictionary<int, FdSeen> _fds = new();       // pid → its descriptor count when last measured
+    private bool _dumped;                                        // this tick's records are a whole dump (not lookups)
     private readonly Dictionary<uint, int> _byInode = new();
     private readonly Dictionary<ulong, Tracked> _tracked = new();
     private readonly Dictionary<long, TreeState> _trees = new();
@@ -76,6 +99,13 @@ internal sealed class TcpTrafficMeter : IDisposable
     private int _stamp;
     private bool _dumpValid;
 
+    private struct FdSeen
+    {
+        public int Handle; // O_PATH on /proc/<pid>/fd
+        public long Count;
+        public int Tick;
+    }
+
     private struct Tracked
     {
         public long TreeId;
@@ -89,7 +119,6 @@ internal sealed class TcpTrafficMeter : IDisposable
         public long PendingRx;
         public long PendingTx;
         public int LastTick;
-        public int ScannedTick;
         public List<uint> Inodes = new(); // the TCP sockets it held when its fds were last read, still in the dump
     }
 
@@ -98,9 +127,25 @@ internal sealed class TcpTrafficMeter : IDisposable
         _dump = dump;
         _destroy = destroy;
         _inodes = new ProcSocketInodes(procRoot);
+        _countsFds = _inodes.CountsDescriptors();
         uint euid = NetInterop.GetEuid();
         _uid = euid == 0 ? null : euid;
     }
+
+    /// <summary>Ticks so far (the periodic rescan is on multiples of <see cref="RescanTicks"/>).</summary>
+    internal int Tick => _tick;
+
+    /// <summary>Whole dumps of the machine's TCP sockets (cumulative): none in a tick where no tree changed.</summary>
+    public long Dumps { get; private set; }
+
+    /// <summary>Sockets asked for by name (cumulative).</summary>
+    public long Lookups { get; private set; }
+
+    /// <summary>Whether ticks can skip the dump (the kernel counts a process's descriptors); false: every tick dumps.</summary>
+    internal bool DumpsOnlyOnChange => _countsFds && !ForceDumps;
+
+    /// <summary>Dump every tick, as on a kernel that does not count descriptors (tests compare both).</summary>
+    internal bool ForceDumps { get; set; }
 
     /// <summary>Sockets in this tick's dump that no tree has claimed yet (each makes every tree read its fd links).</summary>
     internal int UnclaimedSockets => _unclaimed;
@@ -156,13 +201,33 @@ internal sealed class TcpTrafficMeter : IDisposable
         return meter;
     }
 
-    /// <summary>Starts a tick: one socket dump and a drain of destroy notifications. False when the dump failed.</summary>
+    /// <summary>
+    /// Starts a tick: a drain of destroy notifications, then the sockets the trees held at the last tick asked for by
+    /// name, or a whole dump (the first tick, after a failure, on kernels that do not count descriptors, and when a
+    /// lookup fails). <see cref="MeasureTree"/> turns a tick into a dump when a tree may hold a new socket. False when
+    /// no socket could be read.
+    /// </summary>
     public bool BeginTick()
     {
         _tick++;
         // Drain first: a socket freed before the dump is absent from it, and its notification (sent
         // from a kernel workqueue) may lag; whatever arrives after this drain is credited next tick.
         DrainDestroyed();
+        if (DumpsOnlyOnChange && _dumpValid && _tick % RescanTicks != 0 && LookUpHeldSockets())
+        {
+            _dumped = false;
+            _unclaimed = 0; // a lookup sees no new socket; a tree that may hold one turns the tick into a dump
+            AfterRead();
+            return true;
+        }
+        return DumpAll();
+    }
+
+    // Every TCP socket of the machine, in one walk if the kernel allows.
+    private bool DumpAll()
+    {
+        Dumps++;
+        _dumped = true;
         ResetDump();
         _dumpValid = SingleWalk && Dump(AF_UNSPEC);
         if (!_dumpValid)
@@ -179,15 +244,87 @@ internal sealed class TcpTrafficMeter : IDisposable
         }
         _unclaimed = 0;
         for (int i = 0; i < _recordCount; i++)
+            if (Claimable(_records[i]) && !_owner.ContainsKey(_records[i].Inode)) _unclaimed++;
+        AfterRead();
+        return true;
+    }
+
+    // What every tick does with the sockets it read: sockets still tracked were seen, and closed ones are credited.
+    private void AfterRead()
+    {
+        for (int i = 0; i < _recordCount; i++)
         {
             ref readonly var r = ref _records[i];
-            if (Claimable(r) && !_owner.ContainsKey(r.Inode)) _unclaimed++;
             ref var t = ref CollectionsMarshal.GetValueRefOrNullRef(_tracked, Key(r));
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref t)) continue;
             t.LastSeenTick = _tick;
             // Orphaned (closed by its process, still shutting down): no fd maps it any more, so credit
             // the tree that held it by cookie.
             if (r.Inode == 0 && r.HasInfo) Credit(ref t, r.BytesReceived, r.BytesAcked);
+        }
+    }
+
+    /// <summary>
+    /// Asks for each socket of the last tick's records that a tree holds or held (tracked, orphaned ones included) by
+    /// name, in batches; the answers are this tick's records. False when anything went wrong (the tick then dumps).
+    /// </summary>
+    private bool LookUpHeldSockets()
+    {
+        (_previous, _records) = (_records, _previous);
+        (_previousIds, _ids) = (_ids, _previousIds);
+        _previousCount = _recordCount;
+        if (_records.Length < _previous.Length)
+        {
+            Array.Resize(ref _records, _previous.Length);
+            Array.Resize(ref _ids, _previous.Length * IdLength);
+        }
+        ResetDump();
+        int pending = 0;
+        uint first = 0;
+        for (int i = 0; i < _previousCount; i++)
+        {
+            ref readonly var r = ref _previous[i];
+            bool held = r.Inode != 0 && _owner.TryGetValue(r.Inode, out long owner) && owner != NoTree;
+            if (!held && !_tracked.ContainsKey(Key(r))) continue;
+            if (pending == 0) first = _sequence + 1;
+            InetDiagDecoder.WriteExactRequest(_requests.AsSpan(pending * RequestLength), r.Family,
+                _previousIds.AsSpan(i * IdLength, IdLength), ++_sequence);
+            if (++pending == LookupBatch)
+            {
+                if (!Exchange(pending, first)) return false;
+                pending = 0;
+            }
+        }
+        return pending == 0 || Exchange(pending, first);
+    }
+
+    // One sendto of `count` requests, then their answers: the kernel handles a netlink request inside the sendto
+    // (netlink_unicast_kernel), so every answer is queued when it returns and a missing one means it was dropped.
+    private bool Exchange(int count, uint first)
+    {
+        if (!_dump.Send(_requests.AsSpan(0, count * RequestLength))) return false;
+        Lookups += count;
+        int answered = 0;
+        while (answered < count)
+        {
+            int got = _dump.Receive(_buffer, nonBlocking: true);
+            if (got <= 0) return false; // nothing queued (dropped), an overrun, or an error
+            var decoder = new InetDiagDecoder(_buffer.AsSpan(0, got));
+            while (decoder.MoveNext())
+            {
+                if (decoder.Sequence - first >= (uint)count) continue; // leftovers of an earlier, abandoned request
+                switch (decoder.Kind)
+                {
+                    case NetlinkItemKind.Record:
+                        answered++;
+                        // As the dump's state mask: a TIME_WAIT or NEW_SYN_RECV mini-socket has no inode and no tcp_info.
+                        if (decoder.Record.State is not (TCP_TIME_WAIT or TCP_NEW_SYN_RECV)) Add(decoder.Record, decoder.Payload);
+                        break;
+                    case NetlinkItemKind.Error:
+                        answered++; // ENOENT: closed and freed; ESTALE: its ports now belong to another socket
+                        break;
+                }
+            }
         }
         return true;
     }
@@ -211,7 +348,18 @@ internal sealed class TcpTrafficMeter : IDisposable
         tree ??= new TreeState();
         tree.LastTick = _tick;
 
-        if (baseline || _unclaimed > 0 || _tick - tree.ScannedTick >= RescanTicks) Rescan(treeId, tree, pids);
+        bool changed = DumpsOnlyOnChange ? DescriptorsChanged(pids) : _unclaimed > 0;
+        // The periodic rescan is on the same tick for every tree: one dump serves them all.
+        if (baseline || changed || _tick % RescanTicks == 0)
+        {
+            // A socket of this tree may be missing from sockets asked for by name: see them all.
+            if (!_dumped && !DumpAll())
+            {
+                if (baseline) _trees.Remove(treeId);
+                return default;
+            }
+            Rescan(treeId, tree, pids);
+        }
 
         int stamp = ++_stamp;
         long rx = 0, tx = 0, sendQ = 0, recvQ = 0, lastReceive = long.MaxValue;
@@ -272,9 +420,40 @@ internal sealed class TcpTrafficMeter : IDisposable
         return baseline ? new TreeTraffic(0, 0, state) : new TreeTraffic(rx, tx, state);
     }
 
+    // Whether any of the pids is new or has a different number of descriptors than when last measured (each is
+    // recorded either way): one statx each.
+    private bool DescriptorsChanged(ReadOnlySpan<int> pids)
+    {
+        bool changed = false;
+        foreach (int pid in pids)
+        {
+            ref var seen = ref CollectionsMarshal.GetValueRefOrAddDefault(_fds, pid, out bool known);
+            if (!known) seen.Handle = _inodes.OpenFdDirectory(pid);
+            long count = seen.Handle >= 0 ? ProcSocketInodes.FdCountAt(seen.Handle) : -1;
+            if (!known || seen.Count != count) changed = true;
+            seen.Count = count;
+            seen.Tick = _tick;
+            if (count < 0)
+            {
+                // Gone (the handle names the exited process, not a later one with its pid), or forbidden: ask again
+                // by path next time.
+                if (seen.Handle >= 0) ProcSocketInodes.CloseHandle(seen.Handle);
+                _fds.Remove(pid);
+            }
+        }
+        return changed;
+    }
+
     /// <summary>Ends a tick, forgetting trees that were not measured in it.</summary>
     public void EndTick()
     {
+        if (_tick % RescanTicks == 0)
+            foreach (var (pid, seen) in _fds)
+                if (seen.Tick != _tick)
+                {
+                    if (seen.Handle >= 0) ProcSocketInodes.CloseHandle(seen.Handle);
+                    _fds.Remove(pid);
+                }
         _gone.Clear();
         foreach (var (id, tree) in _trees)
             if (tree.LastTick != _tick) _gone.Add(id);
@@ -285,11 +464,11 @@ internal sealed class TcpTrafficMeter : IDisposable
             _trees.Remove(id);
         }
         // Sockets no tree claimed this tick belong to none: looked for again only at a tree's periodic rescan.
-        if (_dumpValid && _unclaimed > 0)
+        if (_dumpValid && _dumped && _unclaimed > 0)
             for (int i = 0; i < _recordCount; i++)
                 if (Claimable(_records[i])) _owner.TryAdd(_records[i].Inode, NoTree);
         // Entries of closed sockets no tree held: dropped once they outnumber the live ones.
-        if (_dumpValid && _owner.Count > 2 * _recordCount + 256)
+        if (_dumpValid && _dumped && _owner.Count > 2 * _recordCount + 256)
             foreach (var (inode, owner) in _owner)
                 if (owner == NoTree && !_byInode.ContainsKey(inode)) _owner.Remove(inode);
         // Forget sockets of forgotten trees, and sockets missing from two dumps in a row whose destroy
@@ -327,7 +506,6 @@ internal sealed class TcpTrafficMeter : IDisposable
                 _owner[inode] = NoTree;
         }
         _released.Clear();
-        tree.ScannedTick = _tick;
     }
 
     // A socket one of our trees could hold: one with an inode (not orphaned), created by a uid our processes run as.
@@ -336,6 +514,9 @@ internal sealed class TcpTrafficMeter : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        foreach (var seen in _fds.Values)
+            if (seen.Handle >= 0) ProcSocketInodes.CloseHandle(seen.Handle);
+        _fds.Clear();
         _dump.Dispose();
         _destroy?.Dispose();
     }
@@ -363,7 +544,7 @@ internal sealed class TcpTrafficMeter : IDisposable
                     case NetlinkItemKind.Error:
                         return false;
                     case NetlinkItemKind.Record:
-                        Add(decoder.Record);
+                        Add(decoder.Record, decoder.Payload);
                         break;
                 }
             }
@@ -376,15 +557,17 @@ internal sealed class TcpTrafficMeter : IDisposable
         _byInode.Clear();
     }
 
-    private void Add(in InetDiagRecord record)
+    private void Add(in InetDiagRecord record, ReadOnlySpan<byte> payload)
     {
         if (_recordCount == _records.Length)
         {
             Array.Resize(ref _records, _records.Length * 2);
-            Array.Resize(ref _recordStamp, _records.Length);
+            Array.Resize(ref _ids, _records.Length * IdLength);
         }
+        if (_recordStamp.Length < _records.Length) Array.Resize(ref _recordStamp, _records.Length);
         _recordStamp[_recordCount] = 0;
         _records[_recordCount] = record;
+        InetDiagDecoder.SockId(payload).CopyTo(_ids.AsSpan(_recordCount * IdLength, IdLength));
         if (record.Inode != 0) _byInode[record.Inode] = _recordCount;
         _recordCount++;
     }
