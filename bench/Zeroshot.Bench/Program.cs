@@ -15,6 +15,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["watch"] = WatchBenchmark.Run,
     ["history"] = HistoryBenchmark.Run,
     ["export"] = ExportBenchmark.Run,
+    ["scale"] = ScaleBenchmark.Run,
 };
 if (name == "all")
 {

@@ -227,10 +227,11 @@ internal static class ClusterCommands
                 return ExitCodes.Success;
             }
             context.Out.WriteLine($"{"ID",-24} {"KIND",-8} {"STATE",-10} {"ITER",-5} {"TOKENS",7} {"COST",9}  {"STARTED",-19}  {"NAME",-20} AGENTS");
-            // Running clusters are asked for their live state (activity); the others are read from the database. A cluster
-            // with an agent waiting for the person comes first (then newest first, as stored).
-            var views = clusters.Select(c => (Record: c, View: (c.State == ClusterState.Running ? LiveSnapshotAsync(c, false, default).GetAwaiter().GetResult().Snapshot : null)
-                ?? ClusterSnapshot.FromRecord(c))).ToList();
+            // Running clusters are asked for their live state (activity), all at once: one slow supervisor costs its own
+            // wait, not the sum of every cluster's round trip. The others are read from the database. A cluster with an
+            // agent waiting for the person comes first (then newest first, as stored).
+            var asked = clusters.Select(c => LiveSnapshotAsync(c, false, default)).ToArray();
+            var views = clusters.Select((c, i) => (Record: c, View: asked[i].GetAwaiter().GetResult().Snapshot ?? ClusterSnapshot.FromRecord(c))).ToList();
             foreach (var (c, view) in views.Where(v => StatusText.WaitsForPerson(v.View)).Concat(views.Where(v => !StatusText.WaitsForPerson(v.View))))
             {
                 context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {StateNames.Text(view.State),-10} {c.Iteration + "/" + c.MaxIterations,-5} {StatusText.Tokens(view.Usage),7} {StatusText.Cost(view.Usage),9}  {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Agents.Output.StreamJsonRenderer.OneLine(c.Name, 20),-20} {StatusText.AgentSummary(view)}");
