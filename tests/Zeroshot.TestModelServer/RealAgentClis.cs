@@ -245,6 +245,10 @@ public sealed class AgentSandbox : IDisposable
             general = new { enableAutoUpdate = false, enableAutoUpdateNotification = false },
         });
         File.WriteAllText(Path.Combine(ConfigDir, "settings.json"), settings);
+        // The TUI asks whether to trust the working folder (then restarts itself to apply the answer): answered in
+        // advance, as a person who trusted it once would have (`gemini -p` is given --skip-trust instead).
+        File.WriteAllText(Path.Combine(ConfigDir, "trustedFolders.json"),
+            JsonSerializer.Serialize(new Dictionary<string, string> { [WorkDir] = "TRUST_FOLDER" }));
     }
 
     /// <summary>A start info for the CLI with <paramref name="arguments"/>, in <see cref="WorkDir"/>, with exactly <see cref="Environment"/>.</summary>

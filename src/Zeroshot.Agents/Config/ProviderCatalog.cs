@@ -77,7 +77,9 @@ internal sealed class ProviderCatalog
     /// settings files are never edited); Codex runs without its app-server daemon (<c>--no-daemon</c>: otherwise a
     /// daemon survives <c>/exit</c>), calls <c>zeroshot hook</c> as its <c>notify</c> program at each turn's end and writes
     /// its notifications (approvals) to its terminal as OSC 9, where the screen model reads them (<c>-c</c> overrides this
-    /// run only); Gemini CLI gets <c>-i</c> (interactive with a first prompt). Each in its own
+    /// run only); Gemini CLI gets <c>-i</c> (interactive with a first prompt) and no <c>--session-id</c>: when it restarts
+    /// itself (after the person trusts the folder, say) it runs again with the same arguments, and an id that exists by then
+    /// ends it ("Session ID … already exists", Gemini CLI 0.61), so its chat file is found by its project and start time. Each in its own
     /// default permission mode: the person is there to answer (<c>"args"</c> may say otherwise). The prompt is an
     /// argument here, as a TUI reads its terminal rather than standard input: other local users can read it in
     /// <c>ps</c>. <c>{args}</c> is the agent's <c>"args"</c>; <c>--</c> keeps a prompt starting with '-' a prompt.

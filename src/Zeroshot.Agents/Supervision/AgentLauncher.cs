@@ -14,8 +14,10 @@ namespace Zeroshot.Agents.Supervision;
 /// <param name="Terminal">The screen model of its PTY, the query answers and the attached clients.</param>
 /// <param name="Transcript">An interactive Claude Code agent's session transcript, known before it is written (Zeroshot
 /// chose the session id; <see cref="Transcripts.ClaudeTranscript.PathFor"/>); null otherwise.</param>
+/// <param name="GeminiChats">Where an interactive Gemini agent's chat files appear (<see cref="Transcripts.GeminiChat.FindSessions"/>);
+/// null otherwise.</param>
 internal sealed record LaunchedAgent(PtyProcess Process, AgentOutputPump Pump, AgentOutputInterpreter Interpreter, long StartTime, string? FallbackModel,
-    AgentTerminal Terminal, string? Transcript = null);
+    AgentTerminal Terminal, string? Transcript = null, Transcripts.GeminiChatSearch? GeminiChats = null);
 
 /// <summary>Why an agent could not be launched, in one line (the supervisor records it as the agent's failure).</summary>
 internal sealed class LaunchFailedException(string message, Exception inner) : Exception(message, inner);
@@ -56,6 +58,8 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
             config = config with { Prompt = string.IsNullOrWhiteSpace(config.Prompt) ? Verdict.Instructions : config.Prompt.TrimEnd() + "\n\n" + Verdict.Instructions };
         var resolved = services.Catalog.Resolve(config, clusterPrompt, iteration, clusterId, providerValidator ? verdictSchemaFile() : null, sessionId);
         var environment = ProcessEnvironment.Snapshot();
+        // The wall clock, not the injected one: it is compared with the start time another process (Gemini) writes.
+        var launchedAt = DateTimeOffset.UtcNow;
         if (config.Interactive && ControlSocket is { } socket) environment["ZEROSHOT_CONTROL_SOCKET"] = socket;
         foreach (var (key, value) in resolved.Environment) environment[key] = value;
         environment.TryAdd("TERM", "xterm-256color");
@@ -137,7 +141,12 @@ internal sealed class AgentLauncher(string clusterId, SupervisorServices service
                 ? Transcripts.ClaudeTranscript.PathFor(Transcripts.ClaudeTranscript.ConfigDir(name => environment.GetValueOrDefault(name)),
                     resolved.WorkingDirectory ?? Environment.CurrentDirectory, sessionId)
                 : null;
-            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel, terminal, transcript);
+            // A second before the spawn: Gemini stamps its session's start with its own clock, in milliseconds.
+            var geminiChats = config.Interactive && config.Provider == ProviderCatalog.Gemini
+                ? new Transcripts.GeminiChatSearch(Transcripts.GeminiChat.Dir(name => environment.GetValueOrDefault(name)),
+                    Transcripts.GeminiChat.ProjectHash(resolved.WorkingDirectory ?? Environment.CurrentDirectory), launchedAt - TimeSpan.FromSeconds(1))
+                : null;
+            return new LaunchedAgent(process, pump, interpreter, startTime, fallbackModel, terminal, transcript, geminiChats);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

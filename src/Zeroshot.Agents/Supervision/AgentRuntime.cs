@@ -39,6 +39,9 @@ internal sealed class AgentRuntime(AgentConfig config)
     /// <summary>An interactive agent's session id for its current run (Claude Code's <c>--session-id</c>).</summary>
     public string? SessionId { get; set; }
 
+    /// <summary>Where an interactive Gemini agent's chat files appear, searched each tick while it runs (null otherwise).</summary>
+    public Transcripts.GeminiChatSearch? GeminiChats { get; set; }
+
     /// <summary>The followed transcript of an interactive agent's current run (its tokens), once its CLI named it.</summary>
     public TranscriptUsage? Transcript { get; set; }
 

@@ -157,4 +157,51 @@ internal sealed partial class ClusterSupervisor
             _ => null,
         };
     }
+
+    /// <summary>Gemini chat files some agent of this cluster follows or has followed (under <see cref="_snapshotGate"/>).</summary>
+    private readonly HashSet<string> _geminiChats = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// An interactive Gemini agent's chat files (<see cref="Transcripts.GeminiChat.FindSessions"/>), as its CLI writes
+    /// them: the newest session is followed live; one it restarted away from is read to its end. Each session's model
+    /// messages count once, so the run's usage is the sum over its sessions. Called each sampling tick while it runs and
+    /// once more after its exit; the listing and the followers' start are outside the lock.
+    /// </summary>
+    private void FindGeminiChat(AgentRuntime agent)
+    {
+        // Not a Gemini TUI: no lock, no allocation (a reference read is atomic; one set a moment ago is seen a tick later).
+        if (agent.GeminiChats is null) return;
+        Transcripts.GeminiChatSearch? search;
+        RunUsage? usage;
+        HashSet<string> known;
+        lock (_snapshotGate)
+        {
+            (search, usage) = (agent.GeminiChats, agent.Interpreter?.Usage);
+            if (search is null || usage is null) return;
+            known = [.. _geminiChats];
+        }
+        var found = Transcripts.GeminiChat.FindSessions(search.Dir, search.ProjectHash, search.Since, known, search.Chats);
+        if (found.Count == 0) return;
+        var followers = found.ConvertAll(path => TranscriptUsage.Follow(ProviderCatalog.Gemini, path, usage));
+        List<TranscriptUsage> drain = [], drop = [];
+        lock (_snapshotGate)
+        {
+            foreach (var follower in followers)
+            {
+                // The run ended meanwhile (its exit looked last), or another agent's look took the file at the same moment.
+                if (!ReferenceEquals(agent.GeminiChats, search) || !_geminiChats.Add(follower.Path))
+                {
+                    drop.Add(follower);
+                    continue;
+                }
+                if (agent.Transcript is { } older) drain.Add(older);
+                agent.Transcript = follower;
+                // Its restarts write beside it: from now on a tick lists this folder only.
+                agent.GeminiChats = search = search with { Chats = Path.GetDirectoryName(follower.Path) };
+            }
+        }
+        // An earlier session's CLI has exited (Gemini restarted itself): its file is read to the end, then let go.
+        foreach (var follower in drain) _ = follower.CompleteAsync().AsTask();
+        foreach (var follower in drop) _ = follower.DisposeAsync().AsTask();
+    }
 }

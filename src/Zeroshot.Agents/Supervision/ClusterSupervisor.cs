@@ -549,7 +549,7 @@ internal sealed partial class ClusterSupervisor
             _writer.Post(new AgentEndedWrite(_clusterId, agent.Id, AgentState.Failed, 127, Now));
             return false;
         }
-        var (process, pump, interpreter, startTime, fallbackModel, terminal, transcript) = launched;
+        var (process, pump, interpreter, startTime, fallbackModel, terminal, transcript, geminiChats) = launched;
         if (agent.Config.Interactive)
         {
             // The TUI's own notifications (Codex's approvals, OSC 9) and a person's keys are signals too.
@@ -570,6 +570,8 @@ internal sealed partial class ClusterSupervisor
                 : null;
             // Claude's transcript is known before its first line: its tokens are followed from the start.
             agent.Transcript = transcript is null ? null : TranscriptUsage.Follow(ProviderCatalog.Claude, transcript, interpreter.Usage);
+            // Gemini's appear with its sessions (one more each time it restarts itself): looked for each tick.
+            agent.GeminiChats = geminiChats;
             agent.Process = process;
             agent.Pump = pump;
             agent.Terminal = terminal;
@@ -624,7 +626,10 @@ internal sealed partial class ClusterSupervisor
         // The pump thread has ended: the last partial line can be flushed from here.
         var interpreter = agent.Interpreter;
         interpreter?.Complete();
-        // The transcript's last lines are read before the usage is recorded (the CLI wrote them before exiting).
+        // The transcript's last lines are read before the usage is recorded (the CLI wrote them before exiting); a Gemini
+        // chat file written between the last tick and the exit is looked for once more.
+        FindGeminiChat(agent);
+        lock (_snapshotGate) agent.GeminiChats = null;
         if (agent.Transcript is { } transcript)
         {
             await transcript.CompleteAsync().ConfigureAwait(false);
@@ -703,7 +708,11 @@ internal sealed partial class ClusterSupervisor
                     }
                 }
                 // Outside the lock (it reports through it): a status change whose inotify event was lost shows a tick later.
-                foreach (var agent in owners) agent.SessionFile?.Refresh();
+                foreach (var agent in owners)
+                {
+                    agent.SessionFile?.Refresh();
+                    FindGeminiChat(agent);
+                }
             },
             apply: samples =>
             {

@@ -8,7 +8,8 @@ namespace Zeroshot.Agents.Supervision;
 /// An interactive agent's tokens, from its CLI's own session transcript followed live (<see cref="TranscriptFollower"/>:
 /// inotify) and fed into the run's <see cref="RunUsage"/> under the stream-json rules: each Claude message id once, its
 /// last value winning, and Claude's own <c>cost-state</c> totals (written as the session ends) replacing the count, as a
-/// <c>result</c> line does; Codex's running total (<c>token_count</c>) replacing the previous one.
+/// <c>result</c> line does; Codex's running total (<c>token_count</c>) replacing the previous one; each Gemini model
+/// message id once, its last value winning (Gemini writes a message again when its tool calls complete).
 /// </summary>
 internal sealed class TranscriptUsage : IAsyncDisposable
 {
@@ -23,6 +24,14 @@ internal sealed class TranscriptUsage : IAsyncDisposable
                 var parsed = CodexRollout.Parse(line, _model);
                 if (parsed.Model is { } model) usage.NoteModel(_model = model);
                 if (parsed.Kind == CodexLineKind.TokenCount) usage.OnCodexTurnCompleted(null, parsed.Total);
+            }
+        : source == ProviderCatalog.Gemini
+            ? line =>
+            {
+                var parsed = GeminiChat.Parse(line, _model);
+                if (!parsed.IsModelMessage) return;
+                _model = parsed.Model ?? _model;
+                usage.OnMessage(parsed.MessageId!, parsed.Model, parsed.Usage);
             }
         : line =>
         {
@@ -42,7 +51,7 @@ internal sealed class TranscriptUsage : IAsyncDisposable
     }
 
     /// <summary>Starts following <paramref name="path"/> (it may not exist yet), written by <paramref name="source"/>'s CLI
-    /// ("claude" or "codex").</summary>
+    /// ("claude", "codex" or "gemini").</summary>
     public static TranscriptUsage Follow(string source, string path, RunUsage usage)
     {
         ArgumentNullException.ThrowIfNull(path);

@@ -269,7 +269,7 @@ internal static class ClaudeTranscript
         return default;
     }
 
-    private static string Resolve(string cwd)
+    internal static string Resolve(string cwd)
     {
         // process.cwd() has no trailing separator (except for "/").
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(cwd));

@@ -213,7 +213,10 @@ public sealed class InteractiveAgentTests : IDisposable
         var codex = catalog.Resolve(new AgentConfig("worker", AgentRole.Worker, "codex") { Interactive = true }, "fix it");
         Assert.Equal(["codex", "--no-daemon", "-c", "notify=[\"/opt/zs\\u0027s/zeroshot\",\"hook\",\"--from\",\"codex\"]",
             "-c", "tui.notifications=true", "-c", "tui.notification_method=\"osc9\"", "--", "fix it"], codex.Argv);
-        var gemini = catalog.Resolve(new AgentConfig("worker", AgentRole.Worker, "gemini", Model: "gemini-3-pro") { Interactive = true }, "fix it");
+        // Gemini gets no session id: its own restart (after the person trusts the folder) runs it again with the same
+        // arguments, and an id that exists by then ends it.
+        var gemini = catalog.Resolve(new AgentConfig("worker", AgentRole.Worker, "gemini", Model: "gemini-3-pro") { Interactive = true }, "fix it",
+            sessionId: "2783daff-e6ad-45d3-84ee-a0d3736a7efe");
         Assert.Equal(["gemini", "-m", "gemini-3-pro", "-i", "fix it"], gemini.Argv);
         // No prompt: the TUI starts empty, without "--" or "-i" dangling.
         Assert.Equal(["gemini"], catalog.Resolve(new AgentConfig("worker", AgentRole.Worker, "gemini") { Interactive = true }, null).Argv);

@@ -192,6 +192,55 @@ public sealed class RealInteractiveTests : IDisposable
     }
 
     /// <summary>
+    /// Gemini CLI's TUI gives no signal of its state (its activity is inferred from output and marked so), but its tokens
+    /// are exact: Zeroshot chooses its session id, finds the chat file named by it, and follows it live, each model
+    /// message once. The first prompt's turn and one sent with <c>zeroshot send</c> are counted as served; <c>/quit</c>
+    /// ends it and starts the agent after it.
+    /// </summary>
+    [Fact]
+    public async Task Geminis_tui_is_counted_from_its_chat_file_live_answers_send_and_ends_with_quit()
+    {
+        // Gemini reports thoughts as output and cached tokens inside its input (TokenCounts.FromCodex).
+        var first = new TokenUsage(Input: 2100, Output: 31, CacheRead: 400, Reasoning: 7);
+        var second = new TokenUsage(Input: 2300, Output: 19, CacheRead: 900, Reasoning: 3);
+        await using var server = new ModelServer();
+        server.Default.Then(ScriptedTurn.Text("First-turn-done.", first), ScriptedTurn.Text("Second-answer-here.", second));
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Gemini, server);
+        await using var run = await Run.StartAsync(this, server, sandbox, new
+        {
+            id = "worker", role = "worker", provider = "gemini", interactive = true, cwd = sandbox.WorkDir
+        });
+        var (id, seen, tmux) = (run.Id, run.Seen, run.Tmux);
+        void WaitForWorker(Func<AgentSnapshot, bool> condition, string what, int ms = 90_000) => run.WaitForWorker(condition, what, ms);
+        static (long, long, long, long) Billed(TokenUsage u) => (u.Input, u.Output + u.Reasoning, u.CacheRead, 0);
+        // A viewer that types nothing: the TUI's screen, for a failure's message.
+        tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
+        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker --read-only; echo EXIT=$?");
+        tmux.SendKeys("Enter");
+
+        WaitForWorker(w => Tokens(w) == Billed(first), $"the first turn's tokens ({Billed(first)}) from the chat file");
+        Assert.Single(server.ModelRequests, r => r.Kind == RequestKind.Scripted);
+        var sent = ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "Say the second answer");
+        Assert.True(sent.ExitCode == 0, sent.Out + sent.Error);
+        WaitForWorker(w => Tokens(w) == Billed(first + second), "the second turn's tokens");
+        Assert.Equal(2, server.ModelRequests.Count(r => r.Kind == RequestKind.Scripted));
+
+        Assert.Equal(0, ZeroshotProcess.RunIn(_home, TimeSpan.FromSeconds(60), "send", id, "/quit").ExitCode);
+        Wait.Until(() => File.Exists(run.Marker), "the dependent agent's run", 60_000);
+        await run.Follow.WaitAsync(TimeSpan.FromSeconds(60));
+        var ended = seen.Last(m => m.Message.Snapshot is not null).Message.Snapshot!;
+        Assert.Equal(Zeroshot.Agents.State.ClusterState.Completed, ended.State);
+        Assert.Equal(Billed(first + second), Tokens(ended.Agents[0]));
+        // The model the TUI asked for (its default, not the headless one), from the chat file.
+        var model = ended.Agents[0].Model;
+        Assert.NotNull(model);
+        Assert.All(server.ModelRequests.Where(r => r.Kind == RequestKind.Scripted), r => Assert.Contains($"/models/{model}:", r.Target, StringComparison.Ordinal));
+        Assert.True(ended.Agents[0].CostUsd > 0, "priced by its model");
+        // No CLI signal: what it does is guessed from its output, and says so.
+        Assert.Contains(seen, m => m.Message.Snapshot?.Agents[0] is { State: Zeroshot.Agents.State.AgentState.Running, ActivityInferred: true });
+    }
+
+    /// <summary>
     /// One interactive cluster of these tests: the agent given and, after it, a command agent that leaves a marker; started
     /// detached with an <c>--on-event</c> program (or the file's <c>onEvent</c>) that keeps every event; its supervisor's
     /// snapshots and events followed with when they arrived; and a shell in tmux to attach from.
