@@ -20,7 +20,7 @@ internal sealed unsafe class ProcSocketInodes
     private static bool s_noStatx;
 
     /// <summary>
-    /// Whether <see cref="FdCount"/> works here: since Linux 6.2 a stat of <c>/proc/&lt;pid&gt;/fd</c> gives the number of
+    /// Whether <see cref="FdCountAt"/> works here: since Linux 6.2 a stat of <c>/proc/&lt;pid&gt;/fd</c> gives the number of
     /// open descriptors as its size (fs/proc/fd.c, proc_fd_getattr); before, the size is 0. This process always has
     /// descriptors open, so a size of 0 for its own means the kernel does not count.
     /// </summary>
@@ -33,17 +33,7 @@ internal sealed unsafe class ProcSocketInodes
     }
 
     /// <summary>
-    /// How many descriptors <paramref name="pid"/> has open: one statx(2) of its fd directory, no listing (see
-    /// <see cref="CountsDescriptors"/>). -1 when the process is gone or its fd directory may not be examined.
-    /// </summary>
-    public long FdCount(int pid)
-    {
-        Span<byte> path = stackalloc byte[_procRoot.Length + 32];
-        return FdPath(pid, path) ? SizeOf(path) : -1;
-    }
-
-    /// <summary>
-    /// Opens a handle on <paramref name="pid"/>'s fd directory for <see cref="FdCount(int)"/> to ask again without
+    /// Opens a handle on <paramref name="pid"/>'s fd directory for <see cref="FdCountAt"/> to ask, each tick, without
     /// walking the path (O_PATH: nothing is read). -1 when the process is gone or forbidden. The caller closes it
     /// with <see cref="CloseHandle"/>; it keeps naming that process, so once it fails the process is gone.
     /// </summary>
@@ -54,7 +44,8 @@ internal sealed unsafe class ProcSocketInodes
         fixed (byte* p = path) return NetInterop.Open(p, NetInterop.O_PATH | NetInterop.O_CLOEXEC);
     }
 
-    /// <summary>The descriptor count through a handle from <see cref="OpenFdDirectory"/>; -1 once its process is gone.</summary>
+    /// <summary>How many descriptors the process of a handle from <see cref="OpenFdDirectory"/> has open: one statx(2),
+    /// no listing (see <see cref="CountsDescriptors"/>); -1 once the process is gone or may not be examined.</summary>
     public static long FdCountAt(int handle) => SizeOf(""u8, handle);
 
     /// <summary>Closes a handle from <see cref="OpenFdDirectory"/>.</summary>
