@@ -25,6 +25,13 @@ internal static partial class CpuClock
     [LibraryImport("libc", EntryPoint = "getrusage")]
     private static partial int GetRusage(int who, out Rusage usage);
 
+    /// <summary>CPU time consumed by every thread of this process, ended ones included (CLOCK_PROCESS_CPUTIME_ID).</summary>
+    public static TimeSpan ProcessCpu()
+    {
+        ClockGetTime(2, out var t);
+        return TimeSpan.FromTicks(t.Sec * TimeSpan.TicksPerSecond + t.Nsec / 100);
+    }
+
     /// <summary>CPU time consumed by the current thread.</summary>
     public static TimeSpan ThreadCpu()
     {

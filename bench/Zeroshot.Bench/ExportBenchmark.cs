@@ -16,18 +16,18 @@ namespace Zeroshot.Bench;
 /// <summary>
 /// The metrics exporter's cost to the process that hosts it: 10 running agents (10 clusters of one, each cluster's
 /// snapshot replaced once a second as a supervisor's tick does), scraped over HTTP by Prometheus' rhythm of one scrape per
-/// 15 s. Whole-process CPU time (<see cref="Process.TotalProcessorTime"/>) over the same window without the exporter and
-/// with it; then the cost of one scrape alone, over many scrapes back to back (the scraper's HttpClient is in this
+/// 15 s. Whole-process CPU time (CLOCK_PROCESS_CPUTIME_ID) in the third of the interval after each scrape against the
+/// third after that; then the cost of one scrape alone, over many scrapes back to back (the scraper's HttpClient is in this
 /// process too, so the figure is an upper bound); then what <c>serve-metrics</c> adds on top: parsing each supervisor's
 /// snapshot message (10 a second).
-/// Usage: export [--agents 10] [--seconds 60] [--interval 15] [--scrapes 300]
+/// Usage: export [--agents 10] [--cycles 40] [--interval 15] [--scrapes 300]
 /// </summary>
 internal static class ExportBenchmark
 {
     public static int Run(string[] args)
     {
         int agents = TreeSamplingBenchmark.Arg(args, "--agents", 10);
-        int seconds = TreeSamplingBenchmark.Arg(args, "--seconds", 60);
+        int cycles = TreeSamplingBenchmark.Arg(args, "--cycles", 40);
         int interval = TreeSamplingBenchmark.Arg(args, "--interval", 15);
         int scrapes = TreeSamplingBenchmark.Arg(args, "--scrapes", 300);
         const double Target = 0.05; // % of one core
@@ -56,23 +56,37 @@ internal static class ExportBenchmark
         port = FreePort();
         url = new Uri($"http://127.0.0.1:{port}/metrics");
 
-        double without = Window(store, snapshots, seconds, null, interval, url);
-        double with = Window(store, snapshots, seconds, new ListenAddress("127.0.0.1", port), interval, url);
-        // Again, interleaved, so a noisy neighbour does not favour one side.
-        double without2 = Window(store, snapshots, seconds, null, interval, url);
+        // Cycles of `interval` s with the exporter listening and every snapshot replaced each second: a scrape at the
+        // start of each, then this process's CPU over the next third of the cycle (the scrape's work, the scraper's own
+        // HttpClient included: an upper bound) against the third after it.
         port = FreePort();
         url = new Uri($"http://127.0.0.1:{port}/metrics");
-        double with2 = Window(store, snapshots, seconds, new ListenAddress("127.0.0.1", port), interval, url);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{agents} agents, updated every second, {seconds} s windows: process CPU without the exporter {without:0.0000} % / {without2:0.0000} % of one core, with it and a scrape every {interval} s {with:0.0000} % / {with2:0.0000} %: the exporter adds {with - without:0.0000} % / {with2 - without2:0.0000} % (target < {Target} %)"));
-
-        // The exporter listening, never scraped: what it costs while idle.
-        if (TreeSamplingBenchmark.Arg(args, "--idle", 1) == 0) return 0;
-        port = FreePort();
-        double idle = Window(store, snapshots, seconds, new ListenAddress("127.0.0.1", port), 0, new Uri($"http://127.0.0.1:{port}/metrics"));
-        double without3 = Window(store, snapshots, seconds, null, interval, url);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"the exporter listening, never scraped: {idle:0.0000} % against {without3:0.0000} % without it"));
+        using (MetricsExporter.Start(store, new ListenAddress("127.0.0.1", port), null))
+        {
+            var window = TimeSpan.FromSeconds(interval / 3.0);
+            var withScrape = new List<double>();
+            var without = new List<double>();
+            int tick = 0;
+            for (int cycle = 0; cycle < cycles; cycle++)
+            {
+                var clock = Stopwatch.StartNew();
+                var cpu0 = CpuClock.ProcessCpu();
+                _ = WindowClient.GetStringAsync(url).GetAwaiter().GetResult();
+                Ticks(store, snapshots, clock, window, ref tick);
+                var cpu1 = CpuClock.ProcessCpu();
+                Ticks(store, snapshots, clock, 2 * window, ref tick);
+                var cpu2 = CpuClock.ProcessCpu();
+                Ticks(store, snapshots, clock, TimeSpan.FromSeconds(interval), ref tick);
+                withScrape.Add((cpu1 - cpu0).TotalMilliseconds);
+                without.Add((cpu2 - cpu1).TotalMilliseconds);
+            }
+            var diffs = withScrape.Zip(without, (a, b) => a - b).ToList();
+            double mean = diffs.Average();
+            double se = Math.Sqrt(diffs.Sum(d => (d - mean) * (d - mean)) / (diffs.Count - 1) / diffs.Count);
+            double percent = mean / (interval * 1000.0) * 100;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{agents} agents, updated every second, {cycles} scrapes {interval} s apart: the {window.TotalSeconds:0} s after a scrape cost {mean:0.00} ± {se:0.00} ms more CPU than the {window.TotalSeconds:0} s after those (95 % upper bound {mean + 2 * se:0.00} ms) = {percent:0.0000} % of one core (≤ {(mean + 2 * se) / (interval * 1000.0) * 100:0.0000} %; target < {Target} %); between scrapes this process used {without.Average() / window.TotalMilliseconds * 100:0.000} %"));
+        }
 
         // One scrape alone, many one after another (each past the exporter's 300 ms response cache, after a new tick).
         port = FreePort();
@@ -109,25 +123,22 @@ internal static class ExportBenchmark
         return 0;
     }
 
-    /// <summary>Process CPU in % of one core over <paramref name="seconds"/>: snapshots replaced every second, and with an exporter a scrape every <paramref name="interval"/> s.</summary>
-    /// <summary>The windows' scraper, warmed up once, so its own first-request costs are in neither window.</summary>
+    /// <summary>The scraper, warmed up once, so its own first-request costs are in no window.</summary>
     private static readonly HttpClient WindowClient = Client();
 
-    private static double Window(ClusterMetricsStore store, ClusterSnapshot[] snapshots, int seconds, ListenAddress? listen, int interval, Uri url)
+    /// <summary>Replaces every snapshot once a second (a supervisor's tick) until <paramref name="until"/>.</summary>
+    private static void Ticks(ClusterMetricsStore store, ClusterSnapshot[] snapshots, Stopwatch clock, TimeSpan until, ref int tick)
     {
-        var http = WindowClient;
-        using var exporter = listen is null ? null : MetricsExporter.Start(store, listen, null);
-        GC.Collect();
-        var wall = Stopwatch.StartNew();
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        for (int second = 0; second < seconds; second++)
+        while (true)
         {
-            for (int i = 0; i < snapshots.Length; i++) store.Update(Snapshot(snapshots[i].Id, i, second));
-            if (exporter is not null && interval > 0 && second % interval == 0) _ = http.GetStringAsync(url).GetAwaiter().GetResult();
-            var next = TimeSpan.FromSeconds(second + 1) - wall.Elapsed;
-            if (next > TimeSpan.Zero) Thread.Sleep(next);
+            var next = TimeSpan.FromSeconds(Math.Floor(clock.Elapsed.TotalSeconds) + 1);
+            if (next > until) next = until;
+            var left = next - clock.Elapsed;
+            if (left > TimeSpan.Zero) Thread.Sleep(left);
+            if (clock.Elapsed >= until) return;
+            tick++;
+            for (int i = 0; i < snapshots.Length; i++) store.Update(Snapshot(snapshots[i].Id, i, tick));
         }
-        return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / wall.Elapsed.TotalSeconds * 100;
     }
 
     /// <summary>

@@ -12,7 +12,11 @@ namespace Zeroshot.Bench;
 /// with <c>--sim N</c> of them low-CPU <c>sim</c> agents instead); <b>20x10</b>: 20 supervisors of 10 agents each, total
 /// and per supervisor; <b>start</b>: <c>zeroshot list</c> and <c>zeroshot status ID</c>, start to exit, wall time with
 /// ~20 clusters in the store. Every agent is a worker without <c>after</c>, so all of a cluster's agents run at once.
-/// Usage: scale [--binary PATH] [--window 60] [--warmup 10] [--runs 30] [--sim 20] [--only 10|200|20x10|start]
+/// <b>serve-metrics</b> (only when asked): <c>zeroshot serve-metrics</c> over <c>--clusters</c> one-agent clusters, what
+/// following them costs and what a Prometheus scrape every <c>--interval</c> s adds; <b>metrics-listen</b> (only when
+/// asked): the same for the exporter inside a foreground <c>run --metrics-listen</c> of 10 agents.
+/// Usage: scale [--binary PATH] [--window 60] [--warmup 10] [--runs 30] [--sim 20] [--only 10|200|20x10|start|serve-metrics|metrics-listen]
+///   [--clusters 10] [--scrapes 40] [--interval 15] [--refresh-interval N]
 /// </summary>
 internal static class ScaleBenchmark
 {
@@ -109,6 +113,30 @@ internal static class ScaleBenchmark
                 }
             }
             if (kept is not null) Stop(kept);
+            if (only is "serve-metrics")
+            {
+                int clusters = TreeSamplingBenchmark.Arg(args, "--clusters", 10);
+                var ids = StartClusters(dir, "exported", clusters, 1, 0);
+                string? refresh = Option(args, "--refresh-interval");
+                string label = F($"`serve-metrics` ({(refresh is null ? "default refresh" : $"--refresh-interval {refresh}")}) over {ids.Count} one-agent clusters");
+                rows.AddRange(Exporter(label, port => refresh is null
+                    ? ["serve-metrics", "--listen", F($"127.0.0.1:{port}")]
+                    : ["serve-metrics", "--listen", F($"127.0.0.1:{port}"), "--refresh-interval", refresh],
+                    warmup, TreeSamplingBenchmark.Arg(args, "--scrapes", 40), TreeSamplingBenchmark.Arg(args, "--interval", 15)));
+                Stop(ids);
+            }
+            if (only is "metrics-listen")
+            {
+                // A foreground run of one cluster of 10 agents serving its own metrics: the exporter inside a supervisor.
+                string config = Path.Combine(dir, "listen.json");
+                File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["name"] = "listen", ["prompt"] = "scale benchmark",
+                    ["agents"] = Enumerable.Range(0, 10).Select(a => new Dictionary<string, object> { ["id"] = F($"a{a:000}"), ["role"] = "worker", ["command"] = new[] { "sleep", "3600" } }).ToList(),
+                }));
+                rows.AddRange(Exporter("`run --metrics-listen`, one cluster of 10 agents", port => ["run", config, "--metrics-listen", F($"127.0.0.1:{port}")],
+                    warmup, TreeSamplingBenchmark.Arg(args, "--scrapes", 40), TreeSamplingBenchmark.Arg(args, "--interval", 15)));
+            }
         }
         finally
         {
@@ -180,6 +208,89 @@ internal static class ScaleBenchmark
         string load1 = Load();
         Console.WriteLine(F($"  {ids.Count} supervisor(s) (pids {string.Join(',', pids.Take(5))}{(pids.Count > 5 ? ",…" : "")}), {running} agents running: CPU {per.Average():0.000} % each ({per.Sum():0.000} % in all) over {wall:0.0} s (one clock tick = {1.0 / wall:0.000} %), RSS {rss.Average():0.0} MB each (PSS {pss.Average():0.0}, anon {anon.Average():0.0}); load {load0} → {load1}"));
         return new Result(per.Average(), per, rss, pss, anon, load0, load1);
+    }
+
+    /// <summary>
+    /// <c>zeroshot serve-metrics</c> over <paramref name="ids"/>, as Prometheus uses it: <paramref name="cycles"/> scrapes
+    /// <paramref name="interval"/> s apart (a connection each), whole-process CPU in the third of the interval after each
+    /// scrape against the third after that: the difference is what one scrape costs, the second window what following the
+    /// supervisors costs. /proc counts in 10 ms ticks: hence many scrapes, and the standard error beside each figure.
+    /// </summary>
+    private static List<string[]> Exporter(string label, Func<int, string[]> command, int warmup, int cycles, int interval)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var psi = new ProcessStartInfo(_binary, command(port)) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var (k, v) in _env) psi.Environment[k] = v;
+        using var server = Process.Start(psi)!;
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginErrorReadLine();
+        server.OutputDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.ConnectionClose = true; // after 15 s Prometheus' idle connection is gone too
+        var url = new Uri(F($"http://127.0.0.1:{port}/metrics"));
+        try
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(warmup));
+            string body = http.GetStringAsync(url).GetAwaiter().GetResult();
+            int series = body.Split('\n').Count(l => l.StartsWith("zeroshot_", StringComparison.Ordinal));
+            string load0 = Load();
+            // Each cycle of `interval` s: a scrape, then CPU over the next third of the cycle (the scrape's work lands
+            // there) against CPU over the third after it (no scrape). A third is a whole number of the supervisors'
+            // snapshot periods (1 or 5 s), so both windows hold as many of their messages.
+            var window = TimeSpan.FromSeconds(interval / 3.0);
+            var withScrape = new List<double>();
+            var without = new List<double>();
+            for (int cycle = 0; cycle < cycles; cycle++)
+            {
+                var clock = Stopwatch.StartNew();
+                var cpu0 = AttachBenchmark.ProcessCpu(server.Id);
+                _ = http.GetStringAsync(url).GetAwaiter().GetResult();
+                SleepUntil(clock, window);
+                var cpu1 = AttachBenchmark.ProcessCpu(server.Id);
+                SleepUntil(clock, 2 * window);
+                var cpu2 = AttachBenchmark.ProcessCpu(server.Id);
+                withScrape.Add((cpu1 - cpu0).TotalMilliseconds);
+                without.Add((cpu2 - cpu1).TotalMilliseconds);
+                SleepUntil(clock, TimeSpan.FromSeconds(interval));
+            }
+            var diffs = withScrape.Zip(without, (a, b) => a - b).ToList();
+            double perScrapeMs = diffs.Average();
+            double se = Math.Sqrt(Variance(diffs) / diffs.Count);
+            double quietPercent = without.Average() / window.TotalMilliseconds * 100;
+            double quietSe = Math.Sqrt(Variance(without) / without.Count) / window.TotalMilliseconds * 100;
+            double percent = perScrapeMs / (interval * 1000.0) * 100, percentSe = se / (interval * 1000.0) * 100;
+            Console.WriteLine(F($"  {label} ({series} series), {cycles} scrapes {interval} s apart: without a scrape {quietPercent:0.000} ± {quietSe:0.000} % of one core; one scrape {perScrapeMs:0.0} ± {se:0.0} ms CPU (95 % upper bound {perScrapeMs + 2 * se:0.0} ms) = {percent:0.000} % (≤ {percent + 2 * percentSe:0.000} %); load {load0} → {Load()}"));
+            return
+            [
+                [F($"{label}, Native AOT, between scrapes ({cycles} × {window.TotalSeconds:0} s, load {load0} → {Load()})"),
+                    F($"{quietPercent:0.000} % of one core (± {quietSe:0.000})"), "(no target)"],
+                [F($"what the exporter adds at one scrape per {interval} s ({series} series, a connection each): the {window.TotalSeconds:0} s after each scrape against the {window.TotalSeconds:0} s after those, {cycles} scrapes"),
+                    F($"{perScrapeMs:0.0} ms CPU per scrape (± {se:0.0}; 95 % upper bound {perScrapeMs + 2 * se:0.0}) = {percent:0.000} % of one core (95 % upper bound {percent + 2 * percentSe:0.000} %)"), "< 0.05 %"],
+            ];
+        }
+        finally
+        {
+            // SIGTERM first: a foreground run then stops its agents and records the end.
+            using (var term = Process.Start("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)])) term.WaitForExit();
+            if (!server.WaitForExit(15_000)) server.Kill(entireProcessTree: true);
+            server.WaitForExit();
+        }
+
+        static void SleepUntil(Stopwatch clock, TimeSpan at)
+        {
+            var left = at - clock.Elapsed;
+            if (left > TimeSpan.Zero) Thread.Sleep(left);
+        }
+
+        static double Variance(List<double> xs)
+        {
+            double mean = xs.Average();
+            return xs.Count < 2 ? 0 : xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1);
+        }
     }
 
     /// <summary>Agents the cluster reports running (from <c>status --json</c>; -1 when it cannot be read).</summary>

@@ -76,6 +76,11 @@ public sealed record TreeSample
     /// FUSE daemon); null when unknown. Not in the JSON: the health verdicts' evidence.</summary>
     public int? Blocked { get; init; }
 
+    /// <summary>How many times the root's main thread (the CLI's event loop) ran since the previous sample
+    /// (<c>/proc/PID/schedstat</c>); at next to no CPU, its wake-ups from voluntary sleeps. Null when unknown (the first
+    /// sample, a kernel without schedstat). Not in the JSON: the health verdicts' evidence.</summary>
+    public long? RootWakeups { get; init; }
+
     /// <summary>A sample for a root that does not exist (any more): every metric null.</summary>
     public static TreeSample Gone(int pid, DateTimeOffset timestamp) =>
         new() { Timestamp = timestamp, Pid = pid, Exists = false };

@@ -30,6 +30,40 @@ internal static partial class ControlNative
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int StatxNative(int dirFd, string path, int flags, uint mask, byte* buffer);
 
+    // sys/socket.h (Linux): return EAGAIN rather than wait; no SIGPIPE when the peer is gone (EPIPE instead).
+    private const int MsgDontWait = 0x40, MsgNoSignal = 0x4000;
+
+    [LibraryImport("libc", EntryPoint = "send")]
+    private static unsafe partial nint SendNative(nint fd, byte* buffer, nuint length, int flags);
+
+    /// <summary>
+    /// send(2) of <paramref name="bytes"/> to <paramref name="socket"/> without waiting: the count written, or -1 (the
+    /// buffer is full, or an error the socket's own writer meets next). .NET has no flag for MSG_DONTWAIT.
+    /// </summary>
+    internal static unsafe int SendNoWait(Socket socket, ReadOnlySpan<byte> bytes)
+    {
+        var handle = socket.SafeHandle;
+        bool added = false;
+        try
+        {
+            // Held across the call: a socket closed meanwhile cannot have its descriptor number reused under us.
+            handle.DangerousAddRef(ref added);
+            fixed (byte* p = bytes)
+            {
+                nint n = SendNative(handle.DangerousGetHandle(), p, (nuint)bytes.Length, MsgDontWait | MsgNoSignal);
+                return n < 0 ? -1 : (int)n;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
+
     /// <summary>The effective uid of this process (geteuid(2)).</summary>
     internal static uint EffectiveUid { get; } = GetEuidNative();
 

@@ -90,15 +90,57 @@ internal sealed class OutboundQueue(OutboundBudget? budget = null) : IValueTaskS
         }
     }
 
+    /// <summary>
+    /// Writes what it can of <paramref name="bytes"/> to the connection now without waiting (a non-blocking send):
+    /// the count written, 0 when the socket's buffer is full, -1 on an error (left for the writer to meet and report).
+    /// </summary>
+    public delegate int DirectSend(ReadOnlySpan<byte> bytes);
+
+    /// <summary>
+    /// When set, an append that finds the writer idle sends the bytes itself, on the appending thread, and wakes the
+    /// writer only for what the socket did not take: a keystroke's echo then crosses one thread fewer (the pump thread
+    /// writes the client's socket, as tmux's event loop writes its clients' directly).
+    /// </summary>
+    public DirectSend? SendNow { get; set; }
+
     private void Appended(long bytes)
     {
         _queuedBytes += bytes;
         budget?.Add(bytes);
         if (_readerWaiting)
         {
+            if (SendNow is { } send && SendQueued(send)) return; // all of it went out: the writer sleeps on
             _readerWaiting = false;
             _readable.SetResult(true);
         }
+    }
+
+    /// <summary>
+    /// Sends the queue through <paramref name="send"/>, under the lock, while the writer is parked with nothing in hand
+    /// (so nothing can overtake these bytes, and they overtake nothing); true when all of it went.
+    /// </summary>
+    private bool SendQueued(DirectSend send)
+    {
+        while (_segments.TryPeek(out var segment))
+        {
+            int n = send(segment.Buffer.AsSpan(0, segment.Length));
+            if (n <= 0) return false;
+            _queuedBytes -= n;
+            budget?.Add(-n);
+            if (n < segment.Length)
+            {
+                // The rest waits for the writer, from the segment's start.
+                segment.Buffer.AsSpan(n, segment.Length - n).CopyTo(segment.Buffer);
+                segment.Length -= n;
+                return false;
+            }
+            _segments.Dequeue();
+            if (ReferenceEquals(segment, _tail)) _tail = null;
+            segment.Length = 0;
+            if (_free.Count < FreeListCap) _free.Push(segment);
+            else ArrayPool<byte>.Shared.Return(segment.Buffer);
+        }
+        return true;
     }
 
     private void Copy(ReadOnlySpan<byte> bytes)

@@ -61,6 +61,9 @@ internal sealed class HealthMonitor(HealthThresholds thresholds)
     private DateTimeOffset? _lastChildChange;
     private double _busyCpuSum;
     private int _busySamples;
+    // The root's main thread's wake-ups counted since the tree's CPU was last above the idle level; null while no sample
+    // has said (its event loop polling for nothing and one blocked in a call look the same by CPU, not by this).
+    private long? _wakeupsSinceCpu;
 
     private HealthVerdict? _verdict;
     private DateTimeOffset _since;
@@ -79,6 +82,7 @@ internal sealed class HealthMonitor(HealthThresholds thresholds)
         _children = null;
         _busyCpuSum = 0;
         _busySamples = 0;
+        _wakeupsSinceCpu = null;
         _verdict = null;
         _count = 0;
     }
@@ -90,7 +94,15 @@ internal sealed class HealthMonitor(HealthThresholds thresholds)
         _runStart ??= now;
         var s = input.Sample is { Exists: true } live ? live : null;
         double? cpu = s?.CpuPercent;
-        if (cpu is { } c && c > _t.IdleCpuPercent) _lastCpu = now;
+        if (cpu is { } c && c > _t.IdleCpuPercent)
+        {
+            _lastCpu = now;
+            _wakeupsSinceCpu = null;
+        }
+        else if (s?.RootWakeups is { } woke)
+        {
+            _wakeupsSinceCpu = (_wakeupsSinceCpu ?? 0) + woke;
+        }
         if (s is { NetRxBytesPerSec: > 0 } or { NetTxBytesPerSec: > 0 }) _lastNetwork = now;
         if (cpu is { } busy && busy >= _t.BusyCpuPercent)
         {
@@ -218,6 +230,13 @@ internal sealed class HealthMonitor(HealthThresholds thresholds)
         reasons.Add($"CPU {Pct(s?.CpuPercent)} over {Fmt.Duration(still, compact: true)}");
         reasons.Add(NoNetwork(s));
         reasons.Add(ChildText(s));
+        if (_wakeupsSinceCpu is { } wakeups)
+        {
+            string over = Fmt.Duration(now - (_lastCpu ?? _runStart!.Value), compact: true);
+            // A thread blocked in a call that never returns (a lock, a pipe nobody writes) never wakes; one that keeps
+            // waking without using CPU polls for something that does not come.
+            reasons.Add(wakeups == 0 ? $"its main thread has not woken in {over}" : $"its main thread woke {Plural((int)Math.Min(wakeups, int.MaxValue), "time")} in {over}, doing nothing");
+        }
         // proc(5) state D: a process waiting on I/O that does not come back (a hung mount) is why it is still.
         if (s?.Blocked is > 0 and var blocked)
             reasons.Add(Plural(blocked, "process", "processes") + " in uninterruptible I/O (D)");

@@ -39,6 +39,25 @@ internal sealed partial class LiveJson : JsonSerializerContext
     /// <summary>Reads one frame of the <c>snapshots</c> stream; <see cref="JsonException"/> when it is not one.</summary>
     public static LiveMessage ReadMessage(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, Default.LiveMessage) ?? throw new JsonException("null stream message");
+
+    /// <summary>
+    /// Whether a <c>snapshots</c> stream frame is a snapshot (<c>{"snapshot": …}</c>) rather than an event, from its first
+    /// member's name alone (a reader that keeps the frame to parse later need not parse it now);
+    /// <see cref="JsonException"/> when it does not start as a stream message.
+    /// </summary>
+    public static bool IsSnapshotMessage(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new JsonException("a stream message is an object");
+        // Each message has exactly one of the two members (LiveMessage writes the other only when it is not null).
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("snapshot"u8)) return true;
+            if (reader.ValueTextEquals("event"u8)) return false;
+            reader.Skip();
+        }
+        return false;
+    }
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Zeroshot.Agents.Control;
+using Zeroshot.Agents.State;
 
 namespace Zeroshot.Agents.Supervision;
 
@@ -49,7 +50,15 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
         {
             if (request.Session.ProtocolVersion < 2)
                 return ValueTask.FromResult(ControlReply.Error("unsupported-version", "the snapshots stream needs control protocol version 2"));
-            live.Add(sink, supervisor.Snapshot());
+            var every = TimeSpan.Zero;
+            if (request.Message.TryGetProperty("args", out var snapshotArgs) && snapshotArgs.ValueKind == JsonValueKind.Object
+                && snapshotArgs.TryGetProperty("everySeconds", out var seconds))
+            {
+                if (seconds.ValueKind != JsonValueKind.Number || !seconds.TryGetInt32(out int n) || n is < 1 or > 3600)
+                    return ValueTask.FromResult(ControlReply.Error("bad-request", "\"everySeconds\" must be a whole number of seconds, 1 to 3600"));
+                every = TimeSpan.FromSeconds(n);
+            }
+            live.Add(sink, supervisor.Snapshot(), every);
             return ValueTask.FromResult(ControlReply.Ok());
         }
         if (stream == ControlProtocol.AttachStream) return ValueTask.FromResult(Attach(request, sink));
@@ -183,24 +192,41 @@ internal sealed class SupervisorControlHandler(ClusterSupervisor supervisor, Out
 
 /// <summary>
 /// The <c>snapshots</c> stream's subscribers: each gets the snapshot current when it subscribed, then every published
-/// snapshot and event, one JSON <see cref="LiveMessage"/> per data frame, serialized once for all of them. Never waits:
-/// a subscriber whose queue is full is dropped from the stream by the transport (slow-consumer), the supervisor and the
-/// other subscribers go on.
+/// snapshot and event, one JSON <see cref="LiveMessage"/> per data frame, serialized once for all of them. A subscriber
+/// may ask for snapshots at most every so many seconds (<c>serve-metrics</c>: a wake-up a second per supervisor was most
+/// of its CPU, for figures Prometheus reads every 15 s); it still gets every event, and a cluster's snapshots once it
+/// no longer runs. Never waits: a subscriber whose queue is full is dropped from the stream by the transport
+/// (slow-consumer), the supervisor and the other subscribers go on.
 /// </summary>
-internal sealed class LiveFeed : IClusterObserver
+internal sealed class LiveFeed(TimeProvider? time = null) : IClusterObserver
 {
+    /// <summary>A tick comes a little early or late: a subscriber every N s takes the tick nearest to N s, not the one after.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(250);
+
     private readonly object _gate = new();
     private readonly LiveMessageWriter _writer = new();
-    private IStreamSink[] _sinks = [];
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private Subscriber[] _sinks = [];
 
-    /// <summary>Adds a subscriber; <paramref name="current"/> is its first message.</summary>
-    public void Add(IStreamSink sink, ClusterSnapshot current)
+    private sealed class Subscriber(IStreamSink sink, TimeSpan every)
+    {
+        public readonly IStreamSink Sink = sink;
+        public readonly TimeSpan Every = every;
+        /// <summary>When its last snapshot was queued (a <see cref="TimeProvider"/> timestamp).</summary>
+        public long SentAt;
+    }
+
+    /// <summary>
+    /// Adds a subscriber; <paramref name="current"/> is its first message. With <paramref name="every"/> above zero, it
+    /// gets a snapshot only when that long has passed since its last one (or the cluster no longer runs).
+    /// </summary>
+    public void Add(IStreamSink sink, ClusterSnapshot current, TimeSpan every = default)
     {
         ArgumentNullException.ThrowIfNull(sink);
         lock (_gate)
         {
             if (!sink.TryWrite(_writer.Write(new LiveMessage(current, null)))) return;
-            _sinks = [.. _sinks, sink];
+            _sinks = [.. _sinks, new Subscriber(sink, every) { SentAt = _time.GetTimestamp() }];
         }
         sink.Closed.Register(() => Remove(sink));
     }
@@ -210,39 +236,60 @@ internal sealed class LiveFeed : IClusterObserver
 
     private void Remove(IStreamSink sink)
     {
-        lock (_gate) _sinks = Array.FindAll(_sinks, s => !ReferenceEquals(s, sink));
+        lock (_gate) _sinks = Array.FindAll(_sinks, s => !ReferenceEquals(s.Sink, sink));
     }
 
     public void OnOutput(string agentId, ReadOnlyMemory<byte> chunk)
     {
     }
 
-    public void OnSnapshot(ClusterSnapshot snapshot) => Broadcast(new LiveMessage(snapshot, null));
-
-    public void OnEvent(ClusterEvent e) => Broadcast(new LiveMessage(null, e));
-
-    private void Broadcast(LiveMessage message)
+    public void OnSnapshot(ClusterSnapshot snapshot)
     {
         if (Volatile.Read(ref _sinks).Length == 0) return;
         lock (_gate)
         {
             var sinks = _sinks; // a failed write removes its sink (re-entrantly): walk this array, not the field
+            long now = _time.GetTimestamp();
+            bool final = snapshot.State != ClusterState.Running;
+            ReadOnlySpan<byte> bytes = default;
+            bool written = false;
+            foreach (var subscriber in sinks)
+            {
+                if (!final && subscriber.Every > TimeSpan.Zero && _time.GetElapsedTime(subscriber.SentAt, now) < subscriber.Every - Slack) continue;
+                if (!written)
+                {
+                    // Serialized once, and only when someone takes it.
+                    bytes = _writer.Write(new LiveMessage(snapshot, null));
+                    written = true;
+                }
+                subscriber.SentAt = now;
+                subscriber.Sink.TryWrite(bytes);
+            }
+        }
+    }
+
+    public void OnEvent(ClusterEvent e)
+    {
+        if (Volatile.Read(ref _sinks).Length == 0) return;
+        lock (_gate)
+        {
+            var sinks = _sinks;
             if (sinks.Length == 0) return;
-            var bytes = _writer.Write(message);
-            foreach (var sink in sinks) sink.TryWrite(bytes);
+            var bytes = _writer.Write(new LiveMessage(null, e));
+            foreach (var subscriber in sinks) subscriber.Sink.TryWrite(bytes);
         }
     }
 
     /// <summary>Ends every stream (the cluster is over).</summary>
     public void CompleteAll()
     {
-        IStreamSink[] sinks;
+        Subscriber[] sinks;
         lock (_gate)
         {
             sinks = _sinks;
             _sinks = [];
         }
-        foreach (var sink in sinks) sink.Complete();
+        foreach (var subscriber in sinks) subscriber.Sink.Complete();
     }
 }
 

@@ -283,7 +283,11 @@ public sealed class LinuxTreeSampler : ITreeSampler
         totals.Members++;
         totals.Threads += stat.Threads;
         if (stat.State == 'D') totals.Blocked++;
-        if (proc.Pid == rootPid) totals.State = stat.State;
+        if (proc.Pid == rootPid)
+        {
+            totals.State = stat.State;
+            ReadWakeups(proc, ref totals);
+        }
 
         if (counted)
         {
@@ -305,6 +309,29 @@ public sealed class LinuxTreeSampler : ITreeSampler
         ReadIo(proc, counted, bornSinceLastTick);
         proc.HasPrevious = true;
         return true;
+    }
+
+    /// <summary>
+    /// The root's main thread's run count since the previous tick: one more small file for the root alone (its
+    /// event loop waking, or not, is what tells a CLI blocked in a call from one polling for nothing).
+    /// </summary>
+    private void ReadWakeups(Proc proc, ref TreeTotals totals)
+    {
+        proc.Sched ??= new ProcFile(Path.Join(_layout.Root, proc.PidText, "schedstat"));
+        if (proc.Sched.Read(_buffer, out int n) != ReadStatus.Ok) return;
+        ulong slices;
+        try
+        {
+            slices = ProcParsers.ParseSchedstatTimeslices(_buffer.AsSpan(0, n));
+        }
+        catch (InvalidDataException)
+        {
+            MalformedReads++;
+            return;
+        }
+        if (proc.HasTimeslices && slices >= proc.Timeslices) totals.RootWakeups = (long)(slices - proc.Timeslices);
+        proc.Timeslices = slices;
+        proc.HasTimeslices = true;
     }
 
     private void ReadMemory(Proc proc, ref TreeTotals totals)
@@ -469,6 +496,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
             ChildCount = Math.Max(0, totals.Members - 1),
             Threads = totals.Threads,
             Blocked = totals.Blocked,
+            RootWakeups = totals.RootWakeups,
         };
     }
 
@@ -542,13 +570,18 @@ public sealed class LinuxTreeSampler : ITreeSampler
         public ProcFile? Stat;
         public ProcFile? Io;
         public ProcFile? Smaps;
+        public ProcFile? Sched;
+        public ulong Timeslices;
+        public bool HasTimeslices;
 
         public void CloseHandles()
         {
             Stat?.Dispose();
             Io?.Dispose();
             Smaps?.Dispose();
-            Stat = Io = Smaps = null;
+            Sched?.Dispose();
+            Stat = Io = Smaps = Sched = null;
+            HasTimeslices = false;
         }
 
         public void Dispose() => CloseHandles();
@@ -571,6 +604,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
         public int Members;
         public int Threads;
         public int Blocked;
+        public long? RootWakeups;
         public char State;
         public long MemoryBytes;
         public ulong CpuTicks;

@@ -137,6 +137,22 @@ internal static class ProcParsers
         throw new InvalidDataException("smaps_rollup: no Pss line");
     }
 
+    /// <summary>
+    /// The third field of <c>/proc/PID/schedstat</c> ("# of timeslices run on this cpu", the kernel's
+    /// Documentation/scheduler/sched-stats.rst): how many times the task was switched onto a CPU. Of a thread that
+    /// uses next to no CPU nearly all are wake-ups after a voluntary sleep.
+    /// </summary>
+    public static ulong ParseSchedstatTimeslices(ReadOnlySpan<byte> content)
+    {
+        var line = content.TrimEnd((byte)'\n');
+        int first = line.IndexOf((byte)' ');
+        int last = line.LastIndexOf((byte)' ');
+        if (first <= 0 || last <= first) throw new InvalidDataException("schedstat: expected three fields");
+        ParseUInt64(line[..first], "schedstat run time");
+        ParseUInt64(line[(first + 1)..last], "schedstat wait time");
+        return ParseUInt64(line[(last + 1)..], "schedstat timeslices");
+    }
+
     private static int ParseInt32(ReadOnlySpan<byte> s, string what) =>
         Utf8Parser.TryParse(s, out int v, out int used) && used == s.Length ? v : throw Bad(what);
 

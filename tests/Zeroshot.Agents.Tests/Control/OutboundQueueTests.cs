@@ -49,6 +49,54 @@ public class OutboundQueueTests
     }
 
     [Fact]
+    public void An_idle_writers_bytes_are_sent_by_the_appender_and_only_what_the_socket_refused_wakes_it_in_order()
+    {
+        var sent = new List<byte>();
+        int room = int.MaxValue;
+        var queue = new OutboundQueue
+        {
+            SendNow = bytes =>
+            {
+                int n = Math.Min(room, bytes.Length);
+                if (n == 0) return -1; // EAGAIN
+                sent.AddRange(bytes[..n].ToArray());
+                room -= n;
+                return n;
+            },
+        };
+
+        // The writer parks on an empty queue: appends go straight out, and it is not woken.
+        var waiting = queue.WaitToReadAsync();
+        Assert.True(queue.TryAppendData(1, [1, 2, 3], 1 << 20, long.MaxValue));
+        Assert.True(queue.TryAppendFrame(FrameWriter.JsonFrame("{}"u8), long.MaxValue));
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(0, queue.QueuedBytes);
+        Assert.Equal(2, Decode([.. sent]).Count);
+
+        // The socket takes 10 bytes of the next frame: the writer wakes for the rest, which follows them on the wire.
+        room = 10;
+        var big = ControlTestSupport.Pattern(0, 100_000);
+        Assert.True(queue.TryAppendData(2, big, 1 << 20, long.MaxValue));
+        Assert.True(waiting.IsCompleted);
+        Assert.Equal(big.Length + FrameWriter.DataHeaderSize - 10, queue.QueuedBytes);
+        // While the writer is busy (not parked), appends queue behind what it holds, whatever the socket's room.
+        room = int.MaxValue;
+        Assert.True(queue.TryAppendData(3, [9], 1 << 20, long.MaxValue));
+        sent.AddRange(Drain(queue));
+        var frames = Decode([.. sent]);
+        Assert.Equal([1u, 0u, 2u, 3u], frames.Select(f => f.Stream));
+        Assert.Equal(big, frames[2].Data);
+        Assert.Equal(0, queue.QueuedBytes);
+
+        // A full socket (EAGAIN): everything queues and the writer is woken.
+        room = 0;
+        var again = queue.WaitToReadAsync();
+        Assert.True(queue.TryAppendData(4, [7], 1 << 20, long.MaxValue));
+        Assert.True(again.IsCompleted);
+        Assert.Equal([4u], Decode(Drain(queue)).Select(f => f.Stream));
+    }
+
+    [Fact]
     public void The_limit_is_all_or_nothing_and_an_empty_queue_admits_one_write()
     {
         var queue = new OutboundQueue();

@@ -44,6 +44,25 @@ public sealed class HealthMonitorTests
     }
 
     [Fact]
+    public void A_stuck_agents_reasons_tell_a_main_thread_that_never_wakes_from_one_that_polls_counted_since_its_cpu_was_last_above_idle()
+    {
+        // Blocked in a call: after the first sample (no baseline yet) its main thread never runs.
+        var blocked = Run(70, s => new HealthInput(T0.AddSeconds(s), AgentActivity.Quiet, null, T0, Sample(s) with { RootWakeups = s == 0 ? null : 0 }));
+        Assert.Equal(HealthVerdict.Stuck, blocked[^1].Verdict);
+        Assert.Contains("its main thread has not woken in 1m09s", blocked[^1].Reasons);
+
+        // Polling: 10 wake-ups a second, 3% CPU once at 20 s (above the idle level: the count starts again there).
+        var polling = Run(90, s => new HealthInput(T0.AddSeconds(s), AgentActivity.Quiet, null, T0,
+            Sample(s, cpu: s == 20 ? 3 : 0.5) with { RootWakeups = 10 }));
+        Assert.Equal(HealthVerdict.Stuck, polling[^1].Verdict);
+        Assert.Contains("its main thread woke 690 times in 1m09s, doing nothing", polling[^1].Reasons);
+
+        // Unknown (no schedstat): nothing said rather than a guess.
+        var unknown = Run(70, s => new HealthInput(T0.AddSeconds(s), AgentActivity.Quiet, null, T0, Sample(s)));
+        Assert.DoesNotContain(unknown[^1].Reasons, r => r.Contains("main thread", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_busy_child_is_progress_so_the_agent_is_never_stuck()
     {
         // The parent says nothing; its tree uses CPU (a child compiles): the original detector called this stuck.

@@ -92,6 +92,46 @@ public sealed class ExportMappingTests
         Assert.Equal(new AgentCounters(11, 1, 2, 3, 4, 6, 5, 5, 5, 2), Assert.Single(store.Readings()).Counters);
     }
 
+    private static byte[] Wire(ClusterSnapshot snapshot) => new LiveMessageWriter().Write(new LiveMessage(snapshot, null)).ToArray();
+
+    [Fact]
+    public void A_snapshot_from_the_wire_is_parsed_when_read_the_latest_wins_and_a_malformed_one_keeps_the_one_before()
+    {
+        var clock = new ManualClock(T0);
+        var store = new ClusterMetricsStore(clock, TimeSpan.FromMinutes(5));
+        store.Update("c1", Wire(Cluster("c1", ClusterState.Running, Agent("w", totals: new AgentTotals(1, 0, 0, 0, 0)))));
+        store.Update("c1", Wire(Cluster("c1", ClusterState.Running, Agent("w", totals: new AgentTotals(2, 0, 0, 0, 0)))));
+        Assert.Equal(2, Assert.Single(store.Readings()).Counters.CpuSeconds);
+
+        store.Update("c1", "{\"snapshot\":{\"id\":"u8.ToArray());
+        clock.Now += TimeSpan.FromSeconds(1);
+        Assert.Equal(2, Assert.Single(store.Readings()).Counters.CpuSeconds);
+
+        // Its last snapshot says it ended: kept for the retention from then, as one handed over in process is.
+        store.Update("c1", Wire(Cluster("c1", ClusterState.Completed, Agent("w", AgentState.Completed, totals: new AgentTotals(3, 0, 0, 0, 0)))));
+        Assert.Equal(3, Assert.Single(store.Readings()).Counters.CpuSeconds);
+        clock.Now += TimeSpan.FromMinutes(6);
+        Assert.Empty(store.Readings());
+
+        // A cluster whose messages never parsed is not published at all.
+        store.Update("c2", "not json"u8.ToArray());
+        clock.Now += TimeSpan.FromSeconds(1);
+        Assert.Empty(store.Readings());
+        Assert.Equal(1, store.Count);
+    }
+
+    [Fact]
+    public void A_stream_message_is_told_a_snapshot_or_an_event_by_its_first_member()
+    {
+        var writer = new LiveMessageWriter();
+        Assert.True(LiveJson.IsSnapshotMessage(writer.Write(new LiveMessage(Cluster("c1", ClusterState.Running), null))));
+        Assert.False(LiveJson.IsSnapshotMessage(writer.Write(new LiveMessage(null, new ClusterEndedEvent(T0, ClusterState.Completed)))));
+        Assert.True(LiveJson.IsSnapshotMessage("{\"later\":[1,{\"a\":2}],\"snapshot\":{}}"u8));
+        Assert.False(LiveJson.IsSnapshotMessage("{}"u8));
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => LiveJson.IsSnapshotMessage("[1]"u8));
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => LiveJson.IsSnapshotMessage("{\"later\":"u8));
+    }
+
     [Fact]
     public void An_ended_cluster_keeps_its_last_values_for_the_retention_then_is_dropped()
     {

@@ -78,7 +78,8 @@ public sealed class ServeMetricsTests : IDisposable
             new { id = "worker", role = "worker", provider = "sim", options = new { durationSeconds = 20, cpu = 0.3, networkKBps = 50, seed = 7 } },
             new { id = "checker", role = "validator", provider = "sim", options = new { durationSeconds = 2, cpu = 0.1, seed = 8 } });
         int port = ExportMappingTests.FreePort();
-        using var serve = ZeroshotProcess.Start(_clusters.Home, _clusters.Env, "serve-metrics", "--listen", $"127.0.0.1:{port}");
+        // A snapshot a second (the default is one every 5 s): status --json, read between two scrapes, then lies between them.
+        using var serve = ZeroshotProcess.Start(_clusters.Home, _clusters.Env, "serve-metrics", "--listen", $"127.0.0.1:{port}", "--refresh-interval", "1");
         Wait.Until(() => serve.ErrorSoFar.Contains($"http://127.0.0.1:{port}/metrics", StringComparison.Ordinal) || serve.Process.HasExited, "the URL on stderr");
         Assert.False(serve.Process.HasExited, serve.ErrorSoFar);
 
@@ -260,11 +261,15 @@ public sealed class ServeMetricsTests : IDisposable
     }
 
     [Fact]
-    public void A_bad_listen_address_or_a_port_in_use_is_a_one_line_error_and_no_cluster_starts()
+    public void A_bad_listen_address_refresh_interval_or_a_port_in_use_is_a_one_line_error_and_no_cluster_starts()
     {
         var bad = _clusters.Z("serve-metrics", "--listen", "nowhere");
         Assert.Equal(2, bad.ExitCode);
         Assert.Equal("zeroshot: --listen: expected host:port with a port of 1..65535 (e.g. 127.0.0.1:9464), got 'nowhere'", bad.Error.Trim());
+
+        var refresh = _clusters.Z("serve-metrics", "--refresh-interval", "0");
+        Assert.Equal(2, refresh.ExitCode);
+        Assert.Equal("zeroshot: --refresh-interval: expected 1 to 3600 seconds, got 0", refresh.Error.Trim());
 
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();

@@ -233,6 +233,25 @@ public sealed class LinuxTreeSamplerProcessTests : IDisposable
     }
 
     [Fact]
+    public void The_roots_main_thread_wakeups_are_none_while_it_is_blocked_and_many_while_it_polls()
+    {
+        using var blocked = ChildProcess.Bash("read x");
+        // A shell that sleeps 50 ms at a time: woken by each child's exit (SIGCHLD), ~20 times a second.
+        using var polling = ChildProcess.Bash("while :; do sleep 0.05; done");
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, TimeProvider.System);
+        var first = new List<TreeSample>();
+        sampler.Sample([blocked.Pid, polling.Pid], first);
+        Assert.All(first, s => Assert.Null(s.RootWakeups)); // no baseline yet
+        var clock = Stopwatch.StartNew();
+        Wait.Until(() => clock.Elapsed >= TimeSpan.FromSeconds(1), "a second");
+        var second = new List<TreeSample>();
+        sampler.Sample([blocked.Pid, polling.Pid], second);
+
+        Assert.Equal(0, second[0].RootWakeups);
+        Assert.InRange(second[1].RootWakeups!.Value, 5, 1000);
+    }
+
+    [Fact]
     public void A_root_that_exits_reports_exists_false()
     {
         using var root = ChildProcess.Bash("read x");

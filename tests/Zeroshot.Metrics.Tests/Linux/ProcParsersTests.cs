@@ -76,6 +76,15 @@ public class ProcParsersTests
         Assert.Throws<InvalidDataException>(() => ProcParsers.ParseIo(Encoding.ASCII.GetBytes(content)));
 
     [Fact]
+    public void Timeslices_from_schedstat()
+    {
+        Assert.Equal(2ul, ProcParsers.ParseSchedstatTimeslices("1248549 547248 2\n"u8));
+        Assert.Equal(18446744073709551615ul, ProcParsers.ParseSchedstatTimeslices("0 0 18446744073709551615"u8));
+        foreach (var bad in new[] { "", "\n", "1 2\n", "1 2 3 4\n", "1 2 x\n", "1  3\n", "-1 2 3\n" })
+            Assert.Throws<InvalidDataException>(() => ProcParsers.ParseSchedstatTimeslices(Encoding.ASCII.GetBytes(bad)));
+    }
+
+    [Fact]
     public void Pss_from_smaps_rollup()
     {
         const string rollup = "55c3cd53d000-7ffe1e952000 ---p 00000000 00:00 0                          [rollup]\nRss:                1756 kB\nPss:                 354 kB\nPss_Dirty:           112 kB\nPss_Anon:            112 kB\n";
