@@ -238,6 +238,13 @@ public sealed class LinuxTreeSamplerProcessTests : IDisposable
         using var blocked = ChildProcess.Bash("read x");
         // A shell that sleeps 50 ms at a time: woken by each child's exit (SIGCHLD), ~20 times a second.
         using var polling = ChildProcess.Bash("while :; do sleep 0.05; done");
+        // Until the shell has started and sits in its read: its run count stops moving.
+        Wait.Until(() =>
+        {
+            string before = ProcText(blocked.Pid, "schedstat").Split(' ')[2];
+            Thread.Sleep(200);
+            return ProcText(blocked.Pid, "schedstat").Split(' ')[2] == before;
+        }, "the shell to block in its read");
         using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, TimeProvider.System);
         var first = new List<TreeSample>();
         sampler.Sample([blocked.Pid, polling.Pid], first);
