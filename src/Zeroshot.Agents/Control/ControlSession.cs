@@ -29,7 +29,7 @@ internal sealed class ControlSession
         _options = options;
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
-        _outbound = new OutboundQueue(server.Budget) { SendNow = bytes => IsClosed ? -1 : ControlNative.SendNoWait(socket, bytes) };
+        _outbound = new OutboundQueue(server.Budget) { SendNow = bytes => ControlNative.SendNoWait(socket, bytes) };
         Id = id;
         PeerPid = peerPid;
         PeerUid = peerUid;

@@ -92,7 +92,7 @@ internal sealed class OutboundQueue(OutboundBudget? budget = null) : IValueTaskS
 
     /// <summary>
     /// Writes what it can of <paramref name="bytes"/> to the connection now without waiting (a non-blocking send):
-    /// the count written, 0 when the socket's buffer is full, -1 on an error (left for the writer to meet and report).
+    /// the count written; zero or less when nothing went (a full buffer, or an error left for the writer to meet and report).
     /// </summary>
     public delegate int DirectSend(ReadOnlySpan<byte> bytes);
 
@@ -136,9 +136,7 @@ internal sealed class OutboundQueue(OutboundBudget? budget = null) : IValueTaskS
             }
             _segments.Dequeue();
             if (ReferenceEquals(segment, _tail)) _tail = null;
-            segment.Length = 0;
-            if (_free.Count < FreeListCap) _free.Push(segment);
-            else ArrayPool<byte>.Shared.Return(segment.Buffer);
+            Recycle(segment);
         }
         return true;
     }
@@ -177,13 +175,19 @@ internal sealed class OutboundQueue(OutboundBudget? budget = null) : IValueTaskS
         {
             _queuedBytes -= segment.Length;
             budget?.Add(-segment.Length);
-            if (_free.Count < FreeListCap && !_completed)
-            {
-                segment.Length = 0;
-                _free.Push(segment);
-            }
-            else ArrayPool<byte>.Shared.Return(segment.Buffer);
+            Recycle(segment);
         }
+    }
+
+    /// <summary>A segment whose bytes are written: kept for reuse, or its buffer returned (under the lock).</summary>
+    private void Recycle(Segment segment)
+    {
+        if (_free.Count < FreeListCap && !_completed)
+        {
+            segment.Length = 0;
+            _free.Push(segment);
+        }
+        else ArrayPool<byte>.Shared.Return(segment.Buffer);
     }
 
     /// <summary>
