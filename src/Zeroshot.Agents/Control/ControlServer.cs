@@ -47,7 +47,7 @@ internal sealed class ControlServer : IAsyncDisposable
         _secureDirectory = secureDirectory;
         _socketMode = socketMode;
         _listener = StartListener(listener, inode);
-        _watchLoop = Task.Run(WatchSocketFileAsync);
+        _watchLoop = options.SocketCheckInterval == Timeout.InfiniteTimeSpan ? Task.CompletedTask : Task.Run(WatchSocketFileAsync);
     }
 
     private Listener StartListener(Socket socket, ulong inode)
@@ -184,22 +184,28 @@ internal sealed class ControlServer : IAsyncDisposable
         using var timer = new PeriodicTimer(_options.SocketCheckInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
-            {
-                try
-                {
-                    EnsureSocketFile();
-                }
-                catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException or UserErrorException)
-                {
-                    // Cannot bind now (the runtime directory is unsafe or unwritable): try again at the next tick.
-                    LastRebindError = e.Message;
-                }
-            }
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false)) CheckSocketFile();
         }
         catch (OperationCanceledException)
         {
             // disposed
+        }
+    }
+
+    /// <summary>
+    /// Binds the socket again when its file is gone or is not ours; when that fails, says why in
+    /// <see cref="LastRebindError"/> and tries again at the next call. Cheap (one lstat) and never throws.
+    /// </summary>
+    public void CheckSocketFile()
+    {
+        try
+        {
+            EnsureSocketFile();
+        }
+        catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException or UserErrorException)
+        {
+            // Cannot bind now (the runtime directory is unsafe or unwritable): try again at the next tick.
+            LastRebindError = e.Message;
         }
     }
 

@@ -40,7 +40,11 @@ internal sealed record ControlServerOptions
     /// <summary>Called (on a pool thread, must not block) for connections, refusals, closes and dropped streams.</summary>
     public Action<ControlServerEvent>? OnEvent { get; init; }
 
-    /// <summary>How often the server checks that its socket file still exists and is its own (and binds it again if not).</summary>
+    /// <summary>
+    /// How often the server checks that its socket file still exists and is its own (and binds it again if not);
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: never by itself, its owner calls <see cref="ControlServer.CheckSocketFile"/>
+    /// (a supervisor does it on its sampling tick: one timer fewer to wake the process).
+    /// </summary>
     public TimeSpan SocketCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Zeroshot.Agents.Output;
 
@@ -128,17 +127,19 @@ internal sealed record StoreWriterReport(IReadOnlyList<StoreWrite> Unwritten, lo
 }
 
 /// <summary>
-/// The one task that writes a supervisor's state changes to the <see cref="StateStore"/>. Callers <see cref="Post"/>
-/// typed writes and return at once (a channel, never SQLite, never a lock a reader holds): a database held by
-/// another process delays the writes, never the supervisor, its status or the agents.
+/// The one thread that writes a supervisor's state changes to the <see cref="StateStore"/>. Callers <see cref="Post"/>
+/// typed writes and return at once (a list under a short lock, never SQLite, never a lock a reader holds): a database
+/// held by another process delays the writes, never the supervisor, its status or the agents.
 /// </summary>
 /// <remarks>
-/// The task drains the queue in order. Writes with the same <see cref="StoreWrite.CoalesceKey"/> supersede each
+/// The thread drains the queue in order. Writes with the same <see cref="StoreWrite.CoalesceKey"/> supersede each
 /// other (the newest is written in its own place; applying a full value later is equivalent to applying every
 /// earlier one first). SQLITE_BUSY or SQLITE_LOCKED (another process holds the write lock beyond the busy timeout)
 /// keeps the write at the head of the queue and retries with back-off, 50 ms doubling to 2 s; any other database
 /// error drops that one write and is counted. <see cref="CompleteAsync"/> flushes everything within a bound and
 /// reports what could not be written.
+/// A thread of its own, parked on a monitor, rather than a task on the pool: a tick's writes wake it once, where a
+/// channel's reader is a pool continuation (a pool worker's wake-up, then its spinning before it sleeps again).
 /// </remarks>
 internal sealed class StoreWriter : IAsyncDisposable
 {
@@ -150,24 +151,29 @@ internal sealed class StoreWriter : IAsyncDisposable
 
     private readonly StateStore _store;
     private readonly TimeProvider _time;
-    private readonly Channel<StoreWrite> _queue = Channel.CreateUnbounded<StoreWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _abandon = new();
+    // Queued writes, the head being applied first; guarded by _gate, which the thread waits on when there are none.
     private readonly List<StoreWrite> _pending = [];
-    private readonly Lock _pendingGate = new();
-    private readonly Task _loop;
-    private int _queued;
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _loop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _closed;
+    private bool _waiting;
     private long _written;
     private long _failed;
     private long _busyRetries;
     private string? _lastError;
     private StoreWriterReport? _report;
 
-    /// <summary>Starts the writer task over <paramref name="store"/>; <paramref name="time"/> paces the back-off.</summary>
+    /// <summary>Starts the writer thread over <paramref name="store"/>; <paramref name="time"/> paces the back-off.</summary>
     public StoreWriter(StateStore store, TimeProvider? time = null)
     {
         _store = store;
         _time = time ?? TimeProvider.System;
-        _loop = Task.Run(RunAsync);
+        new Thread(static state => ((StoreWriter)state!).Run(), maxStackSize: 256 * 1024)
+        {
+            IsBackground = true,
+            Name = "zeroshot-store",
+        }.Start(this);
     }
 
     /// <summary>The database file written.</summary>
@@ -184,7 +190,7 @@ internal sealed class StoreWriter : IAsyncDisposable
     {
         get
         {
-            lock (_pendingGate) return _pending.Count + Volatile.Read(ref _queued);
+            lock (_gate) return _pending.Count;
         }
     }
 
@@ -192,10 +198,14 @@ internal sealed class StoreWriter : IAsyncDisposable
     public bool Post(StoreWrite write)
     {
         ArgumentNullException.ThrowIfNull(write);
-        Interlocked.Increment(ref _queued);
-        if (_queue.Writer.TryWrite(write)) return true;
-        Interlocked.Decrement(ref _queued);
-        return false;
+        lock (_gate)
+        {
+            if (_closed) return false;
+            _pending.Add(write);
+            // Only a parked thread needs waking: one busy with the head takes this in when it comes back.
+            if (_waiting) Monitor.Pulse(_gate);
+            return true;
+        }
     }
 
     /// <summary>
@@ -204,24 +214,23 @@ internal sealed class StoreWriter : IAsyncDisposable
     /// </summary>
     public async Task<StoreWriterReport> CompleteAsync(TimeSpan timeout)
     {
-        _queue.Writer.TryComplete();
+        lock (_gate)
+        {
+            _closed = true;
+            Monitor.Pulse(_gate);
+        }
         try
         {
-            await _loop.WaitAsync(timeout, _time).ConfigureAwait(false);
+            await _loop.Task.WaitAsync(timeout, _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             await _abandon.CancelAsync().ConfigureAwait(false);
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _loop.Task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        lock (_pendingGate)
+        lock (_gate)
         {
-            if (_report is null)
-            {
-                var unwritten = new List<StoreWrite>(_pending);
-                while (_queue.Reader.TryRead(out var w)) unwritten.Add(w);
-                _report = new StoreWriterReport(unwritten, Interlocked.Read(ref _failed), _lastError);
-            }
+            _report ??= new StoreWriterReport(new List<StoreWrite>(_pending), Interlocked.Read(ref _failed), _lastError);
             return _report;
         }
     }
@@ -233,7 +242,7 @@ internal sealed class StoreWriter : IAsyncDisposable
         _abandon.Dispose();
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
         var backoff = FirstBackoff;
         var cancel = _abandon.Token;
@@ -241,33 +250,29 @@ internal sealed class StoreWriter : IAsyncDisposable
         {
             while (true)
             {
-                bool more;
-                lock (_pendingGate)
-                {
-                    while (_queue.Reader.TryRead(out var w))
-                    {
-                        Interlocked.Decrement(ref _queued);
-                        _pending.Add(w);
-                    }
-                    Coalesce(_pending);
-                    more = _pending.Count > 0;
-                }
-                if (!more)
-                {
-                    if (!await _queue.Reader.WaitToReadAsync(cancel).ConfigureAwait(false)) return;
-                    continue;
-                }
                 StoreWrite head;
-                lock (_pendingGate) head = _pending[0];
+                lock (_gate)
+                {
+                    while (true)
+                    {
+                        Coalesce(_pending);
+                        if (_pending.Count > 0) break;
+                        if (_closed) return;
+                        _waiting = true;
+                        Monitor.Wait(_gate);
+                        _waiting = false;
+                    }
+                    head = _pending[0];
+                }
                 if (TryApply(head))
                 {
-                    lock (_pendingGate) _pending.RemoveAt(0);
+                    lock (_gate) _pending.RemoveAt(0);
                     backoff = FirstBackoff;
                     continue;
                 }
                 // Locked by another process: keep it first in line, wait, take in what arrived meanwhile, try again.
                 Interlocked.Increment(ref _busyRetries);
-                await Task.Delay(backoff, _time, cancel).ConfigureAwait(false);
+                Sleep(backoff, cancel);
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
             }
         }
@@ -275,6 +280,27 @@ internal sealed class StoreWriter : IAsyncDisposable
         {
             // Abandoned by CompleteAsync after its deadline: what is left is reported.
         }
+        catch (Exception e)
+        {
+            // A bug: CompleteAsync's caller sees it, as it would a faulted task's.
+            _loop.TrySetException(e);
+        }
+        finally
+        {
+            _loop.TrySetResult();
+        }
+    }
+
+    /// <summary>Blocks for <paramref name="delay"/> of the writer's clock; throws once <paramref name="cancel"/> is cancelled.</summary>
+    private void Sleep(TimeSpan delay, CancellationToken cancel)
+    {
+        if (_time == TimeProvider.System)
+        {
+            if (cancel.WaitHandle.WaitOne(delay)) cancel.ThrowIfCancellationRequested();
+            return;
+        }
+        // A test's clock: its timers decide when the wait ends.
+        Task.Delay(delay, _time, cancel).GetAwaiter().GetResult();
     }
 
     /// <summary>Applies one write: true when done (or dropped for good), false when the database was locked.</summary>

@@ -222,7 +222,7 @@ internal sealed partial class ClusterSupervisor
     public async Task<ClusterState> RunAsync()
     {
         using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(() => SampleLoopAsync(sampling.Token));
+        var sampler = SampleLoopAsync(sampling.Token);
         try
         {
             // The decisions are the machine's; this loop feeds it what happens and carries out what it says.
@@ -270,6 +270,8 @@ internal sealed partial class ClusterSupervisor
             await sampling.CancelAsync().ConfigureAwait(false);
             // The sampling loop ends by cancellation; its own errors were already contained per tick.
             await sampler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // The points held back while nothing changed (the sampler has stopped: nothing adds to them now).
+            foreach (var write in _history.ReleaseHeld()) _writer.Post(write);
             // Every agent's run was collected (and swept): its cgroups are empty.
             if (_services.Containment is { } containment) await containment.RemoveCgroupsAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             // Everything recorded reaches the database before the supervisor's process may exit (bounded: a database
@@ -764,11 +766,17 @@ internal sealed partial class ClusterSupervisor
                 foreach (var agent in _agents) agent.Terminal?.CatchUp();
                 ActOnHealthAndBudgets();
                 // The tick's snapshot becomes history points in the state database (queued: no SQLite here).
-                var published = Publish();
-                foreach (var write in _history.Record(published, Now)) _writer.Post(write);
+                foreach (var write in _history.Record(Publish(), Now)) _writer.Post(write);
+                EveryTick?.Invoke();
             },
             cancel);
     }
+
+    /// <summary>
+    /// Work the supervisor's owner wants done once a sampling tick, on the tick's thread, while the cluster runs (the
+    /// control socket's check): one clock wakes the process instead of two. Must be quick and must not throw.
+    /// </summary>
+    public Action? EveryTick { get; set; }
 
     /// <summary>Sampling ticks that failed (metrics), for diagnostics.</summary>
     public long SampleFailures => _sampling.Failures;

@@ -8,7 +8,10 @@ namespace Zeroshot.Agents.Supervision;
 /// every tick for the cluster's first hour, then one point per <see cref="Interval"/> (10 s), doubled each time an
 /// agent's points reach <see cref="MaxPointsPerAgent"/> (its stored points after the first hour are then thinned to
 /// half), so a run of any length keeps a bounded history: under 10 000 points per agent. An agent that is not running
-/// gets a point only when its state or iteration changed (its bands end where it ended). Pure: snapshots in, writes out.
+/// gets a point only when its state or iteration changed (its bands end where it ended). A point whose values (all but its
+/// time) equal the last one written is held back instead of written, and written just before the next point that differs
+/// (or by <see cref="ReleaseHeld"/> at the end): a flat stretch is stored as its two ends, so every chart and band drawn
+/// from the points is the same, while an idle agent costs the database nothing a tick. Pure: snapshots in, writes out.
 /// </summary>
 internal sealed class HistoryRecorder(string clusterId, DateTimeOffset startedAt)
 {
@@ -30,6 +33,8 @@ internal sealed class HistoryRecorder(string clusterId, DateTimeOffset startedAt
         public int Iteration;
         public int Count;
         public TimeSpan Spacing = Interval;
+        public HistoryPoint? Written;
+        public HistoryPoint? Held;
     }
 
     private readonly Dictionary<string, AgentTrack> _tracks = [];
@@ -55,24 +60,67 @@ internal sealed class HistoryRecorder(string clusterId, DateTimeOffset startedAt
             if (!changed && !due) continue;
             if (track.Last is { } previous && now <= previous) continue;
             var m = running ? a.Metrics : null;
-            (points ??= []).Add((a.Id, new HistoryPoint(now, a.Iteration, a.State, running ? a.ActivityText() : null,
+            var point = new HistoryPoint(now, a.Iteration, a.State, running ? a.ActivityText() : null,
                 running ? a.Health?.Verdict.ToJsonName() : null,
                 m?.CpuPercent, m?.MemoryMB, m?.NetRxBytesPerSec, m?.NetTxBytesPerSec, m?.IoReadBytesPerSec, m?.IoWriteBytesPerSec,
-                a.Tokens.Total, (double)a.CostUsd)));
+                a.Tokens.Total, (double)a.CostUsd);
             track.Last = now;
             track.State = a.State;
             track.Iteration = a.Iteration;
-            if (++track.Count >= MaxPointsPerAgent)
+            if (!changed && track.Written is { } written && SameValues(written, point))
             {
-                // Keep the first hour whole; halve the rest and space new points twice as far apart.
-                (writes ??= []).Add(new ThinSamplesWrite(clusterId, a.Id, startedAt + FullResolution));
-                int firstHour = (int)Math.Min(track.Count, FullResolution.TotalSeconds);
-                track.Count = firstHour + (track.Count - firstHour) / 2;
-                track.Spacing *= 2;
+                track.Held = point;
+                continue;
             }
+            if (track.Held is { } held)
+            {
+                (points ??= []).Add((a.Id, held));
+                track.Held = null;
+                Counted(track, a.Id, ref writes);
+            }
+            (points ??= []).Add((a.Id, point));
+            track.Written = point;
+            Counted(track, a.Id, ref writes);
         }
         if (points is null) return writes ?? [];
         (writes ??= []).Insert(0, new SamplesWrite(clusterId, points));
         return writes;
+    }
+
+    /// <summary>
+    /// The points held back (each agent's last one, equal to the one written before it), so the stored history reaches
+    /// the end of the run; none are held after this. Called when the run ends.
+    /// </summary>
+    public IReadOnlyList<StoreWrite> ReleaseHeld()
+    {
+        lock (_gate)
+        {
+            List<(string, HistoryPoint)>? points = null;
+            foreach (var (agent, track) in _tracks)
+            {
+                if (track.Held is not { } held) continue;
+                (points ??= []).Add((agent, held));
+                track.Held = null;
+            }
+            return points is null ? [] : [new SamplesWrite(clusterId, points)];
+        }
+    }
+
+    /// <summary>Every value but the time: a point that equals the last written adds nothing a chart would show.</summary>
+    private static bool SameValues(HistoryPoint a, HistoryPoint b) =>
+        a.Iteration == b.Iteration && a.State == b.State && a.Activity == b.Activity && a.Health == b.Health
+        && a.CpuPercent == b.CpuPercent && a.MemoryMB == b.MemoryMB && a.NetRxBytesPerSec == b.NetRxBytesPerSec
+        && a.NetTxBytesPerSec == b.NetTxBytesPerSec && a.DiskReadBytesPerSec == b.DiskReadBytesPerSec
+        && a.DiskWriteBytesPerSec == b.DiskWriteBytesPerSec && a.Tokens == b.Tokens && a.CostUsd == b.CostUsd;
+
+    /// <summary>Counts a written point; at <see cref="MaxPointsPerAgent"/> the agent's later points are thinned.</summary>
+    private void Counted(AgentTrack track, string agentId, ref List<StoreWrite>? writes)
+    {
+        if (++track.Count < MaxPointsPerAgent) return;
+        // Keep the first hour whole; halve the rest and space new points twice as far apart.
+        (writes ??= []).Add(new ThinSamplesWrite(clusterId, agentId, startedAt + FullResolution));
+        int firstHour = (int)Math.Min(track.Count, FullResolution.TotalSeconds);
+        track.Count = firstHour + (track.Count - firstHour) / 2;
+        track.Spacing *= 2;
     }
 }

@@ -253,7 +253,9 @@ internal static class ClusterHost
         ControlServer server;
         try
         {
-            server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout, feed));
+            // The socket file is checked on the supervisor's sampling tick, not on a timer of the server's own.
+            server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout, feed), new ControlServerOptions { SocketCheckInterval = Timeout.InfiniteTimeSpan });
+            supervisor.EveryTick = server.CheckSocketFile;
         }
         catch (UserErrorException) when (ClaimedByAnother(env.Store, id))
         {

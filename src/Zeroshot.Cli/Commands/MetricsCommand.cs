@@ -47,7 +47,9 @@ internal static class MetricsCommand
         return command;
     }
 
-    public static async Task<int> RunAsync(MetricsSettings settings, CliContext context)
+    public static Task<int> RunAsync(MetricsSettings settings, CliContext context) => Task.FromResult(Run(settings, context));
+
+    private static int Run(MetricsSettings settings, CliContext context)
     {
         using var sampler = context.CreateSampler(new SamplerOptions { UsePss = settings.Pss });
         var roots = new[] { settings.Pid };
@@ -56,21 +58,19 @@ internal static class MetricsCommand
         if (!batch[0].Exists) throw new UserErrorException($"no such process: {settings.Pid}");
 
         using var output = new SampleOutput(context.Out, settings.Json);
-        using var timer = new PeriodicTimer(settings.Interval, context.Time);
+        // This thread sleeps between samples (a timer would wake two threads a sample; see TickClock).
+        var clock = new TickClock(settings.Interval, context.Time);
         int written = 0;
         try
         {
-            while (await timer.WaitForNextTickAsync(context.Shutdown).ConfigureAwait(false))
+            // Ctrl+C (Shutdown) ends the wait, and the monitor with success: it is how a monitor is normally stopped.
+            while (clock.WaitForNextTick(context.Shutdown))
             {
                 batch.Clear();
                 sampler.Sample(roots, batch);
                 output.Write(batch[0]);
                 if (!batch[0].Exists || ++written == settings.Count || Output.StandardOutput.ReaderGone()) break;
             }
-        }
-        catch (OperationCanceledException) when (context.Shutdown.IsCancellationRequested)
-        {
-            // Ctrl+C is how a monitor is normally stopped: not an error.
         }
         catch (IOException) when (!context.Shutdown.IsCancellationRequested)
         {

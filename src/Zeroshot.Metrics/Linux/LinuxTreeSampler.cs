@@ -34,6 +34,12 @@ public sealed class LinuxTreeSampler : ITreeSampler
     /// </summary>
     internal const int RefreshEveryTicks = 32;
 
+    /// <summary>
+    /// The process table is listed at least once every this many ticks, even when no pid was allocated since the last
+    /// listing (see <see cref="ScanProcessTable"/>): processes outside the trees that ended are forgotten then.
+    /// </summary>
+    internal const int ListEveryTicks = 32;
+
     private const double BytesPerMiB = 1024 * 1024;
 
     private readonly ProcFsLayout _layout;
@@ -56,6 +62,10 @@ public sealed class LinuxTreeSampler : ITreeSampler
     private long _tick;
     private long _nextTreeKey;
     private readonly byte[] _buffer = new byte[4096];
+    // The kernel's last allocated pid, read before each listing; null where it does not describe the listed procfs.
+    private readonly ProcFile? _loadavg;
+    private long _lastPidListed = -1;
+    private long _listedTick;
     private readonly PidDirectory _pidDirectory;
 
     /// <summary>Creates a sampler over the running system's <c>/proc</c>.</summary>
@@ -64,7 +74,14 @@ public sealed class LinuxTreeSampler : ITreeSampler
     {
     }
 
-    internal LinuxTreeSampler(SamplerOptions options, TimeProvider time, ProcFsLayout layout, TcpTrafficMeter? net, bool ownsNet)
+    /// <param name="options">What to sample.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="layout">The procfs.</param>
+    /// <param name="net">The socket meter, if any.</param>
+    /// <param name="ownsNet">Dispose <paramref name="net"/> with the sampler.</param>
+    /// <param name="lastPidKnown">Whether <c>loadavg</c> under the layout's root tells when a listing can be skipped;
+    /// null: when that procfs is this process's pid namespace's.</param>
+    internal LinuxTreeSampler(SamplerOptions options, TimeProvider time, ProcFsLayout layout, TcpTrafficMeter? net, bool ownsNet, bool? lastPidKnown = null)
     {
         _options = options;
         _time = time;
@@ -72,7 +89,27 @@ public sealed class LinuxTreeSampler : ITreeSampler
         _net = net;
         _ownsNet = ownsNet;
         _pidDirectory = new PidDirectory(layout.Root);
+        if (lastPidKnown ?? DescribesOwnNamespace(layout)) _loadavg = new ProcFile(Path.Combine(layout.Root, "loadavg"));
     }
+
+    /// <summary>
+    /// /proc/loadavg's last pid is counted in the reader's pid namespace; it says something about the listed procfs only
+    /// when that procfs is of the same namespace (its <c>self</c> is this process).
+    /// </summary>
+    private static bool DescribesOwnNamespace(ProcFsLayout layout)
+    {
+        try
+        {
+            return new FileInfo(Path.Combine(layout.Root, "self")).LinkTarget == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>How many times the process table was listed (for tests: the ticks that skipped it did not).</summary>
+    internal long Listings { get; private set; }
 
     /// <summary>Reads that failed because content was malformed (a kernel or fixture bug); those families were left null.</summary>
     public long MalformedReads { get; private set; }
@@ -120,8 +157,24 @@ public sealed class LinuxTreeSampler : ITreeSampler
 
     // ---- 1. the process table ------------------------------------------------------------
 
+    /// <summary>
+    /// Lists the process table: new pids are read, the ones gone forgotten, a slice of the others re-read. Skipped when
+    /// no pid was allocated since the last listing (loadavg's last pid is the same): then no process was created, none
+    /// reused a pid, and the only change can be processes that ended, which a member's failing read shows. On an idle
+    /// machine that is most ticks, and the listing (getdents over /proc, plus the re-reads) was a third of an idle
+    /// supervisor's tick. Listed anyway every <see cref="ListEveryTicks"/> ticks.
+    /// </summary>
     private void ScanProcessTable()
     {
+        long lastPid = ReadLastPid();
+        if (lastPid >= 0 && lastPid == _lastPidListed && _tick - _listedTick < ListEveryTicks)
+        {
+            foreach (var proc in _procs.Values) proc.SeenTick = _tick;
+            return;
+        }
+        _lastPidListed = lastPid;
+        _listedTick = _tick;
+        Listings++;
         _listing.Clear();
         // An unreadable procfs root leaves the listing empty: every root then reads as gone.
         _pidDirectory.List(_listing);
@@ -145,6 +198,21 @@ public sealed class LinuxTreeSampler : ITreeSampler
             if (proc.SeenTick != _tick) _scratchPids.Add(pid);
         }
         foreach (int pid in _scratchPids) Remove(_procs[pid], reused: false);
+    }
+
+    /// <summary>The kernel's last allocated pid, or -1 when unknown (then every tick lists).</summary>
+    private long ReadLastPid()
+    {
+        if (_loadavg is null || _loadavg.Read(_buffer, out int n) != ReadStatus.Ok) return -1;
+        try
+        {
+            return ProcParsers.ParseLoadAvgLastPid(_buffer.AsSpan(0, n));
+        }
+        catch (InvalidDataException)
+        {
+            MalformedReads++;
+            return -1;
+        }
     }
 
     private void AddNew(int pid)
@@ -542,6 +610,7 @@ public sealed class LinuxTreeSampler : ITreeSampler
         foreach (var proc in _procs.Values) proc.Dispose();
         _procs.Clear();
         _pidDirectory.Dispose();
+        _loadavg?.Dispose();
         if (_ownsNet) _net?.Dispose();
     }
 

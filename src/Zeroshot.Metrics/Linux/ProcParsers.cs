@@ -153,6 +153,20 @@ internal static class ProcParsers
         return ParseUInt64(line[(last + 1)..], "schedstat timeslices");
     }
 
+    /// <summary>
+    /// The last field of <c>/proc/loadavg</c> (proc_loadavg(5)): the pid most recently allocated in the reader's pid
+    /// namespace, to processes and threads alike. Unchanged between two reads means nothing was created in between.
+    /// </summary>
+    public static long ParseLoadAvgLastPid(ReadOnlySpan<byte> content)
+    {
+        var line = content.TrimEnd((byte)'\n');
+        int last = line.LastIndexOf((byte)' ');
+        // "0.14 0.66 1.04 1/201 15775": five fields, the fourth running/total.
+        if (last <= 0 || line[..last].Count((byte)' ') != 3 || line[..last].IndexOf((byte)'/') < 0)
+            throw new InvalidDataException("loadavg: expected five fields");
+        return (long)ParseUInt64(line[(last + 1)..], "loadavg last pid");
+    }
+
     private static int ParseInt32(ReadOnlySpan<byte> s, string what) =>
         Utf8Parser.TryParse(s, out int v, out int used) && used == s.Length ? v : throw Bad(what);
 

@@ -34,7 +34,7 @@ public sealed class HistoryTests
         Assert.Equal(["worker", "judge"], first.Select(p => p.Agent));
         var w = first[0].Point;
         Assert.Equal((AgentState.Running, "tool:Bash", 12.5, 40d, 100L, 0.25), (w.State, w.Activity, w.CpuPercent!.Value, w.MemoryMB!.Value, w.Tokens, w.CostUsd));
-        Assert.Equal(["worker"], Points(recorder.Record(Tick(T0.AddSeconds(2), AgentState.Running), T0.AddSeconds(2))).Select(p => p.Agent));
+        Assert.Equal(["worker"], Points(recorder.Record(Tick(T0.AddSeconds(2), AgentState.Running, tokens: 101), T0.AddSeconds(2))).Select(p => p.Agent));
         // The worker ends: one point with its new state, then none while nothing changes.
         var ended = Points(recorder.Record(Tick(T0.AddSeconds(3), AgentState.Completed), T0.AddSeconds(3)));
         Assert.Equal((AgentState.Completed, (string?)null), (ended.Single().Point.State, ended.Single().Point.Activity));
@@ -44,8 +44,34 @@ public sealed class HistoryTests
         var late = T0 + HistoryRecorder.FullResolution;
         int recorded = 0;
         for (int s = 0; s < 60; s++)
-            recorded += Points(recorder.Record(Tick(late.AddSeconds(s), AgentState.Running), late.AddSeconds(s))).Count(p => p.Agent == "worker");
+            recorded += Points(recorder.Record(Tick(late.AddSeconds(s), AgentState.Running, tokens: 200 + s), late.AddSeconds(s))).Count(p => p.Agent == "worker");
         Assert.InRange(recorded, 6, 7);
+    }
+
+    [Fact]
+    public void A_flat_stretch_is_stored_as_its_two_ends_and_the_last_point_is_released_at_the_end()
+    {
+        var recorder = new HistoryRecorder("c-1", T0);
+        List<(string Agent, HistoryPoint Point)> At(int s, long tokens, AgentState state = AgentState.Running) =>
+            Points(recorder.Record(Tick(T0.AddSeconds(s), state, tokens: tokens), T0.AddSeconds(s))).Where(p => p.Agent == "worker").ToList();
+
+        Assert.Single(At(1, tokens: 100));
+        // Nothing changes for four ticks: nothing is written.
+        for (int s = 2; s <= 5; s++) Assert.Empty(At(s, tokens: 100));
+        // A change: the last equal point first (the flat line ends where it ended), then the new one.
+        Assert.Equal([(T0.AddSeconds(5), 100L), (T0.AddSeconds(6), 150L)], At(6, tokens: 150).Select(p => (p.Point.At, p.Point.Tokens)));
+        Assert.Empty(At(7, tokens: 150));
+        Assert.Empty(At(8, tokens: 150));
+        // The run ends with the agent still running: its held point reaches the store, once.
+        var released = Points(recorder.ReleaseHeld());
+        Assert.Equal([("worker", T0.AddSeconds(8))], released.Select(p => (p.Agent, p.Point.At)));
+        Assert.Empty(recorder.ReleaseHeld());
+
+        // A state change is written even when the values are equal, after the held point.
+        Assert.Empty(At(9, tokens: 150));
+        Assert.Equal([(T0.AddSeconds(9), AgentState.Running), (T0.AddSeconds(10), AgentState.Completed)],
+            At(10, tokens: 150, AgentState.Completed).Select(p => (p.Point.At, p.Point.State)));
+        Assert.Empty(recorder.ReleaseHeld());
     }
 
     [Fact]
@@ -57,7 +83,7 @@ public sealed class HistoryTests
         // 30 hours at one sample a second.
         for (int s = 0; s < 30 * 3600; s++)
         {
-            var writes = recorder.Record(Tick(T0.AddSeconds(s), AgentState.Running), T0.AddSeconds(s));
+            var writes = recorder.Record(Tick(T0.AddSeconds(s), AgentState.Running, tokens: s), T0.AddSeconds(s));
             points += Points(writes).Count(p => p.Agent == "worker");
             thins.AddRange(writes.OfType<ThinSamplesWrite>());
         }

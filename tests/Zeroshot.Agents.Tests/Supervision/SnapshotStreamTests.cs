@@ -52,7 +52,10 @@ public sealed class SnapshotStreamTests : IDisposable
         var services = new SupervisorServices(store, home, new ProviderCatalog(ZeroshotSettings.Default, ["zeroshot"]), TimeProvider.System,
             o => PlatformSampler.Create(o, TimeProvider.System))
         {
-            SampleInterval = TimeSpan.FromMilliseconds(5),
+            // 50 snapshots of ~10 KB a second: the stuck client fills its socket and queue in a few seconds while the two
+            // readers keep up. At 5 ms (2 MB/s a subscriber, parsed by a Debug build on 2 cores) the readers fell behind
+            // too, once the ticks ran on their own thread instead of waiting for a pool thread between them.
+            SampleInterval = TimeSpan.FromMilliseconds(20),
         };
         var fanout = new OutputFanout();
         var feed = new LiveFeed();

@@ -259,3 +259,72 @@ public sealed class LinuxTreeSamplerFixtureTests : IDisposable
         Assert.Equal(1000 * 4096 / MiB, Tick(100).MemoryMB);
     }
 }
+
+/// <summary>The listing of the process table is skipped while loadavg's last pid stands still (nothing was created).</summary>
+public sealed class LinuxTreeSamplerListingTests : IDisposable
+{
+    private readonly FixtureProcFs _fs = new();
+    private readonly ManualTime _time = new();
+
+    public void Dispose() => _fs.Dispose();
+
+    private void LastPid(long pid) => File.WriteAllText(Path.Combine(_fs.Root, "loadavg"), $"0.00 0.01 0.05 1/120 {pid}\n");
+
+    private static TreeSample Tick(LinuxTreeSampler sampler, ManualTime time, int root)
+    {
+        time.Advance(TimeSpan.FromSeconds(1));
+        var into = new List<TreeSample>();
+        sampler.Sample([root], into);
+        return into[0];
+    }
+
+    [Fact]
+    public void A_new_child_is_found_once_a_pid_was_allocated()
+    {
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, _time, _fs.Layout, null, false, lastPidKnown: true);
+        _fs.SetProcess(100, 1, 5000);
+        _fs.SetProcess(101, 100, 5001);
+        LastPid(101);
+        Assert.Equal(1, Tick(sampler, _time, 100).ChildCount);
+
+        // The kernel allocated no pid: the table is not listed again, so a child that (in this fixture alone) appeared
+        // without one is not seen. This is what makes the idle tick cheap.
+        _fs.SetProcess(102, 100, 5002);
+        Assert.Equal(1, Tick(sampler, _time, 100).ChildCount);
+
+        // A pid was allocated: listed, found.
+        LastPid(102);
+        Assert.Equal(2, Tick(sampler, _time, 100).ChildCount);
+        Assert.Equal(2, sampler.Listings);
+        // (A member that exits is noticed by its own kept-open read failing, which a fixture's files cannot do: see
+        // LinuxTreeSamplerProcessTests.A_child_that_exits_leaves_its_tree_in_a_tick_that_did_not_list.)
+    }
+
+    [Fact]
+    public void The_table_is_listed_anyway_every_few_ticks()
+    {
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, _time, _fs.Layout, null, false, lastPidKnown: true);
+        _fs.SetProcess(100, 1, 5000);
+        LastPid(100);
+        Assert.Equal(0, Tick(sampler, _time, 100).ChildCount);
+        _fs.SetProcess(101, 100, 5001);
+        int ticks = 0;
+        while (Tick(sampler, _time, 100).ChildCount == 0) Assert.True(++ticks < LinuxTreeSampler.ListEveryTicks, "never listed again");
+        Assert.Equal(LinuxTreeSampler.ListEveryTicks - 1, ticks);
+    }
+
+    [Theory]
+    [InlineData(true, "garbage\n")]
+    [InlineData(true, null)]
+    [InlineData(false, "0.00 0.01 0.05 1/120 100\n")]
+    public void Without_a_usable_last_pid_every_tick_lists(bool lastPidKnown, string? loadavg)
+    {
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, _time, _fs.Layout, null, false, lastPidKnown);
+        if (loadavg is not null) File.WriteAllText(Path.Combine(_fs.Root, "loadavg"), loadavg);
+        _fs.SetProcess(100, 1, 5000);
+        Assert.Equal(0, Tick(sampler, _time, 100).ChildCount);
+        _fs.SetProcess(101, 100, 5001);
+        Assert.Equal(1, Tick(sampler, _time, 100).ChildCount);
+        Assert.Equal(loadavg == "garbage\n" ? 2 : 0, sampler.MalformedReads);
+    }
+}

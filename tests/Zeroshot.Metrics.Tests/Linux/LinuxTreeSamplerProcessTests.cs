@@ -122,6 +122,34 @@ public sealed class LinuxTreeSamplerProcessTests : IDisposable
     }
 
     [Fact]
+    public void A_child_that_exits_leaves_its_tree_in_a_tick_that_did_not_list()
+    {
+        // A tick lists /proc only when the kernel allocated a pid since the last listing; an exit allocates none, so the
+        // gone child must be noticed by its own read failing. Anything else on the machine that starts a process or a
+        // thread in between makes that tick list, which proves nothing here: then try again.
+        var time = new ManualTime();
+        using var sampler = new LinuxTreeSampler(new SamplerOptions { Network = false }, time, ProcFsLayout.System, null, false, lastPidKnown: true);
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            using var root = ChildProcess.Bash("sleep 1000 & wait; read x");
+            Wait.Until(() => ChildrenOf(root.Pid).Count == 1, "the child");
+            int child = ChildrenOf(root.Pid)[0];
+            time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(1, One(sampler, root.Pid).ChildCount);
+            long listings = sampler.Listings;
+            using (var sleeping = Process.GetProcessById(child)) sleeping.Kill();
+            Wait.Until(() => !Directory.Exists($"/proc/{child}"), "bash to reap the child");
+            time.Advance(TimeSpan.FromSeconds(1));
+            var after = One(sampler, root.Pid);
+            if (sampler.Listings != listings) continue;
+            Assert.True(after.Exists);
+            Assert.Equal(0, after.ChildCount);
+            return;
+        }
+        Assert.Fail("every tick listed /proc (the machine kept allocating pids): the skipped listing was never exercised");
+    }
+
+    [Fact]
     public void Cpu_of_children_that_exit_between_samples_is_counted_exactly_once()
     {
         // A child burns CPU across two samples and exits; another is born and dies between samples.

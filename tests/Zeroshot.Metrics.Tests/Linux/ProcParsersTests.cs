@@ -85,6 +85,16 @@ public class ProcParsersTests
     }
 
     [Fact]
+    public void Last_pid_from_loadavg()
+    {
+        Assert.Equal(15775L, ProcParsers.ParseLoadAvgLastPid("0.14 0.66 1.04 1/201 15775\n"u8));
+        Assert.Equal(4194304L, ProcParsers.ParseLoadAvgLastPid("12.00 8.50 3.25 17/3120 4194304"u8));
+        foreach (var bad in new[] { "", "\n", "15775\n", "0.14 0.66 1.04 15775\n", "0.14 0.66 1.04 1/201 x\n", "0.14 0.66 1.04 1/201 -5\n",
+                     "0.14 0.66 1.04 1/201 15775 9\n", "0.14 0.66 1.04 1-201 15775\n", "0.14 0.66 1.04 1/201 \n" })
+            Assert.Throws<InvalidDataException>(() => ProcParsers.ParseLoadAvgLastPid(Encoding.ASCII.GetBytes(bad)));
+    }
+
+    [Fact]
     public void Pss_from_smaps_rollup()
     {
         const string rollup = "55c3cd53d000-7ffe1e952000 ---p 00000000 00:00 0                          [rollup]\nRss:                1756 kB\nPss:                 354 kB\nPss_Dirty:           112 kB\nPss_Anon:            112 kB\n";
