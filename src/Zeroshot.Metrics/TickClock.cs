@@ -35,15 +35,25 @@ public sealed class TickClock
         long now = _time.GetTimestamp();
         _next += _interval;
         if (_next <= now) _next = now + _interval - (now - _next) % _interval;
-        var delay = TimeSpan.FromSeconds((double)(_next - now) / _time.TimestampFrequency);
-        if (_time == TimeProvider.System)
+        return Sleep(TimeSpan.FromSeconds((double)(_next - now) / _time.TimestampFrequency), _time, cancel);
+    }
+
+    /// <summary>
+    /// Blocks the calling thread for <paramref name="delay"/> of <paramref name="time"/>; false (at once) when
+    /// <paramref name="cancel"/> is or becomes cancelled. On the system clock one futex wait, no timer and no pool thread.
+    /// </summary>
+    public static bool Sleep(TimeSpan delay, TimeProvider time, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        if (time == TimeProvider.System)
         {
             // WaitOne counts whole milliseconds: round up, or a tick could come up to 1 ms early.
             return !cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds)));
         }
         try
         {
-            Task.Delay(delay, _time, cancel).GetAwaiter().GetResult();
+            // A test's clock: its timers decide when the wait ends.
+            Task.Delay(delay, time, cancel).GetAwaiter().GetResult();
             return true;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -272,13 +272,10 @@ internal sealed class StoreWriter : IAsyncDisposable
                 }
                 // Locked by another process: keep it first in line, wait, take in what arrived meanwhile, try again.
                 Interlocked.Increment(ref _busyRetries);
-                Sleep(backoff, cancel);
+                // Abandoned by CompleteAsync after its deadline: what is left is reported.
+                if (!Zeroshot.Metrics.TickClock.Sleep(backoff, _time, cancel)) return;
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
             }
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            // Abandoned by CompleteAsync after its deadline: what is left is reported.
         }
         catch (Exception e)
         {
@@ -289,18 +286,6 @@ internal sealed class StoreWriter : IAsyncDisposable
         {
             _loop.TrySetResult();
         }
-    }
-
-    /// <summary>Blocks for <paramref name="delay"/> of the writer's clock; throws once <paramref name="cancel"/> is cancelled.</summary>
-    private void Sleep(TimeSpan delay, CancellationToken cancel)
-    {
-        if (_time == TimeProvider.System)
-        {
-            if (cancel.WaitHandle.WaitOne(delay)) cancel.ThrowIfCancellationRequested();
-            return;
-        }
-        // A test's clock: its timers decide when the wait ends.
-        Task.Delay(delay, _time, cancel).GetAwaiter().GetResult();
     }
 
     /// <summary>Applies one write: true when done (or dropped for good), false when the database was locked.</summary>

@@ -39,10 +39,6 @@ internal sealed class SamplerLoop(SupervisorServices services)
                 Run(collect, apply, afterTick, cancel);
                 done.TrySetCanceled(cancel);
             }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-                done.TrySetCanceled(cancel);
-            }
             catch (Exception e)
             {
                 done.TrySetException(e);

@@ -167,11 +167,8 @@ public sealed class LinuxTreeSampler : ITreeSampler
     private void ScanProcessTable()
     {
         long lastPid = ReadLastPid();
-        if (lastPid >= 0 && lastPid == _lastPidListed && _tick - _listedTick < ListEveryTicks)
-        {
-            foreach (var proc in _procs.Values) proc.SeenTick = _tick;
-            return;
-        }
+        // (SeenTick matters only within a listing, which marks every process it finds: nothing to mark when skipped.)
+        if (lastPid >= 0 && lastPid == _lastPidListed && _tick - _listedTick < ListEveryTicks) return;
         _lastPidListed = lastPid;
         _listedTick = _tick;
         Listings++;
