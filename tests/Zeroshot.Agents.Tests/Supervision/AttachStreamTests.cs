@@ -322,6 +322,9 @@ public sealed class AttachStreamTests : IDisposable
         var unknown = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Kill, w => w.WriteString("agent", "nobody")));
         Assert.Equal("not-running", unknown.Code);
         Assert.Contains("has no agent 'nobody'", unknown.Message, StringComparison.Ordinal);
+        // "later" may have run its `exit 0` already: wait until the supervisor has seen that end (under load its exit can
+        // still be on the way, and the kill then rightly says "has already exited").
+        await ControlTestSupport.WaitUntil(() => cluster.Supervisor.Snapshot().Agents[1].State != AgentState.Running, "later not running");
         var waiting = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Kill, w => w.WriteString("agent", "later")));
         Assert.StartsWith("agent later of cluster kill-one is not running", waiting.Message, StringComparison.Ordinal);
         var bad = await Assert.ThrowsAsync<ControlErrorException>(() => client.RequestAsync(ControlProtocol.Kill, w => w.WriteNumber("agent", 1)));
