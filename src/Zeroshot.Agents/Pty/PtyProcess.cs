@@ -219,6 +219,32 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Writes as much of <paramref name="data"/> as the terminal's input queue takes now, without waiting (the master is
+    /// non-blocking): the bytes written, 0 when the queue is full. A keystroke goes in at once this way, on the thread
+    /// that received it, instead of waking a writer thread for it.
+    /// </summary>
+    /// <exception cref="IOException">The terminal is closed, or the write failed.</exception>
+    /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
+    public unsafe int TryWrite(ReadOnlySpan<byte> data)
+    {
+        using var lease = new Lease(this, _writeWake);
+        ObjectDisposedException.ThrowIf(!lease.Acquired, this);
+        if (_eof) throw new IOException($"the terminal of pid {Pid} is closed: no process reads input any more");
+        while (true)
+        {
+            nint n;
+            fixed (byte* p = data)
+            {
+                n = write(lease.Master, p, (nuint)data.Length);
+            }
+            if (n >= 0) return (int)n;
+            int errno = Errno;
+            if (errno == EAGAIN) return 0;
+            if (errno != EINTR) throw new IOException($"writing to the terminal of pid {Pid} failed: {Describe(errno)}");
+        }
+    }
+
     /// <summary>Changes the window size; the kernel sends SIGWINCH to the terminal's foreground process group (tty_ioctl(4)).</summary>
     public void Resize(int columns, int rows)
     {

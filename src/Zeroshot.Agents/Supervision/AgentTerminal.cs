@@ -43,6 +43,7 @@ internal sealed class AgentTerminal
     private readonly byte[] _frame = new byte[AgentOutputPump.ChunkSize + 1];
     private Client[] _clients = [];
     private Channel<byte[]>? _input;
+    private readonly Lock _inputWrite = new(); // held while input is written to the PTY, by the writer or directly
     private long _replyBytesDropped;
     private bool _ended;
 
@@ -322,11 +323,12 @@ internal sealed class AgentTerminal
             if (_sizes.Touch(client) is { } size) ApplySize(size);
         }
         var channel = InputChannel();
-        if (channel.Writer.TryWrite(data.ToArray())) return;
+        var rest = WriteOrQueue(channel, data.Span);
+        if (rest.IsEmpty) return;
         try
         {
             // The agent is not reading its input: this client waits (its frames are read no faster), nobody else does.
-            await channel.Writer.WriteAsync(data.ToArray(), cancellationToken).ConfigureAwait(false);
+            await channel.Writer.WriteAsync(rest.ToArray(), cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
@@ -334,7 +336,43 @@ internal sealed class AgentTerminal
         }
     }
 
-    private bool QueueInput(byte[] data) => InputChannel().Writer.TryWrite(data);
+    private bool QueueInput(byte[] data) => WriteOrQueue(InputChannel(), data).IsEmpty;
+
+    /// <summary>
+    /// Writes <paramref name="data"/> to the PTY at once, on this thread, when nothing waits in the queue before it and
+    /// the writer is not writing (a keystroke's echo then costs no thread wake-up: tmux writes a key to the pane in
+    /// the server's event loop that read it), queueing what the terminal did not take; or queues it all. Returns what
+    /// could be neither written nor queued (the queue is full).
+    /// </summary>
+    private ReadOnlySpan<byte> WriteOrQueue(Channel<byte[]> channel, ReadOnlySpan<byte> data)
+    {
+        if (channel.Reader.Count == 0 && _inputWrite.TryEnter())
+        {
+            try
+            {
+                // Under the writer's lock, an empty queue means nothing typed earlier is still on its way.
+                if (channel.Reader.Count == 0)
+                {
+                    try
+                    {
+                        data = data[_pty.TryWrite(data)..];
+                    }
+                    catch (Exception e) when (e is IOException or ObjectDisposedException)
+                    {
+                        return []; // the terminal closed (the agent is gone): nobody would read it
+                    }
+                    if (data.IsEmpty) return [];
+                }
+                // Queued while the lock is held, so input arriving meanwhile goes after it.
+                return channel.Writer.TryWrite(data.ToArray()) ? [] : data;
+            }
+            finally
+            {
+                _inputWrite.Exit();
+            }
+        }
+        return channel.Writer.TryWrite(data.ToArray()) ? [] : data;
+    }
 
     /// <summary>How long <see cref="Type"/> waits between the text and its Enter (field notes: about 300 ms is safe for
     /// Claude Code and Codex, which take an Enter arriving with the text as part of a paste).</summary>
@@ -389,17 +427,21 @@ internal sealed class AgentTerminal
 
     private async Task WriteInputAsync(ChannelReader<byte[]> reader)
     {
-        await foreach (var data in reader.ReadAllAsync().ConfigureAwait(false))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            try
+            // Taken and written under the lock, so a direct write (WriteOrQueue) never overtakes what is queued.
+            lock (_inputWrite)
             {
-                // Blocks while the PTY's input queue is full (the agent reads no input): only this writer waits.
-                _pty.Write(data);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-                // The terminal closed (the agent is gone): what was typed has nobody to read it.
-                return;
+                try
+                {
+                    // Blocks while the PTY's input queue is full (the agent reads no input): only this writer waits.
+                    while (reader.TryRead(out var data)) _pty.Write(data);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    // The terminal closed (the agent is gone): what was typed has nobody to read it.
+                    return;
+                }
             }
         }
     }

@@ -67,7 +67,11 @@ internal sealed class AttachSession
     private int _generation; // the attach stream now: events of an earlier one (before prefix n/p) are stale
     private bool _statusDirty = true;
     private long _lastOutputPaint;
-    private bool _typed; // keys went to the agent since output was last painted
+    private long _typed; // keystrokes sent to the agent so far (by the loop or the keyboard thread)
+    private long _typedPainted; // … when output was last painted: fewer than _typed means the output may be their echo
+    private int _keysQueued; // Keys events written to the loop and not yet handled (the keyboard thread's direct path waits for 0)
+    private readonly Lock _directKeys = new(); // held while the keyboard thread sends keys directly, and to change _directStream
+    private ControlSubscription? _directStream; // where the keyboard thread may send plain keys itself; null when it may not
     private int _wakeScheduled;
 
     // While output floods in, paint at most this often (a terminal shows ~60 frames a second at best); a keystroke,
@@ -221,6 +225,7 @@ internal sealed class AttachSession
             Commands.LogsCommand.CopyTail(logPath, ScreenModel.DefaultScrollback, position, renderer.Feed);
         var pump = PumpStreamAsync(stream, generation, cancel);
         int? agentExit = null, agentSignal = null;
+        if (!rendered && !_options.ReadOnly) lock (_directKeys) _directStream = stream;
         try
         {
             while (true)
@@ -259,7 +264,15 @@ internal sealed class AttachSession
                                 ? renderedExit is int code0 ? $"[{_options.ClusterId}/{_agent} exited with code {code0}]" : $"[{_options.ClusterId}/{_agent}: its output ended]"
                                 : $"[{_options.ClusterId}/{_agent} {how}]");
                         case EventKind.Keys:
-                            var outcome = await KeysAsync(e.Data!, stream, rendered, cancel).ConfigureAwait(false);
+                            Outcome? outcome;
+                            try
+                            {
+                                outcome = await KeysAsync(e.Data!, stream, rendered, cancel).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                Interlocked.Decrement(ref _keysQueued);
+                            }
                             if (outcome is { } done)
                                 return (done, ExitCodes.Success, done == Outcome.Detached ? $"[detached from {_options.ClusterId}/{_agent}]" : "");
                             break;
@@ -294,11 +307,12 @@ internal sealed class AttachSession
                 // Output right after output painted less than an interval ago is a flood: wait for the wake. Output after
                 // a quiet spell (a keystroke's echo) paints at once.
                 if (urgent) Paint();
-                else if (woken || _typed || _context.Time.GetElapsedTime(_lastOutputPaint) >= FloodPaintInterval)
+                else if (woken || Volatile.Read(ref _typed) != _typedPainted || _context.Time.GetElapsedTime(_lastOutputPaint) >= FloodPaintInterval)
                 {
                     // After a keystroke the output is most likely its echo: shown at once, however fast the typing.
+                    long typed = Volatile.Read(ref _typed);
                     Paint();
-                    _typed = false;
+                    _typedPainted = typed;
                     _lastOutputPaint = _context.Time.GetTimestamp();
                 }
                 else ScheduleWake();
@@ -307,6 +321,8 @@ internal sealed class AttachSession
         }
         finally
         {
+            // After this, no key goes to this stream from the keyboard thread (a send under way finishes first).
+            lock (_directKeys) _directStream = null;
             await stream.DisposeAsync().ConfigureAwait(false);
             await pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             renderer?.Dispose();
@@ -379,7 +395,9 @@ internal sealed class AttachSession
             w.WriteNumber("cols", _columns);
             w.WriteNumber("rows", AgentRows);
             w.WriteEndObject();
-        }, capacity: 1024, cancellationToken: cancel);
+            // Inline: each frame goes from the connection's read loop to the session's loop with one thread wake-up
+            // less (PumpStreamAsync only hands it on and never waits for this connection).
+        }, capacity: 1024, cancellationToken: cancel, inline: true);
 
     private Task<ControlSubscription> SubscribeRenderedAsync(string agent, CancellationToken cancel)
     {
@@ -437,7 +455,7 @@ internal sealed class AttachSession
                     if (!_options.ReadOnly && !rendered)
                     {
                         await stream.SendAsync(action.Bytes, cancel).ConfigureAwait(false);
-                        _typed = true;
+                        Interlocked.Increment(ref _typed);
                     }
                     break;
                 case AttachActionKind.Detach:
@@ -607,7 +625,8 @@ internal sealed class AttachSession
     private IDisposable StartKeyboard() => TerminalKeyboard.Listen(keys =>
     {
         // End of input: stop listening (as a read thread that ended would).
-        if (keys.Length == 0) return;
+        if (keys.Length == 0 || SendDirectly(keys)) return;
+        Interlocked.Increment(ref _keysQueued);
         try
         {
             _events.Writer.WriteAsync(new Event(EventKind.Keys, keys)).AsTask().Wait();
@@ -615,8 +634,39 @@ internal sealed class AttachSession
         catch (AggregateException e) when (e.InnerException is ChannelClosedException or OperationCanceledException)
         {
             // The session ended while the keys waited for room: they were meant for it, not for whoever listens next.
+            Interlocked.Decrement(ref _keysQueued);
         }
     });
+
+    /// <summary>
+    /// On the keyboard thread: sends <paramref name="keys"/> to the agent at once when the loop would only forward
+    /// them as they are: plain bytes (no prefix, no escape sequence), the key parser between keys, no help shown, no
+    /// earlier keys still waiting for the loop. A keystroke then reaches the supervisor without waking the loop's
+    /// thread first (tmux's client, too, writes a key to the server from the loop that read it). False: the loop
+    /// takes them.
+    /// </summary>
+    private bool SendDirectly(byte[] keys)
+    {
+        lock (_directKeys)
+        {
+            // With no Keys event outstanding the loop is not touching _input or _help (only key handling changes them).
+            if (_directStream is not { } stream || Volatile.Read(ref _keysQueued) != 0 || _help || !_input.BetweenKeys ||
+                keys.AsSpan().IndexOfAny((byte)0x1B, _input.Prefix) >= 0)
+                return false;
+            try
+            {
+                var sending = stream.SendAsync(keys);
+                if (sending.IsCompletedSuccessfully) sending.GetAwaiter().GetResult();
+                else sending.AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (ControlClient.IsUnavailable(e) || e is ObjectDisposedException)
+            {
+                // The supervisor is gone: the stream's end says so to the loop; these keys had nobody to go to.
+            }
+            Interlocked.Increment(ref _typed);
+            return true;
+        }
+    }
 
     private async Task TickAsync(CancellationToken cancel)
     {

@@ -91,6 +91,10 @@ internal sealed class AttachInput
     /// <summary>Whether the prefix was pressed and the command key is awaited.</summary>
     public bool AwaitingCommand => _awaiting;
 
+    /// <summary>Whether nothing is held from earlier reads (no prefix awaiting its command, no partial sequence, no
+    /// paste under way): then a read without ESC and without the prefix is forwarded exactly as it is.</summary>
+    public bool BetweenKeys => !_awaiting && _pendingLength == 0 && !_inPaste;
+
     /// <summary>
     /// The actions of one read, in order (consecutive forwarded bytes as one <see cref="AttachActionKind.Forward"/>).
     /// Actions after a <see cref="AttachActionKind.Detach"/> are still reported; the caller stops there. The list is

@@ -243,6 +243,31 @@ public sealed class AttachStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task Keystrokes_reach_the_agent_in_order_when_its_terminal_takes_them_at_once_and_when_they_must_wait()
+    {
+        // The agent reads nothing for a second, so the first keys go into the PTY directly until its input queue is full
+        // (tens of KB), the rest wait in the supervisor's queue; then it reads everything into a file.
+        const int Chunks = 160, ChunkBytes = 1024;
+        string file = _temp.Combine("typed.txt");
+        var agent = new AgentConfig("worker", AgentRole.Worker, Command: ["sh", "-c",
+            $"stty raw -echo; sleep 1; head -c {Chunks * ChunkBytes} > '{file}'"]);
+        await using var cluster = await StartAsync("attach-order", null, agent);
+        await using var client = await ControlClient.ConnectAsync(cluster.Server.SocketPath);
+        var (stream, _, _) = await AttachAsync(client, "worker");
+        var sent = new StringBuilder();
+        for (int i = 0; i < Chunks; i++)
+        {
+            string chunk = $"<{i:D4}>".PadRight(ChunkBytes, (char)('a' + i % 26));
+            sent.Append(chunk);
+            await stream.SendAsync(Encoding.ASCII.GetBytes(chunk));
+        }
+        await ControlTestSupport.WithDeadline(cluster.Run, "the agent reads every key and ends");
+        string typed = await File.ReadAllTextAsync(file);
+        Assert.Equal(sent.Length, typed.Length);
+        Assert.True(sent.ToString() == typed, "the keys arrived out of order or changed");
+    }
+
+    [Fact]
     public async Task The_supervisor_answers_the_agents_terminal_queries_with_no_client_attached()
     {
         // The agent asks for its device attributes (DA1) and the cursor position (DSR 6) in raw mode and prints the answers.

@@ -31,6 +31,24 @@ public class AttachInputTests
     [InlineData("\e[I\e[O", "F(\\e[I\\e[O)")]
     public void OneRead(string read, string expected) => Assert.Equal(expected, Run(new AttachInput(), read));
 
+    // BetweenKeys: whether a read without ESC and without the prefix would be forwarded exactly as it is (the attach
+    // client's keyboard thread then sends it itself, without the loop).
+    [Theory]
+    [InlineData("hello", true)]
+    [InlineData("\u0002", false)]          // the prefix awaits its command key
+    [InlineData("\u0002d", true)]
+    [InlineData("a\e[1;", false)]          // a partial sequence is held for the next read
+    [InlineData("\e[200~pasted", false)]   // a paste is under way: its end is looked for
+    [InlineData("\e[200~pasted\e[201~", true)]
+    public void Between_keys_only_when_nothing_is_held(string read, bool between)
+    {
+        var input = new AttachInput();
+        Assert.True(input.BetweenKeys);
+        input.Feed(Encoding.UTF8.GetBytes(read));
+        Assert.Equal(between, input.BetweenKeys);
+        if (between) Assert.Equal("F(plain)", Run(input, "plain"));
+    }
+
     [Theory]
     [InlineData("\e[98;5u", "")]                   // kitty / CSI u: the prefix…
     [InlineData("\e[98;5ud", "Detach")]
