@@ -36,7 +36,7 @@ public sealed partial class AttachTerminalTests : IDisposable
     private TmuxSession Attach(string args, string? record = null, int width = Width, int height = Height)
     {
         var env = new Dictionary<string, string>(Env) { ["ZEROSHOT_HOME"] = HomeDir, ["TERM"] = "xterm-256color" };
-        var tmux = TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} attach {args}; echo EXIT=$?; {SttyCheck}; sleep 600", env);
+        var tmux = TmuxSession.Start(width, height, $"{ZeroshotProcess.Command} attach {args}; echo EXIT=$?; {SttyCheck}; sleep 600", env);
         if (record is not null) tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'");
         return tmux;
     }
@@ -123,7 +123,7 @@ public sealed partial class AttachTerminalTests : IDisposable
             AssertNoModeLeft(Replayed(record, 90, 25), tmux);
 
             // Attach again in the same terminal: the same screen (below the status bar), the agent's rows unchanged.
-            tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={HomeDir} XDG_RUNTIME_DIR={RuntimeDir} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
+            tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={HomeDir} XDG_RUNTIME_DIR={RuntimeDir} TERM=xterm-256color {ZeroshotProcess.Command} attach {id}; echo EXIT=$?; sleep 600");
             var again = tmux.WaitFor(s => StatusBar(s) && s.Contains("marker-before-detach"), "the same screen after re-attaching");
             Assert.Equal(before[1..], again[1..]);
             tmux.SendKeys("C-b", "d");
@@ -164,7 +164,7 @@ public sealed partial class AttachTerminalTests : IDisposable
         AssertNoModeLeft(Replayed(record), tmux);
         Assert.Equal("running", AgentState(id));
 
-        tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={HomeDir} XDG_RUNTIME_DIR={RuntimeDir} TERM=xterm-256color dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?; sleep 600");
+        tmux.Run("respawn-pane", "-k", "-t", tmux.Name, $"env ZEROSHOT_HOME={HomeDir} XDG_RUNTIME_DIR={RuntimeDir} TERM=xterm-256color {ZeroshotProcess.Command} attach {id}; echo EXIT=$?; sleep 600");
         tmux.Run("pipe-pane", "-o", "-t", tmux.Name, $"cat >> '{record}'"); // -o: only if the first pipe did not survive the respawn
         var again = tmux.WaitFor(s => StatusBar(s) && s.Length == Height && !string.IsNullOrEmpty(s[^1]), $"{name} again");
         if (name == "top")
@@ -201,7 +201,7 @@ public sealed partial class AttachTerminalTests : IDisposable
         Type(tmux, "vi -u NONE -i NONE");
         tmux.WaitFor(s => s.Count(l => l == "~") > 5, "vi");
         // The client itself (not tmux's server nor the pane's shell, whose command lines also name it).
-        using (var kill = Process.Start("pkill", ["-" + signal, "-f", $"^dotnet [^ ]*zeroshot.dll attach {id}"])) kill.WaitForExit();
+        using (var kill = Process.Start("pkill", ["-" + signal, "-f", ZeroshotProcess.CommandLinePattern($"attach {id}")])) kill.WaitForExit();
         var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("EXIT=", StringComparison.Ordinal)) && s.Any(l => l.Contains("icanon", StringComparison.Ordinal)), "the client to end");
         Assert.Contains("EXIT=130", screen);
         Assert.Contains($"[detached from {id}/worker: interrupted]", screen);

@@ -27,7 +27,7 @@ public sealed class CallThePersonTerminalTests : IDisposable
         id,
         role = "worker",
         interactive = true,
-        command = new[] { "sh", "-c", $"sleep {delay}; printf '%s' '{Permission}' | dotnet {ZeroshotProcess.Dll} hook --from claude; sleep 60" },
+        command = new[] { "sh", "-c", $"sleep {delay}; printf '%s' '{Permission}' | {ZeroshotProcess.Command} hook --from claude; sleep 60" },
     };
 
     private TmuxSession Shell()
@@ -56,7 +56,7 @@ public sealed class CallThePersonTerminalTests : IDisposable
                 Asker("asker", "2"),
             },
         }));
-        tmux.SendText($"dotnet {ZeroshotProcess.Dll} run {file}; echo EXIT=$?");
+        tmux.SendText($"{ZeroshotProcess.Command} run {file}; echo EXIT=$?");
         tmux.SendKeys("Enter");
         tmux.WaitFor(s => s.Any(l => l.StartsWith("│ ● busy", StringComparison.Ordinal)), "the footer", TimeSpan.FromSeconds(60));
         Assert.False(Rang(tmux));
@@ -79,7 +79,7 @@ public sealed class CallThePersonTerminalTests : IDisposable
     {
         var id = _clusters.Start("ask-attached", new { id = "shell", role = "worker", interactive = true, command = new[] { "sh" } }, Asker("asker", "6"));
         using var tmux = Shell();
-        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent shell; echo EXIT=$?");
+        tmux.SendText($"{ZeroshotProcess.Command} attach {id} --agent shell; echo EXIT=$?");
         tmux.SendKeys("Enter");
         tmux.WaitFor(s => s.Length > 0 && s[0].StartsWith("─ shell", StringComparison.Ordinal), "the status bar", TimeSpan.FromSeconds(60));
         Assert.False(Rang(tmux));

@@ -49,7 +49,7 @@ public sealed class FooterTerminalTests : IDisposable
         tmux.SendKeys("Enter");
     }
 
-    private string Zeroshot(string args) => $"dotnet {ZeroshotProcess.Dll} {args}";
+    private string Zeroshot(string args) => $"{ZeroshotProcess.Command} {args}";
 
     private static bool FooterAtBottom(string[] screen, int height) =>
         screen.Length == height && screen[height - 1].StartsWith("└─", StringComparison.Ordinal) && screen.Any(l => l.StartsWith("┌─", StringComparison.Ordinal));

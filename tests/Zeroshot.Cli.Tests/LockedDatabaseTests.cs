@@ -101,8 +101,10 @@ public sealed class LockedDatabaseTests : IDisposable
         long finalTokens = seen[^1].Tokens;
 
         // Once the lock is gone, the supervisor's queued writes land: final states, usage, events.
-        Wait.Until(() => StatusJson(id).GetProperty("state").GetString() != "running", "the final state in the database", 60_000);
+        // Asked of the database itself: status answers from the supervisor's memory while it runs, and the native binary
+        // asks it before the store writer's next retry after the lock has come.
         using var db = Open();
+        Wait.Until(() => Scalar(db, "SELECT state FROM clusters WHERE id = $id", id) as string != "running", "the final state in the database", 60_000);
         Assert.Equal("completed", Scalar(db, "SELECT state FROM clusters WHERE id = $id", id));
         Assert.Equal(0L, Scalar(db, "SELECT exit_code FROM clusters WHERE id = $id", id));
         Assert.Equal(2L, Scalar(db, "SELECT count(*) FROM agents WHERE cluster_id = $id AND state = 'completed' AND exit_code = 0", id));

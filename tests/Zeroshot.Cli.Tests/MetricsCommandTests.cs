@@ -104,7 +104,7 @@ public class MetricsCommandTests
         using var tree = Sleeper();
         try
         {
-            var info = new ProcessStartInfo("bash", ["-c", $"dotnet {ZeroshotProcess.Dll} metrics --pid {tree.Id} --json --interval 100 | head -1 >/dev/null; echo \"exit=${{PIPESTATUS[0]}}\""])
+            var info = new ProcessStartInfo("bash", ["-c", $"{ZeroshotProcess.Command} metrics --pid {tree.Id} --json --interval 100 | head -1 >/dev/null; echo \"exit=${{PIPESTATUS[0]}}\""])
             {
                 RedirectStandardOutput = true,
                 UseShellExecute = false,

@@ -40,7 +40,7 @@ public sealed class PrivateHomeTests : IDisposable
     private static ZeroshotProcess.Result RunWithUmask022(string home, params string[] args)
     {
         var info = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["-c", "umask 022; exec \"$@\"", "sh", "dotnet", ZeroshotProcess.Dll, .. args]) info.ArgumentList.Add(a);
+        foreach (var a in (string[])["-c", "umask 022; exec \"$@\"", "sh", .. ZeroshotProcess.Argv, .. args]) info.ArgumentList.Add(a);
         info.Environment["ZEROSHOT_HOME"] = home;
         using var running = new ZeroshotProcess.Running(Process.Start(info)!);
         return running.Wait(TimeSpan.FromSeconds(120));
@@ -109,7 +109,7 @@ public sealed class PrivateHomeTests : IDisposable
         Assert.NotEqual(0, catCode);
         Assert.Contains("Permission denied", catOutput);
         Assert.NotEqual(0, AsNobody("cat", Path.Combine(_home, "state.db")).Code);
-        var (listCode, listOutput) = AsNobody("env", $"ZEROSHOT_HOME={_home}", "dotnet", ZeroshotProcess.Dll, "list");
+        var (listCode, listOutput) = AsNobody(["env", $"ZEROSHOT_HOME={_home}", .. ZeroshotProcess.Argv, "list"]);
         Assert.Equal(1, listCode);
         Assert.DoesNotContain(id, listOutput);
         Assert.Equal($"zeroshot: refusing {_home}: it is owned by uid 0, not by you (uid 65534), so its owner can read your logs and secrets; use a directory of your own (ZEROSHOT_HOME)",

@@ -134,10 +134,10 @@ public sealed class StoreFaultTests : IDisposable
         Run("chmod", "500", home); // read-only, and private (a 0555 home would first be tightened, with a notice)
         try
         {
-            var info = new ProcessStartInfo(root ? "setpriv" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var info = new ProcessStartInfo(root ? "setpriv" : ZeroshotProcess.Argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             if (root)
-                foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "dotnet" }) info.ArgumentList.Add(a);
-            info.ArgumentList.Add(ZeroshotProcess.Dll);
+                foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", ZeroshotProcess.Argv[0] }) info.ArgumentList.Add(a);
+            foreach (var a in ZeroshotProcess.Argv[1..]) info.ArgumentList.Add(a);
             info.ArgumentList.Add("list");
             info.Environment["ZEROSHOT_HOME"] = home;
             info.Environment["HOME"] = parent;

@@ -45,7 +45,7 @@ public sealed partial class WatchTerminalTests : IDisposable
     private TmuxSession Watch(int width = Width, int height = Height)
     {
         var env = new Dictionary<string, string>(Env) { ["ZEROSHOT_HOME"] = HomeDir, ["TERM"] = "xterm-256color" };
-        return TmuxSession.Start(width, height, $"dotnet {ZeroshotProcess.Dll} watch; echo EXIT=$?; {SttyCheck}; sleep 600", env);
+        return TmuxSession.Start(width, height, $"{ZeroshotProcess.Command} watch; echo EXIT=$?; {SttyCheck}; sleep 600", env);
     }
 
     // After the client: the terminal's line discipline as the shell left it (canonical, echoing), printed for the test.

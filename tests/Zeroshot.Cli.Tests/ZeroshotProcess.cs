@@ -10,6 +10,28 @@ internal static class ZeroshotProcess
 
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "zeroshot.dll");
 
+    /// <summary>The native binary the tests run instead of the built zeroshot.dll, when ZEROSHOT_TEST_BINARY names one
+    /// (<c>.ci/run</c> runs the end-to-end classes again against the installed Native AOT binary); null: the dll.</summary>
+    public static string? Native { get; } = Environment.GetEnvironmentVariable("ZEROSHOT_TEST_BINARY") is { Length: > 0 } path ? Path.GetFullPath(path) : null;
+
+    /// <summary>The zeroshot under test as a shell command line's first words: <c>dotnet …/zeroshot.dll</c> or the native binary.</summary>
+    public static string Command => Native ?? $"dotnet {Dll}";
+
+    /// <summary>The zeroshot under test as a program and its first arguments (for ProcessStartInfo or exec).</summary>
+    public static string[] Argv => Native is { } native ? [native] : ["dotnet", Dll];
+
+    /// <summary>A pattern (pgrep/pkill -f) for the command line of a zeroshot under test whose arguments start with <paramref name="arguments"/>.</summary>
+    public static string CommandLinePattern(string arguments) => Native is { } native ? $"^{native} {arguments}" : $"^dotnet [^ ]*zeroshot.dll {arguments}";
+
+    /// <summary>A start info for the zeroshot under test with <paramref name="args"/>.</summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var info = new ProcessStartInfo(Argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in Argv[1..]) info.ArgumentList.Add(a);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        return info;
+    }
+
     public static Result Run(params string[] args) => RunIn(null, TimeSpan.FromSeconds(60), args);
 
     public static Result RunIn(string? home, params string[] args) => RunIn(home, TimeSpan.FromSeconds(120), args);
@@ -24,9 +46,8 @@ internal static class ZeroshotProcess
 
     public static Running Start(string? home, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        info.ArgumentList.Add(Dll);
-        foreach (var a in args) info.ArgumentList.Add(a);
+        var info = StartInfo(args);
+        info.RedirectStandardInput = true;
         if (home is not null) info.Environment["ZEROSHOT_HOME"] = home;
         info.Environment.Remove("NO_COLOR");
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;

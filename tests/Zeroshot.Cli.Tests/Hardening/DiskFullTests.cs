@@ -109,7 +109,7 @@ public sealed partial class DiskFullTests : IDisposable
         using var tmux = Zeroshot.Terminal.Tests.Support.TmuxSession.Start(120, 30, "env PS1='$ ' bash --norc --noprofile",
             new Dictionary<string, string> { ["ZEROSHOT_HOME"] = home, ["TERM"] = "xterm-256color" });
         tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
-        tmux.SendText($"dotnet {ZeroshotProcess.Dll} run {file}; echo EXIT=$?");
+        tmux.SendText($"{ZeroshotProcess.Command} run {file}; echo EXIT=$?");
         tmux.SendKeys("Enter");
         var screen = tmux.WaitFor(s => s.Any(l => l.StartsWith("┌─", StringComparison.Ordinal) && l.Contains("disk full: logs not written", StringComparison.Ordinal)),
             "the footer's disk-full warning", TimeSpan.FromSeconds(60));

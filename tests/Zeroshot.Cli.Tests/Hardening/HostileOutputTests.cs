@@ -47,7 +47,7 @@ public sealed class HostileOutputTests : IDisposable
         return path;
     }
 
-    private static string Zeroshot(string args) => $"dotnet {ZeroshotProcess.Dll} {args}";
+    private static string Zeroshot(string args) => $"{ZeroshotProcess.Command} {args}";
 
     private static void Type(TmuxSession tmux, string line)
     {
@@ -154,9 +154,7 @@ public sealed class HostileOutputTests : IDisposable
 
     private (int Code, byte[] Out) RunBytes(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(ZeroshotProcess.Dll);
-        foreach (var a in args) info.ArgumentList.Add(a);
+        var info = ZeroshotProcess.StartInfo(args);
         info.Environment["ZEROSHOT_HOME"] = _home;
         using var p = Process.Start(info)!;
         var error = p.StandardError.ReadToEndAsync();

@@ -42,7 +42,7 @@ public sealed class SubscriberMemoryTests : IDisposable
         // A reader: logs -f --raw into a pipe, counted; all of the log before its subscription too, whenever it comes.
         var reader = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         reader.ArgumentList.Add("-c");
-        reader.ArgumentList.Add($"dotnet {ZeroshotProcess.Dll} logs {id} -f --raw --agent w --lines 1000000000 | wc -c");
+        reader.ArgumentList.Add($"{ZeroshotProcess.Command} logs {id} -f --raw --agent w --lines 1000000000 | wc -c");
         reader.Environment["ZEROSHOT_HOME"] = _home;
         using var counting = Process.Start(reader)!;
 

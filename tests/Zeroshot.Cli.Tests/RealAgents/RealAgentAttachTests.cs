@@ -141,7 +141,7 @@ public sealed class RealAgentAttachTests : IDisposable
         await using var task = await ToolTask.StartAsync(this, cli, provider);
         var (tmux, id) = (task.Tmux, task.Id);
 
-        Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?");
+        Type(tmux, $"{ZeroshotProcess.Command} attach {id}; echo EXIT=$?");
         // While the tool runs: the status bar on top, with the agent's figures, and the history under it.
         var attached = tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s[0].Contains("Tokens", StringComparison.Ordinal)
             && s.Any(l => l.Contains("tick-", StringComparison.Ordinal) && l.Contains("for i in", StringComparison.Ordinal))),
@@ -199,7 +199,7 @@ public sealed class RealAgentAttachTests : IDisposable
         {
             using var tmux = Shell(worker.Environment);
             WaitForTool(id);
-            Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
+            Type(tmux, $"{ZeroshotProcess.Command} attach {id} --agent worker; echo EXIT=$?");
             tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Any(l => l.Contains("for i in", StringComparison.Ordinal))), "the worker's tool call", TimeSpan.FromSeconds(60));
 
             var end = tmux.WaitFor(Exited, "the attach to end with the worker", TimeSpan.FromSeconds(60), scrollback: true);
@@ -229,7 +229,7 @@ public sealed class RealAgentAttachTests : IDisposable
         await using var task = await ToolTask.StartAsync(this, cli, provider, LongTicks);
         var (tmux, id) = (task.Tmux, task.Id);
 
-        Type(tmux, $"dotnet {ZeroshotProcess.Dll} watch; echo EXIT=$?");
+        Type(tmux, $"{ZeroshotProcess.Command} watch; echo EXIT=$?");
         static bool WorkerRow(string line, string state) =>
             line.StartsWith("│   ", StringComparison.Ordinal) && line.Contains(" worker ", StringComparison.Ordinal) && line.Contains(state, StringComparison.Ordinal);
         var live = tmux.WaitFor(s => Exited(s) || (s.Any(l => WorkerRow(l, " tool")) && s.Any(l => l.Contains("last output: \"", StringComparison.Ordinal)
@@ -288,7 +288,7 @@ public sealed class RealAgentAttachTests : IDisposable
         await using var task = await ToolTask.StartAsync(this, cli, provider);
         var (tmux, id) = (task.Tmux, task.Id);
 
-        Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach --raw {id}; echo EXIT=$?");
+        Type(tmux, $"{ZeroshotProcess.Command} attach --raw {id}; echo EXIT=$?");
         var attached = tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Any(l => l.Contains("{\"type\":", StringComparison.Ordinal))),
             "the status bar over the PTY screen's JSON", TimeSpan.FromSeconds(60));
         Assert.False(Exited(attached), Dump(attached));
@@ -339,7 +339,7 @@ public sealed class RealAgentAttachTests : IDisposable
         try
         {
             using var tmux = Shell(sandbox.Environment);
-            Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?");
+            Type(tmux, $"{ZeroshotProcess.Command} attach {id}; echo EXIT=$?");
             // Claude's input box ("❯") under the status bar.
             tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && s.Skip(1).Any(l => l.Contains('❯'))), "Claude's prompt under the status bar", TimeSpan.FromSeconds(90));
             Assert.False(Exited(tmux.Capture()), Dump(tmux.Capture()));
@@ -362,7 +362,7 @@ public sealed class RealAgentAttachTests : IDisposable
 
             Type(tmux, "clear");
             tmux.WaitFor(s => !Exited(s), "the cleared screen");
-            Type(tmux, $"dotnet {ZeroshotProcess.Dll} attach {id}; echo EXIT=$?");
+            Type(tmux, $"{ZeroshotProcess.Command} attach {id}; echo EXIT=$?");
             var again = tmux.WaitFor(s => Exited(s) || (HasStatusBar(s) && Conversation(s).Count > 0), "the conversation again", TimeSpan.FromSeconds(30));
             Assert.False(Exited(again), Dump(again));
             Assert.Equal(before, Conversation(again));   // the same rows, in the same places

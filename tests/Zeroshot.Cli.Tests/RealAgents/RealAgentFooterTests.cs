@@ -64,7 +64,7 @@ public sealed class RealAgentFooterTests : IDisposable
         using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server);
         using var tmux = Shell(sandbox.Environment);
 
-        Type(tmux, $"cd {sandbox.WorkDir} && dotnet {ZeroshotProcess.Dll} task run 'Count for me'; echo EXIT=$?");
+        Type(tmux, $"cd {sandbox.WorkDir} && {ZeroshotProcess.Command} task run 'Count for me'; echo EXIT=$?");
         var withFooter = TerminalChecks.WatchFooter(tmux, Height, "second-", Exited, TimeSpan.FromSeconds(120));
 
         var all = tmux.Capture(scrollback: true);
@@ -95,7 +95,7 @@ public sealed class RealAgentFooterTests : IDisposable
         var cluster = RealAgentCluster.Write(_home, "two", "Count.", ("claude", worker), "reviewer", ("claude", validator));
         using var tmux = Shell(worker.Environment);
 
-        Type(tmux, $"dotnet {ZeroshotProcess.Dll} run {cluster}; echo EXIT=$?");
+        Type(tmux, $"{ZeroshotProcess.Command} run {cluster}; echo EXIT=$?");
         var withFooter = TerminalChecks.WatchFooter(tmux, Height, "review-", Exited, TimeSpan.FromSeconds(180));
 
         var all = tmux.Capture(scrollback: true);

@@ -69,7 +69,7 @@ public sealed class RealInteractiveTests : IDisposable
         string marker = run.Marker;
 
         tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
-        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
+        tmux.SendText($"{ZeroshotProcess.Command} attach {id} --agent worker; echo EXIT=$?");
         tmux.SendKeys("Enter");
 
         // The dialog on the screen, and the hook's word in the live model: the hook's first.
@@ -150,7 +150,7 @@ public sealed class RealInteractiveTests : IDisposable
         string marker = run.Marker;
 
         tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
-        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker; echo EXIT=$?");
+        tmux.SendText($"{ZeroshotProcess.Command} attach {id} --agent worker; echo EXIT=$?");
         tmux.SendKeys("Enter");
         // Codex's approval on the screen, and its OSC 9 notification's word in the live model.
         var screen = tmux.WaitFor(s => s.Any(l => l.Contains("Would you like to run the following command?", StringComparison.Ordinal)),
@@ -215,7 +215,7 @@ public sealed class RealInteractiveTests : IDisposable
         static (long, long, long, long) Billed(TokenUsage u) => (u.Input, u.Output + u.Reasoning, u.CacheRead, 0);
         // A viewer that types nothing: the TUI's screen, for a failure's message.
         tmux.WaitFor(s => s.Any(l => l.StartsWith('$')), "the prompt");
-        tmux.SendText($"dotnet {ZeroshotProcess.Dll} attach {id} --agent worker --read-only; echo EXIT=$?");
+        tmux.SendText($"{ZeroshotProcess.Command} attach {id} --agent worker --read-only; echo EXIT=$?");
         tmux.SendKeys("Enter");
 
         WaitForWorker(w => Tokens(w) == Billed(first), $"the first turn's tokens ({Billed(first)}) from the chat file");
