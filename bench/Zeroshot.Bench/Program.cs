@@ -16,6 +16,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["history"] = HistoryBenchmark.Run,
     ["export"] = ExportBenchmark.Run,
     ["scale"] = ScaleBenchmark.Run,
+    ["run-tmux"] = a => OperatingSystem.IsLinux() ? RunThroughputBenchmark.Run(a) : 2,
 };
 if (name == "all")
 {

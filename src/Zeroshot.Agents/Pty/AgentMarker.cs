@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Zeroshot.Agents.Control;
 
@@ -26,8 +25,8 @@ internal static class AgentMarker
     public static string ClusterPrefix(string homeRoot, string clusterId, DateTimeOffset startedAt)
     {
         ArgumentNullException.ThrowIfNull(homeRoot);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(homeRoot), hash);
+        Span<byte> hash = stackalloc byte[Sha256.HashSizeInBytes];
+        Sha256.HashData(Encoding.UTF8.GetBytes(homeRoot), hash);
         return string.Create(CultureInfo.InvariantCulture,
             $"zs1.{Convert.ToHexStringLower(hash[..6])}.{startedAt.ToUnixTimeMilliseconds()}.{clusterId}/");
     }

@@ -46,7 +46,9 @@ internal static class GeminiChat
     public static string ProjectHash(string cwd)
     {
         ArgumentException.ThrowIfNullOrEmpty(cwd);
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ClaudeTranscript.Resolve(cwd))));
+        Span<byte> hash = stackalloc byte[Sha256.HashSizeInBytes];
+        Sha256.HashData(System.Text.Encoding.UTF8.GetBytes(ClaudeTranscript.Resolve(cwd)), hash);
+        return Convert.ToHexStringLower(hash);
     }
 
     /// <summary>
