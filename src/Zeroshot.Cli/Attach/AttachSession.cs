@@ -454,8 +454,8 @@ internal sealed class AttachSession
                 case AttachActionKind.Forward:
                     if (!_options.ReadOnly && !rendered)
                     {
+                        Interlocked.Increment(ref _typed); // before: the echo may be back before the send returns
                         await stream.SendAsync(action.Bytes, cancel).ConfigureAwait(false);
-                        Interlocked.Increment(ref _typed);
                     }
                     break;
                 case AttachActionKind.Detach:
@@ -653,6 +653,8 @@ internal sealed class AttachSession
             if (_directStream is not { } stream || Volatile.Read(ref _keysQueued) != 0 || _help || !_input.BetweenKeys ||
                 keys.AsSpan().IndexOfAny((byte)0x1B, _input.Prefix) >= 0)
                 return false;
+            // Counted before sending: the echo may be back before the send returns, and must paint at once.
+            Interlocked.Increment(ref _typed);
             try
             {
                 var sending = stream.SendAsync(keys);
@@ -663,7 +665,6 @@ internal sealed class AttachSession
             {
                 // The supervisor is gone: the stream's end says so to the loop; these keys had nobody to go to.
             }
-            Interlocked.Increment(ref _typed);
             return true;
         }
     }
