@@ -84,15 +84,5 @@ internal static class RunThroughputBenchmark
         }
     }
 
-    private static void Tmux(string socket, params string[] args)
-    {
-        var psi = new ProcessStartInfo("tmux") { UseShellExecute = false, RedirectStandardError = true };
-        psi.ArgumentList.Add("-S");
-        psi.ArgumentList.Add(socket);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"tmux {string.Join(' ', args)}: {error.Trim()}");
-    }
+    private static void Tmux(string socket, params string[] args) => AttachBenchmark.Capture("tmux", ["-S", socket, .. args]);
 }

@@ -177,7 +177,7 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// </summary>
     /// <exception cref="IOException">The terminal is closed: no process holds it any more (seen by <see cref="Read"/> as end of output, or here when input cannot be queued).</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
-    public unsafe void Write(ReadOnlySpan<byte> data, CancellationToken cancellationToken = default)
+    public void Write(ReadOnlySpan<byte> data, CancellationToken cancellationToken = default)
     {
         using var lease = new Lease(this, _writeWake);
         ObjectDisposedException.ThrowIf(!lease.Acquired, this);
@@ -191,30 +191,15 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
                 throw new IOException($"the terminal of pid {Pid} is closed: no process reads input any more");
             }
 
-            nint n;
-            fixed (byte* p = data)
+            int n = WriteSome(lease.Master, data);
+            if (n > 0)
             {
-                n = write(lease.Master, p, (nuint)data.Length);
+                data = data[n..];
             }
-
-            if (n >= 0)
+            // POLLHUP: every holder closed the slave, input would only be discarded (and poll would spin).
+            else if ((WaitReady(lease, POLLOUT) & (POLLHUP | POLLERR)) != 0)
             {
-                data = data[(int)n..];
-                continue;
-            }
-
-            int errno = Errno;
-            if (errno == EAGAIN)
-            {
-                // POLLHUP: every holder closed the slave, input would only be discarded (and poll would spin).
-                if ((WaitReady(lease, POLLOUT) & (POLLHUP | POLLERR)) != 0)
-                {
-                    _eof = true;
-                }
-            }
-            else if (errno != EINTR)
-            {
-                throw new IOException($"writing to the terminal of pid {Pid} failed: {Describe(errno)}");
+                _eof = true;
             }
         }
     }
@@ -226,17 +211,23 @@ internal sealed class PtyProcess : IDisposable, IAsyncDisposable
     /// </summary>
     /// <exception cref="IOException">The terminal is closed, or the write failed.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
-    public unsafe int TryWrite(ReadOnlySpan<byte> data)
+    public int TryWrite(ReadOnlySpan<byte> data)
     {
         using var lease = new Lease(this, _writeWake);
         ObjectDisposedException.ThrowIf(!lease.Acquired, this);
         if (_eof) throw new IOException($"the terminal of pid {Pid} is closed: no process reads input any more");
+        return WriteSome(lease.Master, data);
+    }
+
+    /// <summary>One write(2) to the non-blocking master (again after EINTR): the bytes taken, 0 when it would block.</summary>
+    private unsafe int WriteSome(int master, ReadOnlySpan<byte> data)
+    {
         while (true)
         {
             nint n;
             fixed (byte* p = data)
             {
-                n = write(lease.Master, p, (nuint)data.Length);
+                n = write(master, p, (nuint)data.Length);
             }
             if (n >= 0) return (int)n;
             int errno = Errno;
