@@ -37,6 +37,15 @@ internal sealed class AnsiWriter
         return this;
     }
 
+    /// <summary>Appends printable ASCII bytes as text (the caller guarantees 0x20–0x7E only).</summary>
+    public AnsiWriter Ascii(ReadOnlySpan<byte> text)
+    {
+        EnsureRoom(text.Length);
+        System.Text.Ascii.ToUtf16(text, _chars.AsSpan(_length), out int written);
+        _length += written;
+        return this;
+    }
+
     /// <summary>Appends one character.</summary>
     public AnsiWriter Text(char c)
     {

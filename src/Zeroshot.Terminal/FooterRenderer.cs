@@ -194,7 +194,16 @@ internal sealed class FooterRenderer
         {
             if (bytes.IsEmpty) return;
             var filter = new OutputFilter(this);
-            _parser.Feed(bytes, ref filter);
+            while (!bytes.IsEmpty)
+            {
+                // Printable ASCII between sequences is nearly all of an agent's output: one column per byte and
+                // nothing to parse, so a run of it is copied at once (what Print does one rune at a time).
+                int run = _parser.PrintableRun(bytes);
+                int take = run > 0 ? run : EscapeParser.NextPiece(bytes);
+                if (run > 0) PrintAscii(bytes[..run]);
+                else _parser.Feed(bytes[..take], ref filter);
+                bytes = bytes[take..];
+            }
             _w.Flush(_out);
             if (_pending && _last != null && AtBoundary && !_tornDown)
             {
@@ -225,6 +234,28 @@ internal sealed class FooterRenderer
         {
             _col = _width - 1;
             _pendingWrap = true;
+        }
+    }
+
+    /// <summary><see cref="Print"/> for a run of printable ASCII (one column each), a row's worth at a time.</summary>
+    private void PrintAscii(ReadOnlySpan<byte> run)
+    {
+        while (!run.IsEmpty)
+        {
+            if (_pendingWrap)
+            {
+                _col = 0;
+                LineFeed();
+            }
+            int n = Math.Min(run.Length, Math.Max(1, _width - _col));
+            _w.Ascii(run[..n]);
+            _col += n;
+            if (_col >= _width)
+            {
+                _col = _width - 1;
+                _pendingWrap = true;
+            }
+            run = run[n..];
         }
     }
 

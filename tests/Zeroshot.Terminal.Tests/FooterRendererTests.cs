@@ -268,6 +268,77 @@ public class FooterRendererTests
         Assert.Equal("a       b", h.Vt.RowText(h.Vt.CursorRow - 1));
     }
 
+    /// <summary>
+    /// Output of every kind the display keeps or drops (ASCII runs longer than a row, wide and multi-byte characters,
+    /// SGR, CR, LF, cursor moves, titles, backspaces), cut into random chunks (inside sequences and characters) with
+    /// the footer repainted between some of them, ends up exactly as the kept part of it does on a plain terminal of
+    /// the output area's size: the renderer's idea of the cursor (its ASCII runs copied a row at a time, the rest
+    /// parsed) never drifts from the terminal's. Combining marks are left out: a repaint that falls between a letter
+    /// and its mark moves the cursor away and back, and the terminal then no longer joins them (a known limit of a
+    /// footer drawn between chunks, not of the cursor model).
+    /// </summary>
+    [Fact]
+    public void AnyOutputInAnyChunksLandsAsOnAPlainTerminalOfTheOutputAreasSize()
+    {
+        (string Sent, string Shown)[] pieces =
+        [
+            ("\n", "\r\n"), ("\r\n", "\r\n"), ("\r", "\r"), ("é", "é"), ("作業", "作業"), ("😀", "😀"),
+            ("\e[31m", "\e[31m"), ("\e[1;4m", "\e[1;4m"), ("\e[0m", "\e[0m"), ("\e[38;5;208m", "\e[38;5;208m"),
+            ("\e[H", ""), ("\e[2J", ""), ("\e[5;10r", ""), ("\e]0;a title\a", ""), ("\b", ""), ("\e7", ""), ("\e[?25l", ""),
+        ];
+        for (int seed = 1; seed <= 300; seed++)
+        {
+            var random = new Random(seed);
+            var h = new Harness(random.Next(8, 41), random.Next(12, 20));
+            h.Draw();
+            var sent = new StringBuilder();
+            var shown = new StringBuilder();
+            for (int i = random.Next(1, 60); i > 0; i--)
+            {
+                if (random.Next(3) == 0)
+                {
+                    var (piece, kept) = pieces[random.Next(pieces.Length)];
+                    sent.Append(piece);
+                    shown.Append(kept);
+                }
+                else
+                {
+                    // Printable ASCII, up to more than two rows of it.
+                    string text = new([.. Enumerable.Range(0, random.Next(1, 2 * h.Width + 5)).Select(_ => (char)random.Next(0x20, 0x7F))]);
+                    sent.Append(text);
+                    shown.Append(text);
+                }
+            }
+            byte[] bytes = Encoding.UTF8.GetBytes(sent.ToString());
+            for (int at = 0; at < bytes.Length;)
+            {
+                int n = Math.Min(bytes.Length - at, random.Next(1, 40));
+                h.Renderer.WriteOutput(bytes.AsSpan(at, n));
+                at += n;
+                if (random.Next(4) == 0)
+                {
+                    h.Renderer.Invalidate(); // a full repaint: the cursor leaves the output and must come back to it
+                    h.Draw();
+                }
+            }
+            h.Renderer.WriteOutput("\e[0m\r\n"u8);
+            shown.Append("\e[0m\r\n");
+            h.Renderer.Invalidate();
+            h.Draw();
+
+            var plain = new ModelTerminal(h.Height - h.Frame!.Height, h.Width);
+            plain.Feed(shown.ToString());
+            var area = h.Vt.Scrollback.Concat(Enumerable.Range(0, h.Height - h.Frame.Height).Select(h.Vt.RowText)).ToList();
+            while (area.Count > 0 && area[^1].Length == 0) area.RemoveAt(area.Count - 1);
+            // The first footer on a fresh screen pushed its blank rows into the scrollback: blank lines at the start
+            // are not compared.
+            area = [.. area.SkipWhile(line => line.Length == 0)];
+            var expected = plain.History().SkipWhile(line => line.Length == 0).ToList();
+            Assert.True(expected.SequenceEqual(area), $"seed {seed}: {h.Width}x{h.Height}, sent {System.Text.Json.JsonSerializer.Serialize(sent.ToString())}\nexpected:\n{string.Join("\n", expected)}\nfound:\n{string.Join("\n", area)}");
+            h.AssertFooterPinned();
+        }
+    }
+
     [Fact]
     public void ASequenceSplitAcrossChunksIsNeverInterrupted()
     {

@@ -43,6 +43,20 @@ internal static class AgentActivityNames
         AgentActivity.Retrying => "retrying",
         _ => "quiet",
     };
+
+    /// <summary>The activity named <paramref name="word"/> (the inverse of <see cref="ToJsonName"/>), or null.</summary>
+    public static AgentActivity? Parse(string word) => word switch
+    {
+        "quiet" => AgentActivity.Quiet,
+        "output" => AgentActivity.Output,
+        "model" => AgentActivity.Model,
+        "tool" => AgentActivity.Tool,
+        "retrying" => AgentActivity.Retrying,
+        "needs-input" => AgentActivity.NeedsInput,
+        "idle" => AgentActivity.Idle,
+        "error" => AgentActivity.Error,
+        _ => null,
+    };
 }
 
 /// <summary>

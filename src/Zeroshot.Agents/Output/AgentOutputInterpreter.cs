@@ -83,7 +83,7 @@ internal sealed class AgentOutputInterpreter
         _sink = sink is null ? null : line =>
         {
             // A line of escape sequences alone (Claude's closing ESC[?25h) is not a last line to show.
-            if (!string.IsNullOrWhiteSpace(line.Text) && (!line.Text.Contains('\e') || !string.IsNullOrWhiteSpace(Terminal.Escapes.EscapeStripper.Strip(line.Text))))
+            if (!Terminal.Escapes.EscapeStripper.StripsToNothing(line.Text, whiteSpaceIsNothing: true))
                 Volatile.Write(ref _lastLine, line.Text);
             sink(line);
         };

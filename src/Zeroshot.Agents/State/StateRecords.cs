@@ -47,6 +47,37 @@ internal sealed record AgentRecord(
 
     /// <summary>Why the agent's last run failed, or its last API error; null when none.</summary>
     public string? LastError { get; init; }
+
+    /// <summary>What the running agent was doing at its supervisor's latest tick; null before the supervisor wrote it
+    /// for this run (or for a supervisor of an older zeroshot, which never does).</summary>
+    public AgentLive? Live { get; init; }
+}
+
+/// <summary>
+/// What a running agent is doing, as its supervisor last wrote it to the database (when it changed, at most once a
+/// tick): <c>list</c> reads it there instead of asking every supervisor, a round trip per cluster.
+/// </summary>
+/// <param name="Activity">Its activity; null when its CLI gives none (a <c>command</c> agent).</param>
+/// <param name="Detail">The tool name, the retry, the question.</param>
+/// <param name="Health">Its health verdict when unhealthy (stalled, busy-idle, stuck), else null: only those change
+/// what a view shows, and healthy verdicts change with every tool call.</param>
+/// <param name="HealthSince">Since when <paramref name="Health"/> holds.</param>
+internal sealed record AgentLive(Output.AgentActivity? Activity, string? Detail, Health.HealthVerdict? Health, DateTimeOffset? HealthSince)
+{
+    /// <summary>The part of <paramref name="agent"/>'s live snapshot kept in the database.</summary>
+    public static AgentLive Of(Supervision.AgentSnapshot agent) =>
+        agent.Health is { } health && Zeroshot.Agents.Health.HealthVerdictNames.IsUnhealthy(health.Verdict)
+            ? new(agent.Activity, agent.ActivityDetail, health.Verdict, health.Since)
+            : new(agent.Activity, agent.ActivityDetail, null, null);
+
+    /// <summary>Whether <paramref name="agent"/>'s snapshot says the same (no allocation: checked every tick).</summary>
+    public bool Matches(Supervision.AgentSnapshot agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        bool unhealthy = agent.Health is { } health && Zeroshot.Agents.Health.HealthVerdictNames.IsUnhealthy(health.Verdict);
+        return Activity == agent.Activity && string.Equals(Detail, agent.ActivityDetail, StringComparison.Ordinal)
+            && (unhealthy ? Health == agent.Health!.Verdict && HealthSince == agent.Health.Since : Health is null);
+    }
 }
 
 /// <summary>A snapshot of one cluster (or task) and its agents, in cluster-file order.</summary>

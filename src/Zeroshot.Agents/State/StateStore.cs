@@ -19,7 +19,7 @@ namespace Zeroshot.Agents.State;
 internal sealed partial class StateStore : IDisposable
 {
     /// <summary>The schema this code reads and writes (PRAGMA user_version).</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     /// <summary>How long a statement waits for another process's write lock before failing.</summary>
     public const int BusyTimeoutMilliseconds = 10_000;
@@ -96,7 +96,18 @@ internal sealed partial class StateStore : IDisposable
         CREATE INDEX IF NOT EXISTS events_by_cluster ON events (cluster_id, seq);
         """;
 
-    private const string UsageColumns = "tokens_input, tokens_output, tokens_cache_read, tokens_cache_creation, cost_usd, cost_estimated, seen_model, verdict_json, last_error";
+    // Version 6: what each running agent is doing, written by its supervisor when it changes (AgentLive), so that
+    // `list` reads it here instead of asking every supervisor. live_at NULL: not written for this run.
+    private const string LiveMigration = """
+        ALTER TABLE agents ADD COLUMN live_at           INTEGER;
+        ALTER TABLE agents ADD COLUMN live_activity     TEXT;
+        ALTER TABLE agents ADD COLUMN live_detail       TEXT;
+        ALTER TABLE agents ADD COLUMN live_health       TEXT;
+        ALTER TABLE agents ADD COLUMN live_health_since INTEGER;
+        """;
+
+    private const string UsageColumns = "tokens_input, tokens_output, tokens_cache_read, tokens_cache_creation, cost_usd, cost_estimated, seen_model, verdict_json, last_error, " +
+        "live_at, live_activity, live_detail, live_health, live_health_since";
 
     private const string ClusterColumns =
         "id, kind, name, state, iteration, max_iterations, started_at, ended_at, supervisor_pid, supervisor_start_time, socket_path, config_json, exit_code";
@@ -272,6 +283,7 @@ internal sealed partial class StateStore : IDisposable
             Execute(connection, VerdictMigration, transaction);
             Execute(connection, EventsMigration, transaction);
             Execute(connection, SamplesMigration, transaction);
+            Execute(connection, LiveMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version is >= 1 and < SchemaVersion)
@@ -282,6 +294,7 @@ internal sealed partial class StateStore : IDisposable
                 Execute(connection, VerdictMigration, transaction);
             Execute(connection, EventsMigration, transaction);
             Execute(connection, SamplesMigration, transaction);
+            Execute(connection, LiveMigration, transaction);
             Execute(connection, $"PRAGMA user_version = {SchemaVersion};", transaction);
         }
         else if (version > SchemaVersion)
@@ -389,7 +402,7 @@ internal sealed partial class StateStore : IDisposable
             _lastOutputWritten.Remove((clusterId, agentId));
         return Write("""
             UPDATE agents SET state = 'running', pid = $pid, pid_start_time = $pstart, iteration = $iteration,
-                started_at = $at, exit_code = NULL, ended_at = NULL, last_output_at = NULL
+                started_at = $at, exit_code = NULL, ended_at = NULL, last_output_at = NULL, live_at = NULL
             WHERE cluster_id = $cluster AND agent_id = $agent
             """, ("$cluster", clusterId), ("$agent", agentId), ("$pid", pid), ("$pstart", pidStartTime),
             ("$iteration", iteration), ("$at", Ms(at ?? _time.GetUtcNow()))) == 1;
@@ -411,6 +424,19 @@ internal sealed partial class StateStore : IDisposable
             ("$cluster", clusterId), ("$agent", agentId), ("$in", usage.Tokens.Input), ("$out", usage.Tokens.Output),
             ("$cr", usage.Tokens.CacheRead), ("$cc", usage.Tokens.CacheCreation),
             ("$cost", usage.CostUsd.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("$est", usage.CostEstimated ? 1 : 0)) == 1;
+
+    /// <summary>Records what the running agent is doing (<see cref="AgentLive"/>) as of <paramref name="at"/>.</summary>
+    public bool SetAgentLive(string clusterId, string agentId, AgentLive live, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(live);
+        return Write("""
+            UPDATE agents SET live_at = $at, live_activity = $activity, live_detail = $detail, live_health = $health, live_health_since = $since
+            WHERE cluster_id = $cluster AND agent_id = $agent
+            """,
+            ("$cluster", clusterId), ("$agent", agentId), ("$at", Ms(at)),
+            ("$activity", live.Activity is { } activity ? Output.AgentActivityNames.ToJsonName(activity) : null), ("$detail", live.Detail),
+            ("$health", live.Health is { } health ? Health.HealthVerdictNames.ToJsonName(health) : null), ("$since", Ms(live.HealthSince))) == 1;
+    }
 
     /// <summary>Records the model the agent's CLI named (null leaves it unknown).</summary>
     public bool SetAgentModel(string clusterId, string agentId, string? model) =>
@@ -758,6 +784,11 @@ internal sealed partial class StateStore : IDisposable
         SeenModel = r.IsDBNull(o + 18) ? null : r.GetString(o + 18),
         Verdict = r.IsDBNull(o + 19) ? null : VerdictJson.Parse(r.GetString(o + 19)),
         LastError = r.IsDBNull(o + 20) ? null : r.GetString(o + 20),
+        Live = r.IsDBNull(o + 21) ? null : new AgentLive(
+            r.IsDBNull(o + 22) ? null : Output.AgentActivityNames.Parse(r.GetString(o + 22)) ?? throw new InvalidDataException($"unknown activity '{r.GetString(o + 22)}' in the state database"),
+            r.IsDBNull(o + 23) ? null : r.GetString(o + 23),
+            r.IsDBNull(o + 24) ? null : Health.HealthVerdictNames.Parse(r.GetString(o + 24)) ?? throw new InvalidDataException($"unknown health verdict '{r.GetString(o + 24)}' in the state database"),
+            Time(r, o + 25)),
     };
 
     private static int? NullableInt(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);

@@ -78,6 +78,16 @@ internal sealed record AgentModelWrite(string ClusterId, string AgentId, string?
     public override void Apply(StateStore store) => store.SetAgentModel(ClusterId, AgentId, Model);
 }
 
+/// <summary>What a running agent is doing (<see cref="AgentLive"/>); only the newest matters.</summary>
+internal sealed record AgentLiveWrite(string ClusterId, string AgentId, AgentLive Live, DateTimeOffset At) : StoreWrite
+{
+    /// <inheritdoc/>
+    public override (Type, string, string)? CoalesceKey => (typeof(AgentLiveWrite), ClusterId, AgentId);
+
+    /// <inheritdoc/>
+    public override void Apply(StateStore store) => store.SetAgentLive(ClusterId, AgentId, Live, At);
+}
+
 /// <summary>When an agent last printed; only the newest matters.</summary>
 internal sealed record AgentLastOutputWrite(string ClusterId, string AgentId, DateTimeOffset At) : StoreWrite
 {

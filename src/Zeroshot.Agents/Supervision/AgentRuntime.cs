@@ -57,6 +57,9 @@ internal sealed class AgentRuntime(AgentConfig config)
     /// <summary>The usage last written to the state database.</summary>
     public UsageTotals StoredUsage { get; set; }
 
+    /// <summary>What the current run was last recorded doing in the state database; null before its first write.</summary>
+    public AgentLive? StoredLive { get; set; }
+
     /// <summary>When the agent last wrote output (kept after its run ended).</summary>
     public DateTimeOffset? LastOutputAt { get; set; }
 

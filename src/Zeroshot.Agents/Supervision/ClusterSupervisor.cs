@@ -582,6 +582,7 @@ internal sealed partial class ClusterSupervisor
             agent.PidStartTime = startTime;
             if (agent.Config.Model is null && fallbackModel is not null) agent.SeenModel = fallbackModel;
             // Queued under the lock, before the sampler can queue this run's first figures (it clears the last ones).
+            agent.StoredLive = null;
             _writer.Post(new AgentStartedWrite(_clusterId, agent.Id, _iteration, process.Pid, startTime, Now));
         }
         if (agent.SeenModel is not null) _writer.Post(new AgentModelWrite(_clusterId, agent.Id, agent.SeenModel));
@@ -766,7 +767,9 @@ internal sealed partial class ClusterSupervisor
                 foreach (var agent in _agents) agent.Terminal?.CatchUp();
                 ActOnHealthAndBudgets();
                 // The tick's snapshot becomes history points in the state database (queued: no SQLite here).
-                foreach (var write in _history.Record(Publish(), Now)) _writer.Post(write);
+                var snapshot = Publish();
+                foreach (var write in _history.Record(snapshot, Now)) _writer.Post(write);
+                StoreLive(snapshot);
                 EveryTick?.Invoke();
             },
             cancel);
@@ -797,6 +800,28 @@ internal sealed partial class ClusterSupervisor
             var agents = new AgentSnapshot[snapshot.Agents.Count];
             for (int i = 0; i < agents.Length; i++) agents[i] = snapshot.Agents[i] with { History = _agents[i].History.Snapshot() };
             return snapshot with { Agents = agents };
+        }
+    }
+
+    /// <summary>
+    /// What each running agent is doing reaches the database when it changed since the last write (at most once a
+    /// tick), so <c>list</c> reads it there instead of asking every supervisor. Queued to the writer, never SQLite here.
+    /// </summary>
+    private void StoreLive(ClusterSnapshot snapshot)
+    {
+        var now = Now;
+        lock (_snapshotGate)
+        {
+            for (int i = 0; i < snapshot.Agents.Count && i < _agents.Count; i++)
+            {
+                var seen = snapshot.Agents[i];
+                var agent = _agents[i];
+                // The snapshot's run only: a run that began since it was built has its own first tick.
+                if (seen.State != AgentState.Running || agent.State != AgentState.Running || seen.Pid != agent.Pid) continue;
+                if (agent.StoredLive is { } stored && stored.Matches(seen)) continue;
+                agent.StoredLive = AgentLive.Of(seen);
+                _writer.Post(new AgentLiveWrite(_clusterId, agent.Id, agent.StoredLive, now));
+            }
         }
     }
 

@@ -431,18 +431,8 @@ internal sealed class AgentActivityConverter : WordEnumConverter<AgentActivity>
     }
 
     /// <inheritdoc/>
-    protected override AgentActivity Parse(string word) => word switch
-    {
-        "quiet" => AgentActivity.Quiet,
-        "output" => AgentActivity.Output,
-        "model" => AgentActivity.Model,
-        "tool" => AgentActivity.Tool,
-        "retrying" => AgentActivity.Retrying,
-        "needs-input" => AgentActivity.NeedsInput,
-        "idle" => AgentActivity.Idle,
-        "error" => AgentActivity.Error,
-        _ => throw new InvalidDataException($"unknown activity '{word}'"),
-    };
+    protected override AgentActivity Parse(string word) =>
+        AgentActivityNames.Parse(word) ?? throw new InvalidDataException($"unknown activity '{word}'");
 }
 
 /// <summary>Serializes live messages into one reused buffer (one writer thread at a time: callers lock).</summary>

@@ -233,8 +233,9 @@ internal sealed record ClusterSnapshot(
         return snapshot with { Agents = agents };
     }
 
-    /// <summary>A cluster from its database record alone (no live metrics or activity); <paramref name="history"/> adds
-    /// an empty history to each agent.</summary>
+    /// <summary>A cluster from its database record alone: no live metrics, and a running agent's activity and
+    /// unhealthy verdict as its supervisor last wrote them (<see cref="AgentLive"/>); <paramref name="history"/> adds an
+    /// empty history to each agent.</summary>
     public static ClusterSnapshot FromRecord(ClusterRecord record, bool history = false)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -242,11 +243,14 @@ internal sealed record ClusterSnapshot(
         for (int i = 0; i < agents.Length; i++)
         {
             var a = record.Agents[i];
+            // What a running agent was doing at its supervisor's latest write (the health reasons stay with the supervisor).
+            var live = a.State == AgentState.Running && record.State == ClusterState.Running ? a.Live : null;
             agents[i] = new AgentSnapshot(a.AgentId, a.Role, a.Provider, a.SeenModel ?? a.Model, a.State, a.State == AgentState.Running ? a.Pid : null,
-                a.Iteration, a.ExitCode, a.LastOutputAt, null, null, a.Usage.Tokens, a.Usage.CostUsd, a.Usage.CostEstimated,
+                a.Iteration, a.ExitCode, a.LastOutputAt, live?.Activity, live?.Detail, a.Usage.Tokens, a.Usage.CostUsd, a.Usage.CostEstimated,
                 a.Verdict is { } v ? VerdictSnapshot.From(v.Verdict, v.Iteration) : null, a.LastError, null)
             {
                 History = history ? [] : null,
+                Health = live is { Health: { } health, HealthSince: { } since } ? new Health.HealthSnapshot(health, since, []) : null,
             };
         }
         return Create(record.Id, record.Kind, record.Name, record.State, record.Iteration, record.MaxIterations, record.StartedAt, agents);

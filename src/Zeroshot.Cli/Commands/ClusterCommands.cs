@@ -227,11 +227,13 @@ internal static class ClusterCommands
                 return ExitCodes.Success;
             }
             context.Out.WriteLine($"{"ID",-24} {"KIND",-8} {"STATE",-10} {"ITER",-5} {"TOKENS",7} {"COST",9}  {"STARTED",-19}  {"NAME",-20} AGENTS");
-            // Running clusters are asked for their live state (activity), all at once: one slow supervisor costs its own
-            // wait, not the sum of every cluster's round trip. The others are read from the database. A cluster with an
-            // agent waiting for the person comes first (then newest first, as stored).
-            var asked = clusters.Select(c => LiveSnapshotAsync(c, false, default)).ToArray();
-            var views = clusters.Select((c, i) => (Record: c, View: asked[i].GetAwaiter().GetResult().Snapshot ?? ClusterSnapshot.FromRecord(c))).ToList();
+            // Every figure comes from the database: supervisors write their agents' tokens, cost and activity there
+            // when they change (at most once a tick), so a list of many clusters costs no round trips. Only a running
+            // cluster with a run its supervisor has not written yet (its first second, or a supervisor of an older
+            // zeroshot) is asked, all of those at once. A cluster with an agent waiting for the person comes first
+            // (then newest first, as stored).
+            var asked = clusters.Select(c => NotWrittenYet(c) ? LiveSnapshotAsync(c, false, default) : null).ToArray();
+            var views = clusters.Select((c, i) => (Record: c, View: asked[i]?.GetAwaiter().GetResult().Snapshot ?? ClusterSnapshot.FromRecord(c))).ToList();
             foreach (var (c, view) in views.Where(v => StatusText.WaitsForPerson(v.View)).Concat(views.Where(v => !StatusText.WaitsForPerson(v.View))))
             {
                 context.Out.WriteLine($"{c.Id,-24} {StateNames.Text(c.Kind),-8} {StateNames.Text(view.State),-10} {c.Iteration + "/" + c.MaxIterations,-5} {StatusText.Tokens(view.Usage),7} {StatusText.Cost(view.Usage),9}  {c.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Agents.Output.StreamJsonRenderer.OneLine(c.Name, 20),-20} {StatusText.AgentSummary(view)}");
@@ -240,6 +242,10 @@ internal static class ClusterCommands
         });
         return command;
     }
+
+    /// <summary>A running cluster with a running agent whose activity its supervisor has not written to the database.</summary>
+    private static bool NotWrittenYet(ClusterRecord cluster) =>
+        cluster.State == ClusterState.Running && cluster.Agents.Any(a => a.State == AgentState.Running && a.Live is null);
 
     private static Argument<string> IdArgument() => new("id") { Description = "Cluster or task id (a unique prefix is enough)." };
 

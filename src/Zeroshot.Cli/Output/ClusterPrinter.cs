@@ -96,7 +96,7 @@ internal sealed class ClusterPrinter : IClusterObserver
     {
         // A line of nothing but escape sequences and controls (Claude Code's exit: ESC 7 ESC [ r ESC 8 ESC ( B)
         // shows nothing: no empty prefixed line for it.
-        if (line.Text.Length > 0 && EscapeStripper.Strip(line.Text).Length == 0) return;
+        if (line.Text.Length > 0 && EscapeStripper.StripsToNothing(line.Text, whiteSpaceIsNothing: false)) return;
         string? sgr = line.Style switch
         {
             DisplayStyle.Dim => "2",

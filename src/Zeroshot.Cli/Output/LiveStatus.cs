@@ -268,6 +268,9 @@ internal sealed class LiveStatus : IAsyncDisposable
     private sealed class FooterWriter(FooterRenderer renderer) : TextWriter
     {
         private readonly StringBuilder _pending = new();
+        private readonly Encoder _encoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetEncoder();
+        private readonly Lock _flushing = new();
+        private byte[] _bytes = new byte[16 * 1024];
 
         public override Encoding Encoding => Encoding.UTF8;
 
@@ -283,14 +286,23 @@ internal sealed class LiveStatus : IAsyncDisposable
 
         public override void Flush()
         {
-            byte[] bytes;
-            lock (_pending)
+            // One flush at a time owns the buffer; writers append meanwhile (they take only _pending).
+            lock (_flushing)
             {
-                if (_pending.Length == 0) return;
-                bytes = Encoding.UTF8.GetBytes(_pending.ToString());
-                _pending.Clear();
+                int n = 0;
+                lock (_pending)
+                {
+                    if (_pending.Length == 0) return;
+                    // Encoded chunk by chunk into one kept buffer: no string and no array per flush (one per output line).
+                    int most = Encoding.UTF8.GetMaxByteCount(_pending.Length);
+                    if (_bytes.Length < most) _bytes = new byte[Math.Max(most, 2 * _bytes.Length)];
+                    foreach (var chunk in _pending.GetChunks())
+                        n += _encoder.GetBytes(chunk.Span, _bytes.AsSpan(n), flush: false);
+                    n += _encoder.GetBytes([], _bytes.AsSpan(n), flush: true);
+                    _pending.Clear();
+                }
+                renderer.WriteOutput(_bytes.AsSpan(0, n));
             }
-            renderer.WriteOutput(bytes);
         }
     }
 }

@@ -40,7 +40,16 @@ internal static class DisplayPolicy
         writer.Clear();
         parser.Reset();
         var handler = new LineFilter(writer);
-        parser.Feed(line.AsSpan(), ref handler);
+        var rest = line.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            // Printable ASCII between sequences is copied as a run (what Print does a character at a time).
+            int run = parser.PrintableRun(rest);
+            int take = run > 0 ? run : EscapeParser.NextPiece(rest);
+            if (run > 0) handler.PrintRun(rest[..run]);
+            else parser.Feed(rest[..take], ref handler);
+            rest = rest[take..];
+        }
         parser.Flush(ref handler);
         parser.Reset(); // an unfinished sequence at the end of a line is dropped with the line
         if (handler.UsedSgr) writer.ResetStyle();
@@ -57,6 +66,13 @@ internal static class DisplayPolicy
 
         public void Print(Rune rune)
         {
+            Span<char> utf16 = stackalloc char[2];
+            PrintRun(utf16[..rune.EncodeToUtf16(utf16)]);
+        }
+
+        /// <summary>Text without controls (a character, or a run of printable ASCII).</summary>
+        public void PrintRun(ReadOnlySpan<char> text)
+        {
             if (_carriageReturn)
             {
                 // Text after a CR redraws the line: what was before it is gone, its attributes are not.
@@ -64,8 +80,7 @@ internal static class DisplayPolicy
                 writer.Clear();
                 if (!_sgr.IsDefault) writer.Sgr(_sgr);
             }
-            Span<char> utf16 = stackalloc char[2];
-            writer.Text(utf16[..rune.EncodeToUtf16(utf16)]);
+            writer.Text(text);
         }
 
         public void Execute(int control)

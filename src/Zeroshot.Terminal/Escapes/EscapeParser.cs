@@ -161,6 +161,63 @@ internal sealed class EscapeParser
     /// injected here can land inside a sequence, a string or a UTF-8/UTF-16 character.</summary>
     public bool IsGround => _state == State.Ground && _utf8Need == 0 && _high == '\0';
 
+    /// <summary>
+    /// How many units at the start of <paramref name="text"/> are printable ASCII (0x20–0x7E) while the parser is in
+    /// the ground state: exactly a series of Print actions (vt100.net: ground, 0x20–0x7E), which a consumer may copy at
+    /// once instead of feeding (nearly all of an agent's output). 0 otherwise.
+    /// </summary>
+    public int PrintableRun(ReadOnlySpan<byte> text)
+    {
+        if (!IsGround) return 0;
+        int run = text.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
+        return run < 0 ? text.Length : run;
+    }
+
+    /// <inheritdoc cref="PrintableRun(ReadOnlySpan{byte})"/>
+    public int PrintableRun(ReadOnlySpan<char> text)
+    {
+        if (!IsGround) return 0;
+        int run = text.IndexOfAnyExceptInRange(' ', '~');
+        return run < 0 ? text.Length : run;
+    }
+
+    /// <summary>
+    /// How much of <paramref name="text"/> (which does not start with a <see cref="PrintableRun(ReadOnlySpan{byte})"/>) to
+    /// <see cref="Feed{T}(ReadOnlySpan{byte}, ref T)"/> next so that the parser may be in the ground state after it: a
+    /// whole <c>ESC [ … final</c>, a lone control, or up to the next final byte (0x40–0x7E) or before the next control.
+    /// Any split is correct (the parser keeps its state); this one keeps the printable runs reachable.
+    /// </summary>
+    public static int NextPiece(ReadOnlySpan<byte> text)
+    {
+        if (text.Length > 2 && text[0] == 0x1B && text[1] == (byte)'[')
+        {
+            int j = 2;
+            while (j < text.Length && text[j] is >= 0x20 and <= 0x3F) j++;
+            return Math.Min(j + 1, text.Length);
+        }
+        if (text[0] < 0x20) return 1;
+        int end = text.IndexOfAnyInRange((byte)0x40, (byte)0x7E);
+        int control = (end < 0 ? text : text[..end]).IndexOfAnyInRange((byte)0x00, (byte)0x1F);
+        if (control >= 0) end = control;
+        return end < 0 ? text.Length : end + 1;
+    }
+
+    /// <inheritdoc cref="NextPiece(ReadOnlySpan{byte})"/>
+    public static int NextPiece(ReadOnlySpan<char> text)
+    {
+        if (text.Length > 2 && text[0] == '\e' && text[1] == '[')
+        {
+            int j = 2;
+            while (j < text.Length && text[j] is >= ' ' and <= '?') j++;
+            return Math.Min(j + 1, text.Length);
+        }
+        if (text[0] < ' ') return 1;
+        int end = text.IndexOfAnyInRange('@', '~');
+        int control = (end < 0 ? text : text[..end]).IndexOfAnyInRange('\0', '\u001f');
+        if (control >= 0) end = control;
+        return end < 0 ? text.Length : end + 1;
+    }
+
     /// <summary>Forgets any partial sequence or character.</summary>
     public void Reset()
     {

@@ -35,6 +35,26 @@ internal static class EscapeStripper
         return result;
     }
 
+    /// <summary>
+    /// Whether <paramref name="text"/> shows nothing once stripped (<see cref="Strip(string)"/>), or nothing but white
+    /// space when <paramref name="whiteSpaceIsNothing"/>; the stripped text is never built (a display line's check).
+    /// </summary>
+    public static bool StripsToNothing(ReadOnlySpan<char> text, bool whiteSpaceIsNothing)
+    {
+        // Up to the first control the text is shown as it is: most lines with escapes start with a visible word.
+        int first = text.IndexOfAny(Suspicious);
+        var before = first < 0 ? text : text[..first];
+        if (whiteSpaceIsNothing ? !before.IsWhiteSpace() : !before.IsEmpty) return false;
+        if (first < 0) return true;
+        var rest = text[first..];
+        char[]? rented = null;
+        Span<char> buffer = rest.Length <= 512 ? stackalloc char[rest.Length] : (rented = ArrayPool<char>.Shared.Rent(rest.Length));
+        var stripped = buffer[..Strip(rest, buffer)];
+        bool nothing = whiteSpaceIsNothing ? stripped.IsWhiteSpace() : stripped.IsEmpty;
+        if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        return nothing;
+    }
+
     /// <summary>Strips <paramref name="source"/> into <paramref name="destination"/> (at least as long as
     /// the source: output is never longer) and returns the number of characters written.</summary>
     public static int Strip(ReadOnlySpan<char> source, Span<char> destination)

@@ -260,8 +260,7 @@ internal sealed partial class ScreenModel
             // so it is written straight into the row.
             if (_parser.IsGround)
             {
-                int run = bytes.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
-                if (run < 0) run = bytes.Length;
+                int run = _parser.PrintableRun(bytes);
                 if (run > 0)
                 {
                     PrintAscii(bytes[..run]);
@@ -292,24 +291,8 @@ internal sealed partial class ScreenModel
                     continue;
                 }
             }
-            // Everything else goes through the parser, in pieces that end where it may be in ground
-            // again (any split is correct: the parser keeps its state; these just keep the fast path
-            // reachable): a whole "ESC [ … final", a lone control, or up to the next final byte or control.
-            int end;
-            if (bytes[0] == 0x1B && bytes.Length > 2 && bytes[1] == (byte)'[')
-            {
-                int j = 2;
-                while (j < bytes.Length && bytes[j] is >= 0x20 and <= 0x3F) j++;
-                end = Math.Min(j + 1, bytes.Length);
-            }
-            else if (bytes[0] < 0x20) end = 1;
-            else
-            {
-                end = bytes.IndexOfAnyInRange((byte)0x40, (byte)0x7E);
-                int control = (end < 0 ? bytes : bytes[..end]).IndexOfAnyInRange((byte)0x00, (byte)0x1F);
-                if (control >= 0) end = control;
-                end = end < 0 ? bytes.Length : end + 1;
-            }
+            // Everything else goes through the parser, in pieces that end where it may be in ground again.
+            int end = EscapeParser.NextPiece(bytes);
             _parser.Feed(bytes[..end], ref handler);
             bytes = bytes[end..];
         }

@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Zeroshot.Agents.Config;
+using Zeroshot.Agents.Health;
+using Zeroshot.Agents.Output;
 using Zeroshot.Agents.State;
 using Zeroshot.Agents.Supervision;
 
@@ -344,6 +346,7 @@ public sealed class StateStoreTests : IDisposable
         {
             foreach (var column in new[] { "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation", "cost_usd", "cost_estimated", "seen_model", "verdict_json", "last_error" })
                 Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
+            DropLiveColumns(raw);
             Scalar(raw, "PRAGMA user_version = 1");
         }
         using var reopened = StateStore.Open(DbPath);
@@ -364,6 +367,7 @@ public sealed class StateStoreTests : IDisposable
         {
             foreach (var column in new[] { "seen_model", "verdict_json", "last_error" })
                 Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
+            DropLiveColumns(raw);
             Scalar(raw, "PRAGMA user_version = 2");
         }
         using var reopened = StateStore.Open(DbPath);
@@ -390,6 +394,7 @@ public sealed class StateStoreTests : IDisposable
         using (var raw = Raw())
         {
             Scalar(raw, "DROP TABLE events");
+            DropLiveColumns(raw);
             Scalar(raw, "PRAGMA user_version = 3");
         }
         using var reopened = StateStore.Open(DbPath);
@@ -426,6 +431,7 @@ public sealed class StateStoreTests : IDisposable
             foreach (var column in new[] { "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation", "cost_usd", "cost_estimated", "seen_model", "verdict_json", "last_error" })
                 Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
             Scalar(raw, "DROP TABLE events");
+            DropLiveColumns(raw);
             Scalar(raw, "PRAGMA user_version = 1");
         }
         using var reopened = StateStore.Open(DbPath);
@@ -433,6 +439,83 @@ public sealed class StateStoreTests : IDisposable
         reopened.AppendEvents([ClusterEventRows.ToRow("new-one-1", new StoppingEvent(T0))]);
         Assert.EndsWith(" stopping: SIGTERM to every agent", ClusterEventRows.Line(Assert.Single(reopened.ReadEvents("new-one-1"))), StringComparison.Ordinal);
         Assert.Equal("ok", reopened.IntegrityCheck());
+    }
+
+    /// <summary>A database of version 5 or older has none of version 6's columns.</summary>
+    private static void DropLiveColumns(SqliteConnection raw)
+    {
+        foreach (var column in new[] { "live_at", "live_activity", "live_detail", "live_health", "live_health_since" })
+            Scalar(raw, $"ALTER TABLE agents DROP COLUMN {column}");
+    }
+
+    [Fact]
+    public void A_version_5_database_is_migrated_and_records_what_agents_do()
+    {
+        Create("old-five-5");
+        _store.MarkAgentStarted("old-five-5", "worker", 1, 500, 9000);
+        _store.Dispose();
+        using (var raw = Raw())
+        {
+            DropLiveColumns(raw);
+            Scalar(raw, "PRAGMA user_version = 5");
+        }
+        using var reopened = StateStore.Open(DbPath);
+        using (var raw = Raw())
+            Assert.Equal((long)StateStore.SchemaVersion, Scalar(raw, "PRAGMA user_version"));
+        var worker = reopened.GetCluster("old-five-5")!.Agents[0];
+        Assert.Equal(AgentState.Running, worker.State);
+        Assert.Null(worker.Live); // never written: list asks the supervisor
+        Assert.True(reopened.SetAgentLive("old-five-5", "worker", new AgentLive(AgentActivity.Model, null, null, null), T0));
+        Assert.Equal(AgentActivity.Model, reopened.GetCluster("old-five-5")!.Agents[0].Live!.Activity);
+    }
+
+    [Fact]
+    public void What_a_running_agent_does_is_stored_shown_while_it_runs_and_forgotten_when_it_starts_again()
+    {
+        Create("live-one-10");
+        _store.MarkAgentStarted("live-one-10", "worker", 1, 500, 9000, T0);
+        _store.MarkAgentStarted("live-one-10", "tests", 1, 501, 9001, T0);
+        Assert.All(_store.GetCluster("live-one-10")!.Agents, a => Assert.Null(a.Live));
+
+        var stuckSince = T0.AddMinutes(3);
+        Assert.True(_store.SetAgentLive("live-one-10", "worker", new AgentLive(AgentActivity.Tool, "Bash", HealthVerdict.Stuck, stuckSince), T0.AddMinutes(4)));
+        Assert.True(_store.SetAgentLive("live-one-10", "tests", new AgentLive(null, null, null, null), T0.AddMinutes(4)));
+        Assert.False(_store.SetAgentLive("live-one-10", "nobody", new AgentLive(null, null, null, null), T0));
+        var record = _store.ListClusters().Single(c => c.Id == "live-one-10");
+        Assert.Equal(new AgentLive(AgentActivity.Tool, "Bash", HealthVerdict.Stuck, stuckSince), record.Agents[0].Live);
+        Assert.Equal(new AgentLive(null, null, null, null), record.Agents[1].Live); // written: a command agent has no activity
+
+        // The views built from the record show what the supervisor last wrote, the unhealthy verdict first.
+        var view = ClusterSnapshot.FromRecord(record);
+        Assert.Equal((AgentActivity?)AgentActivity.Tool, view.Agents[0].Activity);
+        Assert.Equal("Bash", view.Agents[0].ActivityDetail);
+        Assert.Equal((HealthVerdict.Stuck, stuckSince), (view.Agents[0].Health!.Verdict, view.Agents[0].Health!.Since));
+        Assert.Equal("stuck", view.Agents[0].ActivityText());
+        Assert.Equal("quiet", view.Agents[1].ActivityText());
+
+        // A run that ended shows its state, not the last activity of the run.
+        _store.MarkAgentEnded("live-one-10", "tests", AgentState.Completed, 0);
+        var ended = ClusterSnapshot.FromRecord(_store.GetCluster("live-one-10")!).Agents[1];
+        Assert.Equal((null, null, "completed"), (ended.Activity, ended.Health, ended.ActivityText()));
+
+        // A new run of the worker starts without the old run's activity.
+        _store.MarkAgentStarted("live-one-10", "worker", 2, 600, 9900, T0.AddMinutes(5));
+        Assert.Null(_store.GetCluster("live-one-10")!.Agents[0].Live);
+
+        // A cluster that is no longer running shows none either.
+        Assert.True(_store.SetAgentLive("live-one-10", "worker", new AgentLive(AgentActivity.Model, null, null, null), T0.AddMinutes(6)));
+        _store.UpdateClusterState("live-one-10", ClusterState.Crashed, null);
+        Assert.Null(ClusterSnapshot.FromRecord(_store.GetCluster("live-one-10")!).Agents[0].Activity);
+    }
+
+    [Fact]
+    public void An_unknown_activity_in_the_database_is_malformed_data()
+    {
+        Create("bad-one-10");
+        _store.MarkAgentStarted("bad-one-10", "worker", 1, 500, 9000);
+        using (var raw = Raw())
+            Scalar(raw, "UPDATE agents SET live_at = 1, live_activity = 'dancing' WHERE agent_id = 'worker'");
+        Assert.Throws<InvalidDataException>(() => _store.GetCluster("bad-one-10"));
     }
 
     [Fact]

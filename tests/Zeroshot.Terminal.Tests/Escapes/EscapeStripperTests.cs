@@ -58,6 +58,28 @@ public class EscapeStripperTests
         return ReferenceEquals(plain, EscapeStripper.Strip(plain));
     }
 
+    [Property(MaxTest = 500)]
+    public bool StripsToNothingSaysWhatStrippingWouldLeave(int[] picks, bool whiteSpaceIsNothing, byte spaces)
+    {
+        // Leading blanks (none, or up to a few), then the soup: both the quick answer and the stripped one are taken.
+        var text = new string(' ', spaces % 4) + Soup(picks);
+        var stripped = EscapeStripper.Strip(text);
+        bool expected = whiteSpaceIsNothing ? string.IsNullOrWhiteSpace(stripped) : stripped.Length == 0;
+        return EscapeStripper.StripsToNothing(text, whiteSpaceIsNothing) == expected;
+    }
+
+    [Theory]
+    [InlineData("", false, true)]
+    [InlineData("   ", false, false)]
+    [InlineData("   ", true, true)]
+    [InlineData("\e7\e[r\e8\e(B\x0f", false, true)]      // Claude Code's exit bytes
+    [InlineData(" \e[0m \t", true, true)]
+    [InlineData(" \e[0m \t", false, false)]
+    [InlineData("tests │ \e[32m✓\e[0m ok", true, false)]
+    [InlineData("\e[32m\e[0mx", true, false)]
+    public void StripsToNothingExamples(string text, bool whiteSpaceIsNothing, bool expected) =>
+        Assert.Equal(expected, EscapeStripper.StripsToNothing(text, whiteSpaceIsNothing));
+
     [Property(MaxTest = 300)]
     public bool StrippingIsIdempotent(int[] picks)
     {
@@ -95,6 +117,17 @@ public class DisplayPolicyTests
     [InlineData("a\tb", "a\tb")]
     [InlineData("\e[1;31", "")]                                                       // cut sequence at the end
     public void KeepsTextAndSgrOnly(string input, string expected) => Assert.Equal(expected, DisplayPolicy.SanitizeLine(input));
+
+    [Property(MaxTest = 500)]
+    public bool KeepsEveryCharacterOfTextWhereverTheSequencesFall(int[] picks)
+    {
+        // Runs of printable ASCII (copied whole) between sequences, controls and non-ASCII text (parsed): without a CR,
+        // the text shown is exactly the text stripping keeps, whatever the order.
+        string[] pool = ["plain words ", "x", "~{}", "@", "\e[31m", "\e[0m", "\e[?1049h", "\e]0;a title\a", "\ePq#0;2\e\\", "\e(B", "\e7",
+            "\u009b2J", "\t", "日本", "é", "😀", "\b", "\e[", "m", "\e[1;38;5;208mwarm"];
+        var line = string.Concat((picks ?? []).Select(p => pool[(int)((uint)p % (uint)pool.Length)]));
+        return EscapeStripper.Strip(DisplayPolicy.SanitizeLine(line)) == EscapeStripper.Strip(line);
+    }
 
     [Property(MaxTest = 300)]
     public bool OnlyTextTabAndResetTerminatedSgrRemain(int[] picks)
