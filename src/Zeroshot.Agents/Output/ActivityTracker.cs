@@ -44,19 +44,15 @@ internal static class AgentActivityNames
         _ => "quiet",
     };
 
+    private static readonly AgentActivity[] All = Enum.GetValues<AgentActivity>();
+
     /// <summary>The activity named <paramref name="word"/> (the inverse of <see cref="ToJsonName"/>), or null.</summary>
-    public static AgentActivity? Parse(string word) => word switch
+    public static AgentActivity? Parse(string word)
     {
-        "quiet" => AgentActivity.Quiet,
-        "output" => AgentActivity.Output,
-        "model" => AgentActivity.Model,
-        "tool" => AgentActivity.Tool,
-        "retrying" => AgentActivity.Retrying,
-        "needs-input" => AgentActivity.NeedsInput,
-        "idle" => AgentActivity.Idle,
-        "error" => AgentActivity.Error,
-        _ => null,
-    };
+        foreach (var activity in All)
+            if (activity.ToJsonName() == word) return activity;
+        return null;
+    }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -166,20 +167,10 @@ internal sealed class EscapeParser
     /// the ground state: exactly a series of Print actions (vt100.net: ground, 0x20–0x7E), which a consumer may copy at
     /// once instead of feeding (nearly all of an agent's output). 0 otherwise.
     /// </summary>
-    public int PrintableRun(ReadOnlySpan<byte> text)
-    {
-        if (!IsGround) return 0;
-        int run = text.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
-        return run < 0 ? text.Length : run;
-    }
+    public int PrintableRun(ReadOnlySpan<byte> text) => IsGround ? PrintableRunCore(text) : 0;
 
     /// <inheritdoc cref="PrintableRun(ReadOnlySpan{byte})"/>
-    public int PrintableRun(ReadOnlySpan<char> text)
-    {
-        if (!IsGround) return 0;
-        int run = text.IndexOfAnyExceptInRange(' ', '~');
-        return run < 0 ? text.Length : run;
-    }
+    public int PrintableRun(ReadOnlySpan<char> text) => IsGround ? PrintableRunCore(text) : 0;
 
     /// <summary>
     /// How much of <paramref name="text"/> (which does not start with a <see cref="PrintableRun(ReadOnlySpan{byte})"/>) to
@@ -187,33 +178,30 @@ internal sealed class EscapeParser
     /// whole <c>ESC [ … final</c>, a lone control, or up to the next final byte (0x40–0x7E) or before the next control.
     /// Any split is correct (the parser keeps its state); this one keeps the printable runs reachable.
     /// </summary>
-    public static int NextPiece(ReadOnlySpan<byte> text)
-    {
-        if (text.Length > 2 && text[0] == 0x1B && text[1] == (byte)'[')
-        {
-            int j = 2;
-            while (j < text.Length && text[j] is >= 0x20 and <= 0x3F) j++;
-            return Math.Min(j + 1, text.Length);
-        }
-        if (text[0] < 0x20) return 1;
-        int end = text.IndexOfAnyInRange((byte)0x40, (byte)0x7E);
-        int control = (end < 0 ? text : text[..end]).IndexOfAnyInRange((byte)0x00, (byte)0x1F);
-        if (control >= 0) end = control;
-        return end < 0 ? text.Length : end + 1;
-    }
+    public static int NextPiece(ReadOnlySpan<byte> text) => NextPieceCore(text);
 
     /// <inheritdoc cref="NextPiece(ReadOnlySpan{byte})"/>
-    public static int NextPiece(ReadOnlySpan<char> text)
+    public static int NextPiece(ReadOnlySpan<char> text) => NextPieceCore(text);
+
+    // One body for UTF-8 bytes and UTF-16 units: below 0x80 they are the same code points.
+    private static int PrintableRunCore<TUnit>(ReadOnlySpan<TUnit> text) where TUnit : unmanaged, IBinaryInteger<TUnit>
     {
-        if (text.Length > 2 && text[0] == '\e' && text[1] == '[')
+        int run = text.IndexOfAnyExceptInRange(TUnit.CreateTruncating(0x20), TUnit.CreateTruncating(0x7E));
+        return run < 0 ? text.Length : run;
+    }
+
+    private static int NextPieceCore<TUnit>(ReadOnlySpan<TUnit> text) where TUnit : unmanaged, IBinaryInteger<TUnit>
+    {
+        static TUnit U(int value) => TUnit.CreateTruncating(value);
+        if (text.Length > 2 && text[0] == U(0x1B) && text[1] == U('['))
         {
             int j = 2;
-            while (j < text.Length && text[j] is >= ' ' and <= '?') j++;
+            while (j < text.Length && text[j] >= U(0x20) && text[j] <= U(0x3F)) j++;
             return Math.Min(j + 1, text.Length);
         }
-        if (text[0] < ' ') return 1;
-        int end = text.IndexOfAnyInRange('@', '~');
-        int control = (end < 0 ? text : text[..end]).IndexOfAnyInRange('\0', '\u001f');
+        if (text[0] < U(0x20)) return 1;
+        int end = text.IndexOfAnyInRange(U(0x40), U(0x7E));
+        int control = (end < 0 ? text : text[..end]).IndexOfAnyInRange(U(0x00), U(0x1F));
         if (control >= 0) end = control;
         return end < 0 ? text.Length : end + 1;
     }

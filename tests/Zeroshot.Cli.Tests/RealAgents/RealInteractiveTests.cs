@@ -84,6 +84,8 @@ public sealed class RealInteractiveTests : IDisposable
         Assert.False(asking.ActivityInferred);
         Assert.Contains("touch tool-ran.txt", asking.ActivityDetail, StringComparison.Ordinal);
         Assert.Contains(seen, m => m.Message.Event is NeedsInputEvent { AgentId: "worker" } n && n.Question.Contains("touch tool-ran.txt", StringComparison.Ordinal));
+        // list reads it from the database, where the supervisor wrote it when it changed.
+        run.WaitForListed("worker needs-input: ", "touch tool-ran.txt");
 
         // Yes (the dialog's first choice, selected), then detach: the tool runs (3 s) while nobody is attached.
         tmux.SendKeys("Enter");
@@ -161,6 +163,7 @@ public sealed class RealInteractiveTests : IDisposable
         Assert.True(needsInput.At <= dialogAt + TimeSpan.FromSeconds(1), $"needs-input at {needsInput.At}, the dialog at {dialogAt}:\n{string.Join('\n', screen)}");
         Assert.Equal("sleep 3; touch tool-ran.txt", needsInput.Message.Snapshot!.Agents[0].ActivityDetail);
         Assert.False(needsInput.Message.Snapshot!.Agents[0].ActivityInferred);
+        run.WaitForListed("worker needs-input: sleep 3; touch tool-ran.txt", "sleep 3; touch tool-ran.txt");
         // Yes (the selected first choice), then detach.
         tmux.SendKeys("Enter");
         WaitForWorker(w => w.Activity != AgentActivity.NeedsInput, "the answer taken", 10_000);
@@ -248,6 +251,7 @@ public sealed class RealInteractiveTests : IDisposable
     private sealed class Run : IAsyncDisposable
     {
         private ControlClient _client = null!;
+        private string _home = "";
         private ModelServer _server = null!;
         private string _events = "";
 
@@ -265,7 +269,7 @@ public sealed class RealInteractiveTests : IDisposable
 
         public static async Task<Run> StartAsync(RealInteractiveTests test, ModelServer server, AgentSandbox sandbox, object agent, bool onEventInFile = false)
         {
-            var run = new Run { _server = server, Marker = Path.Combine(test._home, "dependent-ran"), _events = Path.Combine(test._home, "events.jsonl") };
+            var run = new Run { _home = test._home, _server = server, Marker = Path.Combine(test._home, "dependent-ran"), _events = Path.Combine(test._home, "events.jsonl") };
             string onEvent = Path.Combine(test._home, "on-event.sh");
             File.WriteAllText(onEvent, $"#!/bin/sh\ncat >> '{run._events}'\necho >> '{run._events}'\n");
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(onEvent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -318,6 +322,31 @@ public sealed class RealInteractiveTests : IDisposable
                 throw new TimeoutException($"{e.Message}; the worker reads {w?.ActivityText()}, last line {w?.LastLine}, tokens {w?.Tokens}, " +
                     $"served {_server.Served()}; activities seen: {activities}; screen:\n{string.Join('\n', Tmux.Capture())}", e);
             }
+        }
+
+        /// <summary>
+        /// Waits until the state database holds the worker's needs-input with <paramref name="detail"/> (the supervisor
+        /// writes it at its next tick), then checks that <c>list</c> shows the cluster first with <paramref name="words"/>.
+        /// </summary>
+        public void WaitForListed(string words, string detail)
+        {
+            (string? Activity, string? Detail) stored = default;
+            Wait.Until(() =>
+            {
+                using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_home, "state.db")};Mode=ReadOnly;Pooling=False");
+                db.Open();
+                using var command = db.CreateCommand();
+                command.CommandText = "SELECT live_activity, live_detail FROM agents WHERE cluster_id = $id AND agent_id = 'worker'";
+                command.Parameters.AddWithValue("$id", Id);
+                using var reader = command.ExecuteReader();
+                stored = reader.Read() ? (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)) : default;
+                return stored.Activity == "needs-input" && stored.Detail?.Contains(detail, StringComparison.Ordinal) == true;
+            }, $"needs-input in the state database (it holds {stored.Activity}: {stored.Detail})", 10_000);
+            var list = ZeroshotProcess.RunIn(_home, "list");
+            Assert.True(list.ExitCode == 0, list.Error);
+            var first = list.Out.Split('\n')[1];
+            Assert.StartsWith(Id + " ", first, StringComparison.Ordinal);
+            Assert.Contains(words, first, StringComparison.Ordinal);
         }
 
         /// <summary>What the on-event program received, one event per line.</summary>
