@@ -91,7 +91,14 @@ public sealed class ServeMetricsTests : IDisposable
         var first = Scrape(port);
         var status = Status(id);
         Thread.Sleep(1500); // past the exporter's 300 ms response cache and a supervisor tick
+        // The next scrape in which the running worker's counters moved: under load a supervisor's tick can come late, and
+        // the sim worker sits idle between its bursts, so one fixed pause is not enough (CI saw 1.5 s with no change).
         var second = Scrape(port);
+        Wait.Until(() => Grew(second = Scrape(port)), "a running worker's counters grow", 20_000);
+
+        bool Grew(List<PromSample> later) =>
+            Value(later, id, "zeroshot_agent_cpu_time_seconds_total", "worker") > Value(first, id, "zeroshot_agent_cpu_time_seconds_total", "worker")
+            || Value(later, id, "zeroshot_agent_network_io_bytes_total", "worker", "direction", "receive") > Value(first, id, "zeroshot_agent_network_io_bytes_total", "worker", "direction", "receive");
 
         // Every name, for every agent, with the five labels.
         foreach (var agent in new[] { "worker", "checker" })
@@ -117,9 +124,6 @@ public sealed class ServeMetricsTests : IDisposable
         var before = first.Where(s => ExportNames.Counters.Contains(s.Name)).ToDictionary(s => s.Key, s => s.Value);
         foreach (var s in second.Where(s => ExportNames.Counters.Contains(s.Name)))
             if (before.TryGetValue(s.Key, out var earlier)) Assert.True(s.Value >= earlier, $"{s.Key} went down: {earlier} -> {s.Value}");
-        Assert.True(Value(second, id, "zeroshot_agent_cpu_time_seconds_total", "worker") > Value(first, id, "zeroshot_agent_cpu_time_seconds_total", "worker")
-            || Value(second, id, "zeroshot_agent_network_io_bytes_total", "worker", "direction", "receive") > Value(first, id, "zeroshot_agent_network_io_bytes_total", "worker", "direction", "receive"),
-            "a running worker's counters grow");
 
         // status --json was read between the two scrapes: its tokens, cost and CPU lie between theirs.
         foreach (var agent in status.GetProperty("agents").EnumerateArray())
