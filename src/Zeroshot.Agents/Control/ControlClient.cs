@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -33,7 +32,7 @@ internal sealed class ControlClient : IAsyncDisposable
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
-        _readLoop = Task.Run(ReadLoopAsync);
+        _readLoop = StartReading();
     }
 
     /// <summary>The negotiated protocol version.</summary>
@@ -278,37 +277,39 @@ internal sealed class ControlClient : IAsyncDisposable
         }
     }
 
-    private async Task ReadLoopAsync()
+    /// <summary>
+    /// Reads on a thread of its own (<see cref="SocketFrameSource"/>): an attached agent's echo then wakes this one
+    /// thread, which hands it to an inline subscriber, instead of the socket engine's epoll thread and a pool worker.
+    /// </summary>
+    private Task StartReading() => SocketFrameSource.RunOnOwnThread("zeroshot control client reader", ReadLoop);
+
+    private bool ReadLoop()
     {
-        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        var source = new SocketFrameSource(_socket, Limits);
         Exception fault;
         try
         {
-            while (true)
+            while (source.Next(-1, out var frame) == SocketFrameSource.Result.Frame)
             {
-                var result = await reader.ReadAsync(_disposing.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                while (FrameReader.TryRead(ref buffer, Limits, out var frame)) await HandleFrameAsync(frame).ConfigureAwait(false);
-                if (result.IsCompleted)
-                {
-                    FrameReader.EnsureComplete(buffer);
-                    break;
-                }
-                reader.AdvanceTo(buffer.Start, buffer.End);
+                var handled = HandleFrameAsync(frame);
+                // Waited for here: a subscriber whose buffer is full stops this connection's reading (backpressure).
+                if (!handled.IsCompletedSuccessfully) handled.AsTask().GetAwaiter().GetResult();
             }
             fault = new IOException("the supervisor closed the control connection");
         }
         catch (Exception e)
         {
-            fault = _disposing.IsCancellationRequested ? new ObjectDisposedException(nameof(ControlClient)) : e;
+            fault = e;
         }
-        await reader.CompleteAsync().ConfigureAwait(false);
+        // Disposal shuts the socket down, which reads as the end of the stream.
+        if (_disposing.IsCancellationRequested) fault = new ObjectDisposedException(nameof(ControlClient));
         // A server "error" message that preceded the close is the better explanation.
         fault = Interlocked.CompareExchange(ref _fault, fault, null) ?? fault;
         foreach (var id in _pending.Keys)
             if (_pending.TryRemove(id, out var pending)) pending.TrySetException(Rethrowable(fault));
         foreach (var subscription in _subscriptions.Values) subscription.End(fault);
         _subscriptions.Clear();
+        return true;
     }
 
     private async ValueTask HandleFrameAsync(Frame frame)

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json;
 
@@ -65,7 +64,7 @@ internal sealed class ControlSession
         string reason;
         try
         {
-            reason = await ReadLoopAsync().ConfigureAwait(false);
+            reason = await StartReading().ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -108,57 +107,60 @@ internal sealed class ControlSession
 
     // ---- reading ----
 
-    private async Task<string> ReadLoopAsync()
+    /// <summary>
+    /// Reads on a thread of its own (<see cref="SocketFrameSource"/>): a keystroke for an attached agent then wakes this
+    /// one thread, which writes it to the agent's terminal, instead of the socket engine's epoll thread and a pool worker.
+    /// </summary>
+    private Task<string> StartReading() => SocketFrameSource.RunOnOwnThread("zeroshot control reader", ReadLoop);
+
+    private string ReadLoop()
     {
-        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
-        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-        var limits = new FrameLimits(_options.MaxJsonMessageBytes, _options.MaxInboundDataBytes);
-        bool midFrame = false;
+        var source = new SocketFrameSource(_socket, new FrameLimits(_options.MaxJsonMessageBytes, _options.MaxInboundDataBytes));
+        int stallMs = (int)Math.Min(int.MaxValue, _options.StallTimeout.TotalMilliseconds);
         try
         {
             while (true)
             {
                 // Idle between frames is fine (a `logs -f` client only listens); silence inside a frame or before
                 // the hello is a stalled or hostile client holding a connection and a buffer.
-                readCts.CancelAfter(midFrame || ProtocolVersion == 0 ? _options.StallTimeout : Timeout.InfiniteTimeSpan);
-                ReadResult result;
+                bool midFrame = source.MidFrame;
+                SocketFrameSource.Result result;
+                Frame frame;
                 try
                 {
-                    result = await reader.ReadAsync(readCts.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
-                {
-                    string what = midFrame ? "in the middle of a frame" : "before the hello";
-                    SendFatal(0, "stalled", $"no data for {_options.StallTimeout.TotalSeconds:0.#} s {what}");
-                    return $"stalled {what}";
-                }
-                var buffer = result.Buffer;
-                try
-                {
-                    while (FrameReader.TryRead(ref buffer, limits, out var frame))
-                    {
-                        string? fatal = await HandleFrameAsync(frame).ConfigureAwait(false);
-                        if (fatal != null) return fatal;
-                    }
-                    if (result.IsCompleted) FrameReader.EnsureComplete(buffer);
+                    result = source.Next(midFrame || ProtocolVersion == 0 ? stallMs : -1, out frame);
                 }
                 catch (InvalidDataException e)
                 {
                     SendFatal(0, "bad-frame", e.Message);
                     return $"bad frame: {e.Message}";
                 }
-                midFrame = !buffer.IsEmpty;
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted) return "client closed the connection";
+                if (result == SocketFrameSource.Result.Closed) return CloseReason ?? "client closed the connection";
+                if (result == SocketFrameSource.Result.TimedOut)
+                {
+                    string what = source.MidFrame ? "in the middle of a frame" : "before the hello";
+                    SendFatal(0, "stalled", $"no data for {_options.StallTimeout.TotalSeconds:0.#} s {what}");
+                    return $"stalled {what}";
+                }
+                string? fatal;
+                try
+                {
+                    var handled = HandleFrameAsync(frame);
+                    // Waited for here: the frame's bytes live in the reader's buffer, and a slow input handler holds
+                    // the client back (the socket fills and its writes wait), which is the backpressure wanted.
+                    fatal = handled.IsCompletedSuccessfully ? handled.Result : handled.AsTask().GetAwaiter().GetResult();
+                }
+                catch (InvalidDataException e)
+                {
+                    SendFatal(0, "bad-frame", e.Message);
+                    return $"bad frame: {e.Message}";
+                }
+                if (fatal != null) return fatal;
             }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
             return CloseReason ?? $"read failed: {e.Message}";
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
         }
     }
 

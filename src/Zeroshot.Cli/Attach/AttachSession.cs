@@ -47,10 +47,15 @@ internal sealed class AttachSession
     private readonly ControlClient _client;
     private readonly AttachOptions _options;
     private readonly CliContext _context;
+    // Synchronous continuations: the loop runs on the thread that gave it an event when it was waiting for one (the
+    // connection's reader for the agent's output, the keyboard thread for keys), so an echo is painted by the thread
+    // that received it instead of waking a pool worker for it, one thread hop fewer per keystroke. The loop only awaits
+    // (never blocks on) what another of those threads provides, so no thread can end up waiting for itself.
     private readonly Channel<Event> _events = Channel.CreateBounded<Event>(new BoundedChannelOptions(1024)
     {
         SingleReader = true,
         FullMode = BoundedChannelFullMode.Wait,
+        AllowSynchronousContinuations = true,
     });
     private readonly ArrayBufferWriter<byte> _frame = new(64 * 1024);
     private LocalTerminal? _terminal;

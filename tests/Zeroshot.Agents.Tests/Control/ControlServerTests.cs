@@ -23,7 +23,12 @@ public sealed class ControlServerTests : IDisposable
     }
 
     /// <summary>"output" streams args.bytes pattern bytes in chunks of varied size (WriteAsync: waits for space).</summary>
-    private void ServeFiniteOutput(ConcurrentDictionary<string, bool>? outcomes = null)
+    /// <summary>
+    /// Serves "output" streams of args.bytes bytes. With <paramref name="start"/>, the data waits for it: a client whose
+    /// subscription holds one frame would otherwise meet frames before the subscribe response, its reader stopped by the
+    /// full subscription with the response behind them (a hang seen once in a loop of the suite under load).
+    /// </summary>
+    private void ServeFiniteOutput(ConcurrentDictionary<string, bool>? outcomes = null, Task? start = null)
     {
         _handler.OnSubscribe = (request, stream, sink) =>
         {
@@ -34,6 +39,7 @@ public sealed class ControlServerTests : IDisposable
             int[] sizes = [1, 4096, 65536, 3, 100_000, 1_500_000, 777];
             _ = Task.Run(async () =>
             {
+                if (start is not null) await start;
                 long offset = 0;
                 bool ok = true;
                 for (int i = 0; offset < total && ok; i++)
@@ -300,13 +306,15 @@ public sealed class ControlServerTests : IDisposable
     public async Task A_stalled_subscriber_does_not_block_others_and_is_disconnected()
     {
         var outcomes = new ConcurrentDictionary<string, bool>();
-        ServeFiniteOutput(outcomes);
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ServeFiniteOutput(outcomes, subscribed.Task);
         await using var server = StartServer(o => o with { StallTimeout = TimeSpan.FromSeconds(2), MaxQueuedDataBytes = 2 << 20 });
         // A subscribes with room for one frame and never reads: its connection backs up to the server.
         await using var stalled = await ControlClient.ConnectAsync(server.SocketPath);
-        var stalledSubscription = await stalled.SubscribeAsync("output", Args(12 << 20, "stalled"), capacity: 1);
+        var stalledSubscription = await WithDeadline(stalled.SubscribeAsync("output", Args(12 << 20, "stalled"), capacity: 1), "the stalled client's subscribe response");
         await using var fast = await ControlClient.ConnectAsync(server.SocketPath);
         var fastSubscription = await fast.SubscribeAsync("output", Args(12 << 20, "fast"));
+        subscribed.SetResult();
         Assert.Equal(12 << 20, await WithDeadline(ReadAndVerify(fastSubscription), "the fast subscriber's stream"));
         await WaitUntil(() => _events.Any(e => e.Kind == ControlServerEventKind.Closed && e.Detail.StartsWith("stalled: the client read nothing")),
             "the stalled client to be disconnected");
@@ -322,10 +330,14 @@ public sealed class ControlServerTests : IDisposable
     {
         long accepted = 0;
         var dropped = new TaskCompletionSource();
+        // The data waits for the subscribe response (see ServeFiniteOutput): frames before it would fill the one-frame
+        // subscription and stop the client's reader with the response behind them.
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _handler.OnSubscribe = (_, _, sink) =>
         {
-            _ = Task.Run(() =>
+            _ = Task.Run(async () =>
             {
+                await subscribed.Task;
                 // Live fan-out never waits: TryWrite until the client's queue is full (bounded at 256 MiB to fail clearly).
                 while (accepted < (256L << 20) && sink.TryWrite(Pattern(accepted, 65536))) accepted += 65536;
                 Assert.True(sink.Closed.IsCancellationRequested);
@@ -335,7 +347,8 @@ public sealed class ControlServerTests : IDisposable
         };
         await using var server = StartServer(o => o with { MaxQueuedDataBytes = 2 << 20 });
         await using var client = await ControlClient.ConnectAsync(server.SocketPath);
-        var subscription = await client.SubscribeAsync("live", capacity: 1);
+        var subscription = await WithDeadline(client.SubscribeAsync("live", capacity: 1), "the subscribe response");
+        subscribed.SetResult();
         await WithDeadline(dropped.Task, "the slow subscriber to be dropped");
         Assert.True(accepted < (256L << 20), "TryWrite never reported a full queue");
         Assert.Contains(_events, e => e.Kind == ControlServerEventKind.StreamDropped);

@@ -43,18 +43,22 @@ public sealed class ControlSocketRecoveryTests : IDisposable
         await using (var client = await ControlClient.ConnectAsync(server.SocketPath))
             Assert.Equal("c1", client.ClusterId);
 
-        // Someone else's live socket at our path is left alone (only a dead one would be replaced).
-        File.Delete(server.SocketPath);
+        // Someone else's live socket at our path is left alone (only a dead one would be replaced). It is bound and
+        // listening elsewhere, then renamed into place: bound at our path directly, it would be dead (bound, not yet
+        // listening) for a moment, and a check in that moment rightly replaces it (CI saw that race).
+        string elsewhere = _temp.Combine("stranger.sock");
         using var stranger = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        stranger.Bind(new UnixDomainSocketEndPoint(elsewhere));
+        stranger.Listen(1);
+        File.Delete(server.SocketPath);
         try
         {
-            stranger.Bind(new UnixDomainSocketEndPoint(server.SocketPath));
+            File.Move(elsewhere, server.SocketPath, overwrite: false);
         }
-        catch (SocketException)
+        catch (IOException)
         {
             return; // the check was quicker than us: nothing left to prove here
         }
-        stranger.Listen(1);
         long before = server.Rebinds;
         Assert.False(server.EnsureSocketFile());
         Assert.Equal(before, server.Rebinds);
