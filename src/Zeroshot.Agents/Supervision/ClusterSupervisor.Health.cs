@@ -17,6 +17,9 @@ internal sealed partial class ClusterSupervisor
     private int _clusterBudgetLevel;
     private string? _budgetWarning;   // the latest budget that reached 80 %, for the views
     private HealthSettings[]? _healthPolicies;
+    private static readonly Budget NoBudget = new();
+    private Budget[]? _agentBudgets;
+    private Budget? _clusterBudget;
 
     private HealthSettings PolicyOf(AgentRuntime agent)
     {
@@ -63,11 +66,16 @@ internal sealed partial class ClusterSupervisor
     {
         var action = _config.BudgetAction ?? _services.BudgetAction;
         var sum = UsageTotals.Zero;
-        foreach (var agent in _agents)
+        // Merged once, as the health policies are: the settings and the configs do not change while the cluster runs, and
+        // a tick of a supervisor whose agents sit idle should allocate next to nothing (issue 15).
+        _agentBudgets ??= _agents.Select(a => (_services.AgentBudget ?? NoBudget).Then(a.Config.Budget)).ToArray();
+        _clusterBudget ??= (_services.ClusterBudget ?? NoBudget).Then(_config.Budget);
+        for (int i = 0; i < _agents.Count; i++)
         {
+            var agent = _agents[i];
             var usage = agent.Usage;
             sum += usage;
-            var budget = (_services.AgentBudget ?? new Budget()).Then(agent.Config.Budget);
+            var budget = _agentBudgets[i];
             if (budget.IsSet && Level(budget, usage, agent.BudgetLevel, agent.Id, action, now) is { } e)
             {
                 agent.BudgetLevel = e.Exceeded ? 2 : 1;
@@ -75,7 +83,7 @@ internal sealed partial class ClusterSupervisor
                 _budgetWarning = e.Text;
             }
         }
-        var clusterBudget = (_services.ClusterBudget ?? new Budget()).Then(_config.Budget);
+        var clusterBudget = _clusterBudget;
         if (clusterBudget.IsSet && Level(clusterBudget, sum, _clusterBudgetLevel, null, action, now) is { } c)
         {
             _clusterBudgetLevel = c.Exceeded ? 2 : 1;
