@@ -47,6 +47,11 @@ internal sealed class ScreenPainter
     private readonly bool _synchronized;
     private Cell[] _shadow = [];        // what the real terminal shows, row-major, in the painted model's ids
     private int[] _first = [], _last = []; // per row: the changed span of this frame (-1: none)
+    // Per row: the model's line and its Line.Version that _shadow's row holds (null: not known). A row whose line and
+    // version are the same as then is unchanged without a compare: an echo's paint then compares one row, not all.
+    private Line?[] _seenLine = [];
+    private int[] _seenVersion = [];
+    private int _seenColumns;           // the model's width when they were taken (a narrower model shows fewer cells)
     private ScreenModel? _painted;      // the model _shadow's grapheme and link ids belong to
     private int _rows, _columns;        // the window painted: rows [Top, Top + _rows), columns [0, _columns)
     private bool _valid;
@@ -116,7 +121,7 @@ internal sealed class ScreenPainter
         if (full || !_valid || !ReferenceEquals(model, _painted) || rows != _rows || columns != _columns)
         {
             if (_shadow.Length != rows * columns) _shadow = new Cell[rows * columns];
-            if (_first.Length != rows) { _first = new int[rows]; _last = new int[rows]; }
+            if (_first.Length != rows) { _first = new int[rows]; _last = new int[rows]; _seenLine = new Line?[rows]; _seenVersion = new int[rows]; }
             _painted = model;
             _rows = rows;
             _columns = columns;
@@ -146,6 +151,7 @@ internal sealed class ScreenPainter
                 _first[r] = -1;
             }
         }
+        if (fresh) Remember(model);
         if (_link != 0) Link(output, null);
         if (!_pen.IsDefault) Bytes(output, "\e[0m"u8);
         Modes(model, output);
@@ -182,8 +188,31 @@ internal sealed class ScreenPainter
     }
 
     // The model's cells of window row r (clipped to the window; empty below the model): cells past it are blank.
+    // (RawCells: reading is not writing, and must not move the row's version.)
     private ReadOnlySpan<Cell> Source(ScreenModel model, int r) =>
-        r < model.Rows ? model.ScreenLines[r].Cells.AsSpan(0, Math.Min(model.Columns, _columns)) : default;
+        r < model.Rows ? model.ScreenLines[r].RawCells.AsSpan(0, Math.Min(model.Columns, _columns)) : default;
+
+    // The window's rows now hold what the model's lines hold (after a full paint).
+    private void Remember(ScreenModel model)
+    {
+        for (int r = 0; r < _rows; r++) See(model, r);
+        _seenColumns = model.Columns;
+    }
+
+    // Whether window row r holds the same version of the same line as when it was last painted.
+    private bool Unchanged(ScreenModel model, int r)
+    {
+        if (r >= model.Rows || model.Columns != _seenColumns) return false;
+        var line = model.ScreenLines[r];
+        return ReferenceEquals(line, _seenLine[r]) && line.Version == _seenVersion[r];
+    }
+
+    private void See(ScreenModel model, int r)
+    {
+        var line = r < model.Rows ? model.ScreenLines[r] : null;
+        _seenLine[r] = line;
+        _seenVersion[r] = line?.Version ?? 0;
+    }
 
     private static Cell At(ReadOnlySpan<Cell> source, int c) => c < source.Length ? source[c] : default;
 
@@ -195,6 +224,7 @@ internal sealed class ScreenPainter
     {
         int rows = _rows, columns = _columns;
         if (rows < 3) return;
+        if (Unchanged(model, 0)) return;
         var first = Source(model, 0);
         if (SameRow(first, 0) || IsBlankRow(first)) return;
         int k = 1;
@@ -218,6 +248,7 @@ internal sealed class ScreenPainter
         Bytes(output, "\e[r"u8); // DECSTBM homes the cursor: every cell below is written with a position
         Array.Copy(_shadow, k * columns, _shadow, 0, (rows - k) * columns);
         Array.Clear(_shadow, (rows - k) * columns, k * columns);
+        Array.Clear(_seenLine); // the rows moved: compared in full by the diff that follows
     }
 
     private bool SameRow(ReadOnlySpan<Cell> now, int shadowRow)
@@ -241,6 +272,13 @@ internal sealed class ScreenPainter
         bool any = false;
         for (int r = 0; r < _rows; r++)
         {
+            if (Unchanged(model, r))
+            {
+                _first[r] = -1;
+                continue;
+            }
+            // Whatever the row's diff finds is painted by this frame: the row then holds this version.
+            See(model, r);
             var now = Source(model, r);
             var was = _shadow.AsSpan(r * columns, columns);
             // Bitwise equal cells are equal (the converse may fail on padding: then the cell is only repainted),
@@ -260,6 +298,7 @@ internal sealed class ScreenPainter
             _last[r] = last;
             any = true;
         }
+        _seenColumns = model.Columns;
         return any;
     }
 
@@ -499,6 +538,7 @@ internal sealed class ScreenPainter
             var cells = _shadow.AsSpan(shadowRow * _columns, _columns);
             int from = Math.Max(0, left - 1), to = Math.Min(_columns, left + width + 1); // a wide character cut at an edge
             cells[from..to].Fill(Stale);
+            _seenLine[shadowRow] = null;
         }
     }
 }

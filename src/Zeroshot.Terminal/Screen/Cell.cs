@@ -64,18 +64,28 @@ internal sealed class Line(int columns)
     // marks the whole row; the printing hot paths use RawCells and MarkDirty instead.
     private int _dirty;
 
+    /// <summary>
+    /// Moves on with every way of writing the row (<see cref="Cells"/>, <see cref="MarkDirty"/>, <see cref="Clear"/>,
+    /// <see cref="CopyFrom"/>, <see cref="Resize"/>): a reader that saw this row at this version and sees the same
+    /// version again knows its cells are unchanged without comparing them (the attach painter's diff of an echo
+    /// compared every row of the screen, ~15 µs a key on a 120×40 screen, measured with perf).
+    /// </summary>
+    public int Version { get; private set; }
+
     /// <summary>The cells, as many as the screen is wide (taking them counts as writing all of them).</summary>
     public Cell[] Cells
     {
         get
         {
             _dirty = _cells.Length;
+            Version++;
             return _cells;
         }
         set
         {
             _cells = value;
             _dirty = value.Length;
+            Version++;
         }
     }
 
@@ -86,6 +96,7 @@ internal sealed class Line(int columns)
     /// <summary>Cells up to <paramref name="end"/> (exclusive) are about to be written.</summary>
     public void MarkDirty(int end)
     {
+        Version++;
         if (end > _dirty) _dirty = Math.Min(end, _cells.Length);
     }
 
@@ -128,6 +139,7 @@ internal sealed class Line(int columns)
         }
         from.CopyTo(_cells);
         _dirty = used;
+        Version++;
         Wrapped = source.Wrapped;
     }
 
@@ -153,6 +165,7 @@ internal sealed class Line(int columns)
             Array.Fill(_cells, blank);
             _dirty = _cells.Length;
         }
+        Version++;
         Wrapped = false;
     }
 
