@@ -53,10 +53,12 @@ internal static class AttachBenchmark
             if (only is null or "echo")
             {
                 const string echoAgent = "stty raw -echo; exec cat";
-                var (zp50, zp99) = env.WithZeroshot(zeroshot, echoAgent, id => Echo(env.ZeroshotClient(zeroshot, id), keys));
-                var (tp50, tp99) = env.WithTmux(echoAgent, () => Echo(env.TmuxClient(), keys));
-                Console.WriteLine(F($"echo ({keys} keys): zeroshot p50 {zp50:0.00} ms p99 {zp99:0.00} ms; tmux p50 {tp50:0.00} ms p99 {tp99:0.00} ms"));
-                rows.Add(["keystroke echo p50 / p99", F($"{zp50:0.00} / {zp99:0.00} ms"), F($"{tp50:0.00} / {tp99:0.00} ms"), "p99 < 5 ms, ≤ tmux"]);
+                var z = env.WithZeroshot(zeroshot, echoAgent, id => Echo(env.ZeroshotClient(zeroshot, id), Harness.SupervisorPid(id), keys));
+                var t = env.WithTmux(echoAgent, () => Echo(env.TmuxClient(), env.TmuxServerPid(), keys));
+                Console.WriteLine(F($"echo ({keys} keys): zeroshot {z}; tmux {t}"));
+                rows.Add(["keystroke echo p50 / p99", F($"{z.P50:0.00} / {z.P99:0.00} ms"), F($"{t.P50:0.00} / {t.P99:0.00} ms"), "p99 < 5 ms, ≤ tmux"]);
+                rows.Add(["CPU per key: server (supervisor / tmux server) + client", F($"{z.ServerUsPerKey:0} + {z.ClientUsPerKey:0} µs"),
+                    F($"{t.ServerUsPerKey:0} + {t.ClientUsPerKey:0} µs"), ""]);
             }
 
             // 2. Throughput of a fast agent.
@@ -145,24 +147,43 @@ internal static class AttachBenchmark
         Console.WriteLine($"machine: {cpu}, {Environment.ProcessorCount} cores, load average {load}, {Environment.OSVersion}, .NET {Environment.Version}");
     }
 
-    /// <summary>Keys one at a time; each timed from its write to the client's terminal until it comes back out of it.</summary>
-    private static (double P50, double P99) Echo(ClientTerminal client, int keys)
+    private sealed record EchoResult(double P50, double P99, double ServerUsPerKey, double ClientUsPerKey)
+    {
+        public override string ToString() =>
+            F($"p50 {P50:0.00} ms p99 {P99:0.00} ms, CPU {ServerUsPerKey:0} µs server + {ClientUsPerKey:0} µs client per key");
+    }
+
+    /// <summary>
+    /// Keys one at a time; each timed from its write to the client's terminal until it comes back out of it. Also the
+    /// whole-process CPU of the server and the client over all keys (clock ticks of 10 ms: ± 10 ms over the run), a
+    /// measure steadier than the latency and blind to the host's scheduling.
+    /// </summary>
+    private static EchoResult Echo(ClientTerminal client, int serverPid, int keys)
     {
         using (client)
         {
             client.WaitQuiet(TimeSpan.FromMilliseconds(300));
+            TimeSpan serverBefore = default, clientBefore = default;
             // Letters in neither status bar nor the host name: a repaint of the status bar cannot look like an echo.
             var alphabet = "qjzxyQJZXY".Where(c => !Environment.MachineName.Contains(c, StringComparison.Ordinal)).Select(c => (byte)c).ToArray();
             var times = new double[keys];
             for (int i = -50; i < keys; i++) // 50 to warm up
             {
+                if (i == 0)
+                {
+                    serverBefore = ProcessCpu(serverPid);
+                    clientBefore = ProcessCpu(client.Pid);
+                }
                 double ms = client.TimeEcho(alphabet[(i + 50) % alphabet.Length]);
                 if (i >= 0) times[i] = ms;
                 client.WaitQuiet(TimeSpan.FromMilliseconds(2)); // the rest of this repaint must not answer the next key
             }
+            // (Over the keys, the supervisor's own 1 Hz tick is included: ~0.1 ms a second, ~1 µs a key here.)
+            double serverUs = (ProcessCpu(serverPid) - serverBefore).TotalMicroseconds / keys;
+            double clientUs = (ProcessCpu(client.Pid) - clientBefore).TotalMicroseconds / keys;
             client.Detach();
             Array.Sort(times);
-            return (times[keys / 2], times[(int)(keys * 0.99)]);
+            return new EchoResult(times[keys / 2], times[(int)(keys * 0.99)], serverUs, clientUs);
         }
     }
 

@@ -231,11 +231,18 @@ internal sealed class AttachSession
         var pump = PumpStreamAsync(stream, generation, cancel);
         int? agentExit = null, agentSignal = null;
         if (!rendered && !_options.ReadOnly) lock (_directKeys) _directStream = stream;
+        // The loop waits without the token: a channel's wait with a token that can be cancelled allocates a waiter each
+        // time (BoundedChannel.WaitToReadAsync), one per keystroke; cancelling wakes it instead (from the pool: never run
+        // the loop inside Cancel).
+        using var wakeOnCancel = cancel.Register(static state => ThreadPool.UnsafeQueueUserWorkItem(
+            static events => events.TryWrite(new Event(EventKind.Wake)), (ChannelWriter<Event>)state!, preferLocal: false), _events.Writer);
         try
         {
             while (true)
             {
-                if (!await _events.Reader.WaitToReadAsync(cancel).ConfigureAwait(false)) break;
+                cancel.ThrowIfCancellationRequested();
+                if (!await _events.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false)) break;
+                cancel.ThrowIfCancellationRequested();
                 bool urgent = false, woken = false;
                 while (_events.Reader.TryRead(out var e))
                 {
@@ -609,8 +616,12 @@ internal sealed class AttachSession
         string? lost = null;
         try
         {
-            await foreach (var frame in stream.Frames.ReadAllAsync(cancel).ConfigureAwait(false))
-                await _events.Writer.WriteAsync(new Event(EventKind.Frame, frame, Generation: generation), cancel).ConfigureAwait(false);
+            // Without the token (a waiter per frame otherwise, see AttachOnceAsync): the stream's channel completes when
+            // the session disposes the stream, which ends this loop.
+            var frames = stream.Frames;
+            while (await frames.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                while (frames.TryRead(out var frame))
+                    await _events.Writer.WriteAsync(new Event(EventKind.Frame, frame, Generation: generation), cancel).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
