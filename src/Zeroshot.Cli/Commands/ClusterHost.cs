@@ -255,7 +255,13 @@ internal static class ClusterHost
         {
             // The socket file is checked on the supervisor's sampling tick, not on a timer of the server's own.
             server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout, feed), new ControlServerOptions { SocketCheckInterval = Timeout.InfiniteTimeSpan });
-            supervisor.EveryTick = server.CheckSocketFile;
+            // And the GC's free memory goes back to the system every few minutes (MemoryTrim: why).
+            var trim = MemoryTrim.ForThisProcess(context.Time, MemoryTrim.DefaultInterval);
+            supervisor.EveryTick = () =>
+            {
+                server.CheckSocketFile();
+                trim.Tick();
+            };
         }
         catch (UserErrorException) when (ClaimedByAnother(env.Store, id))
         {

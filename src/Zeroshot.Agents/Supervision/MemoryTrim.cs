@@ -1,0 +1,40 @@
+namespace Zeroshot.Agents.Supervision;
+
+/// <summary>
+/// Gives the GC's free memory back to the system now and then, from a long-running process's own tick (the
+/// supervisor's): every <see cref="Interval"/>, one aggressive collection, which compacts and decommits what the heap
+/// no longer uses (<see cref="GCCollectionMode.Aggressive"/>, .NET 7+).
+/// </summary>
+/// <remarks>
+/// Why: a supervisor of ten idle agents keeps ~4 MB alive, yet the GC's committed regions grew in steps of 1–3 MB over
+/// its first half hour (6 → 10 MB anonymous, measured with <c>smaps</c>), whatever the gen0 budget or region size, and
+/// were never returned while the heap stayed small: a workstation GC decommits free regions only under its own
+/// budgets. The collection costs a few milliseconds of a 4 MB heap once per interval.
+/// </remarks>
+internal sealed class MemoryTrim(TimeProvider time, TimeSpan interval, Action collect)
+{
+    private long _last = time.GetTimestamp();
+
+    /// <summary>The default interval: five minutes.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>A trim of this process's GC heap every <paramref name="interval"/>.</summary>
+    public static MemoryTrim ForThisProcess(TimeProvider time, TimeSpan interval) =>
+        new(time, interval, static () => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true));
+
+    /// <summary>How often a trim runs.</summary>
+    public TimeSpan Interval => interval;
+
+    /// <summary>Trims how many times so far.</summary>
+    public int Trims { get; private set; }
+
+    /// <summary>Call on every tick: trims once the interval has passed since the last trim (or the start).</summary>
+    public void Tick()
+    {
+        long now = time.GetTimestamp();
+        if (time.GetElapsedTime(_last, now) < interval) return;
+        _last = now;
+        Trims++;
+        collect();
+    }
+}
