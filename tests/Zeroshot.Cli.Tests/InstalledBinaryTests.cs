@@ -64,10 +64,13 @@ public sealed class InstalledBinaryTests : IDisposable
         var task = Run(zeroshot, env, TimeSpan.FromMinutes(2), "task", "run", "--provider", "sim", "--detach", "installed check");
         Assert.True(task.ExitCode == 0, task.Out + task.Error);
         string id = task.Out.Trim();
-        // While it runs, its agent is this binary (the sim provider starts zeroshot itself).
+        // While it runs, its agent is this binary (the sim provider starts zeroshot itself). Looked at until it is: with
+        // cgroup containment the agent's pid is first a /bin/sh that moves itself into the agent's cgroup and then
+        // execs the agent (AgentCgroup), and a look in between sees the shell.
+        string expected = Path.GetFullPath(target);
         string? agentExe = null;
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (agentExe is null && DateTime.UtcNow < deadline)
+        while (agentExe != expected && DateTime.UtcNow < deadline)
         {
             var status = Run(zeroshot, env, TimeSpan.FromSeconds(30), "status", id, "--json");
             using var doc = System.Text.Json.JsonDocument.Parse(status.Out);
@@ -80,7 +83,7 @@ public sealed class InstalledBinaryTests : IDisposable
             if (doc.RootElement.GetProperty("state").GetString() != "running") break;
             Thread.Sleep(200);
         }
-        Assert.Equal(Path.GetFullPath(target), agentExe);
+        Assert.Equal(expected, agentExe);
         var end = DateTime.UtcNow.AddSeconds(90);
         string state = "running";
         while (state == "running" && DateTime.UtcNow < end)
