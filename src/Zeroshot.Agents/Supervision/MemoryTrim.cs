@@ -2,7 +2,7 @@ namespace Zeroshot.Agents.Supervision;
 
 /// <summary>
 /// Gives the GC's free memory back to the system now and then, from a long-running process's own tick (the
-/// supervisor's): every <see cref="Interval"/>, one aggressive collection, which compacts and decommits what the heap
+/// supervisor's): every interval, one aggressive collection, which compacts and decommits what the heap
 /// no longer uses (<see cref="GCCollectionMode.Aggressive"/>, .NET 7+).
 /// </summary>
 /// <remarks>
@@ -21,9 +21,6 @@ internal sealed class MemoryTrim(TimeProvider time, TimeSpan interval, Action co
     /// <summary>A trim of this process's GC heap every <paramref name="interval"/>.</summary>
     public static MemoryTrim ForThisProcess(TimeProvider time, TimeSpan interval) =>
         new(time, interval, static () => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true));
-
-    /// <summary>How often a trim runs.</summary>
-    public TimeSpan Interval => interval;
 
     /// <summary>Trims how many times so far.</summary>
     public int Trims { get; private set; }
