@@ -18,9 +18,14 @@ public sealed class RealAgentAttachTests : IDisposable
     private static readonly TokenUsage FinalTurn = new(Input: 1500, Output: 20, CacheRead: 900, CacheCreation: 11);
     private const string Ticks = "for i in 1 2 3 4 5; do echo tick-$i; sleep 1; done";
 
-    /// <summary>A longer tool call, for the watch tests: a loaded CI machine took more than five seconds to start
-    /// `watch` and draw it, and the tool call was over by then.</summary>
-    private const string LongTicks = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo tick-$i; sleep 1; done";
+    /// <summary>
+    /// The watch tests' tool call: it ticks until the test creates <paramref name="gate"/> (at most two minutes). A
+    /// loaded CI machine took more than five seconds, and once more than fifteen, to start `watch` and draw it, and a
+    /// tool call of fixed length was over by then. Written out, not <c>$(seq …)</c>: Gemini's shell tool refuses
+    /// command substitution.
+    /// </summary>
+    private static string GatedTicks(string gate) =>
+        $"for i in {string.Join(' ', Enumerable.Range(1, 120))}; do echo tick-$i; [ -e {gate} ] && break; sleep 1; done";
     private readonly string _home = Directory.CreateTempSubdirectory("zeroshot-attach-").FullName;
 
     // The sandboxes' TMPDIR is deep under $HOME/.cache; a Unix socket path must fit in 107 bytes.
@@ -102,9 +107,13 @@ public sealed class RealAgentAttachTests : IDisposable
 
         public string Id { get; private set; } = "";
 
-        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider, string ticks = Ticks)
+        private string? _gate;
+
+        /// <summary>Starts the task; a tool call that waits for a file is given it as <paramref name="gate"/>, which
+        /// <see cref="Release"/> (or the end of the test) creates.</summary>
+        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider, string ticks = Ticks, string? gate = null)
         {
-            var task = new ToolTask { _server = new ModelServer() };
+            var task = new ToolTask { _server = new ModelServer(), _gate = gate };
             task._server.Default.Then(
                 ScriptedTurn.Shell(ticks, ToolTurn, preamble: "Counting-to-five now."),
                 ScriptedTurn.Text("Counted-to-five, done.", FinalTurn));
@@ -123,8 +132,15 @@ public sealed class RealAgentAttachTests : IDisposable
             }
         }
 
+        /// <summary>Lets a gated tool call end (within its next second).</summary>
+        public void Release()
+        {
+            if (_gate is not null) File.WriteAllText(_gate, "");
+        }
+
         public async ValueTask DisposeAsync()
         {
+            Release();
             Tmux?.Dispose();
             _sandbox?.Dispose();
             await _server.DisposeAsync();
@@ -226,7 +242,8 @@ public sealed class RealAgentAttachTests : IDisposable
     /// </summary>
     private async Task WatchRendered(AgentCli cli, string provider)
     {
-        await using var task = await ToolTask.StartAsync(this, cli, provider, LongTicks);
+        string gate = Path.Combine(_home, "release-the-tool");
+        await using var task = await ToolTask.StartAsync(this, cli, provider, GatedTicks(gate), gate);
         var (tmux, id) = (task.Tmux, task.Id);
 
         Type(tmux, $"{ZeroshotProcess.Command} watch; echo EXIT=$?");
@@ -243,6 +260,7 @@ public sealed class RealAgentAttachTests : IDisposable
         Assert.Contains(log, l => l.Contains("for i in", StringComparison.Ordinal));
         Assert.DoesNotContain(log, l => l.Contains("\"type\":", StringComparison.Ordinal));
         tmux.SendKeys("Escape");
+        task.Release();
 
         // The last line is what the CLI showed last (the answer, its closing summary "✓ done …", or a line Codex logs as
         // it exits, seen in CI: "ERROR codex_core::session: failed to record rollout items"), not the tool call of a
