@@ -304,13 +304,16 @@ public sealed class RealAgentRunTests : IDisposable
     public async Task Retries_show_as_retrying_with_status_attempt_and_delay_and_live_tokens_follow_the_server()
     {
         await using var server = new ModelServer();
+        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { MaxRetries = 5 });
+        // The tool call waits (at most two minutes) until the test has seen it: a loaded machine's `status` polls must
+        // not miss a tool call of fixed length.
+        string gate = Path.Combine(sandbox.WorkDir, "release-the-tool");
         server.Default.Then(
             ScriptedTurn.Error(529), ScriptedTurn.Error(529), ScriptedTurn.Error(529),
-            ScriptedTurn.Shell("sleep 6", ToolTurn),
+            ScriptedTurn.Shell($"for i in {string.Join(' ', Enumerable.Range(1, 120))}; do [ -e {gate} ] && break; sleep 1; done", ToolTurn),
             ScriptedTurn.Text("Done.", FinalTurn));
-        using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { MaxRetries = 5 });
 
-        var detach = Zeroshot(sandbox, TimeSpan.FromSeconds(60), "task", "run", "--detach", "--cwd", sandbox.WorkDir, "Wait six seconds");
+        var detach = Zeroshot(sandbox, TimeSpan.FromSeconds(60), "task", "run", "--detach", "--cwd", sandbox.WorkDir, "Wait for the gate");
         Assert.True(detach.ExitCode == 0, detach.Out + detach.Error);
         var id = detach.Out.Trim();
 
@@ -327,7 +330,7 @@ public sealed class RealAgentRunTests : IDisposable
         Assert.Matches(@"^529 \d/5 in \d", retrying.GetProperty("activityDetail").GetString());
         Assert.Contains("529", retrying.GetProperty("lastError").GetString(), StringComparison.Ordinal);
 
-        // During the tool call (sleep 6): live tokens equal what the server has sent so far (partial messages on).
+        // During the tool call: live tokens equal what the server has sent so far (partial messages on).
         JsonElement inTool = default;
         Wait.Until(() =>
         {
@@ -340,6 +343,7 @@ public sealed class RealAgentRunTests : IDisposable
         }, "the Bash tool call with its message's usage", 60_000);
         AssertTokens(ToolTurn, inTool);
         Assert.Equal(JsonValueKind.Null, inTool.GetProperty("lastError").ValueKind);   // cleared by the success
+        File.WriteAllText(gate, "");
 
         Wait.Until(() =>
         {
