@@ -255,8 +255,8 @@ internal static class ClusterHost
         {
             // The socket file is checked on the supervisor's sampling tick, not on a timer of the server's own.
             server = ControlServer.Start(id, new SupervisorControlHandler(supervisor, fanout, feed), new ControlServerOptions { SocketCheckInterval = Timeout.InfiniteTimeSpan });
-            // And the GC's free memory goes back to the system every few minutes (MemoryTrim: why).
-            var trim = MemoryTrim.ForThisProcess(context.Time, MemoryTrim.DefaultInterval);
+            // And the GC's free memory goes back to the system a minute in, then every few minutes (MemoryTrim: why).
+            var trim = MemoryTrim.ForThisProcess(context.Time, MemoryTrim.DefaultFirst, MemoryTrim.DefaultInterval);
             supervisor.EveryTick = () =>
             {
                 server.CheckSocketFile();
