@@ -18,14 +18,6 @@ public sealed class RealAgentAttachTests : IDisposable
     private static readonly TokenUsage FinalTurn = new(Input: 1500, Output: 20, CacheRead: 900, CacheCreation: 11);
     private const string Ticks = "for i in 1 2 3 4 5; do echo tick-$i; sleep 1; done";
 
-    /// <summary>
-    /// The watch tests' tool call: it ticks until the test creates <paramref name="gate"/> (at most two minutes). A
-    /// loaded CI machine took more than five seconds, and once more than fifteen, to start `watch` and draw it, and a
-    /// tool call of fixed length was over by then. Written out, not <c>$(seq …)</c>: Gemini's shell tool refuses
-    /// command substitution.
-    /// </summary>
-    private static string GatedTicks(string gate) =>
-        $"for i in {string.Join(' ', Enumerable.Range(1, 120))}; do echo tick-$i; [ -e {gate} ] && break; sleep 1; done";
     private readonly string _home = Directory.CreateTempSubdirectory("zeroshot-attach-").FullName;
 
     // The sandboxes' TMPDIR is deep under $HOME/.cache; a Unix socket path must fit in 107 bytes.
@@ -107,11 +99,11 @@ public sealed class RealAgentAttachTests : IDisposable
 
         public string Id { get; private set; } = "";
 
-        private string? _gate;
+        private ToolGate? _gate;
 
-        /// <summary>Starts the task; a tool call that waits for a file is given it as <paramref name="gate"/>, which
-        /// <see cref="Release"/> (or the end of the test) creates.</summary>
-        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider, string ticks = Ticks, string? gate = null)
+        /// <summary>Starts the task; a gated tool call (<paramref name="gate"/>'s command) is released at the end of
+        /// the test if the test has not released it.</summary>
+        public static async Task<ToolTask> StartAsync(RealAgentAttachTests test, AgentCli cli, string provider, string ticks = Ticks, ToolGate? gate = null)
         {
             var task = new ToolTask { _server = new ModelServer(), _gate = gate };
             task._server.Default.Then(
@@ -132,15 +124,9 @@ public sealed class RealAgentAttachTests : IDisposable
             }
         }
 
-        /// <summary>Lets a gated tool call end (within its next second).</summary>
-        public void Release()
-        {
-            if (_gate is not null) File.WriteAllText(_gate, "");
-        }
-
         public async ValueTask DisposeAsync()
         {
-            Release();
+            _gate?.Release();
             Tmux?.Dispose();
             _sandbox?.Dispose();
             await _server.DisposeAsync();
@@ -242,8 +228,9 @@ public sealed class RealAgentAttachTests : IDisposable
     /// </summary>
     private async Task WatchRendered(AgentCli cli, string provider)
     {
-        string gate = Path.Combine(_home, "release-the-tool");
-        await using var task = await ToolTask.StartAsync(this, cli, provider, GatedTicks(gate), gate);
+        // The tool call ticks until the test has seen it live (ToolGate: why).
+        var gate = new ToolGate(_home);
+        await using var task = await ToolTask.StartAsync(this, cli, provider, gate.Command("echo tick-$i"), gate);
         var (tmux, id) = (task.Tmux, task.Id);
 
         Type(tmux, $"{ZeroshotProcess.Command} watch; echo EXIT=$?");
@@ -260,7 +247,7 @@ public sealed class RealAgentAttachTests : IDisposable
         Assert.Contains(log, l => l.Contains("for i in", StringComparison.Ordinal));
         Assert.DoesNotContain(log, l => l.Contains("\"type\":", StringComparison.Ordinal));
         tmux.SendKeys("Escape");
-        task.Release();
+        gate.Release();
 
         // The last line is what the CLI showed last (the answer, its closing summary "✓ done …", or a line Codex logs as
         // it exits, seen in CI: "ERROR codex_core::session: failed to record rollout items"), not the tool call of a

@@ -305,12 +305,11 @@ public sealed class RealAgentRunTests : IDisposable
     {
         await using var server = new ModelServer();
         using var sandbox = RealAgentClis.Sandbox(AgentCli.Claude, server, new AgentSandboxOptions { MaxRetries = 5 });
-        // The tool call waits (at most two minutes) until the test has seen it: a loaded machine's `status` polls must
-        // not miss a tool call of fixed length.
-        string gate = Path.Combine(sandbox.WorkDir, "release-the-tool");
+        // The tool call runs until the test has seen it (ToolGate: why).
+        var gate = new ToolGate(sandbox.WorkDir);
         server.Default.Then(
             ScriptedTurn.Error(529), ScriptedTurn.Error(529), ScriptedTurn.Error(529),
-            ScriptedTurn.Shell($"for i in {string.Join(' ', Enumerable.Range(1, 120))}; do [ -e {gate} ] && break; sleep 1; done", ToolTurn),
+            ScriptedTurn.Shell(gate.Command(), ToolTurn),
             ScriptedTurn.Text("Done.", FinalTurn));
 
         var detach = Zeroshot(sandbox, TimeSpan.FromSeconds(60), "task", "run", "--detach", "--cwd", sandbox.WorkDir, "Wait for the gate");
@@ -343,7 +342,7 @@ public sealed class RealAgentRunTests : IDisposable
         }, "the Bash tool call with its message's usage", 60_000);
         AssertTokens(ToolTurn, inTool);
         Assert.Equal(JsonValueKind.Null, inTool.GetProperty("lastError").ValueKind);   // cleared by the success
-        File.WriteAllText(gate, "");
+        gate.Release();
 
         Wait.Until(() =>
         {
